@@ -1,0 +1,2 @@
+//! The `fichier` command line.
+fn main() {}
