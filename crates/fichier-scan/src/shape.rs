@@ -1,0 +1,241 @@
+//! Key shape: finding 32-character candidates in raw bytes and judging whether they look random.
+//!
+//! The observed key format is 32 characters of `[A-Za-z0-9_=-]` (JDownloader's check; see
+//! `docs/1fichier-api-v1.md` §1.3). Candidates are maximal runs of that alphabet, so a key glued
+//! to an assignment (`FICHIER_API_KEY=...`, `--fichier-api-key=...`) is split at its last `=`,
+//! and URL-encoded forms (`%3D` before or after) are decoded.
+
+use std::sync::LazyLock;
+
+use regex::bytes::Regex;
+
+/// Length of a 1fichier API key.
+pub(crate) const KEY_LEN: usize = 32;
+
+/// Runs of the key alphabet at least as long as a key. Leftmost-first + greedy gives maximal runs.
+pub(crate) static KEY_RUN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?-u)[A-Za-z0-9_=\-]{32,}").expect("constant regex compiles"));
+
+/// Prefixes of other vendors' tokens that can be 32 characters of the same alphabet (Stripe,
+/// GitHub, Slack, npm, Hugging Face, DigitalOcean, Shopify...). Real 1fichier keys are
+/// alphanumeric, so a prefix with `_` or `-` can never belong to one.
+const OTHER_VENDOR_PREFIXES: &[&[u8]] = &[
+    b"sk_live_",
+    b"sk_test_",
+    b"pk_live_",
+    b"pk_test_",
+    b"rk_live_",
+    b"rk_test_",
+    b"whsec_",
+    b"ghp_",
+    b"gho_",
+    b"ghu_",
+    b"ghs_",
+    b"ghr_",
+    b"github_pat_",
+    b"xoxb-",
+    b"xoxp-",
+    b"xoxa-",
+    b"xoxr-",
+    b"xoxs-",
+    b"xapp-",
+    b"glpat-",
+    b"npm_",
+    b"hf_",
+    b"dop_v1_",
+    b"shpat_",
+    b"shpss_",
+    b"key-",
+];
+
+/// A candidate key inside a buffer.
+#[derive(Debug, Clone)]
+pub(crate) struct Candidate {
+    /// Byte offset where the key text starts in the buffer.
+    pub start: usize,
+    /// Byte offset just past the key text (including any `%3D` padding).
+    pub end: usize,
+    /// The decoded key (exactly [`KEY_LEN`] bytes).
+    pub value: Vec<u8>,
+}
+
+fn in_alphabet(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'=' || b == b'-'
+}
+
+/// Turns one maximal alphabet run `[s, e)` into at most one candidate.
+pub(crate) fn candidate_from_run(buf: &[u8], s: usize, e: usize) -> Option<Candidate> {
+    let mut start = s;
+    // `%3D` / `%22` etc. right before the run: the run begins with the escape's two hex digits.
+    if start >= 1 && buf[start - 1] == b'%' && e - start >= 2 {
+        let (a, b) = (buf[start], buf[start + 1]);
+        if a.is_ascii_hexdigit() && b.is_ascii_hexdigit() {
+            start += 2;
+        }
+    }
+    let run = &buf[start..e];
+    // Trailing `=` group is padding, not an assignment.
+    let pad = run.iter().rev().take_while(|&&b| b == b'=').count();
+    let core = &run[..run.len() - pad];
+    // Split at the last assignment `=` inside the run: `NAME=value`.
+    let value_start = match core.iter().rposition(|&b| b == b'=') {
+        Some(i) => start + i + 1,
+        None => start,
+    };
+    let mut value = buf[value_start..e].to_vec();
+    // URL-encoded padding after the run: `...%3D%3D`.
+    let mut end = e;
+    while buf.len() >= end + 3
+        && buf[end] == b'%'
+        && buf[end + 1] == b'3'
+        && buf[end + 2].eq_ignore_ascii_case(&b'd')
+    {
+        value.push(b'=');
+        end += 3;
+    }
+    if value.len() != KEY_LEN || value.first() == Some(&b'-') || value.first() == Some(&b'=') {
+        return None;
+    }
+    // Boundaries: reject pieces of base64 blobs, paths, URLs, dotted names and e-mail addresses.
+    let before = value_start.checked_sub(1).map(|i| buf[i]);
+    if matches!(before, Some(b'+' | b'/' | b'.' | b'@' | b'\\')) {
+        return None;
+    }
+    let after = buf.get(end).copied();
+    if matches!(after, Some(b'+' | b'/' | b'@')) {
+        return None;
+    }
+    if after == Some(b'.') && buf.get(end + 1).is_some_and(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    debug_assert!(value.iter().all(|&b| in_alphabet(b)));
+    Some(Candidate {
+        start: value_start,
+        end,
+        value,
+    })
+}
+
+/// Character statistics of a candidate.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shape {
+    pub digits: usize,
+    pub symbols: usize,
+    pub entropy: f64,
+}
+
+/// Returns the shape if the value could be a random key; `None` for hex digests, single-case
+/// words, placeholders, sequences and other vendors' tokens.
+pub(crate) fn plausible(value: &[u8]) -> Option<Shape> {
+    if OTHER_VENDOR_PREFIXES.iter().any(|p| value.starts_with(p)) {
+        return None;
+    }
+    let all_lower_hex = value
+        .iter()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
+    let all_upper_hex = value
+        .iter()
+        .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(b));
+    if all_lower_hex || all_upper_hex {
+        return None;
+    }
+    let upper = value.iter().filter(|b| b.is_ascii_uppercase()).count();
+    let lower = value.iter().filter(|b| b.is_ascii_lowercase()).count();
+    let digits = value.iter().filter(|b| b.is_ascii_digit()).count();
+    let symbols = value.len() - upper - lower - digits;
+    if upper == 0 || lower == 0 {
+        return None;
+    }
+    let ascending = value
+        .windows(2)
+        .filter(|w| w[1] == w[0].wrapping_add(1))
+        .count();
+    if ascending >= 8 {
+        return None;
+    }
+    let entropy = shannon_entropy(value);
+    if entropy < 3.0 {
+        return None;
+    }
+    Some(Shape {
+        digits,
+        symbols,
+        entropy,
+    })
+}
+
+impl Shape {
+    /// Stricter test for values with no secret-like name: what a random key looks like with
+    /// overwhelming probability (a digit, high entropy, few `_`/`-`).
+    pub(crate) fn looks_random(self) -> bool {
+        self.digits >= 1 && self.symbols <= 2 && self.entropy >= 4.0
+    }
+}
+
+fn shannon_entropy(v: &[u8]) -> f64 {
+    let mut counts = [0u32; 128];
+    for &b in v {
+        counts[usize::from(b & 0x7f)] += 1;
+    }
+    let n = v.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn candidates(text: &str) -> Vec<String> {
+        let buf = text.as_bytes();
+        KEY_RUN
+            .find_iter(buf)
+            .filter_map(|m| candidate_from_run(buf, m.start(), m.end()))
+            .map(|c| String::from_utf8(c.value).unwrap_or_default())
+            .collect()
+    }
+
+    const K: &str = "q5Gv2Lr8Tz0Wm3Xc7Yb1Nd4Ke6Jf9Ha2";
+
+    #[test]
+    fn splits_assignments_and_decodes_url_escapes() {
+        assert_eq!(candidates(&format!("FICHIER_API_KEY={K}")), [K]);
+        assert_eq!(candidates(&format!("--fichier-api-key={K} x")), [K]);
+        assert_eq!(candidates(&format!("a%3D{K}&b")), [K]);
+        let padded = &K[..30];
+        assert_eq!(
+            candidates(&format!("k={padded}%3D%3D")),
+            [format!("{padded}==")]
+        );
+        assert_eq!(
+            candidates(&format!("k={padded}==")),
+            [format!("{padded}==")]
+        );
+    }
+
+    #[test]
+    fn rejects_blob_pieces_and_wrong_lengths() {
+        assert!(candidates(&format!("x/{K}")).is_empty());
+        assert!(candidates(&format!("{K}+abc")).is_empty());
+        assert!(candidates(&format!("{K}.example")).is_empty());
+        assert!(candidates(&format!("{K}a")).is_empty());
+        assert_eq!(candidates(&format!("({K}).")), [K]);
+    }
+
+    #[test]
+    fn plausibility_rejects_lookalikes() {
+        assert!(plausible(K.as_bytes()).is_some());
+        assert!(plausible(b"d41d8cd98f00b204e9800998ecf8427e").is_none()); // md5
+        assert!(plausible(b"D41D8CD98F00B204E9800998ECF8427E").is_none());
+        assert!(plausible(b"XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX").is_none());
+        assert!(plausible(b"your_api_key_goes_here_000000000").is_none());
+        assert!(plausible(b"abcdefghijklmnopqrstuvwxyzABCDEF").is_none());
+        assert!(plausible(b"sk_live_4eC39HqLyjWDarjtT1zdp7dc").is_none());
+    }
+}
