@@ -345,7 +345,8 @@ fn word_before(prefix: &[u8], end: usize) -> Option<(String, usize)> {
 }
 
 fn label_before(line_prefix: &[u8]) -> Label {
-    let prefix = &line_prefix[line_prefix.len().saturating_sub(160)..];
+    let prefix = percent_decoded(&line_prefix[line_prefix.len().saturating_sub(160)..]);
+    let prefix = prefix.as_slice();
     let Some((nearest, at)) = word_before(prefix, prefix.len()) else {
         return Label::default();
     };
@@ -354,6 +355,28 @@ fn label_before(line_prefix: &[u8]) -> Label {
         nearest: Some(nearest),
         second,
     }
+}
+
+/// Decodes `%XX` escapes so `%3Fapi_key%3D` reads as `?api_key=` (keys logged inside URLs).
+fn percent_decoded(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        if text[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                text.get(i + 1).and_then(|&b| hex(b)),
+                text.get(i + 2).and_then(|&b| hex(b)),
+            )
+        {
+            out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+            i += 3;
+            continue;
+        }
+        out.push(text[i]);
+        i += 1;
+    }
+    out
 }
 
 fn normalized(word: &str) -> String {
@@ -395,6 +418,21 @@ fn printable(word: &str) -> String {
 
 type Verdict = (RuleId, Confidence, String);
 
+/// rclone remotes configured by environment: `RCLONE_CONFIG_<NAME>_API_KEY` is a 1fichier key
+/// when the same buffer sets `RCLONE_CONFIG_<NAME>_TYPE` to `fichier`.
+fn rclone_env_remote(buf: &[u8], label: &str) -> Option<String> {
+    let upper = label.to_ascii_uppercase();
+    let name = upper
+        .strip_prefix("RCLONE_CONFIG_")?
+        .strip_suffix("_API_KEY")?;
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return None;
+    }
+    let pattern = format!(r#"(?i-u)RCLONE_CONFIG_{name}_TYPE["']?[ \t]*[=:][ \t]*["']?fichier\b"#);
+    let found = Regex::new(&pattern).ok()?.is_match(buf);
+    found.then(|| name.to_owned())
+}
+
 fn classify(
     strict: bool,
     path_fichier: bool,
@@ -407,12 +445,9 @@ fn classify(
     let line_start = ctx.line_starts[line];
     let label = label_before(&ctx.buf[line_start..cand.start]);
     let nearest = label.nearest.as_deref().unwrap_or("");
-    let name_keyish = label.nearest.as_deref().is_some_and(is_keyish)
-        || label
-            .second
-            .as_deref()
-            .is_some_and(|w| is_keyish(w) && !nearest.eq_ignore_ascii_case("bearer"));
     let bearer = nearest.eq_ignore_ascii_case("bearer");
+    let name_keyish =
+        is_keyish(nearest) || (!bearer && label.second.as_deref().is_some_and(is_keyish));
     let named = |w: &Option<String>| {
         w.as_deref()
             .is_some_and(|w| normalized(w).contains("fichier"))
@@ -428,11 +463,15 @@ fn classify(
         if sec.rclone_type == Some(true) && normalized(nearest) == "apikey" {
             let why = format!(
                 "`api_key` of rclone remote [{}] with type = fichier",
-                printable_raw(&sec.name)
+                snippet(&sec.name)
             );
             return Some((RuleId::RcloneFichierRemote, High, why));
         }
         return strict_verdict(strict, name_keyish || bearer, &shown, shape);
+    }
+    if let Some(remote) = rclone_env_remote(ctx.buf, nearest) {
+        let why = format!("`api_key` of rclone remote {remote} set by environment to type fichier");
+        return Some((RuleId::RcloneFichierRemote, High, why));
     }
     if named(&label.nearest) || (named(&label.second) && name_keyish) {
         let conf = if name_keyish { High } else { Medium };
@@ -443,64 +482,46 @@ fn classify(
         };
         return Some((RuleId::FichierNamedKey, conf, format!("assigned to {word}")));
     }
-    let parent = match section.filter(|s| s.names_fichier) {
-        Some(sec) => Some((sec.line + 1, format!("[{}]", printable_raw(&sec.name)))),
-        None => ctx
-            .parent_naming_fichier(line, scope.0)
-            .map(|(l, t)| (l, printable_raw(&t))),
-    };
-    if let Some((pline, ptext)) = parent {
-        if name_keyish || bearer {
-            return Some((
-                RuleId::FichierSection,
-                High,
-                format!("{shown} inside `{ptext}` (line {pline})"),
-            ));
-        }
-        if label.nearest.is_some() || shape.looks_random() {
-            return Some((
-                RuleId::FichierSection,
-                Medium,
-                format!("value inside `{ptext}` (line {pline})"),
-            ));
-        }
-    }
     let same_line = ctx.same_line_anchor(line);
     let near = ctx.nearest_strong(line, scope);
     if bearer {
         if same_line == Some(true) {
-            return Some((
-                RuleId::Bearer1fichier,
-                High,
-                "Bearer token on a line that mentions 1fichier".to_owned(),
-            ));
+            let why = "Bearer token on a line that mentions 1fichier".to_owned();
+            return Some((RuleId::Bearer1fichier, High, why));
         }
         if let Some((l, d)) = near {
             let conf = if d <= BEARER_NEAR_LINES { High } else { Medium };
-            return Some((
-                RuleId::Bearer1fichier,
-                conf,
-                format!("Bearer token, 1fichier mentioned on line {}", l + 1),
-            ));
+            let why = format!("Bearer token, 1fichier mentioned on line {}", l + 1);
+            return Some((RuleId::Bearer1fichier, conf, why));
+        }
+    }
+    let parent = match section.filter(|s| s.names_fichier) {
+        Some(sec) => Some((sec.line + 1, format!("[{}]", snippet(&sec.name)))),
+        None => ctx
+            .parent_naming_fichier(line, scope.0)
+            .map(|(l, t)| (l, snippet(&t))),
+    };
+    if let Some((pline, ptext)) = parent {
+        if name_keyish || bearer {
+            let why = format!("{shown} inside `{ptext}` (line {pline})");
+            return Some((RuleId::FichierSection, High, why));
+        }
+        if label.nearest.is_some() || shape.looks_random() {
+            let why = format!("value inside `{ptext}` (line {pline})");
+            return Some((RuleId::FichierSection, Medium, why));
         }
     }
     if name_keyish {
         match (same_line, near) {
             (Some(strong), _) => {
                 let conf = if strong { High } else { Medium };
-                return Some((
-                    RuleId::KeywordNear1fichier,
-                    conf,
-                    format!("{shown} on a line that mentions fichier"),
-                ));
+                let why = format!("{shown} on a line that mentions fichier");
+                return Some((RuleId::KeywordNear1fichier, conf, why));
             }
             (None, Some((l, d))) => {
                 let conf = if d <= NEAR_LINES { Medium } else { Low };
-                return Some((
-                    RuleId::KeywordNear1fichier,
-                    conf,
-                    format!("{shown}, 1fichier mentioned on line {}", l + 1),
-                ));
+                let why = format!("{shown}, 1fichier mentioned on line {}", l + 1);
+                return Some((RuleId::KeywordNear1fichier, conf, why));
             }
             (None, None) => {}
         }
@@ -520,18 +541,38 @@ fn classify(
         }
     }
     if path_fichier && name_keyish {
-        return Some((
-            RuleId::FichierConfigPath,
-            Low,
-            format!("{shown} in a file whose path names fichier"),
-        ));
+        let why = format!("{shown} in a file whose path names fichier");
+        return Some((RuleId::FichierConfigPath, Low, why));
     }
     strict_verdict(strict, name_keyish || bearer, &shown, shape)
 }
 
-fn printable_raw(text: &str) -> String {
-    let p = printable(text);
-    p.trim_matches('`').to_owned()
+/// A short, key-free excerpt of a line or section name for a "why": at most 40 characters,
+/// with any long mixed-case alphanumeric run (which could be another key) replaced by `…`.
+fn snippet(text: &str) -> String {
+    let mut out = String::new();
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        let secretish = run.len() >= 12
+            && run.bytes().any(|b| b.is_ascii_digit())
+            && run.bytes().any(|b| b.is_ascii_uppercase())
+            && run.bytes().any(|b| b.is_ascii_lowercase());
+        out.push_str(if secretish { "…" } else { run.as_str() });
+        run.clear();
+    };
+    for c in text.chars().filter(|c| !c.is_control()) {
+        if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '=') {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    if out.chars().count() > 40 {
+        out = out.chars().take(39).collect::<String>() + "…";
+    }
+    out.replace('`', "'")
 }
 
 fn strict_verdict(strict: bool, named_secret: bool, shown: &str, shape: Shape) -> Option<Verdict> {
@@ -584,6 +625,8 @@ mod tests {
         assert_eq!(l.nearest.as_deref(), Some("FICHIER_API_KEY"));
         let l = label_before(b"<apiKey>");
         assert_eq!(l.nearest.as_deref(), Some("apiKey"));
+        let l = label_before(b"GET https%3A%2F%2Fx%3Fapi_key%3D");
+        assert_eq!(l.nearest.as_deref(), Some("api_key"));
         let l = label_before(b"rclone ls x: --fichier-api-key ");
         assert_eq!(l.nearest.as_deref(), Some("fichier-api-key"));
     }
@@ -644,6 +687,16 @@ mod tests {
     #[test]
     fn french_word_alone_is_weak() {
         assert!(rules(&format!("Le fichier contient:\n\n\n{K}\n")).is_empty());
+    }
+
+    #[test]
+    fn snippets_never_carry_key_shaped_text() {
+        assert_eq!(
+            snippet(&format!("{{\"1fichier.com\":[{{\"password\":\"{K}\"")),
+            "{\"1fichier.com\":[{\"password\":\"…\""
+        );
+        assert_eq!(snippet("[storage.onefichier]"), "[storage.onefichier]");
+        assert_eq!(snippet(&"a".repeat(50)).chars().count(), 40);
     }
 
     #[test]
