@@ -1,0 +1,200 @@
+//! The `ApiKey` secret type: the only way a key enters the library, and the one place it leaves.
+//!
+//! A key is parsed from what a user pasted (surrounding whitespace trimmed, alphabet checked),
+//! kept in a zeroize-on-drop [`SecretString`], printed only as `[REDACTED]`, and exposed only when
+//! the `Authorization` header is built (plus one explicit, documented call for key stores).
+
+use std::fmt;
+use std::str::FromStr;
+
+use reqwest::header::HeaderValue;
+use secrecy::{ExposeSecret, SecretString};
+
+/// Length of every key observed in the wild (32 characters of `[A-Za-z0-9]`).
+pub const USUAL_KEY_LEN: usize = 32;
+
+/// A 1fichier API key. `Debug` and `Display` never show it; it is zeroed when dropped.
+///
+/// Build one with [`ApiKey::parse`] (or `str::parse`):
+///
+/// ```
+/// use fichier_api::ApiKey;
+/// let key = ApiKey::parse("  FAKEkeyForEmulator00000000000001\n").unwrap();
+/// assert_eq!(format!("{key:?}"), "ApiKey([REDACTED])");
+/// assert!(key.has_usual_length());
+/// assert!(ApiKey::parse("not a key!").is_err());
+/// ```
+#[derive(Clone)]
+pub struct ApiKey(SecretString);
+
+/// Why a pasted key was refused. The messages name the problem and never contain the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// Nothing but whitespace was given.
+    #[error("the API key is empty: paste the key shown on https://1fichier.com/console/params.pl")]
+    Empty,
+    /// A character outside `[A-Za-z0-9_=-]` was found (the character itself is not part of
+    /// any valid key, so naming it leaks nothing).
+    #[error(
+        "the API key contains {found} at position {position} (of {len}); keys contain only \
+         letters, digits, '_', '=' and '-': check that nothing else was pasted with it"
+    )]
+    InvalidCharacter {
+        /// 1-based position of the first bad character, counted after trimming.
+        position: usize,
+        /// Length of the trimmed input.
+        len: usize,
+        /// A description of the bad character (for example `a space` or `'"'`).
+        found: String,
+    },
+}
+
+impl ApiKey {
+    /// Parses a key as a user pasted it: surrounding whitespace and newlines are trimmed, and
+    /// any character outside `[A-Za-z0-9_=-]` is refused with its position.
+    ///
+    /// Keys of a length other than [`USUAL_KEY_LEN`] are accepted (the format is not
+    /// documented); callers may warn using [`ApiKey::has_usual_length`].
+    pub fn parse(input: &str) -> Result<ApiKey, KeyError> {
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Err(KeyError::Empty);
+        }
+        let len = trimmed.chars().count();
+        for (i, c) in trimmed.chars().enumerate() {
+            if !(c.is_ascii_alphanumeric() || matches!(c, '_' | '=' | '-')) {
+                return Err(KeyError::InvalidCharacter {
+                    position: i + 1,
+                    len,
+                    found: describe_char(c),
+                });
+            }
+        }
+        Ok(ApiKey(SecretString::from(trimmed.to_owned())))
+    }
+
+    /// True when the key has the 32 characters every observed key has.
+    pub fn has_usual_length(&self) -> bool {
+        self.0.expose_secret().len() == USUAL_KEY_LEN
+    }
+
+    /// Number of characters in the key (not secret: every key has about the same length).
+    pub fn len(&self) -> usize {
+        self.0.expose_secret().len()
+    }
+
+    /// Always false: a parsed key is never empty. Present for API symmetry with `len`.
+    pub fn is_empty(&self) -> bool {
+        self.0.expose_secret().is_empty()
+    }
+
+    /// Exposes the key so that a credential store (keyring, `0600` file) can persist it.
+    ///
+    /// This is the only exposure besides the `Authorization` header. Never print, log or
+    /// pass the returned value on a command line.
+    pub fn expose_for_key_store(&self) -> &str {
+        self.0.expose_secret()
+    }
+
+    /// Builds `Authorization: Bearer <key>`, marked sensitive so HTTP debug logs hide it.
+    pub(crate) fn bearer_header(&self) -> HeaderValue {
+        let mut value = HeaderValue::from_str(&format!("Bearer {}", self.0.expose_secret()))
+            .expect("a parsed key only holds header-safe ASCII characters");
+        value.set_sensitive(true);
+        value
+    }
+
+    /// True when `text` contains this key; used to redact bodies kept in errors.
+    pub(crate) fn occurs_in(&self, text: &str) -> bool {
+        text.contains(self.0.expose_secret())
+    }
+
+    /// Replaces every occurrence of the key in `text` by `[REDACTED]`.
+    pub(crate) fn redact(&self, text: &str) -> String {
+        text.replace(self.0.expose_secret(), "[REDACTED]")
+    }
+}
+
+impl FromStr for ApiKey {
+    type Err = KeyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ApiKey::parse(s)
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey([REDACTED])")
+    }
+}
+
+impl fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[REDACTED]")
+    }
+}
+
+impl PartialEq for ApiKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.expose_secret() == other.0.expose_secret()
+    }
+}
+impl Eq for ApiKey {}
+
+fn describe_char(c: char) -> String {
+    match c {
+        ' ' => "a space".to_owned(),
+        '\t' => "a tab".to_owned(),
+        '\n' | '\r' => "a line break".to_owned(),
+        c if c.is_control() => format!("a control character (U+{:04X})", c as u32),
+        c if !c.is_ascii() => format!("a non-ASCII character (U+{:04X})", c as u32),
+        c => format!("{c:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trims_and_accepts_alphabet() {
+        let k = ApiKey::parse("\n  abcDEF123_=-xyz \r\n").unwrap();
+        assert_eq!(k.expose_for_key_store(), "abcDEF123_=-xyz");
+        assert!(!k.has_usual_length());
+        assert_eq!(format!("{k}"), "[REDACTED]");
+    }
+
+    #[test]
+    fn rejects_with_position() {
+        let err = ApiKey::parse("abc def").unwrap_err();
+        assert_eq!(
+            err,
+            KeyError::InvalidCharacter {
+                position: 4,
+                len: 7,
+                found: "a space".into()
+            }
+        );
+        let msg = err.to_string();
+        assert!(msg.contains("position 4"), "{msg}");
+        assert!(!msg.contains("abc"), "message must not echo the key: {msg}");
+        assert_eq!(ApiKey::parse("   "), Err(KeyError::Empty));
+        assert!(matches!(
+            ApiKey::parse("ab\"c"),
+            Err(KeyError::InvalidCharacter { .. })
+        ));
+        assert!(matches!(
+            ApiKey::parse("abé"),
+            Err(KeyError::InvalidCharacter { .. })
+        ));
+    }
+
+    #[test]
+    fn header_is_sensitive() {
+        let k = ApiKey::parse("FAKEkeyForEmulator00000000000001").unwrap();
+        let h = k.bearer_header();
+        assert!(h.is_sensitive());
+        assert!(!format!("{h:?}").contains("FAKEkey"));
+    }
+}

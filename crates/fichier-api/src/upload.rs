@@ -1,0 +1,449 @@
+//! The upload primitive: node flow (`get_upload_server` → multipart `upload.cgi` streamed with
+//! a known length → `end.pl` JSON report), whirlpool computed in the same read pass, and the
+//! result verified (name, size, whirlpool) before success. An ambiguous failure is resolved by
+//! looking at the report and the folder before any re-upload, so no duplicate is left behind.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures_util::StreamExt;
+use reqwest::header::AUTHORIZATION;
+use reqwest::multipart::{Form, Part};
+use serde_json::Value;
+use tokio_util::io::ReaderStream;
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::hash::{HashPipe, same_whirlpool, whirlpool_file};
+use crate::progress::Progress;
+use crate::types::{Domain, FolderId, Password, UploadReport, UploadServer, UploadedFile};
+
+/// Read size of the upload stream.
+const UPLOAD_CHUNK: usize = 512 * 1024;
+
+/// What to upload and where.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct UploadRequest {
+    /// The local file (streamed, never loaded whole).
+    pub path: PathBuf,
+    /// Stored name (default: the file name of `path`).
+    pub name: Option<String>,
+    /// Destination folder (0 = root).
+    pub folder_id: FolderId,
+    /// Domain of the resulting link.
+    pub domain: Option<Domain>,
+    /// Password protecting access to the uploaded file (`dpass`).
+    pub password: Option<Password>,
+}
+
+impl UploadRequest {
+    /// Uploads `path` into `folder_id` under its own name.
+    pub fn new(path: impl Into<PathBuf>, folder_id: FolderId) -> Self {
+        UploadRequest {
+            path: path.into(),
+            name: None,
+            folder_id,
+            domain: None,
+            password: None,
+        }
+    }
+
+    /// The name the file will be stored under.
+    pub fn stored_name(&self) -> Result<String> {
+        if let Some(n) = &self.name {
+            if n.trim().is_empty() {
+                return Err(Error::invalid_input("the upload name is empty"));
+            }
+            return Ok(n.clone());
+        }
+        self.path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                Error::invalid_input(format!(
+                    "{} has no usable UTF-8 file name; give a name",
+                    self.path.display()
+                ))
+            })
+    }
+}
+
+/// How one upload attempt ended.
+enum Attempt {
+    Done(UploadedFile),
+    /// Failed before anything could have been stored: safe to retry.
+    Clean(Error),
+    /// Failed in a way that may have stored the file.
+    Ambiguous(Error, UploadServer, String),
+}
+
+impl Client {
+    /// Uploads one file and returns it only once verified: the `end.pl` report lists it with
+    /// the local name, size and whirlpool.
+    ///
+    /// The body is streamed from disk with an exact `Content-Length`; the whirlpool is computed
+    /// from the same reads on another thread. After an ambiguous failure (connection lost
+    /// during the body, 5xx) the report and then the destination folder are checked for the
+    /// file before uploading again. `progress` gets `start` for each attempt.
+    pub async fn upload_file(
+        &self,
+        req: &UploadRequest,
+        progress: Arc<dyn Progress>,
+    ) -> Result<UploadedFile> {
+        let name = req.stored_name()?;
+        let policy = self.inner.retry.clone();
+        let mut local_hash: Option<String> = None;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let outcome = self.upload_attempt(req, &name, progress.clone()).await;
+            let err = match outcome {
+                Attempt::Done(f) => {
+                    progress.finish(true);
+                    return Ok(f);
+                }
+                Attempt::Clean(e) => e,
+                Attempt::Ambiguous(e, server, hash) => {
+                    local_hash = Some(hash.clone());
+                    tracing::warn!(
+                        attempt,
+                        "upload failed ambiguously ({e}); checking whether the file arrived"
+                    );
+                    match self.find_uploaded(req, &name, &server, &hash).await {
+                        Some(found) => {
+                            progress.finish(true);
+                            return Ok(found);
+                        }
+                        None => e,
+                    }
+                }
+            };
+            if !err.is_retryable() || attempt >= policy.max_attempts {
+                progress.finish(false);
+                return Err(err);
+            }
+            let delay = policy.delay(attempt);
+            tracing::warn!(
+                attempt,
+                delay_ms = delay.as_millis() as u64,
+                "retrying upload of {name:?}: {err}"
+            );
+            self.sleep(delay).await;
+            let _ = &local_hash;
+        }
+    }
+
+    async fn upload_attempt(
+        &self,
+        req: &UploadRequest,
+        name: &str,
+        progress: Arc<dyn Progress>,
+    ) -> Attempt {
+        let file = match tokio::fs::File::open(&req.path).await {
+            Ok(f) => f,
+            Err(e) => return Attempt::Clean(Error::io(Some(req.path.clone()), e)),
+        };
+        let len = match file.metadata().await {
+            Ok(m) if m.is_file() => m.len(),
+            Ok(_) => {
+                return Attempt::Clean(Error::invalid_input(format!(
+                    "{} is not a regular file",
+                    req.path.display()
+                )));
+            }
+            Err(e) => return Attempt::Clean(Error::io(Some(req.path.clone()), e)),
+        };
+        let server = match self.upload_server().await {
+            Ok(s) => s,
+            Err(e) => return Attempt::Clean(e),
+        };
+        let node = match self.node_url(&server, "upload.cgi") {
+            Ok(u) => u,
+            Err(e) => return Attempt::Clean(e),
+        };
+
+        // One read pass: each chunk goes to the socket and (a cheap clone) to the hasher.
+        let pipe = HashPipe::start();
+        let sender = pipe.sender();
+        let sent = Arc::new(AtomicU64::new(0));
+        let sent_in_stream = sent.clone();
+        let prog = progress.clone();
+        progress.start(Some(len), 0);
+        let stream = ReaderStream::with_capacity(file, UPLOAD_CHUNK).map(move |chunk| {
+            if let Ok(bytes) = &chunk {
+                if let Some(tx) = &sender {
+                    let _ = tx.send(bytes.clone());
+                }
+                sent_in_stream.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                prog.bytes(bytes.len() as u64);
+            }
+            chunk
+        });
+        let part = Part::stream_with_length(reqwest::Body::wrap_stream(stream), len)
+            .file_name(name.to_owned());
+        let part = match part.mime_str("application/octet-stream") {
+            Ok(p) => p,
+            Err(e) => return Attempt::Clean(Error::transport("upload form", e)),
+        };
+        let mut form = Form::new().text("did", req.folder_id.to_string());
+        if let Some(d) = req.domain {
+            form = form.text("domain", d.0.to_string());
+        }
+        if let Some(p) = &req.password {
+            form = form.text("dpass", p.expose().to_owned());
+        }
+        let form = form.part("file[]", part);
+        let mut http = self.inner.http.post(node).multipart(form);
+        if let Ok(b) = self.bearer() {
+            http = http.header(AUTHORIZATION, b);
+        }
+        let result = http.send().await;
+        let hash = match pipe.finish().await {
+            Ok(h) => h,
+            Err(e) => return Attempt::Clean(e),
+        };
+        let resp = match result {
+            Ok(r) => r,
+            Err(e) if e.is_connect() => return Attempt::Clean(Error::transport("upload.cgi", e)),
+            Err(e) => return Attempt::Ambiguous(Error::transport("upload.cgi", e), server, hash),
+        };
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.unwrap_or_default();
+        let streamed = sent.load(Ordering::Relaxed);
+        if streamed != len {
+            return Attempt::Clean(Error::io(
+                Some(req.path.clone()),
+                std::io::Error::other(format!(
+                    "the file changed during upload ({len} bytes expected, {streamed} read)"
+                )),
+            ));
+        }
+        match status {
+            200..=399 => {}
+            500..=599 => {
+                return Attempt::Ambiguous(
+                    crate::error::classify(status, None, &self.redact_bytes(&body)),
+                    server,
+                    hash,
+                );
+            }
+            _ => {
+                let msg = serde_json::from_slice::<Value>(&body)
+                    .ok()
+                    .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned));
+                return Attempt::Clean(crate::error::classify(
+                    status,
+                    msg.as_deref(),
+                    &self.redact_bytes(&body),
+                ));
+            }
+        }
+        let report = match self.upload_report(&server).await {
+            Ok(r) => r,
+            Err(e) => return Attempt::Ambiguous(e, server, hash),
+        };
+        match verify_report(&report, name, len, &hash) {
+            Ok(f) => Attempt::Done(f),
+            // The report exists but does not show our file intact: the bytes were damaged or
+            // mangled. The folder check decides whether a good copy is there.
+            Err(e) => Attempt::Ambiguous(e, server, hash),
+        }
+    }
+
+    /// `end.pl?xid=<id>` on the upload's node, JSON requested. Retried on transient failures
+    /// (it only reads). An HTML answer or an empty `links` list is a protocol error.
+    pub async fn upload_report(&self, server: &UploadServer) -> Result<UploadReport> {
+        let mut url = self.node_url(server, "end.pl")?;
+        url.set_query(Some(&format!("xid={}", server.id)));
+        let policy = &self.inner.retry;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let result = self.fetch_report(url.clone()).await;
+            match result {
+                Err(e) if e.is_retryable() && attempt < policy.max_attempts => {
+                    let delay = policy.delay(attempt);
+                    tracing::warn!(
+                        attempt,
+                        delay_ms = delay.as_millis() as u64,
+                        "retrying end.pl: {e}"
+                    );
+                    self.sleep(delay).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn fetch_report(&self, url: url::Url) -> Result<UploadReport> {
+        let what = "end.pl";
+        let mut req = self
+            .inner
+            .http
+            .get(url)
+            .header("JSON", "1")
+            .timeout(self.inner.request_timeout);
+        if let Ok(b) = self.bearer() {
+            req = req.header(AUTHORIZATION, b);
+        }
+        let resp = req.send().await.map_err(|e| Error::transport(what, e))?;
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.map_err(|e| Error::transport(what, e))?;
+        let value: Value = match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(_) if (200..300).contains(&status) => {
+                return Err(Error::protocol(
+                    what,
+                    "the upload report is not JSON (HTML page?)",
+                    &self.redact_bytes(&body),
+                ));
+            }
+            Err(_) => {
+                return Err(crate::error::classify(
+                    status,
+                    None,
+                    &self.redact_bytes(&body),
+                ));
+            }
+        };
+        if value
+            .get("status")
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.eq_ignore_ascii_case("KO"))
+            || !(200..300).contains(&status)
+        {
+            let msg = value.get("message").and_then(Value::as_str);
+            return Err(crate::error::classify(
+                status,
+                msg,
+                &self.redact_bytes(&body),
+            ));
+        }
+        let report: UploadReport = self.decode(what, value)?;
+        if report.links.is_empty() {
+            return Err(Error::protocol(
+                what,
+                "the upload report lists no file (empty links)",
+                &self.redact_bytes(&body),
+            ));
+        }
+        Ok(report)
+    }
+
+    /// After an ambiguous failure: the report first, then the destination folder.
+    async fn find_uploaded(
+        &self,
+        req: &UploadRequest,
+        name: &str,
+        server: &UploadServer,
+        hash: &str,
+    ) -> Option<UploadedFile> {
+        let len = tokio::fs::metadata(&req.path).await.ok()?.len();
+        if let Ok(report) = self.upload_report(server).await
+            && let Ok(mut f) = verify_report(&report, name, len, hash)
+        {
+            f.recovered = true;
+            return Some(f);
+        }
+        let listing = self.file_ls(req.folder_id).await.ok()?;
+        listing
+            .items
+            .into_iter()
+            .find(|e| {
+                e.filename == name
+                    && e.size == len
+                    && e.checksum
+                        .as_deref()
+                        .is_some_and(|c| same_whirlpool(c, hash))
+            })
+            .map(|e| UploadedFile {
+                link: e.link,
+                filename: e.filename,
+                size: e.size,
+                whirlpool: hash.to_owned(),
+                remove: None,
+                recovered: true,
+            })
+    }
+
+    /// `<scheme of the API base>://<node host>/<path>`.
+    pub(crate) fn node_url(&self, server: &UploadServer, path: &str) -> Result<url::Url> {
+        let scheme = self.inner.api_base.scheme();
+        let raw = format!("{scheme}://{}/{path}", server.host);
+        let mut url = url::Url::parse(&raw).map_err(|_| {
+            Error::protocol(
+                "upload/get_upload_server.cgi",
+                "the node host is not a valid host name",
+                b"",
+            )
+        })?;
+        if path == "upload.cgi" {
+            url.set_query(Some(&format!("id={}", server.id)));
+        }
+        // http is acceptable only for loopback nodes (the emulator).
+        crate::client::parse_base(url.as_str(), "upload node URL")?;
+        Ok(url)
+    }
+
+    /// Whirlpool of a local file (blocking thread, 1 MiB reads).
+    pub async fn whirlpool_of(&self, path: impl AsRef<std::path::Path>) -> Result<String> {
+        whirlpool_file(path).await
+    }
+}
+
+/// Checks that a report lists `name` with `len` bytes and whirlpool `hash`.
+pub(crate) fn verify_report(
+    report: &UploadReport,
+    name: &str,
+    len: u64,
+    hash: &str,
+) -> Result<UploadedFile> {
+    let entry = report
+        .links
+        .iter()
+        .find(|l| l.filename == name)
+        .or(if report.links.len() == 1 {
+            report.links.first()
+        } else {
+            None
+        })
+        .ok_or_else(|| {
+            Error::protocol(
+                "end.pl",
+                format!("the upload report does not list {name:?}"),
+                b"",
+            )
+        })?;
+    if entry.filename != name {
+        return Err(Error::Integrity {
+            what: "stored file name".into(),
+            expected: name.to_owned(),
+            actual: entry.filename.clone(),
+        });
+    }
+    if entry.size != len {
+        return Err(Error::Integrity {
+            what: format!("size of {name:?}"),
+            expected: len.to_string(),
+            actual: entry.size.to_string(),
+        });
+    }
+    if !same_whirlpool(&entry.whirlpool, hash) {
+        return Err(Error::Integrity {
+            what: format!("whirlpool of {name:?}"),
+            expected: hash.to_owned(),
+            actual: entry.whirlpool.clone(),
+        });
+    }
+    Ok(UploadedFile {
+        link: entry.download.clone(),
+        filename: entry.filename.clone(),
+        size: entry.size,
+        whirlpool: hash.to_ascii_lowercase(),
+        remove: entry.remove.clone(),
+        recovered: false,
+    })
+}
