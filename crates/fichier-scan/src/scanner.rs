@@ -32,7 +32,8 @@ pub struct ScanOptions {
     pub strict: bool,
     /// Drop findings below this confidence.
     pub min_confidence: Confidence,
-    /// Respect `.gitignore`, `.ignore` and git excludes when walking directories.
+    /// Respect `.gitignore`, `.ignore` and git excludes when walking directories
+    /// (`.fichier-scan-ignore` files always apply).
     pub respect_gitignore: bool,
     /// Skip files and blobs larger than this many bytes (`None`: no limit).
     pub max_file_size: Option<u64>,

@@ -78,9 +78,9 @@ fn materialize(rng: &mut Rng, template: &str, rel: &str) -> (String, Vec<Expecte
                 });
                 key
             }
-            "HEX32U" => rng.from_alphabet(b"0123456789ABCDEF", 32),
+            "HEX32U" => rng.pick(b"0123456789ABCDEF", 32),
             "UUID" => {
-                let h = rng.from_alphabet(b"0123456789abcdef", 32);
+                let h = rng.pick(b"0123456789abcdef", 32);
                 format!(
                     "{}-{}-{}-{}-{}",
                     &h[..8],
@@ -90,7 +90,7 @@ fn materialize(rng: &mut Rng, template: &str, rel: &str) -> (String, Vec<Expecte
                     &h[20..]
                 )
             }
-            "UUIDNODASH" => rng.from_alphabet(b"0123456789abcdef", 32),
+            "UUIDNODASH" => rng.pick(b"0123456789abcdef", 32),
             "PEM" => {
                 let n = 400 + rng.below(400);
                 let b = rng.base64(n);
@@ -106,22 +106,19 @@ fn materialize(rng: &mut Rng, template: &str, rel: &str) -> (String, Vec<Expecte
                 rng.b64url(43)
             ),
             "OBSCURED32" => rng.b64url(32),
-            "STRIPE" => format!("sk_live_{}", rng.from_alphabet(ALNUM, 24)),
-            "STRIPE_RK" => format!("rk_live_{}", rng.from_alphabet(ALNUM, 24)),
-            "GHP" => format!("ghp_{}", rng.from_alphabet(ALNUM, 36)),
+            "STRIPE" => format!("sk_live_{}", rng.pick(ALNUM, 24)),
+            "STRIPE_RK" => format!("rk_live_{}", rng.pick(ALNUM, 24)),
+            "GHP" => format!("ghp_{}", rng.pick(ALNUM, 36)),
             "SLACK" => format!(
                 "xoxb-{}-{}-{}",
-                rng.from_alphabet(b"0123456789", 12),
-                rng.from_alphabet(b"0123456789", 13),
-                rng.from_alphabet(ALNUM, 24)
+                rng.pick(b"0123456789", 12),
+                rng.pick(b"0123456789", 13),
+                rng.pick(ALNUM, 24)
             ),
-            "AWS_ID" => format!(
-                "AKIA{}",
-                rng.from_alphabet(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)
-            ),
+            "AWS_ID" => format!("AKIA{}", rng.pick(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)),
             "AWS_SECRET" => rng.base64(30),
-            "NPM" => format!("npm_{}", rng.from_alphabet(ALNUM, 36)),
-            "HF" => format!("hf_{}", rng.from_alphabet(ALNUM, 34)),
+            "NPM" => format!("npm_{}", rng.pick(ALNUM, 36)),
+            "HF" => format!("hf_{}", rng.pick(ALNUM, 34)),
             "GLPAT" => format!("glpat-{}", rng.b64url(20)),
             other => {
                 let num = |prefix: &str| {
@@ -130,13 +127,13 @@ fn materialize(rng: &mut Rng, template: &str, rel: &str) -> (String, Vec<Expecte
                         .and_then(|n| n.parse::<usize>().ok())
                 };
                 if let Some(n) = num("KEY") {
-                    rng.from_alphabet(ALNUM, n)
+                    rng.pick(ALNUM, n)
                 } else if let Some(n) = num("HEX") {
-                    rng.from_alphabet(b"0123456789abcdef", n)
+                    rng.pick(b"0123456789abcdef", n)
                 } else if let Some(n) = num("LOWER") {
-                    rng.from_alphabet(b"abcdefghijklmnopqrstuvwxyz0123456789", n)
+                    rng.pick(b"abcdefghijklmnopqrstuvwxyz0123456789", n)
                 } else if let Some(n) = num("DIGITS") {
-                    rng.from_alphabet(b"0123456789", n)
+                    rng.pick(b"0123456789", n)
                 } else if let Some(n) = num("B64_") {
                     rng.base64(n)
                 } else {

@@ -1,5 +1,5 @@
 //! Shared helpers for the integration tests: a seeded random generator and fake keys.
-#![allow(dead_code)]
+#![allow(dead_code)] // each test binary uses a different subset
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -37,7 +37,7 @@ impl Rng {
         (self.next() % n as u64) as usize
     }
 
-    pub fn from_alphabet(&mut self, alphabet: &[u8], len: usize) -> String {
+    pub fn pick(&mut self, alphabet: &[u8], len: usize) -> String {
         (0..len)
             .map(|_| char::from(alphabet[self.below(alphabet.len())]))
             .collect()
@@ -45,7 +45,7 @@ impl Rng {
 
     /// A fake 1fichier key: 32 random `[A-Za-z0-9]`, the documented shape.
     pub fn key(&mut self) -> String {
-        self.from_alphabet(ALNUM, 32)
+        self.pick(ALNUM, 32)
     }
 
     pub fn base64(&mut self, bytes: usize) -> String {
@@ -65,6 +65,6 @@ impl Rng {
     }
 
     pub fn b64url(&mut self, len: usize) -> String {
-        self.from_alphabet(B64URL, len)
+        self.pick(B64URL, len)
     }
 }

@@ -1,0 +1,225 @@
+//! Git inputs against real repositories made with the `git` program in temp directories:
+//! history (deleted files, other branches, one report per blob, the commit that added it),
+//! staged changes, and the pre-commit hook installer.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::Rng;
+use fichier_scan::{HookOptions, ScanError, ScanOptions, Scanner, install_hook};
+
+fn git(repo: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args([
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.org",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn new_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    dir
+}
+
+fn write(repo: &Path, rel: &str, text: &str) {
+    let p = repo.join(rel);
+    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+    std::fs::write(p, text).expect("write");
+}
+
+#[test]
+fn history_finds_deleted_files_and_other_branches_once_each() {
+    let (mut rng, seed) = Rng::from_env();
+    println!("seed {seed}");
+    let (k1, k2, k3) = (rng.key(), rng.key(), rng.key());
+    let tmp = new_repo();
+    let repo = tmp.path();
+    write(repo, "README.md", "# project\n");
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-qm", "init"]);
+    write(repo, "deploy/.env", &format!("FICHIER_API_KEY={k1}\n"));
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-qm", "add env"]);
+    let added_k1 = git(repo, &["rev-parse", "HEAD"]);
+    // Same content again under another name: the blob is scanned once.
+    write(repo, "copy/.env", &format!("FICHIER_API_KEY={k1}\n"));
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-qm", "copy"]);
+    git(repo, &["rm", "-q", "-r", "deploy", "copy"]);
+    git(repo, &["commit", "-qm", "oops, remove"]);
+    git(repo, &["checkout", "-q", "-b", "feature"]);
+    write(
+        repo,
+        "rclone.conf",
+        &format!("[f]\ntype = fichier\napi_key = {k2}\n"),
+    );
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-qm", "rclone"]);
+    let added_k2 = git(repo, &["rev-parse", "HEAD"]);
+    git(repo, &["checkout", "-q", "main"]);
+    // Uncommitted work is not history.
+    write(repo, "wip.sh", &format!("export FICHIER_API_KEY={k3}\n"));
+
+    let report = Scanner::new(ScanOptions::default())
+        .scan_git_history(repo)
+        .expect("history scan");
+    let got: Vec<(String, String, Option<String>)> = report
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.path.clone(),
+                f.expose_key_for_verification().to_owned(),
+                f.commit.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("deploy/.env".to_owned(), k1.clone(), Some(added_k1)),
+            ("rclone.conf".to_owned(), k2.clone(), Some(added_k2)),
+        ],
+        "one finding per blob, with the commit that added it"
+    );
+    assert!(
+        report.stats.commits >= 4,
+        "commits walked: {}",
+        report.stats.commits
+    );
+    let text = fichier_scan::render_text(&report);
+    assert!(text.contains("  commit "), "{text}");
+    assert!(!text.contains(&k1) && !text.contains(&k2));
+}
+
+#[test]
+fn history_of_an_empty_repository_is_clean_and_a_non_repository_is_an_error() {
+    let tmp = new_repo();
+    let report = Scanner::default()
+        .scan_git_history(tmp.path())
+        .expect("empty repo scans");
+    assert!(report.findings.is_empty());
+    assert_eq!(report.exit_code(), 0);
+    let plain = tempfile::tempdir().expect("tempdir");
+    let err = Scanner::default()
+        .scan_git_history(plain.path())
+        .expect_err("not a repository");
+    assert!(matches!(err, ScanError::Git { .. }), "{err}");
+    assert!(err.to_string().contains("git log"), "{err}");
+}
+
+#[test]
+fn staged_reports_added_lines_only() {
+    let (mut rng, _) = Rng::from_env();
+    let (old, new) = (rng.key(), rng.key());
+    let tmp = new_repo();
+    let repo = tmp.path();
+    write(
+        repo,
+        "config/.env",
+        &format!("# 1fichier\nFICHIER_API_KEY={old}\n"),
+    );
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-qm", "old key, already leaked"]);
+    let scanner = Scanner::default();
+    assert!(
+        scanner
+            .scan_staged(repo)
+            .expect("staged")
+            .findings
+            .is_empty(),
+        "nothing staged"
+    );
+
+    write(
+        repo,
+        "config/.env",
+        &format!("# 1fichier\nFICHIER_API_KEY={old}\nRCLONE_FICHIER_API_KEY={new}\n"),
+    );
+    write(repo, "notes.txt", "nothing here\n");
+    // Unstaged edits are not what the commit will contain.
+    write(
+        repo,
+        "unstaged.env",
+        &format!("FICHIER_API_KEY={}\n", rng.key()),
+    );
+    git(repo, &["add", "config/.env", "notes.txt"]);
+    let report = scanner.scan_staged(repo).expect("staged");
+    let got: Vec<(&str, usize, &str)> = report
+        .findings
+        .iter()
+        .map(|f| (f.path.as_str(), f.line, f.expose_key_for_verification()))
+        .collect();
+    assert_eq!(got, vec![("config/.env", 3, new.as_str())]);
+    assert_eq!(report.exit_code(), 1);
+}
+
+#[test]
+fn hook_is_written_once_and_never_overwritten_silently() {
+    let tmp = new_repo();
+    let repo = tmp.path();
+    let hook = install_hook(repo, &HookOptions::default()).expect("install");
+    assert!(hook.ends_with("hooks/pre-commit"), "{}", hook.display());
+    let text = std::fs::read_to_string(&hook).expect("hook readable");
+    assert!(
+        text.starts_with("#!/bin/sh\n") && text.contains("exec fichier scan --staged\n"),
+        "{text}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&hook).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o111, 0o111, "hook must be executable");
+    }
+    let err = install_hook(repo, &HookOptions::default()).expect_err("second install refuses");
+    assert!(matches!(err, ScanError::HookExists(_)));
+    assert!(err.to_string().contains("--force"), "{err}");
+    let opts = HookOptions {
+        baseline: Some(".fichier-scan-baseline.json".into()),
+        force: true,
+        ..HookOptions::default()
+    };
+    install_hook(repo, &opts).expect("forced reinstall");
+    let text = std::fs::read_to_string(&hook).expect("hook readable");
+    assert!(
+        text.contains("--baseline .fichier-scan-baseline.json"),
+        "{text}"
+    );
+}
+
+#[test]
+fn hook_follows_core_hooks_path() {
+    let tmp = new_repo();
+    let repo = tmp.path();
+    git(repo, &["config", "core.hooksPath", ".githooks"]);
+    let hook = install_hook(repo, &HookOptions::default()).expect("install");
+    assert!(
+        hook.starts_with(
+            std::fs::canonicalize(repo)
+                .expect("canon")
+                .join(".githooks")
+        ) || hook.starts_with(repo.join(".githooks")),
+        "{}",
+        hook.display()
+    );
+}
