@@ -1,0 +1,76 @@
+//! Runs one parsed command: settings, logging, the async runtime, dispatch, error rendering.
+
+use std::io::IsTerminal as _;
+
+use crate::cli::{Cli, Command};
+use crate::context::Context;
+use crate::error::{Exit, render};
+use crate::printer::Printer;
+use crate::settings::Settings;
+
+/// Runs the command and returns the exit code; every error is rendered here.
+pub fn run(cli: Cli) -> Exit {
+    // Commands that need neither settings nor the network answer first (and fast).
+    match &cli.command {
+        Command::Completions(args) => return crate::cmd::completions::run(args),
+        Command::Man => return crate::cmd::man::run(),
+        _ => {}
+    }
+    let color_stderr = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let settings = match Settings::resolve(&cli.global) {
+        Ok(s) => s,
+        Err(e) => {
+            let r = render(&e, color_stderr);
+            eprint!("{}", r.text);
+            return r.exit;
+        }
+    };
+    init_logging(&settings);
+    let printer = Printer::new(settings.output.clone());
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return Exit::Fatal;
+        }
+    };
+    let result = runtime.block_on(async {
+        let mut ctx = Context::new(settings, printer.clone());
+        let result = crate::cmd::dispatch(&mut ctx, cli.command).await;
+        ctx.close().await;
+        result
+    });
+    match result {
+        Ok(exit) => exit,
+        Err(e) => {
+            let r = render(&e, printer.settings().color_stderr);
+            printer.error_text(&r.text);
+            r.exit
+        }
+    }
+}
+
+/// Installs the stderr log subscriber: warnings by default, more with -v, `RUST_LOG` wins.
+fn init_logging(settings: &Settings) {
+    let level = match (settings.output.quiet, settings.output.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(settings.output.color_stderr)
+        .without_time()
+        .with_target(false)
+        .try_init();
+}

@@ -1,0 +1,384 @@
+//! The clap definitions: every command, flag and environment variable of `fichier`.
+//!
+//! This module only describes the surface; `settings` resolves it (with the environment and the
+//! config file) into one `Settings` value, and `cmd::*` act on it. Completions and the man page
+//! are generated from these same definitions, so the help text here is the reference.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The 1fichier.com command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "fichier",
+    version,
+    about = "The 1fichier.com command line: safe keys, listing and file management by path",
+    long_about = "The 1fichier.com command line.\n\nPaths name folders and files from the root of \
+                  the account, e.g. /Backups/2026/db.tar. File links (https://1fichier.com/?id on \
+                  any of the 11 domains) are accepted wherever a file is expected.\n\nTry it \
+                  offline first: `fichier --sandbox ls` runs against an embedded emulator.",
+    after_help = "Exit codes: 0 ok, 1 partial failure, 2 usage or fatal error, 3 authentication \
+                  problem, 4 flood lock (retry later).",
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Options accepted by every command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options accepted before or after any command.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Run against an embedded emulator with local state and a Premium test account.
+    #[arg(
+        long,
+        global = true,
+        env = "FICHIER_SANDBOX",
+        help_heading = "Global options"
+    )]
+    pub sandbox: bool,
+
+    /// API base URL (default https://api.1fichier.com/v1/; http only for loopback hosts).
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "FICHIER_API_URL",
+        help_heading = "Global options"
+    )]
+    pub api_url: Option<String>,
+
+    /// Read the API key from this file (must not be readable by group or others), or `-` for stdin.
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH|-",
+        help_heading = "Global options"
+    )]
+    pub api_key_file: Option<PathBuf>,
+
+    /// Print machine-readable JSON on stdout (schemas in docs/cli.md).
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub json: bool,
+
+    /// Print only data and errors; no status lines or warnings.
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        help_heading = "Global options"
+    )]
+    pub quiet: bool,
+
+    /// More detail on stderr (-v: requests, -vv: debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Global options")]
+    pub verbose: u8,
+
+    /// Never draw progress bars.
+    #[arg(
+        long,
+        global = true,
+        env = "FICHIER_NO_PROGRESS",
+        help_heading = "Global options"
+    )]
+    pub no_progress: bool,
+
+    /// Config file (default: $XDG_CONFIG_HOME/fichier/config.toml).
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        env = "FICHIER_CONFIG",
+        help_heading = "Global options"
+    )]
+    pub config: Option<PathBuf>,
+}
+
+/// Every `fichier` command.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Store, inspect or remove the API key.
+    #[command(subcommand)]
+    Auth(AuthCommand),
+    /// Show the account: offer, storage, CDN credits, subscription end.
+    Account,
+    /// List a folder (default: the root).
+    Ls(LsArgs),
+    /// Show one file or folder in detail.
+    Info(InfoArgs),
+    /// Create a folder.
+    Mkdir(MkdirArgs),
+    /// Move files or folders into a folder.
+    Mv(MvArgs),
+    /// Copy files into a folder (copies get new links).
+    Cp(CpArgs),
+    /// Rename a file or folder in place.
+    Rename(RenameArgs),
+    /// Delete files, or folders with -r.
+    Rm(RmArgs),
+    /// Print the download link of files.
+    Link(LinkArgs),
+    /// Change file attributes: password, inline, CDN, description, access list.
+    Attr(AttrArgs),
+    /// Share a folder publicly or with other users, or stop sharing it.
+    Share(ShareArgs),
+    /// Remote uploads: let 1fichier fetch URLs into the account.
+    #[command(subcommand)]
+    Remote(RemoteCommand),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout.
+    Man,
+}
+
+/// `fichier auth ...`
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Read a key (hidden prompt, or stdin when it is not a terminal), check it, store it.
+    Login(LoginArgs),
+    /// Show which key is used, where it comes from, and the account it opens.
+    Status,
+    /// Remove the stored key from every store fichier wrote to.
+    Logout,
+}
+
+/// Where `auth login` stores the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreChoice {
+    /// The OS keyring when one is reachable, else the credentials file.
+    Auto,
+    /// The OS keyring only (fails when none is reachable).
+    Keyring,
+    /// The credentials file in the config dir (mode 0600).
+    File,
+}
+
+/// `fichier auth login`
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Where to store the key.
+    #[arg(long, value_enum, default_value_t = StoreChoice::Auto)]
+    pub store: StoreChoice,
+}
+
+/// `fichier ls`
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Folder to list (default /).
+    pub path: Option<String>,
+    /// List sub-folders recursively.
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+    /// Long format: size, date, flags and link.
+    #[arg(short, long)]
+    pub long: bool,
+}
+
+/// How a password reaches fichier without appearing on the command line.
+#[derive(Debug, Args, Clone, Default)]
+pub struct PasswordArgs {
+    /// Ask for the password (hidden prompt on a terminal, else one line of stdin).
+    #[arg(long)]
+    pub password: bool,
+    /// Read the password from the first line of a file (`-` for stdin).
+    #[arg(long, value_name = "PATH|-", conflicts_with = "password")]
+    pub password_file: Option<PathBuf>,
+}
+
+/// `fichier info`
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// A path (/Photos/a.jpg, /Photos) or a file link.
+    pub target: String,
+    /// Password of a protected file (asked, never on the command line).
+    #[command(flatten)]
+    pub password: PasswordArgs,
+}
+
+/// `fichier mkdir`
+#[derive(Debug, Args)]
+pub struct MkdirArgs {
+    /// Folders to create.
+    #[arg(required = true)]
+    pub paths: Vec<String>,
+    /// Create missing parents; succeed when the folder exists.
+    #[arg(short, long)]
+    pub parents: bool,
+}
+
+/// `fichier mv`
+#[derive(Debug, Args)]
+pub struct MvArgs {
+    /// Files or folders to move, then the destination folder.
+    #[arg(required = true, num_args = 2.., value_name = "SRC.. DST")]
+    pub paths: Vec<String>,
+}
+
+/// `fichier cp`
+#[derive(Debug, Args)]
+pub struct CpArgs {
+    /// Files (paths or links) to copy, then the destination folder.
+    #[arg(required = true, num_args = 2.., value_name = "SRC.. DST")]
+    pub paths: Vec<String>,
+    /// Password of protected source files.
+    #[command(flatten)]
+    pub password: PasswordArgs,
+}
+
+/// `fichier rename`
+#[derive(Debug, Args)]
+pub struct RenameArgs {
+    /// File or folder to rename.
+    pub path: String,
+    /// The new name (a name, not a path).
+    pub name: String,
+}
+
+/// `fichier rm`
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Files or folders to delete.
+    #[arg(required = true)]
+    pub paths: Vec<String>,
+    /// Delete folders and everything inside them.
+    #[arg(short, long)]
+    pub recursive: bool,
+    /// Do not ask for confirmation.
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+/// `fichier link`
+#[derive(Debug, Args)]
+pub struct LinkArgs {
+    /// Files to print the link of.
+    #[arg(required = true)]
+    pub paths: Vec<String>,
+}
+
+/// An on/off switch value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    /// Enable.
+    On,
+    /// Disable.
+    Off,
+}
+
+impl Switch {
+    /// The 0/1 integer the API expects.
+    pub fn as_flag(self) -> bool {
+        self == Switch::On
+    }
+}
+
+/// `fichier attr`
+#[derive(Debug, Args)]
+pub struct AttrArgs {
+    /// Files (paths or links) to change.
+    #[arg(required = true)]
+    pub paths: Vec<String>,
+    /// Set a password (at least 6 characters), asked or read from --password-file.
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    /// Remove the password.
+    #[arg(long, conflicts_with_all = ["password", "password_file"])]
+    pub clear_password: bool,
+    /// Let browsers display the file instead of downloading it.
+    #[arg(long, value_enum, value_name = "on|off")]
+    pub inline: Option<Switch>,
+    /// Flag the file for CDN downloads.
+    #[arg(long, value_enum, value_name = "on|off")]
+    pub cdn: Option<Switch>,
+    /// Set the description (empty string clears it).
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// Access list: allow these IP ranges (CIDR), repeatable; replaces the list.
+    #[arg(long = "acl-ip", value_name = "CIDR")]
+    pub acl_ip: Vec<String>,
+    /// Access list: allow these countries (ISO-2 codes), repeatable.
+    #[arg(long = "acl-country", value_name = "CC")]
+    pub acl_country: Vec<String>,
+    /// Access list: allow these registered users, repeatable.
+    #[arg(long = "acl-email", value_name = "EMAIL")]
+    pub acl_email: Vec<String>,
+    /// Access list: only Premium users.
+    #[arg(long = "acl-premium", value_enum, value_name = "on|off")]
+    pub acl_premium: Option<Switch>,
+    /// Remove every access restriction.
+    #[arg(long, conflicts_with_all = ["acl_ip", "acl_country", "acl_email", "acl_premium"])]
+    pub acl_clear: bool,
+}
+
+/// `fichier share`
+#[derive(Debug, Args)]
+pub struct ShareArgs {
+    /// The folder to share (without options: show how it is shared).
+    pub folder: String,
+    /// Share publicly (anyone with the link); add --password to protect it.
+    #[arg(long)]
+    pub public: bool,
+    /// Password for the public share, asked or read from --password-file.
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    /// Share with a registered user (repeatable).
+    #[arg(long = "user", value_name = "EMAIL")]
+    pub users: Vec<String>,
+    /// Users given with --user may also write.
+    #[arg(long, requires = "users", conflicts_with = "hide_links")]
+    pub rw: bool,
+    /// Users given with --user see names only, not download links (read-only).
+    #[arg(long, requires = "users")]
+    pub hide_links: bool,
+    /// Stop sharing: with --user only those users, with --public only the public link,
+    /// alone everything.
+    #[arg(long)]
+    pub unshare: bool,
+}
+
+/// `fichier remote ...`
+#[derive(Debug, Subcommand)]
+pub enum RemoteCommand {
+    /// Ask 1fichier to fetch URLs into the account.
+    Add(RemoteAddArgs),
+    /// List remote-upload jobs.
+    Ls,
+    /// Show one job and its results.
+    Info(RemoteInfoArgs),
+}
+
+/// `fichier remote add`
+#[derive(Debug, Args)]
+pub struct RemoteAddArgs {
+    /// URLs to fetch (http or https).
+    #[arg(required = true)]
+    pub urls: Vec<String>,
+    /// Destination folder (default /).
+    #[arg(long, value_name = "DIR")]
+    pub to: Option<String>,
+}
+
+/// `fichier remote info`
+#[derive(Debug, Args)]
+pub struct RemoteInfoArgs {
+    /// Job id (from `remote add` or `remote ls`).
+    pub id: u64,
+    /// Wait until the job has run (polls politely).
+    #[arg(long)]
+    pub wait: bool,
+}
+
+/// `fichier completions`
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to generate for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}

@@ -1,0 +1,31 @@
+//! Builds the `fichier_api::Client` for this run from the settings: URL, key and pacer.
+
+use fichier_api::{ApiKey, Client, PacerConfig};
+
+use crate::error::Failure;
+use crate::settings::Settings;
+
+/// A client for `url` with `key`. The pacer stays on with the library defaults (shared by
+/// every process of this user through a state file per key in the cache dir), except for the
+/// sandbox and loopback test runs, which talk to an emulator without rate limits.
+pub fn build(settings: &Settings, url: &url::Url, key: ApiKey) -> anyhow::Result<Client> {
+    let state_file = settings.dirs.cache.join(format!(
+        "pacer-{}.json",
+        // One budget per key; the file name must not reveal the key, so it holds a digest.
+        &fichier_api::whirlpool_hex(key.expose_for_key_store().as_bytes())[..16]
+    ));
+    let mut builder = Client::builder().api_url(url.as_str()).api_key(key);
+    if settings.sandbox || settings.unthrottled {
+        builder = builder.pacer_config(PacerConfig::unthrottled());
+    } else {
+        if let Some(gap) = settings.min_gap {
+            builder = builder.min_gap(gap);
+        }
+        if std::fs::create_dir_all(&settings.dirs.cache).is_ok() {
+            builder = builder.pacer_state_file(state_file);
+        }
+    }
+    builder
+        .build()
+        .map_err(|e| anyhow::Error::from(e).context(Failure::fatal("cannot set up the API client")))
+}

@@ -1,0 +1,174 @@
+//! `fichier auth login | status | logout`: store, inspect and remove the API key.
+
+use serde::Serialize;
+
+use crate::cli::{AuthCommand, LoginArgs};
+use crate::context::Context;
+use crate::credentials::{self, KeySource};
+use crate::error::{Exit, Failure};
+
+/// Runs an `auth` subcommand.
+pub async fn run(ctx: &mut Context, cmd: AuthCommand) -> anyhow::Result<Exit> {
+    match cmd {
+        AuthCommand::Login(args) => login(ctx, args).await,
+        AuthCommand::Status => status(ctx).await,
+        AuthCommand::Logout => logout(ctx).await,
+    }
+}
+
+/// JSON of `auth login`.
+#[derive(Serialize)]
+struct LoginJson {
+    stored_in: &'static str,
+    path: Option<String>,
+    email: String,
+    offer: String,
+}
+
+fn refuse_in_sandbox(ctx: &Context) -> anyhow::Result<()> {
+    if ctx.settings.sandbox {
+        return Err(
+            Failure::usage("the sandbox has its own key; nothing to log in or out")
+                .with_hint("run the command without --sandbox (and without FICHIER_SANDBOX)")
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+async fn login(ctx: &mut Context, args: LoginArgs) -> anyhow::Result<Exit> {
+    refuse_in_sandbox(ctx)?;
+    let stdin_tty = ctx.settings.output.stdin_tty;
+    let key = tokio::task::spawn_blocking(move || credentials::read_key_for_login(stdin_tty))
+        .await
+        .map_err(|e| Failure::fatal("reading the key failed").with_cause(e.to_string()))??;
+    if let Some(w) = credentials::length_warning(&key) {
+        ctx.printer.warn(&w);
+    }
+    // Check the key once before storing it: a typo is better caught now than at 3 a.m. in cron.
+    let url = ctx.settings.api_url.clone();
+    let client = ctx.build_client(&url, key.clone())?;
+    let info = client.user_info().await.map_err(|e| {
+        anyhow::Error::from(e).context("the key was not stored: checking it with 1fichier failed")
+    })?;
+    let settings = ctx.settings.clone();
+    let choice = args.store;
+    let stored_key = key.clone();
+    let stored =
+        tokio::task::spawn_blocking(move || credentials::store(&settings, &stored_key, choice))
+            .await
+            .map_err(|e| Failure::fatal("storing the key failed").with_cause(e.to_string()))??;
+    for w in &stored.warnings {
+        ctx.printer.warn(w);
+    }
+    if ctx.printer.json_mode() {
+        ctx.printer.json(&LoginJson {
+            stored_in: stored.source.id(),
+            path: stored.source.path().map(|p| p.display().to_string()),
+            email: info.email.clone(),
+            offer: super::account::offer_id(&info.offer).to_owned(),
+        });
+    } else {
+        ctx.printer.status(&format!(
+            "Logged in as {} ({}); key stored in the {}.",
+            info.email,
+            info.offer,
+            stored.source.describe()
+        ));
+    }
+    Ok(Exit::Ok)
+}
+
+/// JSON of `auth status`.
+#[derive(Serialize)]
+struct StatusJson {
+    source: &'static str,
+    source_detail: String,
+    path: Option<String>,
+    key: String,
+    email: Option<String>,
+    offer: Option<String>,
+}
+
+async fn status(ctx: &mut Context) -> anyhow::Result<Exit> {
+    let (url, key, source) = ctx.key().await?;
+    let masked = credentials::mask(&key);
+    let client = ctx.build_client(&url, key)?;
+    let info = client.user_info().await;
+    let (email, offer) = match &info {
+        Ok(i) => (Some(i.email.clone()), Some(i.offer)),
+        Err(_) => (None, None),
+    };
+    if ctx.printer.json_mode() {
+        ctx.printer.json(&StatusJson {
+            source: source.id(),
+            source_detail: source.describe(),
+            path: source.path().map(|p| p.display().to_string()),
+            key: masked,
+            email: email.clone(),
+            offer: offer
+                .as_ref()
+                .map(|o| super::account::offer_id(o).to_owned()),
+        });
+    } else {
+        let mut fields = vec![("key", masked), ("source", source.describe())];
+        if let (Some(e), Some(o)) = (&email, &offer) {
+            fields.push(("account", e.clone()));
+            fields.push(("offer", o.to_string()));
+        }
+        ctx.printer.fields(&fields);
+    }
+    // The key was found but the service refused it: still an authentication problem.
+    info.map_err(|e| {
+        anyhow::Error::from(e).context(format!(
+            "the key from the {} does not work",
+            source.describe()
+        ))
+    })?;
+    Ok(Exit::Ok)
+}
+
+/// JSON of `auth logout`.
+#[derive(Serialize)]
+struct LogoutJson {
+    removed: Vec<&'static str>,
+    still_configured: Option<&'static str>,
+}
+
+async fn logout(ctx: &mut Context) -> anyhow::Result<Exit> {
+    refuse_in_sandbox(ctx)?;
+    let settings = ctx.settings.clone();
+    let removed = tokio::task::spawn_blocking(move || credentials::remove_all(&settings))
+        .await
+        .map_err(|e| Failure::fatal("removing the key failed").with_cause(e.to_string()))??;
+    // A key given by the environment or a key file is not ours to delete: say it still applies.
+    let still = if ctx.settings.api_key_file.is_some() {
+        Some(KeySource::KeyFile(
+            ctx.settings.api_key_file.clone().unwrap_or_default(),
+        ))
+    } else if std::env::var(credentials::ENV_KEY).is_ok_and(|v| !v.trim().is_empty()) {
+        Some(KeySource::Env)
+    } else {
+        None
+    };
+    if let Some(s) = &still {
+        ctx.printer.warn(&format!(
+            "a key is still configured by the {} (fichier does not delete it)",
+            s.describe()
+        ));
+    }
+    if ctx.printer.json_mode() {
+        ctx.printer.json(&LogoutJson {
+            removed: removed.iter().map(KeySource::id).collect(),
+            still_configured: still.as_ref().map(KeySource::id),
+        });
+    } else if removed.is_empty() {
+        ctx.printer.status("No stored key to remove.");
+    } else {
+        for r in &removed {
+            ctx.printer
+                .status(&format!("Removed the key from the {}.", r.describe()));
+        }
+    }
+    Ok(Exit::Ok)
+}

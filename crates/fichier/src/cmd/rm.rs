@@ -1,0 +1,170 @@
+//! `fichier rm [-r] [-f] PATH..`: delete files, and folders with everything inside with -r.
+//! Asks for confirmation on a terminal unless --force. Files go in batches of `file/rm`,
+//! then folders deepest first (the service refuses to delete a non-empty folder).
+
+use std::io::{BufRead as _, Write as _};
+
+use fichier_api::{FileLink, FileRmRequest, FolderId};
+use serde::Serialize;
+
+use super::Batch;
+use crate::cli::RmArgs;
+use crate::context::{Context, Resolved, Want};
+use crate::error::{Exit, Failure};
+use crate::paths::{display_path, parse_target};
+
+/// Links per `file/rm` call.
+const RM_BATCH: usize = 100;
+
+/// One removed item in `rm --json`.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Removed {
+    File { path: String, link: String },
+    Folder { path: String, id: FolderId },
+}
+
+/// JSON of `rm`.
+#[derive(Serialize)]
+struct RmJson {
+    removed: Vec<Removed>,
+}
+
+/// Everything to delete, in deletion order.
+#[derive(Default)]
+struct Plan {
+    files: Vec<(FileLink, String)>,
+    /// Folders in the order they must be deleted (children before parents).
+    folders: Vec<(FolderId, Vec<String>)>,
+}
+
+/// Adds a folder and everything below it to the plan.
+async fn plan_folder(
+    ctx: &mut Context,
+    id: FolderId,
+    path: Vec<String>,
+    plan: &mut Plan,
+) -> anyhow::Result<()> {
+    let mut stack = vec![(id, path)];
+    let mut order = Vec::new();
+    while let Some((id, path)) = stack.pop() {
+        let listing = ctx.listing(id).await?;
+        for f in &listing.items {
+            let mut p = path.clone();
+            p.push(f.filename.clone());
+            plan.files.push((f.link.clone(), display_path(&p)));
+        }
+        for f in &listing.sub_folders {
+            let mut p = path.clone();
+            p.push(f.name.clone());
+            stack.push((f.id, p));
+        }
+        order.push((id, path));
+    }
+    // Pre-order reversed = every child before its parent.
+    order.reverse();
+    plan.folders.extend(order);
+    Ok(())
+}
+
+fn confirm(plan: &Plan) -> anyhow::Result<bool> {
+    let mut err = std::io::stderr().lock();
+    let _ = write!(
+        err,
+        "Delete {} file(s) and {} folder(s)? This cannot be undone. [y/N] ",
+        plan.files.len(),
+        plan.folders.len()
+    );
+    let _ = err.flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Failure::fatal("cannot read the answer").with_cause(e.to_string()))?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
+/// Deletes the targets.
+pub async fn run(ctx: &mut Context, args: RmArgs) -> anyhow::Result<Exit> {
+    let mut batch = Batch::default();
+    let mut plan = Plan::default();
+    for raw in &args.paths {
+        let resolved = match parse_target(raw) {
+            Ok(t) => ctx.resolve(&t, Want::Any).await,
+            Err(e) => Err(e.into()),
+        };
+        match resolved {
+            Ok(r @ Resolved::File { .. }) => {
+                let shown = r.display();
+                if let Resolved::File { link, .. } = r {
+                    plan.files.push((link, shown));
+                }
+            }
+            Ok(Resolved::Folder { path, .. }) if path.is_empty() => {
+                batch.fail(
+                    ctx,
+                    Failure::usage("refusing to delete the root folder").into(),
+                )?;
+            }
+            Ok(Resolved::Folder { path, .. }) if !args.recursive => batch.fail(
+                ctx,
+                Failure::usage(format!("{} is a folder", display_path(&path)))
+                    .with_hint("use -r to delete it with everything inside")
+                    .into(),
+            )?,
+            Ok(Resolved::Folder { id, path }) => {
+                if let Err(e) = plan_folder(ctx, id, path, &mut plan).await {
+                    batch.fail(ctx, e)?;
+                }
+            }
+            Err(e) => batch.fail(ctx, e)?,
+        }
+    }
+    if plan.files.is_empty() && plan.folders.is_empty() {
+        return Ok(batch.exit());
+    }
+    if ctx.settings.output.stdin_tty && !args.force && !confirm(&plan)? {
+        return Err(Failure::fatal("aborted; nothing was deleted").into());
+    }
+
+    let mut removed = Vec::new();
+    let client = ctx.client().await?.clone();
+    for chunk in plan.files.chunks(RM_BATCH) {
+        let req = FileRmRequest::new(chunk.iter().map(|(l, _)| l.clone()));
+        match client.file_rm(&req).await {
+            Ok(_) => {
+                for (link, path) in chunk {
+                    batch.ok();
+                    ctx.printer.status(&format!("Deleted {path}"));
+                    removed.push(Removed::File {
+                        path: path.clone(),
+                        link: link.to_string(),
+                    });
+                }
+            }
+            Err(e) => batch.fail(ctx, e.into())?,
+        }
+    }
+    for (id, path) in &plan.folders {
+        match client.folder_rm(*id).await {
+            Ok(_) => {
+                batch.ok();
+                ctx.printer
+                    .status(&format!("Deleted {}/", display_path(path)));
+                removed.push(Removed::Folder {
+                    path: display_path(path),
+                    id: *id,
+                });
+            }
+            Err(e) => batch.fail(ctx, e.into())?,
+        }
+    }
+    ctx.invalidate_all();
+    if ctx.printer.json_mode() {
+        ctx.printer.json(&RmJson { removed });
+    }
+    Ok(batch.exit())
+}

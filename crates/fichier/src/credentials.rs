@@ -1,0 +1,654 @@
+//! Where the API key comes from and where it is stored (DESIGN §5).
+//!
+//! Sources, first match wins: `--api-key-file PATH|-`, `FICHIER_API_KEY`, the OS keyring when
+//! one is reachable, then the `0600` credentials file in the `0700` config dir. The key only
+//! ever exists as a `fichier_api::ApiKey`; this module is the one place that exposes it, to
+//! hand it to a store. Everything here is blocking (keyring calls may talk D-Bus): async code
+//! calls it through `tokio::task::spawn_blocking`.
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use fichier_api::ApiKey;
+
+use crate::cli::StoreChoice;
+use crate::error::Failure;
+use crate::settings::{KeyringMode, Settings};
+
+/// Environment variable holding a key.
+pub const ENV_KEY: &str = "FICHIER_API_KEY";
+/// Keyring service name.
+const KEYRING_SERVICE: &str = "fichier";
+/// Keyring user name (one key per user account).
+const KEYRING_USER: &str = "api-key";
+/// Name of the credentials file in the config dir.
+pub const CREDENTIALS_FILE: &str = "credentials.toml";
+/// Name of the file-backed mock keyring used by tests (`FICHIER_KEYRING=mock`).
+pub const MOCK_KEYRING_FILE: &str = "mock-keyring.json";
+
+/// Where the key in use came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// `--api-key-file PATH` (or the config file's `api_key_file`).
+    KeyFile(PathBuf),
+    /// `--api-key-file -`.
+    Stdin,
+    /// `FICHIER_API_KEY`.
+    Env,
+    /// The OS keyring (or the mock keyring in tests).
+    Keyring(&'static str),
+    /// The credentials file.
+    CredentialsFile(PathBuf),
+    /// The sandbox account, provisioned locally.
+    Sandbox,
+}
+
+impl KeySource {
+    /// A short stable identifier for JSON output.
+    pub fn id(&self) -> &'static str {
+        match self {
+            KeySource::KeyFile(_) => "key-file",
+            KeySource::Stdin => "stdin",
+            KeySource::Env => "env",
+            KeySource::Keyring(_) => "keyring",
+            KeySource::CredentialsFile(_) => "credentials-file",
+            KeySource::Sandbox => "sandbox",
+        }
+    }
+
+    /// The file behind the source, when there is one.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            KeySource::KeyFile(p) | KeySource::CredentialsFile(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// A human description.
+    pub fn describe(&self) -> String {
+        match self {
+            KeySource::KeyFile(p) => format!("key file {}", p.display()),
+            KeySource::Stdin => "standard input (--api-key-file -)".to_owned(),
+            KeySource::Env => format!("environment variable {ENV_KEY}"),
+            KeySource::Keyring(name) => format!("OS keyring ({name})"),
+            KeySource::CredentialsFile(p) => format!("credentials file {}", p.display()),
+            KeySource::Sandbox => "sandbox account (local emulator)".to_owned(),
+        }
+    }
+}
+
+/// A key and where it came from, plus warnings to show (never containing the key).
+#[derive(Debug)]
+pub struct ResolvedKey {
+    /// The key.
+    pub key: ApiKey,
+    /// Its source.
+    pub source: KeySource,
+    /// Warnings (unusual length, file permissions) for the printer.
+    pub warnings: Vec<String>,
+}
+
+/// The key masked to its first and last two characters (`ab…yz`), for `auth status`.
+pub fn mask(key: &ApiKey) -> String {
+    let k = key.expose_for_key_store();
+    let chars: Vec<char> = k.chars().collect();
+    if chars.len() < 8 {
+        return "*".repeat(chars.len().max(4));
+    }
+    let head: String = chars[..2].iter().collect();
+    let tail: String = chars[chars.len() - 2..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+/// A warning when the key does not have the usual length (it may have been cut when pasted).
+pub fn length_warning(key: &ApiKey) -> Option<String> {
+    (!key.has_usual_length()).then(|| {
+        format!(
+            "the API key has {} characters instead of the usual {}: it may be truncated or \
+             have extra characters",
+            key.len(),
+            fichier_api::USUAL_KEY_LEN
+        )
+    })
+}
+
+/// Parses a key read from `origin` (named in the error), never echoing it.
+pub fn parse_key(raw: &str, origin: &str) -> anyhow::Result<ApiKey> {
+    ApiKey::parse(raw).map_err(|e| {
+        Failure::auth(format!("malformed API key in {origin}"))
+            .with_cause(e.to_string())
+            .with_hint(
+                "copy the key again from https://1fichier.com/console/params.pl (32 letters and \
+                 digits), then run `fichier auth login`",
+            )
+            .into()
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keyrings
+
+/// A place that holds one key for the current user.
+trait Keyring {
+    fn name(&self) -> &'static str;
+    fn get(&self) -> Result<Option<String>, String>;
+    fn set(&self, key: &str) -> Result<(), String>;
+    fn delete(&self) -> Result<bool, String>;
+}
+
+/// The file-backed stand-in for tests: behaves like a keyring across processes.
+struct MockKeyring {
+    path: PathBuf,
+}
+
+impl Keyring for MockKeyring {
+    fn name(&self) -> &'static str {
+        "mock"
+    }
+    fn get(&self) -> Result<Option<String>, String> {
+        match std::fs::read_to_string(&self.path) {
+            Ok(text) => {
+                let v: serde_json::Value =
+                    serde_json::from_str(&text).map_err(|e| e.to_string())?;
+                Ok(v.get(KEYRING_USER)
+                    .and_then(|k| k.as_str())
+                    .map(str::to_owned))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+    fn set(&self, key: &str) -> Result<(), String> {
+        let doc = serde_json::json!({ KEYRING_USER: key });
+        write_private(&self.path, doc.to_string().as_bytes()).map_err(|e| e.to_string())
+    }
+    fn delete(&self) -> Result<bool, String> {
+        remove_if_exists(&self.path).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(feature = "os-keyring")]
+mod os {
+    //! The OS keyring through keyring-core, with the store for this platform.
+
+    use std::sync::Arc;
+
+    use keyring_core::{CredentialStore, Entry, Error};
+
+    pub(super) struct OsKeyring {
+        store: Arc<CredentialStore>,
+    }
+
+    /// Whether a session bus exists at all: without one the Secret Service cannot be reached
+    /// and trying would only produce D-Bus errors (headless servers, containers, CI).
+    #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
+    fn session_bus_present() -> bool {
+        use std::os::unix::fs::MetadataExt as _;
+        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some_and(|v| !v.is_empty()) {
+            return true;
+        }
+        let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
+        let runtime = std::env::var_os("XDG_RUNTIME_DIR")
+            .map(std::path::PathBuf::from)
+            .or_else(|| uid.map(|u| std::path::PathBuf::from(format!("/run/user/{u}"))));
+        runtime.is_some_and(|dir| dir.join("bus").exists())
+    }
+
+    impl OsKeyring {
+        /// The platform keyring, or `None` when none is reachable.
+        pub(super) fn open() -> Option<OsKeyring> {
+            #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
+            {
+                if !session_bus_present() {
+                    return None;
+                }
+                let store = zbus_secret_service_keyring_store::Store::new().ok()?;
+                Some(OsKeyring { store })
+            }
+            #[cfg(any(target_os = "macos", target_os = "ios"))]
+            {
+                let store = apple_native_keyring_store::keychain::Store::new().ok()?;
+                Some(OsKeyring { store })
+            }
+            #[cfg(windows)]
+            {
+                let store = windows_native_keyring_store::Store::new().ok()?;
+                Some(OsKeyring { store })
+            }
+            #[cfg(not(any(
+                target_os = "linux",
+                target_os = "freebsd",
+                target_os = "openbsd",
+                target_os = "macos",
+                target_os = "ios",
+                windows
+            )))]
+            {
+                None
+            }
+        }
+
+        fn entry(&self) -> Result<Entry, String> {
+            Entry::new_in_store(&self.store, super::KEYRING_SERVICE, super::KEYRING_USER)
+                .map_err(|e| e.to_string())
+        }
+    }
+
+    impl super::Keyring for OsKeyring {
+        fn name(&self) -> &'static str {
+            if cfg!(any(target_os = "macos", target_os = "ios")) {
+                "Keychain"
+            } else if cfg!(windows) {
+                "Credential Manager"
+            } else {
+                "Secret Service"
+            }
+        }
+        fn get(&self) -> Result<Option<String>, String> {
+            match self.entry()?.get_password() {
+                Ok(k) => Ok(Some(k)),
+                Err(Error::NoEntry) => Ok(None),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        fn set(&self, key: &str) -> Result<(), String> {
+            self.entry()?.set_password(key).map_err(|e| e.to_string())
+        }
+        fn delete(&self) -> Result<bool, String> {
+            match self.entry()?.delete_credential() {
+                Ok(()) => Ok(true),
+                Err(Error::NoEntry) => Ok(false),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+    }
+}
+
+fn open_keyring(settings: &Settings) -> Option<Box<dyn Keyring>> {
+    match settings.keyring {
+        KeyringMode::None => None,
+        KeyringMode::Mock => Some(Box::new(MockKeyring {
+            path: settings.dirs.config.join(MOCK_KEYRING_FILE),
+        })),
+        KeyringMode::Auto => {
+            #[cfg(feature = "os-keyring")]
+            {
+                os::OsKeyring::open().map(|k| Box::new(k) as Box<dyn Keyring>)
+            }
+            #[cfg(not(feature = "os-keyring"))]
+            {
+                None
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+/// Path of the credentials file.
+pub fn credentials_path(settings: &Settings) -> PathBuf {
+    settings.dirs.config.join(CREDENTIALS_FILE)
+}
+
+#[cfg(unix)]
+fn mode_of(path: &Path) -> std::io::Result<u32> {
+    use std::os::unix::fs::PermissionsExt as _;
+    Ok(std::fs::metadata(path)?.permissions().mode() & 0o777)
+}
+
+/// Creates the config dir `0700` (and parents) when missing; warns when it exists more open.
+fn ensure_private_dir(dir: &Path, warnings: &mut Vec<String>) -> std::io::Result<()> {
+    if !dir.exists() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt as _;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)?;
+        }
+        #[cfg(not(unix))]
+        std::fs::create_dir_all(dir)?;
+    }
+    #[cfg(unix)]
+    if let Ok(mode) = mode_of(dir) {
+        if mode & 0o077 != 0 {
+            warnings.push(format!(
+                "{} is accessible by other users (mode {mode:o}); run `chmod 700 {}`",
+                dir.display(),
+                dir.display()
+            ));
+        }
+    }
+    let _ = warnings;
+    Ok(())
+}
+
+/// Writes `bytes` to `path` with mode `0600`, atomically (temp file then rename).
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    if let Some(dir) = path.parent() {
+        ensure_private_dir(dir, &mut Vec::new())?;
+    }
+    let tmp = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)
+}
+
+fn remove_if_exists(path: &Path) -> std::io::Result<bool> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CredentialsDoc {
+    api_key: String,
+}
+
+/// Reads a key file given by the user; refuses files readable by group or others (like ssh).
+fn read_key_file(path: &Path) -> anyhow::Result<ApiKey> {
+    if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).map_err(|e| {
+            Failure::fatal("cannot read the API key from standard input").with_cause(e.to_string())
+        })?;
+        return parse_key(&text, "standard input");
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure::auth(format!("cannot read key file {}", path.display()))
+            .with_cause(e.to_string())
+            .with_hint("check the path given to --api-key-file")
+    })?;
+    #[cfg(unix)]
+    {
+        let mode = mode_of(path).unwrap_or(0);
+        if mode & 0o077 != 0 {
+            return Err(Failure::auth(format!(
+                "key file {} is readable by other users (mode {mode:o}); refusing to use it",
+                path.display()
+            ))
+            .with_hint(format!(
+                "run `chmod 600 {}` (a key readable by others is as good as leaked)",
+                path.display()
+            ))
+            .into());
+        }
+    }
+    parse_key(&text, &format!("key file {}", path.display()))
+}
+
+/// The key in the credentials file, if the file exists.
+fn read_credentials_file(
+    path: &Path,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<Option<ApiKey>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(Failure::auth(format!("cannot read {}", path.display()))
+                .with_cause(e.to_string())
+                .into());
+        }
+    };
+    #[cfg(unix)]
+    if let Ok(mode) = mode_of(path) {
+        if mode & 0o077 != 0 {
+            warnings.push(format!(
+                "{} is readable by other users (mode {mode:o}); run `chmod 600 {}`",
+                path.display(),
+                path.display()
+            ));
+        }
+    }
+    let _ = &warnings;
+    let doc: CredentialsDoc = toml::from_str(&text).map_err(|_| {
+        Failure::auth(format!(
+            "the credentials file {} is damaged",
+            path.display()
+        ))
+        .with_hint("run `fichier auth logout`, then `fichier auth login`")
+    })?;
+    Ok(Some(parse_key(
+        &doc.api_key,
+        &format!("{}", path.display()),
+    )?))
+}
+
+fn write_credentials_file(
+    path: &Path,
+    key: &ApiKey,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        ensure_private_dir(dir, warnings).map_err(|e| {
+            Failure::fatal(format!("cannot create {}", dir.display())).with_cause(e.to_string())
+        })?;
+    }
+    // toml's string escaping handles every character an ApiKey can hold.
+    let mut table = toml::Table::new();
+    table.insert(
+        "api_key".into(),
+        toml::Value::String(key.expose_for_key_store().to_owned()),
+    );
+    let text = format!(
+        "# fichier credentials: keep this file private (mode 0600).\n{}",
+        toml::to_string(&table).unwrap_or_default()
+    );
+    write_private(path, text.as_bytes()).map_err(|e| {
+        Failure::fatal(format!("cannot write {}", path.display()))
+            .with_cause(e.to_string())
+            .into()
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The chain
+
+/// Finds the key to use, following the documented order.
+pub fn resolve(settings: &Settings) -> anyhow::Result<ResolvedKey> {
+    let mut warnings = Vec::new();
+    let (key, source) = if let Some(path) = &settings.api_key_file {
+        let key = read_key_file(path)?;
+        let source = if path == Path::new("-") {
+            KeySource::Stdin
+        } else {
+            KeySource::KeyFile(path.clone())
+        };
+        (key, source)
+    } else if let Some(raw) = std::env::var(ENV_KEY).ok().filter(|v| !v.trim().is_empty()) {
+        (
+            parse_key(&raw, &format!("environment variable {ENV_KEY}"))?,
+            KeySource::Env,
+        )
+    } else {
+        let from_keyring = open_keyring(settings).and_then(|k| match k.get() {
+            Ok(Some(raw)) => Some((raw, k.name())),
+            // An unreachable or locked keyring is not an error: fall through to the file.
+            _ => None,
+        });
+        if let Some((raw, name)) = from_keyring {
+            (
+                parse_key(&raw, &format!("the {name} keyring"))?,
+                KeySource::Keyring(name),
+            )
+        } else {
+            let path = credentials_path(settings);
+            match read_credentials_file(&path, &mut warnings)? {
+                Some(key) => (key, KeySource::CredentialsFile(path)),
+                None => {
+                    return Err(Failure::auth("no API key configured")
+                        .with_hint(
+                            "run `fichier auth login` (or set FICHIER_API_KEY, or pass \
+                             --api-key-file PATH); `fichier --sandbox ...` works without a key",
+                        )
+                        .into());
+                }
+            }
+        }
+    };
+    warnings.extend(length_warning(&key));
+    Ok(ResolvedKey {
+        key,
+        source,
+        warnings,
+    })
+}
+
+/// Where `store` put the key.
+#[derive(Debug)]
+pub struct Stored {
+    /// The source a later run will read it from.
+    pub source: KeySource,
+    /// Warnings (permissions, keyring fallback).
+    pub warnings: Vec<String>,
+}
+
+/// Stores a verified key, replacing any copy in the other store so a stale key can never
+/// shadow the new one.
+pub fn store(settings: &Settings, key: &ApiKey, choice: StoreChoice) -> anyhow::Result<Stored> {
+    let mut warnings = Vec::new();
+    let file = credentials_path(settings);
+    let keyring = if choice == StoreChoice::File {
+        None
+    } else {
+        open_keyring(settings)
+    };
+    if choice == StoreChoice::Keyring && keyring.is_none() {
+        return Err(Failure::fatal("no OS keyring is reachable")
+            .with_hint(
+                "use `fichier auth login --store file` (a 0600 file in the config dir), or start \
+                 a Secret Service daemon (e.g. gnome-keyring)",
+            )
+            .into());
+    }
+    if let Some(k) = keyring {
+        match k.set(key.expose_for_key_store()) {
+            Ok(()) => {
+                let _ = remove_if_exists(&file);
+                return Ok(Stored {
+                    source: KeySource::Keyring(k.name()),
+                    warnings,
+                });
+            }
+            Err(e) if choice == StoreChoice::Keyring => {
+                return Err(
+                    Failure::fatal(format!("the {} keyring refused the key", k.name()))
+                        .with_cause(e)
+                        .with_hint("use `fichier auth login --store file`")
+                        .into(),
+                );
+            }
+            Err(_) => {
+                warnings.push(format!(
+                    "the {} keyring is not usable; storing the key in {} instead",
+                    k.name(),
+                    file.display()
+                ));
+            }
+        }
+    } else if choice == StoreChoice::File {
+        // A keyring entry would take precedence over the file: remove it.
+        if let Some(k) = open_keyring(settings) {
+            let _ = k.delete();
+        }
+    }
+    write_credentials_file(&file, key, &mut warnings)?;
+    Ok(Stored {
+        source: KeySource::CredentialsFile(file),
+        warnings,
+    })
+}
+
+/// Removes the key from every store fichier writes; returns the stores it was removed from.
+pub fn remove_all(settings: &Settings) -> anyhow::Result<Vec<KeySource>> {
+    let mut removed = Vec::new();
+    if let Some(k) = open_keyring(settings) {
+        if let Ok(true) = k.delete() {
+            removed.push(KeySource::Keyring(k.name()));
+        }
+    }
+    let file = credentials_path(settings);
+    if remove_if_exists(&file).map_err(|e| {
+        Failure::fatal(format!("cannot remove {}", file.display())).with_cause(e.to_string())
+    })? {
+        removed.push(KeySource::CredentialsFile(file));
+    }
+    Ok(removed)
+}
+
+/// Reads a key for `auth login`: hidden prompt on a terminal, else all of stdin.
+pub fn read_key_for_login(stdin_tty: bool) -> anyhow::Result<ApiKey> {
+    let raw = if stdin_tty {
+        rpassword::prompt_password("Paste your 1fichier API key (input hidden): ").map_err(|e| {
+            Failure::fatal("cannot read the key from the terminal").with_cause(e.to_string())
+        })?
+    } else {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).map_err(|e| {
+            Failure::fatal("cannot read the key from standard input").with_cause(e.to_string())
+        })?;
+        text
+    };
+    parse_key(
+        &raw,
+        if stdin_tty {
+            "the prompt"
+        } else {
+            "standard input"
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_to_two_and_two() {
+        let key = ApiKey::parse("ab345678901234567890123456789yz").unwrap();
+        assert_eq!(mask(&key), "ab…yz");
+        let short = ApiKey::parse("abc").unwrap();
+        assert_eq!(mask(&short), "****");
+    }
+
+    #[test]
+    fn malformed_key_error_never_echoes_key() {
+        let err = parse_key("abcd efgh", "test").unwrap_err();
+        let text = crate::error::render(&err, false).text;
+        assert!(!text.contains("abcd"), "{text}");
+        assert!(text.contains("position 5"), "{text}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn group_readable_key_file_is_refused() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("key");
+        std::fs::write(&p, "A".repeat(32)).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let err = read_key_file(&p).unwrap_err();
+        let r = crate::error::render(&err, false);
+        assert_eq!(r.exit, crate::error::Exit::Auth);
+        assert!(r.text.contains("chmod 600"), "{}", r.text);
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(read_key_file(&p).is_ok());
+    }
+}
