@@ -1,1 +1,3 @@
+//! The `fichier-emu` binary: `serve`, admin subcommands on a data directory, and `demo`.
+
 fn main() {}

@@ -1,0 +1,169 @@
+//! Writing file bytes durably: stream chunks to a temp file on a blocking thread while
+//! computing the whirlpool digest, fsync, then rename into `blobs/` (crash-safe order).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use whirlpool::{Digest, Whirlpool};
+
+use crate::ids;
+use crate::store::Store;
+
+enum Msg {
+    Data(Bytes),
+    Finish,
+}
+
+/// A temp file being written. Dropping it unfinished deletes the partial bytes.
+#[derive(Debug)]
+pub struct Stager {
+    tx: mpsc::Sender<Msg>,
+    join: tokio::task::JoinHandle<std::io::Result<(u64, String)>>,
+    tmp: PathBuf,
+}
+
+/// A complete, fsynced temp file with its size and whirlpool digest (128 lowercase hex).
+#[derive(Debug)]
+pub struct Staged {
+    tmp: Option<PathBuf>,
+    /// Bytes written.
+    pub size: u64,
+    /// Whirlpool digest, lowercase hex.
+    pub checksum: String,
+}
+
+impl Stager {
+    /// Start a temp file under the store's tmp dir.
+    pub fn new(store: &Store) -> std::io::Result<Stager> {
+        let tmp = store.tmp_dir().join(format!("up-{}", ids::alnum(16)));
+        let mut file = std::fs::File::create(&tmp)?;
+        // A small queue lets the network read ahead while the disk and hash catch up,
+        // without buffering the file in memory.
+        let (tx, mut rx) = mpsc::channel::<Msg>(32);
+        let path = tmp.clone();
+        let join = tokio::task::spawn_blocking(move || {
+            let mut hasher = Whirlpool::new();
+            let mut size = 0u64;
+            loop {
+                match rx.blocking_recv() {
+                    Some(Msg::Data(b)) => {
+                        hasher.update(&b);
+                        file.write_all(&b)?;
+                        size += b.len() as u64;
+                    }
+                    Some(Msg::Finish) => {
+                        file.sync_all()?;
+                        return Ok((size, hex::encode(hasher.finalize())));
+                    }
+                    None => {
+                        drop(file);
+                        let _ = std::fs::remove_file(&path);
+                        return Err(std::io::Error::other("upload interrupted"));
+                    }
+                }
+            }
+        });
+        Ok(Stager { tx, join, tmp })
+    }
+
+    /// Queue a chunk.
+    pub async fn write(&mut self, b: Bytes) -> std::io::Result<()> {
+        self.tx
+            .send(Msg::Data(b))
+            .await
+            .map_err(|_| std::io::Error::other("blob writer stopped"))
+    }
+
+    /// Flush, fsync and return the staged file.
+    pub async fn finish(self) -> std::io::Result<Staged> {
+        let tmp = self.tmp.clone();
+        let _ = self.tx.send(Msg::Finish).await;
+        drop(self.tx);
+        match self.join.await {
+            Ok(Ok((size, checksum))) => Ok(Staged {
+                tmp: Some(tmp),
+                size,
+                checksum,
+            }),
+            Ok(Err(e)) => {
+                let _ = std::fs::remove_file(&tmp);
+                Err(e)
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                Err(std::io::Error::other(e))
+            }
+        }
+    }
+}
+
+impl Staged {
+    /// Move the bytes into `blobs/<name>` and fsync the directory; returns the blob name.
+    /// Metadata must be committed only after this returns.
+    pub fn commit(mut self, store: &Store, name: &str) -> std::io::Result<String> {
+        let tmp = self
+            .tmp
+            .take()
+            .ok_or_else(|| std::io::Error::other("already committed"))?;
+        let dest = store.blob_path(name);
+        std::fs::rename(&tmp, &dest)?;
+        sync_dir(dest.parent().unwrap_or(Path::new(".")));
+        Ok(name.to_string())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if let Some(t) = self.tmp.take() {
+            let _ = std::fs::remove_file(t);
+        }
+    }
+}
+
+fn sync_dir(dir: &Path) {
+    // Makes the rename durable on power loss; harmless where unsupported.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// MIME type from a file name's extension (the service detects it; this is close enough).
+pub fn content_type_for(name: &str, given: Option<&str>) -> String {
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    let t = match ext.as_str() {
+        "txt" | "log" | "md" => "text/plain",
+        "html" | "htm" => "text/html",
+        "css" => "text/css",
+        "csv" => "text/csv",
+        "json" => "application/json",
+        "xml" => "application/xml",
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "svg" => "image/svg+xml",
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        "gz" | "tgz" => "application/gzip",
+        "tar" => "application/x-tar",
+        "7z" => "application/x-7z-compressed",
+        "rar" => "application/vnd.rar",
+        "mp3" => "audio/mpeg",
+        "mp4" => "video/mp4",
+        "mkv" => "video/x-matroska",
+        "avi" => "video/x-msvideo",
+        "iso" => "application/x-iso9660-image",
+        _ => {
+            return given
+                .filter(|g| !g.is_empty() && g.contains('/'))
+                .unwrap_or("application/octet-stream")
+                .to_string();
+        }
+    };
+    t.to_string()
+}

@@ -1,0 +1,338 @@
+//! Fault plan: deterministic failures injected in front of the handlers (flood on the Nth
+//! call, 429, 5xx, malformed JSON, slow or truncated bodies, connection resets, expired
+//! tokens) and a per-connection bandwidth cap for downloads.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use crate::error::ko;
+use crate::limits::IP_LOCKED;
+use crate::log::endpoint_of;
+use crate::server::App;
+
+/// One injected failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fault {
+    /// Answer 403 with a flood message (default `Flood detected: IP Locked #374`).
+    Flood {
+        /// Message to send instead of the default.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
+    /// Answer this HTTP status (e.g. 429, 500, 503) with a KO body or the given text.
+    Status {
+        /// HTTP status code.
+        status: u16,
+        /// Raw body; default a KO JSON envelope.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        body: Option<String>,
+    },
+    /// Answer 200 with a body that is not valid JSON.
+    MalformedJson,
+    /// Run the request, then send its body at this rate.
+    SlowBody {
+        /// Bytes per second.
+        bytes_per_sec: u64,
+    },
+    /// Run the request, then stop the body after this many bytes (Content-Length unchanged).
+    Truncate {
+        /// Bytes sent before the body ends.
+        after_bytes: u64,
+    },
+    /// Run the request, then abort the connection after this many body bytes.
+    Reset {
+        /// Bytes sent before the connection is dropped.
+        after_bytes: u64,
+    },
+    /// Treat the download token as expired (answer 410).
+    ExpiredToken,
+}
+
+/// A rule: which calls of which endpoint get the fault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultRule {
+    /// Endpoint name (`file/ls`, `download/get_token`, `upload`, `end`, `download`, `dir`)
+    /// or `*` for every request.
+    pub endpoint: String,
+    /// First matching call (1-based) that fails.
+    #[serde(default = "one")]
+    pub on_call: u64,
+    /// How many consecutive calls fail from `on_call` on.
+    #[serde(default = "one")]
+    pub times: u64,
+    /// The failure.
+    pub fault: Fault,
+}
+
+fn one() -> u64 {
+    1
+}
+
+/// A whole fault plan, loadable from JSON:
+/// `{"rules":[{"endpoint":"file/ls","on_call":3,"fault":{"kind":"flood"}}],
+///   "download_bytes_per_sec":1048576}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultPlan {
+    /// Rules, checked in order; the first that fires wins.
+    #[serde(default)]
+    pub rules: Vec<FaultRule>,
+    /// Per-connection bandwidth cap for downloads, in bytes per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_bytes_per_sec: Option<u64>,
+}
+
+impl FaultPlan {
+    /// An empty plan.
+    pub fn new() -> Self {
+        FaultPlan::default()
+    }
+
+    /// Add a rule failing `times` calls of `endpoint` starting at call `on_call` (1-based).
+    pub fn rule(mut self, endpoint: &str, on_call: u64, times: u64, fault: Fault) -> Self {
+        self.rules.push(FaultRule {
+            endpoint: endpoint.to_string(),
+            on_call: on_call.max(1),
+            times: times.max(1),
+            fault,
+        });
+        self
+    }
+
+    /// Add a rule failing only call number `n` of `endpoint`.
+    pub fn on_call(self, endpoint: &str, n: u64, fault: Fault) -> Self {
+        self.rule(endpoint, n, 1, fault)
+    }
+
+    /// Cap every download response at this many bytes per second.
+    pub fn download_bandwidth(mut self, bytes_per_sec: u64) -> Self {
+        self.download_bytes_per_sec = Some(bytes_per_sec.max(1));
+        self
+    }
+
+    /// Parse a plan from JSON text.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}
+
+impl Fault {
+    /// The default flood answer.
+    pub fn flood() -> Self {
+        Fault::Flood { message: None }
+    }
+
+    /// An HTTP status with a KO body.
+    pub fn status(status: u16) -> Self {
+        Fault::Status { status, body: None }
+    }
+}
+
+/// Plan plus per-rule call counters.
+#[derive(Debug, Default)]
+pub struct FaultState {
+    plan: FaultPlan,
+    counts: Vec<u64>,
+}
+
+impl FaultState {
+    /// Replace the plan and reset counters.
+    pub fn set(&mut self, plan: FaultPlan) {
+        self.counts = vec![0; plan.rules.len()];
+        self.plan = plan;
+    }
+
+    /// The active plan.
+    pub fn plan(&self) -> &FaultPlan {
+        &self.plan
+    }
+
+    /// Count a call of `endpoint`; return the fault it must suffer, if any.
+    pub fn take(&mut self, endpoint: &str) -> Option<Fault> {
+        let mut hit = None;
+        for (i, rule) in self.plan.rules.iter().enumerate() {
+            if rule.endpoint != "*" && rule.endpoint != endpoint {
+                continue;
+            }
+            self.counts[i] += 1;
+            let n = self.counts[i];
+            if hit.is_none() && n >= rule.on_call && n < rule.on_call.saturating_add(rule.times) {
+                hit = Some(rule.fault.clone());
+            }
+        }
+        hit
+    }
+}
+
+/// How a response body is delivered.
+#[derive(Debug, Clone, Copy, Default)]
+struct Shaping {
+    rate: Option<u64>,
+    cut_after: Option<u64>,
+    reset: bool,
+}
+
+/// Middleware applying the fault plan.
+pub async fn apply(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let endpoint = endpoint_of(req.uri().path());
+    if endpoint == "admin" {
+        return next.run(req).await;
+    }
+    let (fault, bandwidth) = {
+        let mut f = app.faults.lock().unwrap_or_else(|p| p.into_inner());
+        let fault = f.take(&endpoint);
+        (fault, f.plan().download_bytes_per_sec)
+    };
+    let mut shaping = Shaping::default();
+    if endpoint == "download" {
+        shaping.rate = bandwidth;
+    }
+    match fault {
+        None => {}
+        Some(Fault::Flood { message }) => {
+            return ko(
+                message.unwrap_or_else(|| IP_LOCKED.into()),
+                StatusCode::FORBIDDEN,
+            )
+            .into_response();
+        }
+        Some(Fault::Status { status, body }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return match body {
+                Some(text) => (status, text).into_response(),
+                None => ko(
+                    format!("Injected failure: HTTP {} #0", status.as_u16()),
+                    status,
+                )
+                .into_response(),
+            };
+        }
+        Some(Fault::MalformedJson) => {
+            let mut resp = (
+                StatusCode::OK,
+                "{\"status\":\"OK\",\"items\":[{\"url\":\"https://1fi",
+            )
+                .into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            );
+            return resp;
+        }
+        Some(Fault::ExpiredToken) => return crate::download::expired(),
+        Some(Fault::SlowBody { bytes_per_sec }) => shaping.rate = Some(bytes_per_sec.max(1)),
+        Some(Fault::Truncate { after_bytes }) => shaping.cut_after = Some(after_bytes),
+        Some(Fault::Reset { after_bytes }) => {
+            shaping.cut_after = Some(after_bytes);
+            shaping.reset = true;
+        }
+    }
+    let resp = next.run(req).await;
+    if shaping.rate.is_none() && shaping.cut_after.is_none() {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    // Keep the announced length so a truncated body is visible as such to the client.
+    if let Some(len) = axum::body::HttpBody::size_hint(&body).exact()
+        && !parts.headers.contains_key(header::CONTENT_LENGTH)
+    {
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    Response::from_parts(parts, shape(body, shaping))
+}
+
+fn shape(body: Body, sh: Shaping) -> Body {
+    struct St {
+        inner: axum::body::BodyDataStream,
+        pending: Bytes,
+        sent: u64,
+        start: Instant,
+        done: bool,
+    }
+    let st = St {
+        inner: body.into_data_stream(),
+        pending: Bytes::new(),
+        sent: 0,
+        start: Instant::now(),
+        done: false,
+    };
+    let stream = futures_util::stream::unfold((st, sh), |(mut st, sh)| async move {
+        if st.done {
+            return None;
+        }
+        if st.pending.is_empty() {
+            match st.inner.next().await {
+                Some(Ok(b)) => st.pending = b,
+                Some(Err(e)) => {
+                    st.done = true;
+                    return Some((Err(std::io::Error::other(e)), (st, sh)));
+                }
+                None => return None,
+            }
+        }
+        let mut take = st.pending.len() as u64;
+        if let Some(rate) = sh.rate {
+            // Small slices keep the pace smooth instead of one burst per second.
+            take = take.min((rate / 20).max(1024));
+        }
+        if let Some(limit) = sh.cut_after {
+            if st.sent >= limit {
+                st.done = true;
+                if sh.reset {
+                    let err = std::io::Error::new(
+                        std::io::ErrorKind::ConnectionReset,
+                        "fault plan: connection reset",
+                    );
+                    return Some((Err(err), (st, sh)));
+                }
+                return None;
+            }
+            take = take.min(limit - st.sent);
+        }
+        let chunk = st.pending.split_to(take as usize);
+        st.sent += take;
+        if let Some(rate) = sh.rate {
+            let due = st.start + Duration::from_secs_f64(st.sent as f64 / rate as f64);
+            tokio::time::sleep_until(due).await;
+        }
+        Some((Ok(chunk), (st, sh)))
+    });
+    Body::from_stream(stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nth_call_fires_once() {
+        let mut s = FaultState::default();
+        s.set(FaultPlan::new().on_call("file/ls", 2, Fault::flood()));
+        assert_eq!(s.take("file/ls"), None);
+        assert_eq!(s.take("folder/ls"), None);
+        assert_eq!(s.take("file/ls"), Some(Fault::flood()));
+        assert_eq!(s.take("file/ls"), None);
+    }
+
+    #[test]
+    fn plan_json_round_trip() {
+        let text = r#"{"rules":[{"endpoint":"download","on_call":1,"times":2,"fault":{"kind":"reset","after_bytes":100}}],"download_bytes_per_sec":1000}"#;
+        let plan = FaultPlan::from_json(text).unwrap();
+        assert_eq!(plan.rules[0].fault, Fault::Reset { after_bytes: 100 });
+        assert_eq!(plan.download_bytes_per_sec, Some(1000));
+        let again = FaultPlan::from_json(&serde_json::to_string(&plan).unwrap()).unwrap();
+        assert_eq!(plan, again);
+    }
+}

@@ -1,0 +1,136 @@
+//! Request log: one entry per HTTP request, with the API key masked (first/last 2 characters)
+//! and download tokens masked, kept in memory and in the SQLite store.
+
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::mask;
+use crate::server::App;
+use crate::time;
+
+/// Most entries kept in memory.
+const MEMORY_CAP: usize = 10_000;
+
+/// One logged request. Never carries a full key or token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoggedRequest {
+    /// Date (`YYYY-MM-DD HH:MM:SS`, Paris time).
+    pub at: String,
+    /// Client IP.
+    pub ip: String,
+    /// HTTP method.
+    pub method: String,
+    /// Path and query, with download tokens masked.
+    pub path: String,
+    /// Endpoint name: `file/ls`, `upload`, `end`, `download`, `dir`, `admin` or `other`.
+    pub endpoint: String,
+    /// HTTP status answered.
+    pub status: u16,
+    /// The API key masked (`ab…yz`), or empty when none was sent.
+    pub key: String,
+}
+
+/// Endpoint name of a request path, as used by the log, the limits and the fault plan.
+pub fn endpoint_of(path: &str) -> String {
+    if let Some(rest) = path.strip_prefix("/v1/") {
+        return rest.trim_end_matches(".cgi").to_string();
+    }
+    if path == "/upload.cgi" {
+        "upload".into()
+    } else if path == "/end.pl" {
+        "end".into()
+    } else if path.starts_with("/dl/") {
+        "download".into()
+    } else if path.starts_with("/dir/") {
+        "dir".into()
+    } else if path.starts_with("/admin") {
+        "admin".into()
+    } else {
+        "other".into()
+    }
+}
+
+fn masked_path(path: &str, query: Option<&str>) -> String {
+    let p = match path.strip_prefix("/dl/") {
+        Some(token) => format!("/dl/{}", mask(token)),
+        None => path.to_string(),
+    };
+    match query {
+        Some(q) if !q.is_empty() => format!("{p}?{q}"),
+        _ => p,
+    }
+}
+
+/// The masked form of an `Authorization` header's secret (Bearer key or Basic credentials).
+pub fn masked_key(auth: Option<&str>) -> String {
+    match auth {
+        None => String::new(),
+        Some(v) => {
+            let secret = v
+                .strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("Basic "))
+                .unwrap_or(v)
+                .trim();
+            mask(secret)
+        }
+    }
+}
+
+/// Middleware recording every request.
+pub async fn record(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    let path = masked_path(req.uri().path(), req.uri().query());
+    let endpoint = endpoint_of(req.uri().path());
+    let key = masked_key(
+        req.headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
+    let resp = next.run(req).await;
+    let entry = LoggedRequest {
+        at: time::fmt_date(time::now()),
+        ip,
+        method,
+        path,
+        endpoint,
+        status: resp.status().as_u16(),
+        key,
+    };
+    if let Err(e) = app.store.log_request(&entry) {
+        tracing::warn!("request log write failed: {e}");
+    }
+    let mut log = app.log.lock().unwrap_or_else(|p| p.into_inner());
+    if log.len() >= MEMORY_CAP {
+        log.pop_front();
+    }
+    log.push_back(entry);
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_and_masks() {
+        assert_eq!(endpoint_of("/v1/file/ls.cgi"), "file/ls");
+        assert_eq!(endpoint_of("/v1/ftp/users/ls.cgi"), "ftp/users/ls");
+        assert_eq!(endpoint_of("/upload.cgi"), "upload");
+        assert_eq!(endpoint_of("/dl/pabc"), "download");
+        assert_eq!(
+            masked_key(Some("Bearer ABCDEFGHIJKLMNOPQRSTUVWXYZ123456")),
+            "AB…56"
+        );
+        assert_eq!(masked_path("/dl/pSECRETTOKEN", None), "/dl/pS…EN");
+    }
+}

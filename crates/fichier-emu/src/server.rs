@@ -1,0 +1,435 @@
+//! The running server: shared state, router, accept loop (HTTP or HTTPS), and the public
+//! [`Emulator`] handle with its admin operations.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock, Weak};
+
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit};
+use axum::routing::{any, get, post};
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tower::ServiceExt;
+
+use crate::download::Token;
+use crate::error::EmuError;
+use crate::faults::{FaultPlan, FaultState};
+use crate::ids;
+use crate::limits::{Limiter, Limits};
+use crate::log::LoggedRequest;
+use crate::model::{Account, Config, DOMAINS, Offer};
+use crate::store::Store;
+
+/// State shared by every handler.
+#[derive(Debug)]
+pub struct App {
+    /// Metadata and blobs.
+    pub store: Store,
+    /// Configuration given at start.
+    pub config: Config,
+    /// Current limits (changeable at run time).
+    pub limits: RwLock<Limits>,
+    /// Limiter windows and locks.
+    pub limiter: Mutex<Limiter>,
+    /// Fault plan and counters.
+    pub faults: Mutex<FaultState>,
+    /// Recent requests.
+    pub log: Mutex<VecDeque<LoggedRequest>>,
+    /// Live download tokens.
+    pub tokens: Mutex<HashMap<String, Token>>,
+    /// Bound address.
+    pub addr: SocketAddr,
+    /// `http` or `https`.
+    pub scheme: &'static str,
+    /// Background work (remote-upload jobs, watchers), stopped with the server.
+    pub tasks: Mutex<JoinSet<()>>,
+    /// HTTP client used by remote-upload jobs (loopback only).
+    pub http: reqwest::Client,
+    me: Weak<App>,
+}
+
+impl App {
+    /// A weak handle to this state, for background tasks that must not keep it alive.
+    pub fn self_ref(&self) -> Weak<App> {
+        self.me.clone()
+    }
+
+    /// Host advertised as upload node.
+    pub fn node_host(&self) -> String {
+        self.config
+            .node_host
+            .clone()
+            .unwrap_or_else(|| self.addr.to_string())
+    }
+
+    /// Base of download token URLs, without trailing slash.
+    pub fn download_base(&self) -> String {
+        let host = self
+            .config
+            .download_host
+            .clone()
+            .unwrap_or_else(|| self.addr.to_string());
+        format!("{}://{}/dl", self.scheme, host)
+    }
+
+    /// Public link of a file on its domain.
+    pub fn file_url(domain: i64, id: &str) -> String {
+        let d = DOMAINS
+            .get(usize::try_from(domain).unwrap_or(0))
+            .copied()
+            .unwrap_or(DOMAINS[0]);
+        format!("https://{d}/?{id}")
+    }
+
+    /// Spawn background work tied to the server's life.
+    pub fn spawn(&self, fut: impl std::future::Future<Output = ()> + Send + 'static) {
+        let mut t = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        // Reap finished tasks so the set does not grow without bound.
+        while t.try_join_next().is_some() {}
+        t.spawn(fut);
+    }
+
+    /// Reload the fault plan stored in the data dir by `fichier-emu faults load`, if changed.
+    fn reload_stored_plan(&self, last: &mut Option<String>) {
+        let stored = self.store.meta("fault_plan").ok().flatten();
+        if stored != *last {
+            let plan = stored
+                .as_deref()
+                .and_then(|t| FaultPlan::from_json(t).ok())
+                .unwrap_or_default();
+            self.faults
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .set(plan);
+            *last = stored;
+        }
+    }
+}
+
+fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/v1/{*path}", any(crate::api::dispatch))
+        .route(
+            "/upload.cgi",
+            post(crate::node::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/end.pl", get(crate::node::end).post(crate::node::end))
+        .route(
+            "/dl/{token}",
+            get(crate::download::download).head(crate::download::download),
+        )
+        .route(
+            "/dir/{id}",
+            get(crate::share::listing).post(crate::share::listing),
+        )
+        .nest("/admin", crate::admin::router())
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            crate::faults::apply,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            crate::log::record,
+        ))
+        .with_state(app)
+}
+
+/// A running emulator. Dropping it (or [`Emulator::shutdown`]) stops the server.
+#[derive(Debug)]
+pub struct Emulator {
+    app: Arc<App>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Emulator {
+    /// Open the data directory, bind, and serve in the background.
+    pub async fn start(config: Config) -> Result<Emulator, EmuError> {
+        let store = Store::open(&config.data_dir)?;
+        let tls = match &config.tls {
+            Some(files) => Some(crate::tls::acceptor(files)?),
+            None => None,
+        };
+        let listener = TcpListener::bind(config.bind).await?;
+        let addr = listener.local_addr()?;
+        let mut faults = FaultState::default();
+        if let Some(plan) = &config.fault_plan {
+            faults.set(plan.clone());
+        }
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| EmuError::Invalid(format!("HTTP client: {e}")))?;
+        let app = Arc::new_cyclic(|me| App {
+            me: me.clone(),
+            store,
+            limits: RwLock::new(config.limits.clone()),
+            config,
+            limiter: Mutex::new(Limiter::default()),
+            faults: Mutex::new(faults),
+            log: Mutex::new(VecDeque::new()),
+            tokens: Mutex::new(HashMap::new()),
+            addr,
+            scheme: if tls.is_some() { "https" } else { "http" },
+            tasks: Mutex::new(JoinSet::new()),
+            http,
+        });
+        // Remote-upload jobs interrupted by a restart run again.
+        crate::remote::resume(&app);
+        // A fault plan stored by the admin CLI applies while the server runs.
+        let watcher = Arc::downgrade(&app);
+        app.spawn(async move {
+            let mut last = None;
+            if let Some(app) = watcher.upgrade()
+                && app.config.fault_plan.is_some()
+            {
+                // A plan given in the config wins until the stored one changes.
+                last = app.store.meta("fault_plan").ok().flatten();
+            }
+            loop {
+                match watcher.upgrade() {
+                    Some(app) => app.reload_stored_plan(&mut last),
+                    None => return,
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+        });
+        let server = tokio::spawn(accept_loop(listener, router(app.clone()), tls));
+        Ok(Emulator { app, server })
+    }
+
+    /// Bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.app.addr
+    }
+
+    /// `http://127.0.0.1:PORT` (or `https://…` with TLS).
+    pub fn base_url(&self) -> String {
+        format!("{}://{}", self.app.scheme, self.app.addr)
+    }
+
+    /// API base with trailing slash: `http://127.0.0.1:PORT/v1/`.
+    pub fn api_url(&self) -> String {
+        format!("{}/v1/", self.base_url())
+    }
+
+    /// Data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.app.config.data_dir
+    }
+
+    /// Create an account with a generated 32-character key.
+    pub fn create_account(&self, email: &str, offer: Offer) -> Result<Account, EmuError> {
+        self.create_account_with_key(email, offer, &ids::api_key())
+    }
+
+    /// Create an account with the given key.
+    pub fn create_account_with_key(
+        &self,
+        email: &str,
+        offer: Offer,
+        key: &str,
+    ) -> Result<Account, EmuError> {
+        admin_ops::create_account(&self.app.store, email, offer, key)
+    }
+
+    /// The account with this e-mail, created (Premium or the given offer) if missing.
+    pub fn ensure_account(&self, email: &str, offer: Offer) -> Result<Account, EmuError> {
+        match self.app.store.account_by_email(email)? {
+            Some(a) => Ok(a),
+            None => self.create_account(email, offer),
+        }
+    }
+
+    /// Look up an account.
+    pub fn account(&self, email: &str) -> Result<Account, EmuError> {
+        self.app
+            .store
+            .account_by_email(email)?
+            .ok_or_else(|| EmuError::NoAccount(email.to_string()))
+    }
+
+    /// Replace an account's key; the old key then answers `No such user #93`.
+    pub fn regenerate_key(&self, email: &str) -> Result<String, EmuError> {
+        admin_ops::regenerate_key(&self.app.store, email)
+    }
+
+    /// Change an account's offer.
+    pub fn set_offer(&self, email: &str, offer: Offer) -> Result<(), EmuError> {
+        admin_ops::set_offer(&self.app.store, email, offer)
+    }
+
+    /// Give an account CDN credits (GB).
+    pub fn add_cdn_credits(&self, email: &str, gb: f64) -> Result<(), EmuError> {
+        let a = self.account(email)?;
+        self.app.store.add_cdn(a.id, gb)?;
+        Ok(())
+    }
+
+    /// Create a voucher owned by `email` for `service`; returns its 32-character code.
+    pub fn create_voucher(&self, email: &str, service: &str) -> Result<String, EmuError> {
+        let a = self.account(email)?;
+        let code = ids::alnum(32).to_uppercase();
+        self.app.store.create_voucher(a.id, &code, service)?;
+        Ok(code)
+    }
+
+    /// Replace the limits (windows and locks start afresh).
+    pub fn set_limits(&self, limits: Limits) {
+        *self.app.limits.write().unwrap_or_else(|p| p.into_inner()) = limits;
+        self.app
+            .limiter
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .reset();
+    }
+
+    /// Install a fault plan (counters start at zero).
+    pub fn set_fault_plan(&self, plan: FaultPlan) {
+        self.app
+            .faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .set(plan);
+    }
+
+    /// Remove every fault.
+    pub fn clear_faults(&self) {
+        self.set_fault_plan(FaultPlan::default());
+    }
+
+    /// Requests served by this process, oldest first (keys masked).
+    pub fn request_log(&self) -> Vec<LoggedRequest> {
+        self.app
+            .log
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Stop serving and wait for the server task to end.
+    pub async fn shutdown(mut self) {
+        self.stop();
+        let handle = std::mem::replace(&mut self.server, tokio::spawn(async {}));
+        let _ = handle.await;
+    }
+
+    fn stop(&self) {
+        self.server.abort();
+        self.app
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .abort_all();
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Account administration shared by [`Emulator`] and the admin CLI (which works on a data
+/// directory without a running server).
+pub mod admin_ops {
+    use super::*;
+
+    /// Create an account; the e-mail must be new and the key non-empty.
+    pub fn create_account(
+        store: &Store,
+        email: &str,
+        offer: Offer,
+        key: &str,
+    ) -> Result<Account, EmuError> {
+        if email.trim().is_empty() || !email.contains('@') {
+            return Err(EmuError::Invalid(format!(
+                "e-mail {email:?} is not an address; use something like user@example.com"
+            )));
+        }
+        if key.is_empty()
+            || !key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_=".contains(&b))
+        {
+            return Err(EmuError::Invalid(
+                "the key must be non-empty and use only [A-Za-z0-9_=-]".into(),
+            ));
+        }
+        store.create_account(email, offer, key)
+    }
+
+    /// Replace an account's key with a new generated one.
+    pub fn regenerate_key(store: &Store, email: &str) -> Result<String, EmuError> {
+        let key = ids::api_key();
+        if store.set_key(email, &key)? == 0 {
+            return Err(EmuError::NoAccount(email.to_string()));
+        }
+        Ok(key)
+    }
+
+    /// Change an account's offer.
+    pub fn set_offer(store: &Store, email: &str, offer: Offer) -> Result<(), EmuError> {
+        if store.set_offer(email, offer)? == 0 {
+            return Err(EmuError::NoAccount(email.to_string()));
+        }
+        Ok(())
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    router: Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
+    // Connections live in this set: aborting the loop's task drops it and closes them all.
+    let mut conns = JoinSet::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(v) => v,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => continue,
+        };
+        let _ = stream.set_nodelay(true);
+        let svc = router.clone().map_request(
+            move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                req
+            },
+        );
+        let tls = tls.clone();
+        conns.spawn(async move {
+            let hyper_svc = TowerToHyperService::new(svc);
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder.keep_alive(true).max_buf_size(1 << 20);
+            let result = match tls {
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(s) => builder.serve_connection(TokioIo::new(s), hyper_svc).await,
+                    Err(e) => {
+                        tracing::debug!("TLS handshake with {peer} failed: {e}");
+                        return;
+                    }
+                },
+                None => {
+                    builder
+                        .serve_connection(TokioIo::new(stream), hyper_svc)
+                        .await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!("connection from {peer} ended: {e}");
+            }
+        });
+    }
+}

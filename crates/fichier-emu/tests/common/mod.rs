@@ -1,0 +1,110 @@
+//! Shared helpers for the emulator's integration tests: a started emulator with a Premium
+//! account and a raw HTTP client (reqwest, deliberately not the project's client library).
+
+#![allow(dead_code)]
+
+use fichier_emu::{Account, Config, Emulator, Offer};
+use serde_json::Value;
+
+pub struct Env {
+    pub emu: Emulator,
+    pub acct: Account,
+    pub http: reqwest::Client,
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn start() -> Env {
+    start_with(|_| {}).await
+}
+
+pub async fn start_with(f: impl FnOnce(&mut Config)) -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::new(dir.path());
+    f(&mut config);
+    let emu = Emulator::start(config).await.unwrap();
+    let acct = emu
+        .create_account("owner@example.com", Offer::Premium)
+        .unwrap();
+    Env {
+        emu,
+        acct,
+        http: client(),
+        dir,
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+impl Env {
+    /// POST a JSON body to `/v1/<endpoint>.cgi` with the account's key.
+    pub async fn call(&self, endpoint: &str, body: Value) -> (u16, Value) {
+        self.call_key(endpoint, body, Some(&self.acct.api_key))
+            .await
+    }
+
+    pub async fn call_key(&self, endpoint: &str, body: Value, key: Option<&str>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .post(format!("{}{endpoint}.cgi", self.emu.api_url()))
+            .header("Content-Type", "application/json")
+            .body(body.to_string());
+        if let Some(k) = key {
+            req = req.header("Authorization", format!("Bearer {k}"));
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+        (status, v)
+    }
+
+    /// Upload `bytes` as `name` into folder `did` through the node flow; returns the
+    /// end.pl JSON report.
+    pub async fn upload(&self, name: &str, bytes: Vec<u8>, did: i64) -> Value {
+        let (_, srv) = self
+            .call("upload/get_upload_server", serde_json::json!({}))
+            .await;
+        let node = srv["url"].as_str().unwrap().to_string();
+        let id = srv["id"].as_str().unwrap().to_string();
+        let form = reqwest::multipart::Form::new()
+            .part(
+                "file[]",
+                reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+            )
+            .text("did", did.to_string());
+        let resp = self
+            .http
+            .post(format!("http://{node}/upload.cgi?id={id}"))
+            .header("Authorization", format!("Bearer {}", self.acct.api_key))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.status().as_u16(),
+            302,
+            "{}",
+            resp.text().await.unwrap()
+        );
+        let end = self
+            .http
+            .get(format!("http://{node}/end.pl?xid={id}"))
+            .header("JSON", "1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(end.status().as_u16(), 200);
+        end.json().await.unwrap()
+    }
+}
+
+pub fn whirlpool_hex(bytes: &[u8]) -> String {
+    use whirlpool::{Digest, Whirlpool};
+    hex::encode(Whirlpool::digest(bytes))
+}
