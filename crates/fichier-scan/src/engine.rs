@@ -583,7 +583,7 @@ fn strict_verdict(strict: bool, named_secret: bool, shown: &str, shape: Shape) -
         let why = format!("{shown} holds a key-shaped value (strict mode; no 1fichier context)");
         return Some((RuleId::GenericKeyAssignment, Confidence::Low, why));
     }
-    shape.looks_random().then(|| {
+    shape.looks_random_bare().then(|| {
         let why = "random 32-character string (strict mode; no context)".to_owned();
         (RuleId::BareKeyShape, Confidence::Low, why)
     })
