@@ -10,48 +10,48 @@ use crate::error::{Error, Result};
 use crate::pacer::Window;
 use crate::types::*;
 
-const USER_INFO: Ep = Ep::read("user/info.cgi");
-const USER_INFO_SET: Ep = Ep::mutation("user/info.cgi");
-const GET_TOKEN: Ep = Ep::read("download/get_token.cgi");
-const FILE_LS: Ep = Ep::read("file/ls.cgi");
-const FILE_INFO: Ep = Ep::read("file/info.cgi");
-const FILE_SCAN: Ep = Ep {
+pub(crate) const USER_INFO: Ep = Ep::read("user/info.cgi");
+pub(crate) const USER_INFO_SET: Ep = Ep::mutation("user/info.cgi");
+pub(crate) const GET_TOKEN: Ep = Ep::read("download/get_token.cgi");
+pub(crate) const FILE_LS: Ep = Ep::read("file/ls.cgi");
+pub(crate) const FILE_INFO: Ep = Ep::read("file/info.cgi");
+pub(crate) const FILE_SCAN: Ep = Ep {
     path: "file/scan.cgi",
     kind: Kind::Read,
     auth: true,
     ko_is_answer: true,
 };
-const FILE_RM: Ep = Ep::mutation("file/rm.cgi");
-const FILE_MV: Ep = Ep::mutation("file/mv.cgi");
-const FILE_CP: Ep = Ep::mutation("file/cp.cgi");
-const FILE_RENAME: Ep = Ep::mutation("file/rename.cgi");
-const FILE_CHATTR: Ep = Ep::mutation("file/chattr.cgi");
-const FOLDER_LS: Ep = Ep::read("folder/ls.cgi");
-const FOLDER_MKDIR: Ep = Ep::mutation("folder/mkdir.cgi");
-const FOLDER_MV: Ep = Ep::mutation("folder/mv.cgi");
-const FOLDER_RM: Ep = Ep::mutation("folder/rm.cgi");
-const FOLDER_SHARE: Ep = Ep::mutation("folder/share.cgi");
-const REMOTE_LS: Ep = Ep::read("remote/ls.cgi");
-const REMOTE_INFO: Ep = Ep::read("remote/info.cgi");
-const REMOTE_REQUEST: Ep = Ep::mutation("remote/request.cgi");
+pub(crate) const FILE_RM: Ep = Ep::mutation("file/rm.cgi");
+pub(crate) const FILE_MV: Ep = Ep::mutation("file/mv.cgi");
+pub(crate) const FILE_CP: Ep = Ep::mutation("file/cp.cgi");
+pub(crate) const FILE_RENAME: Ep = Ep::mutation("file/rename.cgi");
+pub(crate) const FILE_CHATTR: Ep = Ep::mutation("file/chattr.cgi");
+pub(crate) const FOLDER_LS: Ep = Ep::read("folder/ls.cgi");
+pub(crate) const FOLDER_MKDIR: Ep = Ep::mutation("folder/mkdir.cgi");
+pub(crate) const FOLDER_MV: Ep = Ep::mutation("folder/mv.cgi");
+pub(crate) const FOLDER_RM: Ep = Ep::mutation("folder/rm.cgi");
+pub(crate) const FOLDER_SHARE: Ep = Ep::mutation("folder/share.cgi");
+pub(crate) const REMOTE_LS: Ep = Ep::read("remote/ls.cgi");
+pub(crate) const REMOTE_INFO: Ep = Ep::read("remote/info.cgi");
+pub(crate) const REMOTE_REQUEST: Ep = Ep::mutation("remote/request.cgi");
 pub(crate) const UPLOAD_SERVER: Ep = Ep {
     path: "upload/get_upload_server.cgi",
     kind: Kind::Read,
     auth: false,
     ko_is_answer: false,
 };
-const FTP_PROCESS: Ep = Ep::mutation("ftp/process.cgi");
-const FTP_USERS_LS: Ep = Ep::read("ftp/users/ls.cgi");
-const FTP_USERS_ADD: Ep = Ep::mutation("ftp/users/add.cgi");
-const FTP_USERS_RM: Ep = Ep::mutation("ftp/users/rm.cgi");
-const VOUCHERS_LS: Ep = Ep::read("vouchers/ls.cgi");
-const VOUCHERS_CHECK: Ep = Ep {
+pub(crate) const FTP_PROCESS: Ep = Ep::mutation("ftp/process.cgi");
+pub(crate) const FTP_USERS_LS: Ep = Ep::read("ftp/users/ls.cgi");
+pub(crate) const FTP_USERS_ADD: Ep = Ep::mutation("ftp/users/add.cgi");
+pub(crate) const FTP_USERS_RM: Ep = Ep::mutation("ftp/users/rm.cgi");
+pub(crate) const VOUCHERS_LS: Ep = Ep::read("vouchers/ls.cgi");
+pub(crate) const VOUCHERS_CHECK: Ep = Ep {
     path: "vouchers/check.cgi",
     kind: Kind::Read,
     auth: true,
     ko_is_answer: true,
 };
-const VOUCHERS_USE: Ep = Ep::mutation("vouchers/use.cgi");
+pub(crate) const VOUCHERS_USE: Ep = Ep::mutation("vouchers/use.cgi");
 
 #[derive(Serialize)]
 struct Empty {}

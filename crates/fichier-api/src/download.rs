@@ -21,7 +21,6 @@ use crate::types::{DownloadToken, DownloadTokenRequest, FileLink, Password};
 
 /// What to download.
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub struct DownloadRequest {
     /// The file.
     pub link: FileLink,
@@ -138,11 +137,10 @@ impl Client {
         let hasher = (req.offset == 0).then(HashPipe::start);
         let mut started = false;
         loop {
-            if let (Some(t), Some(_)) = (total, Some(())) {
-                let stop = req.end.map_or(t, |e| e.min(t));
-                if offset >= stop {
-                    break;
-                }
+            if let Some(t) = total
+                && offset >= req.end.map_or(t, |e| e.min(t))
+            {
+                break;
             }
             let fresh = token.as_ref().is_some_and(|(_, at)| {
                 self.inner.clock.now().saturating_duration_since(*at) < req.token_max_age

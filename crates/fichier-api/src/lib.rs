@@ -107,6 +107,9 @@ mod types;
 mod upload;
 mod wire;
 
+#[cfg(test)]
+mod fixture_tests;
+
 pub use client::{Client, ClientBuilder, DEFAULT_API_URL, DEFAULT_USER_AGENT, DEFAULT_WEBSITE_URL};
 pub use download::{ContentRange, DownloadOutcome, DownloadRequest, part_path};
 pub use error::{Error, ErrorKind, NotAllowedReason, Result, ServiceMessage, classify};

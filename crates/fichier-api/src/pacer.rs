@@ -362,7 +362,7 @@ impl Pacer {
         let Some(path) = &self.inner.config.state_file else {
             return;
         };
-        let shared = match with_locked_file(path, |f| read_shared(f)) {
+        let shared = match with_locked_file(path, read_shared) {
             Ok(s) => s,
             Err(e) => {
                 tracing::debug!(error = %e, "pacer state file unreadable; using local state");

@@ -424,7 +424,6 @@ pub struct UserInfo {
 
 /// Settings to change with `user/info.cgi` (show-or-set: only `Some` fields are sent).
 #[derive(Debug, Clone, Default, Serialize)]
-#[non_exhaustive]
 pub struct UserSettings {
     /// FTP processing: 0 automatic, 1 manual.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -485,7 +484,6 @@ impl UserSettings {
 
 /// `download/get_token.cgi` request.
 #[derive(Debug, Clone, Default, Serialize)]
-#[non_exhaustive]
 pub struct DownloadTokenRequest {
     /// File link (or use `folder_id` + `filename` for groupware shares with hidden links).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -596,7 +594,6 @@ pub fn redact_token_url(url: &str) -> String {
 
 /// `file/ls.cgi` request.
 #[derive(Debug, Clone, Default, Serialize)]
-#[non_exhaustive]
 pub struct FileLsRequest {
     /// Folder to list (`-1` = every file of the account, see [`FileLsRequest::all_files`]).
     pub folder_id: i64,
@@ -696,7 +693,6 @@ pub struct FileList {
 
 /// `file/info.cgi` request.
 #[derive(Debug, Clone, Default, Serialize)]
-#[non_exhaustive]
 pub struct FileInfoRequest {
     /// File link.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -811,7 +807,6 @@ pub struct FileToRemove {
 
 /// `file/rm.cgi` request.
 #[derive(Debug, Clone, Default, Serialize)]
-#[non_exhaustive]
 pub struct FileRmRequest {
     /// Files to delete.
     pub files: Vec<FileToRemove>,
@@ -843,7 +838,6 @@ pub struct FilesRemoved {
 
 /// `file/mv.cgi` request.
 #[derive(Debug, Clone, Default, Serialize)]
-#[non_exhaustive]
 pub struct FileMvRequest {
     /// Links to move.
     pub urls: Vec<FileLink>,
@@ -885,7 +879,6 @@ pub struct FilesMoved {
 
 /// `file/cp.cgi` request.
 #[derive(Debug, Clone, Default, Serialize)]
-#[non_exhaustive]
 pub struct FileCpRequest {
     /// Files to copy.
     pub urls: Vec<FileLink>,
@@ -948,7 +941,6 @@ pub struct RenameItem {
 
 /// `file/rename.cgi` request.
 #[derive(Debug, Clone, Default, Serialize)]
-#[non_exhaustive]
 pub struct FileRenameRequest {
     /// Renames to perform.
     pub urls: Vec<RenameItem>,
@@ -993,7 +985,6 @@ pub struct FilesRenamed {
 
 /// `file/chattr.cgi` request: only `Some` fields are changed.
 #[derive(Debug, Clone, Default, Serialize)]
-#[non_exhaustive]
 pub struct FileChattrRequest {
     /// Files to change.
     pub urls: Vec<FileLink>,
@@ -1057,7 +1048,6 @@ pub struct FilesUpdated {
 
 /// `folder/ls.cgi` request.
 #[derive(Debug, Clone, Default, Serialize)]
-#[non_exhaustive]
 pub struct FolderLsRequest {
     /// Folder; 0 = root.
     pub folder_id: FolderId,
@@ -1179,7 +1169,6 @@ pub struct FolderListing {
 
 /// `folder/mkdir.cgi` request.
 #[derive(Debug, Clone, Default, Serialize)]
-#[non_exhaustive]
 pub struct FolderMkdirRequest {
     /// Name (≤ 250 chars).
     pub name: String,
@@ -1215,7 +1204,6 @@ pub struct FolderCreated {
 
 /// `folder/mv.cgi` request (a move, or a rename in place when `rename` is set).
 #[derive(Debug, Clone, Default, Serialize)]
-#[non_exhaustive]
 pub struct FolderMvRequest {
     /// Folder to move.
     pub folder_id: FolderId,
@@ -1265,7 +1253,6 @@ pub struct FolderMoved {
 
 /// `folder/share.cgi` request.
 #[derive(Debug, Clone, Default, Serialize)]
-#[non_exhaustive]
 pub struct FolderShareRequest {
     /// Folder.
     pub folder_id: FolderId,
@@ -1428,7 +1415,6 @@ impl RemoteJobInfo {
 
 /// `remote/request.cgi` request.
 #[derive(Debug, Clone, Default, Serialize)]
-#[non_exhaustive]
 pub struct RemoteRequest {
     /// URLs to fetch.
     pub urls: Vec<String>,

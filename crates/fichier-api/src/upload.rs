@@ -24,7 +24,6 @@ const UPLOAD_CHUNK: usize = 512 * 1024;
 
 /// What to upload and where.
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub struct UploadRequest {
     /// The local file (streamed, never loaded whole).
     pub path: PathBuf,
@@ -292,20 +291,26 @@ impl Client {
         let resp = req.send().await.map_err(|e| Error::transport(what, e))?;
         let status = resp.status().as_u16();
         let body = resp.bytes().await.map_err(|e| Error::transport(what, e))?;
-        let value: Value = match serde_json::from_slice(&body) {
+        self.parse_report(status, &body)
+    }
+
+    /// Decodes an `end.pl` answer: JSON with at least one link, or an error.
+    pub(crate) fn parse_report(&self, status: u16, body: &[u8]) -> Result<UploadReport> {
+        let what = "end.pl";
+        let value: Value = match serde_json::from_slice(body) {
             Ok(v) => v,
             Err(_) if (200..300).contains(&status) => {
                 return Err(Error::protocol(
                     what,
                     "the upload report is not JSON (HTML page?)",
-                    &self.redact_bytes(&body),
+                    &self.redact_bytes(body),
                 ));
             }
             Err(_) => {
                 return Err(crate::error::classify(
                     status,
                     None,
-                    &self.redact_bytes(&body),
+                    &self.redact_bytes(body),
                 ));
             }
         };
@@ -319,7 +324,7 @@ impl Client {
             return Err(crate::error::classify(
                 status,
                 msg,
-                &self.redact_bytes(&body),
+                &self.redact_bytes(body),
             ));
         }
         let report: UploadReport = self.decode(what, value)?;
@@ -327,7 +332,7 @@ impl Client {
             return Err(Error::protocol(
                 what,
                 "the upload report lists no file (empty links)",
-                &self.redact_bytes(&body),
+                &self.redact_bytes(body),
             ));
         }
         Ok(report)
