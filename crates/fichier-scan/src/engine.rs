@@ -207,9 +207,18 @@ impl<'a> FileCtx<'a> {
 
     /// Nearest strong anchor in scope, other than on `line` itself: `(line, distance)`.
     fn nearest_strong(&self, line: usize, scope: (usize, usize)) -> Option<(usize, usize)> {
-        self.anchors
+        // Anchors are sorted by line: look at the closest strong one on each side (binary
+        // search, so files with thousands of mentions and candidates stay linear-ish).
+        let i = self.anchors.partition_point(|a| a.line < line);
+        let in_scope = |a: &&Anchor| a.strong && a.line >= scope.0 && a.line < scope.1;
+        let before = self.anchors[..i].iter().rev().find(in_scope);
+        let after = self.anchors[i..]
             .iter()
-            .filter(|a| a.strong && a.line != line && a.line >= scope.0 && a.line < scope.1)
+            .filter(|a| a.line != line)
+            .find(in_scope);
+        [before, after]
+            .into_iter()
+            .flatten()
             .map(|a| (a.line, a.line.abs_diff(line)))
             .min_by_key(|&(_, d)| d)
     }
