@@ -346,6 +346,11 @@ fn word_before(prefix: &[u8], end: usize) -> Option<(String, usize)> {
     while i > 0 && is_word_byte(prefix[i - 1]) {
         i -= 1;
     }
+    // A word right after a backslash escape in a string literal (`"...\npass = "`) starts
+    // with the escape's letter: drop it.
+    if i > 0 && prefix[i - 1] == b'\\' && i < word_end && matches!(prefix[i], b'n' | b't' | b'r') {
+        i += 1;
+    }
     let word = std::str::from_utf8(&prefix[i..word_end]).ok()?;
     let word = word
         .trim_start_matches(['-', '$', '.'])
@@ -601,8 +606,7 @@ fn strict_verdict(strict: bool, named_secret: bool, shown: &str, shape: Shape) -
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const K: &str = "q5Gv2Lr8Tz0Wm3Xc7Yb1Nd4Ke6Jf9Ha2";
+    use crate::shape::fake_key;
 
     fn scan(path: &str, text: &str, strict: bool) -> Vec<Finding> {
         let mut out = Vec::new();
@@ -632,6 +636,8 @@ mod tests {
         );
         let l = label_before(b"os.environ[\"FICHIER_API_KEY\"] = \"");
         assert_eq!(l.nearest.as_deref(), Some("FICHIER_API_KEY"));
+        let l = label_before(b"\"[x]\\npass = ");
+        assert_eq!(l.nearest.as_deref(), Some("pass"));
         let l = label_before(b"<apiKey>");
         assert_eq!(l.nearest.as_deref(), Some("apiKey"));
         let l = label_before(b"GET https%3A%2F%2Fx%3Fapi_key%3D");
@@ -642,34 +648,36 @@ mod tests {
 
     #[test]
     fn core_rules() {
+        let k = fake_key(1);
         use Confidence::*;
         assert_eq!(
-            rules(&format!("FICHIER_API_KEY={K}\n")),
+            rules(&format!("FICHIER_API_KEY={k}\n")),
             [(RuleId::FichierNamedKey, High)]
         );
         assert_eq!(
-            rules(&format!("[remote]\ntype = fichier\napi_key = {K}\n")),
+            rules(&format!("[remote]\ntype = fichier\napi_key = {k}\n")),
             [(RuleId::RcloneFichierRemote, High)]
         );
         assert_eq!(
             rules(&format!(
-                "curl -H 'Authorization: Bearer {K}' https://api.1fichier.com/v1/user/info.cgi\n"
+                "curl -H 'Authorization: Bearer {k}' https://api.1fichier.com/v1/user/info.cgi\n"
             )),
             [(RuleId::Bearer1fichier, High)]
         );
         assert_eq!(
-            rules(&format!("# 1fichier\ntoken = \"{K}\"\n")),
+            rules(&format!("# 1fichier\ntoken = \"{k}\"\n")),
             [(RuleId::KeywordNear1fichier, Medium)]
         );
         assert_eq!(
-            rules(&format!("onefichier:\n  api_key: {K}\n")),
+            rules(&format!("onefichier:\n  api_key: {k}\n")),
             [(RuleId::FichierSection, High)]
         );
     }
 
     #[test]
     fn no_context_means_no_finding_unless_strict() {
-        let text = format!("token = \"{K}\"\nother = {K}\n");
+        let k = fake_key(1);
+        let text = format!("token = \"{k}\"\nother = {k}\n");
         assert!(rules(&text).is_empty());
         let strict: Vec<RuleId> = scan("x", &text, true).iter().map(|f| f.rule).collect();
         assert_eq!(strict, [RuleId::GenericKeyAssignment, RuleId::BareKeyShape]);
@@ -677,10 +685,11 @@ mod tests {
 
     #[test]
     fn rclone_sections_scope_their_anchors() {
+        let k = fake_key(1);
+        let other = fake_key(2);
         // An obscured sftp password of the same shape, in a config that also has a fichier remote.
-        let text = format!(
-            "[fi]\ntype = fichier\napi_key = {K}\n\n[box]\ntype = sftp\npass = Zr4Kq8Wn2Lp6Xt0Vb3Mc7Hd1Jf5Gs9Ay\n"
-        );
+        let text =
+            format!("[fi]\ntype = fichier\napi_key = {k}\n\n[box]\ntype = sftp\npass = {other}\n");
         assert_eq!(
             rules(&text),
             [(RuleId::RcloneFichierRemote, Confidence::High)]
@@ -689,19 +698,22 @@ mod tests {
 
     #[test]
     fn position_is_one_based_in_code_points() {
-        let f = scan("x", &format!("# 1fichier\n  clé=\"{K}\"\n"), false);
+        let k = fake_key(1);
+        let f = scan("x", &format!("# 1fichier\n  clé=\"{k}\"\n"), false);
         assert_eq!((f[0].line, f[0].column, f[0].end_column), (2, 8, 40));
     }
 
     #[test]
     fn french_word_alone_is_weak() {
-        assert!(rules(&format!("Le fichier contient:\n\n\n{K}\n")).is_empty());
+        let k = fake_key(1);
+        assert!(rules(&format!("Le fichier contient:\n\n\n{k}\n")).is_empty());
     }
 
     #[test]
     fn snippets_never_carry_key_shaped_text() {
+        let k = fake_key(1);
         assert_eq!(
-            snippet(&format!("{{\"1fichier.com\":[{{\"password\":\"{K}\"")),
+            snippet(&format!("{{\"1fichier.com\":[{{\"password\":\"{k}\"")),
             "{\"1fichier.com\":[{\"password\":\"…\""
         );
         assert_eq!(snippet("[storage.onefichier]"), "[storage.onefichier]");
