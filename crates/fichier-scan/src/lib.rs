@@ -38,5 +38,5 @@ pub use hook::{HookOptions, hook_script, install_hook};
 pub use render::{JSON_VERSION, render_json, render_sarif, render_summary, render_text};
 pub use report::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, InputError, Report, Stats, exit_code_for};
 pub use rules::{Confidence, RuleId};
-pub use scanner::{DEFAULT_MAX_FILE_SIZE, IGNORE_FILE_NAME, ScanOptions, Scanner};
+pub use scanner::{DEFAULT_MAX_FILE_SIZE, IGNORE_FILE_NAME, Input, ScanOptions, Scanner};
 pub use secret::{Fingerprint, mask};

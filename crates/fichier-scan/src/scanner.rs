@@ -53,6 +53,30 @@ impl Default for ScanOptions {
     }
 }
 
+/// One thing to scan, as named on a command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A file or directory tree.
+    Path(PathBuf),
+    /// Standard input (`-`), read to the end.
+    Stdin,
+    /// Every commit of every ref of the repository containing this directory.
+    GitHistory(PathBuf),
+    /// What is staged for the next commit in the repository containing this directory.
+    Staged(PathBuf),
+}
+
+impl Input {
+    /// Maps a command-line path: `-` is standard input, anything else a path.
+    pub fn from_arg(arg: &str) -> Input {
+        if arg == "-" {
+            Input::Stdin
+        } else {
+            Input::Path(PathBuf::from(arg))
+        }
+    }
+}
+
 /// Scans inputs for 1fichier API keys. Cheap to create; share one across threads if needed.
 #[derive(Debug, Clone, Default)]
 pub struct Scanner {
@@ -122,6 +146,38 @@ impl Scanner {
         report.stats.scanned = 1;
         report.stats.bytes = buf.len() as u64;
         report.sort();
+        Ok(report)
+    }
+
+    /// Scans several inputs into one report: all paths in one parallel walk, standard input
+    /// at most once, each repository's history or staged changes. Stops at the first input
+    /// that fails as a whole (missing path, not a repository).
+    pub fn scan_inputs(&self, inputs: &[Input]) -> Result<Report, ScanError> {
+        let paths: Vec<&PathBuf> = inputs
+            .iter()
+            .filter_map(|i| match i {
+                Input::Path(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        let mut report = if paths.is_empty() {
+            Report::default()
+        } else {
+            self.scan_paths(&paths)?
+        };
+        let mut stdin_done = false;
+        for input in inputs {
+            match input {
+                Input::Path(_) => {}
+                Input::Stdin if !stdin_done => {
+                    stdin_done = true;
+                    report.merge(self.scan_reader("-", std::io::stdin().lock())?);
+                }
+                Input::Stdin => {}
+                Input::GitHistory(repo) => report.merge(self.scan_git_history(repo)?),
+                Input::Staged(repo) => report.merge(self.scan_staged(repo)?),
+            }
+        }
         Ok(report)
     }
 

@@ -280,3 +280,25 @@ fn min_confidence_filters_low_findings() {
     });
     assert!(high.scan_bytes("a.txt", text.as_bytes()).is_empty());
 }
+
+#[test]
+fn inputs_merge_into_one_sorted_report() {
+    let f = fixture();
+    let scanner = Scanner::default();
+    let inputs = [
+        fichier_scan::Input::Path(f.root.join("rclone.conf")),
+        fichier_scan::Input::from_arg(&f.root.join(".env").to_string_lossy()),
+    ];
+    assert_eq!(
+        fichier_scan::Input::from_arg("-"),
+        fichier_scan::Input::Stdin
+    );
+    let report = scanner.scan_inputs(&inputs).expect("scan");
+    let paths: Vec<&str> = report
+        .findings
+        .iter()
+        .map(|x| x.path.rsplit('/').next().unwrap_or(""))
+        .collect();
+    assert_eq!(paths, [".env", "rclone.conf"]);
+    assert_eq!(report.stats.scanned, 2);
+}
