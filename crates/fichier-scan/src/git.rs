@@ -65,47 +65,107 @@ fn protocol(command: &str, detail: impl Into<String>) -> ScanError {
     }
 }
 
-/// Parses `git log -z --raw --format='commit %H'` (or `git diff -z --raw`) output into
-/// `(commit, new blob id, path)` triples, skipping gitlinks, symlinks and deletions.
-fn parse_raw(out: &[u8]) -> Result<(Vec<BlobRef>, u64), ScanError> {
+/// Parses `git log -z --raw --format='commit %H'` (or `git diff -z --raw`) output, read as a
+/// stream, into `(commit, new blob id, path)` triples, skipping gitlinks, symlinks and
+/// deletions; with `dedupe`, only the first reference to each blob is kept. Also returns how
+/// many commits were listed.
+fn parse_raw(
+    reader: impl BufRead,
+    command: &str,
+    dedupe: bool,
+) -> Result<(Vec<BlobRef>, u64), ScanError> {
+    let io = |source| ScanError::Io {
+        path: PathBuf::from(format!("git {command}")),
+        source,
+    };
     let mut refs = Vec::new();
+    let mut seen = HashSet::new();
     let mut commit: Option<String> = None;
-    let mut commits = HashSet::new();
-    let mut tokens = out.split(|&b| b == 0);
+    let mut commits = 0u64;
+    let mut tokens = reader.split(0);
     while let Some(tok) = tokens.next() {
-        let tok = tok.strip_prefix(b"\n").unwrap_or(tok);
+        let tok = tok.map_err(io)?;
+        let tok = tok.strip_prefix(b"\n").unwrap_or(&tok);
         if tok.is_empty() {
             continue;
         }
         if let Some(id) = tok.strip_prefix(b"commit ") {
             let id = String::from_utf8_lossy(id).trim().to_owned();
-            commits.insert(id.clone());
+            if commit.as_ref() != Some(&id) {
+                commits += 1;
+            }
             commit = Some(id);
         } else if let Some(raw) = tok.strip_prefix(b":") {
             let fields: Vec<&[u8]> = raw.split(|&b| b == b' ').collect();
             let path = tokens
                 .next()
-                .ok_or_else(|| protocol("log", "raw line without a path"))?;
+                .ok_or_else(|| protocol(command, "raw line without a path"))?
+                .map_err(io)?;
             let [_old_mode, new_mode, _old_oid, new_oid, status] = fields[..] else {
                 return Err(protocol(
-                    "log",
+                    command,
                     "raw line with an unexpected number of fields",
                 ));
             };
             let skip =
                 matches!(new_mode, b"160000" | b"120000" | b"000000") || status.starts_with(b"D");
-            if !skip {
-                refs.push(BlobRef {
-                    oid: String::from_utf8_lossy(new_oid).into_owned(),
-                    path: String::from_utf8_lossy(path).into_owned(),
-                    commit: commit.clone(),
-                });
+            let oid = String::from_utf8_lossy(new_oid).into_owned();
+            if skip || (dedupe && !seen.insert(oid.clone())) {
+                continue;
             }
+            refs.push(BlobRef {
+                oid,
+                path: String::from_utf8_lossy(&path).into_owned(),
+                commit: commit.clone(),
+            });
         } else {
-            return Err(protocol("log", "unrecognised line"));
+            return Err(protocol(command, "unrecognised line"));
         }
     }
-    Ok((refs, commits.len() as u64))
+    Ok((refs, commits))
+}
+
+/// Runs a git command and parses its stdout as it streams (history output can be larger
+/// than memory would like); stderr is drained on a thread so neither pipe can stall.
+fn run_streaming<T>(
+    repo: &Path,
+    args: &[&str],
+    parse: impl FnOnce(BufReader<std::process::ChildStdout>) -> Result<T, ScanError>,
+) -> Result<T, ScanError> {
+    let mut child = git(repo)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| ScanError::GitMissing { source })?;
+    let (Some(stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err(protocol(args[0], "no pipes"));
+    };
+    let drain = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let parsed = parse(BufReader::with_capacity(1 << 16, stdout));
+    let status = child.wait().map_err(|source| ScanError::Io {
+        path: PathBuf::from("git"),
+        source,
+    })?;
+    let stderr = drain.join().unwrap_or_default();
+    if !status.success() {
+        let message = stderr
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("no error message")
+            .to_owned();
+        return Err(ScanError::Git {
+            repo: repo.to_path_buf(),
+            command: args[0].to_owned(),
+            message,
+        });
+    }
+    parsed
 }
 
 impl Scanner {
@@ -113,32 +173,24 @@ impl Scanner {
     /// (branches, tags, remotes, stash; files deleted later included). Each distinct blob is
     /// scanned once and reported with the oldest commit that added it.
     pub fn scan_git_history(&self, repo: &Path) -> Result<Report, ScanError> {
-        let out = run(
-            repo,
-            &[
-                "log",
-                "--all",
-                "-m",
-                "--root",
-                "--raw",
-                "--no-abbrev",
-                "--no-renames",
-                "--no-color",
-                "--no-ext-diff",
-                "--no-textconv",
-                "--diff-filter=AMT",
-                "--reverse",
-                "--topo-order",
-                "-z",
-                "--format=commit %H",
-            ],
-        )?;
-        let (refs, commits) = parse_raw(&out)?;
-        let mut seen = HashSet::new();
-        let unique: Vec<BlobRef> = refs
-            .into_iter()
-            .filter(|r| seen.insert(r.oid.clone()))
-            .collect();
+        let args = [
+            "log",
+            "--all",
+            "-m",
+            "--root",
+            "--raw",
+            "--no-abbrev",
+            "--no-renames",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--diff-filter=AMT",
+            "--reverse",
+            "--topo-order",
+            "-z",
+            "--format=commit %H",
+        ];
+        let (unique, commits) = run_streaming(repo, &args, |out| parse_raw(out, "log", true))?;
         let mut report = self.scan_blobs(repo, &unique, |_, _| true)?;
         report.stats.commits = commits;
         Ok(report)
@@ -158,7 +210,7 @@ impl Scanner {
         ];
         let mut raw_args = vec!["diff", "--raw", "-z", "--no-abbrev"];
         raw_args.extend(common);
-        let (refs, _) = parse_raw(&run(repo, &raw_args)?)?;
+        let (refs, _) = parse_raw(std::io::Cursor::new(run(repo, &raw_args)?), "diff", false)?;
         let mut patch_args = vec!["diff", "-U0"];
         patch_args.extend(common);
         let patch = run(repo, &patch_args)?;

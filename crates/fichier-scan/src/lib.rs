@@ -18,6 +18,8 @@
 //! # Ok::<(), fichier_scan::ScanError>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod baseline;
 mod engine;
 mod error;

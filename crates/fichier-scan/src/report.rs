@@ -32,7 +32,7 @@ pub struct Stats {
     pub skipped_binary: u64,
     /// Inputs skipped because they exceed the size limit.
     pub skipped_large: u64,
-    /// For git history scans: commits walked.
+    /// For git history scans: commits that added or changed at least one file.
     pub commits: u64,
     /// Findings removed because the baseline accepts their fingerprint.
     pub suppressed_by_baseline: u64,
@@ -52,10 +52,12 @@ pub struct Report {
 impl Report {
     /// Sorts findings into their stable output order.
     pub(crate) fn sort(&mut self) {
-        self.findings.sort_by(|a, b| {
-            (&a.path, a.line, a.column, &a.commit).cmp(&(&b.path, b.line, b.column, &b.commit))
-        });
+        let key = |f: &Finding| (f.path.clone(), f.line, f.column, f.commit.clone());
+        self.findings.sort_by_key(key);
+        // The same file named twice (`fichier scan . src`) is reported once.
+        self.findings.dedup_by(|a, b| key(a) == key(b));
         self.errors.sort_by(|a, b| a.path.cmp(&b.path));
+        self.errors.dedup();
     }
 
     /// Merges another report (e.g. from several inputs) into this one.

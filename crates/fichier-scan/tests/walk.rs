@@ -72,3 +72,20 @@ fn walk_rules() {
         ["ignored/keys.env"]
     );
 }
+
+#[test]
+fn overlapping_paths_report_once() {
+    let (mut rng, _) = Rng::from_env();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path();
+    write(
+        root,
+        "sub/.env",
+        &format!("FICHIER_API_KEY={}\n", rng.key()),
+    );
+    let sub = root.join("sub");
+    let report = Scanner::default().scan_paths(&[root, sub.as_path(), sub.join(".env").as_path()]);
+    // The same file reached three ways (tree, subtree, explicit path) is reported once.
+    let report = report.expect("scan");
+    assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
+}
