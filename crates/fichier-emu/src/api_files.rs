@@ -74,12 +74,26 @@ fn designated(app: &App, c: &Ctx) -> Result<FileRow, Ko> {
         return Err(Ko::missing("url"));
     };
     let fc = folder_ctx(app, &c.acct, folder, c.p.opt_str("sharing_user")?)?;
-    db(app
-        .store
-        .files(fc.owner_id, Some(fc.id()), None, None, usize::MAX >> 1))?
-    .into_iter()
-    .find(|f| f.filename == name)
-    .ok_or_else(Ko::not_found)
+    // At the root of a share, the files are those of the folders shared with the caller.
+    let folders: Vec<i64> = if fc.folder.is_none() && fc.share.is_some() {
+        db(app.store.shared_with(fc.owner_id, &c.acct.email))?
+            .into_iter()
+            .map(|(f, _)| f.id)
+            .collect()
+    } else {
+        vec![fc.id()]
+    };
+    for id in folders {
+        if let Some(f) = db(app
+            .store
+            .files(fc.owner_id, Some(id), None, None, i64::MAX as usize))?
+        .into_iter()
+        .find(|f| f.filename == name)
+        {
+            return Ok(f);
+        }
+    }
+    Err(Ko::not_found())
 }
 
 /// `file/info.cgi`: one file's details (a bare object, no `status`).
