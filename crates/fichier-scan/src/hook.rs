@@ -40,7 +40,8 @@ fn sh_quote(word: &str) -> String {
 
 /// The hook script text.
 pub fn hook_script(options: &HookOptions) -> String {
-    let mut cmd = format!("{} scan --staged", sh_quote(&options.program));
+    let program = sh_quote(&options.program);
+    let mut cmd = format!("{program} scan --staged");
     if let Some(b) = &options.baseline {
         cmd.push_str(&format!(" --baseline {}", sh_quote(b)));
     }
@@ -49,6 +50,10 @@ pub fn hook_script(options: &HookOptions) -> String {
          # fichier pre-commit hook: refuses a commit that stages a 1fichier API key.\n\
          # Installed by `fichier scan install-hook`. Accept a finding with a baseline file;\n\
          # skip the check once with `git commit --no-verify`.\n\
+         if ! command -v {program} >/dev/null 2>&1; then\n\
+         \x20   echo \"pre-commit: {program} not found; install fichier or remove this hook ($0)\" >&2\n\
+         \x20   exit 1\n\
+         fi\n\
          exec {cmd}\n"
     )
 }

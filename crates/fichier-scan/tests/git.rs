@@ -223,3 +223,72 @@ fn hook_follows_core_hooks_path() {
         hook.display()
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn installed_hook_blocks_commits_when_the_scan_fails() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = new_repo();
+    let repo = tmp.path();
+    // A stand-in for `fichier`: records its arguments, exits with the code in a file.
+    let bin = tempfile::tempdir().expect("tempdir");
+    let stub = bin.path().join("fake-fichier");
+    let log = bin.path().join("args");
+    let code = bin.path().join("code");
+    std::fs::write(
+        &stub,
+        format!(
+            "#!/bin/sh\necho \"$@\" > '{}'\nexit $(cat '{}')\n",
+            log.display(),
+            code.display()
+        ),
+    )
+    .expect("stub");
+    std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let opts = HookOptions {
+        program: stub.to_string_lossy().into_owned(),
+        ..HookOptions::default()
+    };
+    install_hook(repo, &opts).expect("install");
+    write(repo, "a.txt", "a\n");
+    git(repo, &["add", "a.txt"]);
+    let commit = || {
+        Command::new("git")
+            .arg("-C")
+            .arg(repo)
+            .args([
+                "-c",
+                "user.name=T",
+                "-c",
+                "user.email=t@example.org",
+                "commit",
+                "-qm",
+                "x",
+            ])
+            .output()
+            .expect("git commit")
+    };
+    std::fs::write(&code, "1").expect("code");
+    let out = commit();
+    assert!(!out.status.success(), "a failing scan blocks the commit");
+    assert_eq!(
+        std::fs::read_to_string(&log).expect("args").trim(),
+        "scan --staged"
+    );
+    std::fs::write(&code, "0").expect("code");
+    assert!(
+        commit().status.success(),
+        "a clean scan lets the commit through"
+    );
+    // The program missing: the commit is refused with a message naming it.
+    std::fs::remove_file(&stub).expect("rm");
+    write(repo, "b.txt", "b\n");
+    git(repo, &["add", "b.txt"]);
+    let out = commit();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not found"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
