@@ -28,7 +28,10 @@ fn text_line(f: &Finding) -> String {
         f.path, f.line, f.column, f.rule, f.confidence, f.masked, f.why
     );
     if let Some(c) = &f.commit {
-        line.push_str(&format!("  commit {}", &c[..c.len().min(12)]));
+        line.push_str(&format!(
+            "  commit {}",
+            c.chars().take(12).collect::<String>()
+        ));
     }
     if let Some(v) = &f.verification {
         line.push_str(&format!("  [{}]", v.as_str()));
