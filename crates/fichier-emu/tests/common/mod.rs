@@ -108,3 +108,39 @@ pub fn whirlpool_hex(bytes: &[u8]) -> String {
     use whirlpool::{Digest, Whirlpool};
     hex::encode(Whirlpool::digest(bytes))
 }
+
+/// Serve `bytes` over HTTP/1.1 on 127.0.0.1:0 (any path; paths ending in `missing` → 404).
+pub async fn serve_static(bytes: Vec<u8>) -> (String, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = l.accept().await else {
+                continue;
+            };
+            let bytes = bytes.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                let n = s.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]).to_string();
+                let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+                let resp = if path.ends_with("missing") {
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        .to_vec()
+                } else {
+                    let mut r = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        bytes.len()
+                    )
+                    .into_bytes();
+                    r.extend_from_slice(&bytes);
+                    r
+                };
+                let _ = s.write_all(&resp).await;
+                let _ = s.shutdown().await;
+            });
+        }
+    });
+    (format!("http://{addr}/file.bin"), task)
+}
