@@ -238,7 +238,7 @@ impl<'a> FileCtx<'a> {
         while l > stop && indent > 0 {
             l -= 1;
             let text = self.line_text(l);
-            let trimmed = trim_ascii(text);
+            let trimmed = text.trim_ascii();
             if trimmed.is_empty() || trimmed.starts_with(b"#") || trimmed.starts_with(b"//") {
                 continue;
             }
@@ -270,10 +270,6 @@ fn indentation(text: &[u8]) -> usize {
     text.iter()
         .take_while(|&&b| b == b' ' || b == b'\t')
         .count()
-}
-
-fn trim_ascii(text: &[u8]) -> &[u8] {
-    text.trim_ascii()
 }
 
 /// Classifies a `fichier` match at `[s, e)`.

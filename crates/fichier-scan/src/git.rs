@@ -310,16 +310,17 @@ impl Scanner {
                     .parse()
                     .map_err(|_| protocol("cat-file", "bad object size"))?;
                 let mut content = Vec::new();
-                let skip_large = size > limit || kind != "blob";
-                if skip_large {
+                // Only blobs are requested; anything else is read past, never scanned.
+                let read = size <= limit && kind == "blob";
+                if !read {
                     std::io::copy(&mut reader.take(size), &mut std::io::sink()).map_err(io)?;
                 } else {
                     reader.take(size).read_to_end(&mut content).map_err(io)?;
                 }
                 let mut newline = [0u8; 1];
                 reader.read_exact(&mut newline).map_err(io)?;
-                if skip_large {
-                    report.stats.skipped_large += 1;
+                if !read {
+                    report.stats.skipped_large += u64::from(kind == "blob");
                 } else if content.contains(&0) {
                     report.stats.skipped_binary += 1;
                 } else {
