@@ -203,7 +203,8 @@ impl Client {
             for f in &req.files {
                 match self.file_info(&f.url, None).await {
                     Err(Error::NotFound { .. }) => removed.push(f.url.clone()),
-                    Ok(_) => return Ok(Check::NotApplied),
+                    // Still there (a password-protected file refuses info but exists).
+                    Ok(_) | Err(Error::NotAllowed { .. }) => return Ok(Check::NotApplied),
                     Err(_) => return Ok(Check::Unknown),
                 }
             }

@@ -11,6 +11,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tracing::Instrument;
 use url::Url;
 
 use crate::error::{Error, Result, classify};
@@ -552,13 +553,19 @@ impl Client {
         if ep.auth {
             req = req.header(AUTHORIZATION, self.bearer()?);
         }
-        let _span = tracing::debug_span!("api_call", endpoint = ep.path).entered();
-        let resp = req.send().await.map_err(|e| Error::transport(ep.path, e))?;
-        let status = resp.status().as_u16();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| Error::transport(ep.path, e))?;
+        let span = tracing::debug_span!("api_call", endpoint = ep.path);
+        let (status, bytes) = async {
+            let resp = req.send().await.map_err(|e| Error::transport(ep.path, e))?;
+            let status = resp.status().as_u16();
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| Error::transport(ep.path, e))?;
+            Ok::<_, Error>((status, bytes))
+        }
+        .instrument(span)
+        .await?;
+        tracing::debug!(endpoint = ep.path, status, "api answer");
         self.decode_envelope(ep, status, &bytes)
     }
 

@@ -68,6 +68,18 @@ pub struct DownloadOutcome {
     pub tokens_used: u32,
 }
 
+/// How one [`Client::download_range`] call ended.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct RangeOutcome {
+    /// Bytes written.
+    pub written: u64,
+    /// Full size of the file, as the server reported it.
+    pub total_size: Option<u64>,
+    /// Why the range stopped early (cut connection, server error); `None` when complete.
+    pub interrupted: Option<Error>,
+}
+
 /// A byte range answer, parsed from `Content-Range: bytes a-b/total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ContentRange {
@@ -341,11 +353,16 @@ impl Client {
                 ));
             }
             401 | 403 | 404 | 410 => {
+                // A JSON KO (flood, not allowed…) keeps its meaning; a bare refusal of the
+                // token URL means it expired or was used up.
                 let body = resp.bytes().await.unwrap_or_default();
                 let msg = serde_json::from_slice::<serde_json::Value>(&body)
                     .ok()
                     .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned));
-                let err = crate::error::classify(status, msg.as_deref(), &self.redact_bytes(&body));
+                let err = match msg {
+                    Some(m) => crate::error::classify(status, Some(&m), &self.redact_bytes(&body)),
+                    None => Error::TokenExpired { status },
+                };
                 return Ok(Leg::TokenRefused(err));
             }
             s if s >= 500 => {
@@ -413,6 +430,60 @@ impl Client {
         } else {
             Ok(Leg::Cut(Error::protocol(what, "short range answer", b"")))
         }
+    }
+
+    /// One ranged GET of a token URL into `writer`: bytes `[start, end)` (`end` `None` = to
+    /// the end of the file). For segmented downloads that reuse one token for several ranges.
+    ///
+    /// Validates `Content-Range` (a `200` to a ranged request is a protocol error). Returns
+    /// how far it got; a cut connection is reported in [`RangeOutcome::interrupted`] with the
+    /// bytes already written, so the caller resumes from `start + written`. A refused token is
+    /// [`Error::TokenExpired`].
+    pub async fn download_range<W>(
+        &self,
+        token: &DownloadToken,
+        start: u64,
+        end: Option<u64>,
+        writer: &mut W,
+        progress: &dyn Progress,
+    ) -> Result<RangeOutcome>
+    where
+        W: AsyncWrite + Unpin + Send + ?Sized,
+    {
+        let mut req = DownloadRequest::new(FileLink::from_service(""));
+        req.offset = start;
+        req.end = end;
+        let mut offset = start;
+        let mut total = None;
+        let mut started = false;
+        let leg = self
+            .download_leg(
+                token,
+                &req,
+                &mut offset,
+                &mut total,
+                writer,
+                progress,
+                None,
+                &mut started,
+            )
+            .await?;
+        writer.flush().await.map_err(|e| Error::io(None, e))?;
+        let interrupted = match leg {
+            Leg::Complete => None,
+            Leg::Cut(e) => Some(e),
+            Leg::TokenRefused(e) => {
+                if offset == start {
+                    return Err(e);
+                }
+                Some(e)
+            }
+        };
+        Ok(RangeOutcome {
+            written: offset - start,
+            total_size: total,
+            interrupted,
+        })
     }
 
     /// Downloads a file to `dest`, resuming from `dest.part` when present, then checks size

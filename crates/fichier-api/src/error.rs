@@ -98,6 +98,8 @@ pub enum ErrorKind {
     Server,
     /// See [`Error::Protocol`].
     Protocol,
+    /// See [`Error::TokenExpired`].
+    TokenExpired,
     /// See [`Error::Integrity`].
     Integrity,
     /// See [`Error::OutcomeUnknown`].
@@ -223,6 +225,12 @@ pub enum Error {
         /// The start of the body, with the key and token URLs redacted.
         excerpt: String,
     },
+    /// The download URL (token) expired or was refused: request a new token and resume.
+    #[error("the download URL expired or was refused (HTTP {status}); a new token is needed")]
+    TokenExpired {
+        /// HTTP status of the refusal (403, 404 or 410 usually).
+        status: u16,
+    },
     /// Transferred data does not match what the service reports (size or whirlpool).
     #[error("integrity check failed for {what}: expected {expected}, got {actual}")]
     Integrity {
@@ -287,6 +295,7 @@ impl Error {
             Error::Rejected { .. } => ErrorKind::Rejected,
             Error::Server { .. } => ErrorKind::Server,
             Error::Protocol { .. } => ErrorKind::Protocol,
+            Error::TokenExpired { .. } => ErrorKind::TokenExpired,
             Error::Integrity { .. } => ErrorKind::Integrity,
             Error::OutcomeUnknown { .. } => ErrorKind::OutcomeUnknown,
             Error::Transport { .. } => ErrorKind::Transport,
@@ -304,6 +313,7 @@ impl Error {
             | Error::LocationLimit { .. }
             | Error::Server { .. }
             | Error::Transport { .. }
+            | Error::TokenExpired { .. }
             | Error::Integrity { .. } => true,
             // An HTML page instead of JSON is usually a proxy or maintenance page.
             Error::Protocol { .. } => true,

@@ -62,7 +62,7 @@
 //! | `remote/ls`, `remote/info`, `remote/request` | [`Client::remote_ls`], [`Client::remote_info`], [`Client::remote_request`] |
 //! | `upload/get_upload_server` | [`Client::upload_server`] |
 //! | node `upload.cgi` + `end.pl` | [`Client::upload_file`] (verified), [`Client::upload_report`] |
-//! | token URL (ranged GET) | [`Client::download_to`] (any `AsyncWrite`), [`Client::download_file`] (`.part` + verify) |
+//! | token URL (ranged GET) | [`Client::download_to`] (any `AsyncWrite`), [`Client::download_range`] (one range of a token), [`Client::download_file`] (`.part` + verify) |
 //! | `ftp/process`, `ftp/users/*` | [`Client::ftp_process`], [`Client::ftp_users_ls`], [`Client::ftp_users_add`], [`Client::ftp_users_rm`] |
 //! | `vouchers/*` | [`Client::vouchers_ls`], [`Client::vouchers_check`], [`Client::vouchers_use`] |
 //!
@@ -111,7 +111,7 @@ mod wire;
 mod fixture_tests;
 
 pub use client::{Client, ClientBuilder, DEFAULT_API_URL, DEFAULT_USER_AGENT, DEFAULT_WEBSITE_URL};
-pub use download::{ContentRange, DownloadOutcome, DownloadRequest, part_path};
+pub use download::{ContentRange, DownloadOutcome, DownloadRequest, RangeOutcome, part_path};
 pub use error::{Error, ErrorKind, NotAllowedReason, Result, ServiceMessage, classify};
 pub use hash::{
     HASH_BUFFER, HashPipe, WhirlpoolHasher, same_whirlpool, whirlpool_file, whirlpool_hex,

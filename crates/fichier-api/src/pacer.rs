@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::error::{Error, Result};
@@ -62,7 +61,6 @@ impl Clock for TokioClock {
 
 /// Pacer settings. The defaults follow the documented limits with a margin.
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub struct PacerConfig {
     /// Minimum gap between two API calls (default 500 ms; the documented pace is 3/s).
     pub min_gap: Duration,
@@ -145,7 +143,10 @@ pub struct Pacer {
 struct PacerInner {
     config: PacerConfig,
     clock: Arc<dyn Clock>,
-    state: Mutex<State>,
+    /// Held (never across an await) for every read or change of the state.
+    state: std::sync::Mutex<State>,
+    /// Held across the wait of `acquire`, so callers are served in order.
+    queue: tokio::sync::Mutex<()>,
 }
 
 impl fmt::Debug for Pacer {
@@ -188,7 +189,8 @@ impl Pacer {
             inner: Arc::new(PacerInner {
                 config,
                 clock,
-                state: Mutex::new(State {
+                queue: tokio::sync::Mutex::new(()),
+                state: std::sync::Mutex::new(State {
                     last_sent: None,
                     cooldown_until: None,
                     next_cooldown,
@@ -200,6 +202,11 @@ impl Pacer {
         }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state inconsistent (plain fields).
+        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// The settings.
     pub fn config(&self) -> &PacerConfig {
         &self.inner.config
@@ -207,12 +214,12 @@ impl Pacer {
 
     /// Number of calls this pacer let through (for tests and statistics).
     pub async fn calls_sent(&self) -> u64 {
-        self.inner.state.lock().await.calls_sent
+        self.lock().calls_sent
     }
 
     /// Time left in the current flood cooldown, if one is running.
     pub async fn cooldown_remaining(&self) -> Option<Duration> {
-        let mut st = self.inner.state.lock().await;
+        let mut st = self.lock();
         self.merge_file(&mut st);
         let now = self.inner.clock.now();
         st.cooldown_until.filter(|u| *u > now).map(|u| u - now)
@@ -232,44 +239,50 @@ impl Pacer {
         window: Option<&Window>,
     ) -> Result<()> {
         let cfg = &self.inner.config;
-        let mut st = self.inner.state.lock().await;
+        let _turn = self.inner.queue.lock().await;
         loop {
-            self.merge_file(&mut st);
-            let now = self.inner.clock.now();
-            let mut ready = now;
-            if let Some(last) = st.last_sent {
-                ready = ready.max(last + cfg.min_gap);
-            }
-            if let Some(until) = st.cooldown_until {
-                ready = ready.max(until);
-            }
-            if let Some(w) = window
-                && let Some(last) = st.windows.get(&w.key)
-            {
-                let allowed = *last + w.window;
-                if allowed > now && allowed - now > cfg.max_window_wait {
-                    return Err(Error::Paced {
-                        endpoint,
-                        retry_after: allowed - now,
-                    });
+            // Decide under the state lock; sleep without it.
+            let ready = {
+                let mut st = self.lock();
+                self.merge_file(&mut st);
+                let now = self.inner.clock.now();
+                let mut ready = now;
+                if let Some(last) = st.last_sent {
+                    ready = ready.max(last + cfg.min_gap);
                 }
-                ready = ready.max(allowed);
-            }
-            if ready <= now {
-                st.last_sent = Some(now);
-                if let Some(w) = window {
-                    st.windows.insert(w.key.clone(), now);
+                if let Some(until) = st.cooldown_until {
+                    ready = ready.max(until);
                 }
-                st.calls_sent += 1;
-                self.write_file(&st);
-                return Ok(());
-            }
-            tracing::trace!(
-                endpoint,
-                wait_ms = (ready - now).as_millis() as u64,
-                "pacer wait"
-            );
-            // The lock stays held: calls queue in order behind the sleeping one.
+                if let Some(w) = window
+                    && let Some(last) = st.windows.get(&w.key)
+                {
+                    let allowed = *last + w.window;
+                    if allowed > now && allowed - now > cfg.max_window_wait {
+                        return Err(Error::Paced {
+                            endpoint,
+                            retry_after: allowed - now,
+                        });
+                    }
+                    ready = ready.max(allowed);
+                }
+                if ready <= now {
+                    st.last_sent = Some(now);
+                    if let Some(w) = window {
+                        st.windows.insert(w.key.clone(), now);
+                    }
+                    st.calls_sent += 1;
+                    self.write_file(&st);
+                    return Ok(());
+                }
+                tracing::trace!(
+                    endpoint,
+                    wait_ms = (ready - now).as_millis() as u64,
+                    "pacer wait"
+                );
+                ready
+            };
+            // The queue stays held: calls wait in order behind the sleeping one, while
+            // flood answers and caches can still update the state.
             self.inner.clock.sleep_until(ready).await;
         }
     }
@@ -277,7 +290,7 @@ impl Pacer {
     /// Records a flood answer: starts (or keeps) the cooldown and returns its length from now.
     /// Logs one line per cooldown started.
     pub async fn on_flood(&self) -> Duration {
-        let mut st = self.inner.state.lock().await;
+        let mut st = self.lock();
         self.merge_file(&mut st);
         let now = self.inner.clock.now();
         if let Some(until) = st.cooldown_until
@@ -300,7 +313,7 @@ impl Pacer {
 
     /// Records a successful answer: the next flood starts again from the first cooldown.
     pub async fn on_success(&self) {
-        let mut st = self.inner.state.lock().await;
+        let mut st = self.lock();
         if st.next_cooldown != self.inner.config.flood_cooldown_start {
             st.next_cooldown = self.inner.config.flood_cooldown_start;
             self.write_file(&st);
@@ -311,7 +324,7 @@ impl Pacer {
         if ttl.is_zero() {
             return None;
         }
-        let st = self.inner.state.lock().await;
+        let st = self.lock();
         let now = self.inner.clock.now();
         st.cache
             .get(key)
@@ -323,14 +336,14 @@ impl Pacer {
         if ttl.is_zero() {
             return;
         }
-        let mut st = self.inner.state.lock().await;
+        let mut st = self.lock();
         let now = self.inner.clock.now();
         st.cache.insert(key.to_owned(), (now, body));
     }
 
     /// Forgets cached listings (after any mutation). The windows still apply.
     pub(crate) async fn invalidate_listings(&self) {
-        let mut st = self.inner.state.lock().await;
+        let mut st = self.lock();
         st.cache.retain(|k, _| k.starts_with("user/info"));
     }
 

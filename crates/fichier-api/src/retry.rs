@@ -9,7 +9,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How many times and how fast to retry temporary failures.
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub struct RetryPolicy {
     /// Attempts per call for server/network errors, the first included (default 4).
     pub max_attempts: u32,

@@ -70,6 +70,16 @@ impl UploadRequest {
     }
 }
 
+/// What the state check after an ambiguous upload failure found.
+enum Found {
+    /// The file is there, intact.
+    Intact(UploadedFile),
+    /// This upload stored a damaged copy (wrong size or whirlpool).
+    Damaged(crate::types::FileLink),
+    /// Nothing.
+    Absent,
+}
+
 /// How one upload attempt ended.
 enum Attempt {
     Done(UploadedFile),
@@ -94,7 +104,6 @@ impl Client {
     ) -> Result<UploadedFile> {
         let name = req.stored_name()?;
         let policy = self.inner.retry.clone();
-        let mut local_hash: Option<String> = None;
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -106,17 +115,32 @@ impl Client {
                 }
                 Attempt::Clean(e) => e,
                 Attempt::Ambiguous(e, server, hash) => {
-                    local_hash = Some(hash.clone());
                     tracing::warn!(
                         attempt,
                         "upload failed ambiguously ({e}); checking whether the file arrived"
                     );
                     match self.find_uploaded(req, &name, &server, &hash).await {
-                        Some(found) => {
+                        Found::Intact(found) => {
                             progress.finish(true);
                             return Ok(found);
                         }
-                        None => e,
+                        Found::Damaged(link) => {
+                            // This attempt stored a bad copy: remove it so a retry leaves no
+                            // duplicate behind.
+                            tracing::warn!("removing the damaged copy before uploading again");
+                            if let Err(rm) = self
+                                .file_rm(&crate::types::FileRmRequest::new([link]))
+                                .await
+                            {
+                                progress.finish(false);
+                                return Err(Error::OutcomeUnknown {
+                                    endpoint: "upload.cgi",
+                                    source: Box::new(rm),
+                                });
+                            }
+                            e
+                        }
+                        Found::Absent => e,
                     }
                 }
             };
@@ -131,7 +155,6 @@ impl Client {
                 "retrying upload of {name:?}: {err}"
             );
             self.sleep(delay).await;
-            let _ = &local_hash;
         }
     }
 
@@ -345,15 +368,28 @@ impl Client {
         name: &str,
         server: &UploadServer,
         hash: &str,
-    ) -> Option<UploadedFile> {
-        let len = tokio::fs::metadata(&req.path).await.ok()?.len();
-        if let Ok(report) = self.upload_report(server).await
-            && let Ok(mut f) = verify_report(&report, name, len, hash)
-        {
-            f.recovered = true;
-            return Some(f);
+    ) -> Found {
+        let Ok(meta) = tokio::fs::metadata(&req.path).await else {
+            return Found::Absent;
+        };
+        let len = meta.len();
+        if let Ok(report) = self.upload_report(server).await {
+            match verify_report(&report, name, len, hash) {
+                Ok(mut f) => {
+                    f.recovered = true;
+                    return Found::Intact(f);
+                }
+                Err(Error::Integrity { .. }) => {
+                    if let Some(l) = report.links.iter().find(|l| l.filename == name) {
+                        return Found::Damaged(l.download.clone());
+                    }
+                }
+                Err(_) => {}
+            }
         }
-        let listing = self.file_ls(req.folder_id).await.ok()?;
+        let Ok(listing) = self.file_ls(req.folder_id).await else {
+            return Found::Absent;
+        };
         listing
             .items
             .into_iter()
@@ -364,14 +400,17 @@ impl Client {
                         .as_deref()
                         .is_some_and(|c| same_whirlpool(c, hash))
             })
-            .map(|e| UploadedFile {
-                link: e.link,
-                filename: e.filename,
-                size: e.size,
-                whirlpool: hash.to_owned(),
-                remove: None,
-                recovered: true,
+            .map(|e| {
+                Found::Intact(UploadedFile {
+                    link: e.link,
+                    filename: e.filename,
+                    size: e.size,
+                    whirlpool: hash.to_owned(),
+                    remove: None,
+                    recovered: true,
+                })
             })
+            .unwrap_or(Found::Absent)
     }
 
     /// `<scheme of the API base>://<node host>/<path>`.

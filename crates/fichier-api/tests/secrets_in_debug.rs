@@ -38,8 +38,10 @@ async fn debug_never_contains_secrets() {
     assert_clean("ApiKey", format!("{:?} {}", key(), key()));
     let pass = || Some(Password::new(PASS));
 
-    let mut settings = UserSettings::default();
-    settings.use_cdn = Some(true);
+    let settings = UserSettings {
+        use_cdn: Some(true),
+        ..Default::default()
+    };
     let requests: Vec<(&str, String)> = vec![
         ("UserSettings", format!("{settings:?}")),
         (

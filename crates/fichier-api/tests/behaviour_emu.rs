@@ -1,0 +1,600 @@
+//! The behaviour suite against `fichier-emu` on 127.0.0.1:0, plus what only an emulator can
+//! stage: free accounts, bad keys, flood answers, cut and expired downloads, server errors on
+//! mutations, broken upload reports.
+
+mod suite;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fichier_api::*;
+use fichier_testkit::{Fault, FaultPlan, Offer, TestEmu, fake_key, serve_static};
+use tokio::time::Instant;
+
+fn builder(t: &TestEmu, key: &str) -> ClientBuilder {
+    Client::builder()
+        .api_url(t.api_url())
+        .api_key(ApiKey::parse(key).unwrap())
+        .pacer_config(PacerConfig::unthrottled())
+        .retry_policy(RetryPolicy::fast())
+        .env_proxy(false)
+}
+
+fn client(t: &TestEmu) -> Client {
+    builder(t, t.key()).build().unwrap()
+}
+
+fn count(t: &TestEmu, endpoint: &str) -> usize {
+    t.emu
+        .request_log()
+        .iter()
+        .filter(|r| r.endpoint == endpoint)
+        .count()
+}
+
+#[tokio::test]
+async fn generic_suite_on_emulator() {
+    let t = TestEmu::start().await;
+    let c = client(&t);
+    suite::account(&c).await;
+    suite::upload_server(&c).await;
+    let s = suite::make_scratch(&c).await;
+    let (link, data) = suite::round_trip(&c, &s).await;
+    suite::ranged_reads(&c, &link, &data).await;
+    suite::folder_lifecycle(&c, &s).await;
+    suite::file_mutations(&c, &s).await;
+    suite::duplicate_names(&c, &s).await;
+    suite::missing_file(&c).await;
+    suite::public_share(&c, &s).await;
+    suite::remote_jobs_list(&c).await;
+    suite::cleanup(&c, s.folder).await;
+    let root = c
+        .folder_ls(&FolderLsRequest::new(ROOT_FOLDER))
+        .await
+        .unwrap();
+    assert!(
+        root.sub_folders.is_empty(),
+        "cleanup left {:?}",
+        root.sub_folders
+    );
+}
+
+#[tokio::test]
+async fn the_key_never_reaches_the_request_log_unmasked() {
+    let t = TestEmu::start().await;
+    let c = client(&t);
+    c.user_info().await.unwrap();
+    let log = format!("{:?}", t.emu.request_log());
+    assert!(!log.contains(t.key()), "{log}");
+}
+
+#[tokio::test]
+async fn settings_scan_remote_ftp_vouchers() {
+    let t = TestEmu::start().await;
+    let c = client(&t);
+    let set = UserSettings {
+        ru_report: Some(false),
+        use_cdn: Some(true),
+        ..Default::default()
+    };
+    let me = c.user_settings_set(&set).await.expect("set");
+    assert_eq!((me.ru_report, me.use_cdn), (Some(false), Some(true)));
+    assert!(c.user_settings_set(&UserSettings::default()).await.is_err());
+
+    // Remote upload from a loopback server, polled until done.
+    let payload = suite::bytes(5000, 9);
+    let (url, _guard) = serve_static(payload.clone()).await;
+    let job = c
+        .remote_request(&RemoteRequest::new([url.clone()], ROOT_FOLDER))
+        .await
+        .expect("remote/request");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let info = loop {
+        let info = c.remote_info(job.id).await.expect("remote/info");
+        if info.is_done() {
+            break info;
+        }
+        assert!(Instant::now() < deadline, "remote job never ran");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(info.result[0].ok, "{info:?}");
+    let link = info.result[0].download_link.clone().unwrap();
+    let file = c.file_info(&link, None).await.unwrap();
+    assert_eq!(
+        file.checksum.as_deref(),
+        Some(whirlpool_hex(&payload).as_str())
+    );
+    assert!(c.remote_ls().await.unwrap().iter().any(|j| j.id == job.id));
+    assert!(matches!(
+        c.file_scan(&link).await.unwrap(),
+        ScanResult::Clean { .. }
+    ));
+    assert!(
+        c.remote_request(&RemoteRequest::new(["not a url".to_owned()], 0))
+            .await
+            .is_err()
+    );
+
+    // FTP sub-accounts.
+    c.ftp_users_add(&FtpUserAddRequest::new(
+        "camera01",
+        Password::new("ftp-pass-01"),
+        None,
+    ))
+    .await
+    .expect("ftp add");
+    assert!(
+        c.ftp_users_ls()
+            .await
+            .unwrap()
+            .iter()
+            .any(|u| u.user == "camera01")
+    );
+    c.ftp_users_rm("camera01").await.expect("ftp rm");
+    assert!(c.ftp_users_ls().await.unwrap().is_empty());
+    c.ftp_process().await.expect("ftp process");
+
+    // Vouchers.
+    let code = t
+        .emu
+        .create_voucher(fichier_testkit::TEST_EMAIL, "premium-1-month")
+        .unwrap();
+    assert!(
+        c.vouchers_ls()
+            .await
+            .unwrap()
+            .iter()
+            .any(|v| v.voucher == code)
+    );
+    assert!(c.vouchers_check(&code).await.unwrap().valid);
+    t.emu
+        .create_account("friend@example.org", Offer::Free)
+        .unwrap();
+    c.vouchers_use(&code, "friend@example.org")
+        .await
+        .expect("use voucher");
+    assert!(!c.vouchers_check(&code).await.unwrap().valid);
+}
+
+#[tokio::test]
+async fn free_account_and_bad_key() {
+    let t = TestEmu::start().await;
+    let free = t
+        .emu
+        .create_account("free@example.com", Offer::Free)
+        .unwrap();
+    let c = builder(&t, &free.api_key).build().unwrap();
+    let err = c.user_info().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotCustomer, "{err}");
+    assert!(!err.is_retryable());
+    assert!(err.code().is_some());
+
+    let c = builder(&t, &fake_key()).build().unwrap();
+    let err = c.file_ls(ROOT_FOLDER).await.unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::BadKey | ErrorKind::NotAuthenticated),
+        "{err}"
+    );
+    assert!(!err.is_retryable());
+    // Not retried: one request only.
+    assert_eq!(count(&t, "file/ls"), 1);
+}
+
+/// A clock that records every sleep the pacer asks for.
+#[derive(Debug, Default)]
+struct RecordingClock {
+    inner: TokioClock,
+    sleeps: Mutex<Vec<Duration>>,
+}
+
+impl Clock for RecordingClock {
+    fn now(&self) -> Instant {
+        self.inner.now()
+    }
+    fn sleep_until(
+        &self,
+        deadline: Instant,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        self.sleeps
+            .lock()
+            .unwrap()
+            .push(deadline.saturating_duration_since(Instant::now()));
+        self.inner.sleep_until(deadline)
+    }
+    fn wall_now(&self) -> std::time::SystemTime {
+        self.inner.wall_now()
+    }
+}
+
+#[tokio::test]
+async fn flood_answer_starts_a_cooldown_during_which_nothing_is_sent() {
+    let t = TestEmu::start().await;
+    t.emu
+        .set_fault_plan(FaultPlan::new().on_call("file/ls", 1, Fault::flood()));
+    let clock = Arc::new(RecordingClock::default());
+    let cooldown = Duration::from_millis(300);
+    let c = builder(&t, t.key())
+        .pacer_config(PacerConfig {
+            flood_cooldown_start: cooldown,
+            flood_cooldown_max: Duration::from_secs(2),
+            ..PacerConfig::unthrottled()
+        })
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+
+    // While the first call sits out the cooldown, a second task tries another call.
+    let c2 = c.clone();
+    let first = tokio::spawn(async move { c2.file_ls(ROOT_FOLDER).await });
+    // Wait (condition, not time) until the client has processed the flood answer.
+    while c.pacer().cooldown_remaining().await.is_none() {
+        assert!(
+            !first.is_finished(),
+            "the first call ended without a cooldown: {:?}",
+            t.emu.request_log()
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert_eq!(
+        count(&t, "file/ls"),
+        1,
+        "nothing is re-sent during the cooldown"
+    );
+    let other = c.user_info().await.expect("user/info after the cooldown");
+    assert!(!other.email.is_empty());
+    first
+        .await
+        .unwrap()
+        .expect("file/ls succeeds after the cooldown");
+
+    // Requests in order: flood answer, then nothing until the cooldown ended, then the rest.
+    let log = t.emu.request_log();
+    let eps: Vec<_> = log
+        .iter()
+        .map(|r| (r.endpoint.as_str(), r.status))
+        .collect();
+    assert_eq!(eps[0], ("file/ls", 403), "{eps:?}");
+    assert_eq!(eps.len(), 3, "{eps:?}");
+    // The pacer slept (at least) the cooldown before letting anything through.
+    let slept = clock.sleeps.lock().unwrap().clone();
+    assert!(
+        slept
+            .iter()
+            .any(|d| *d >= cooldown - Duration::from_millis(50)),
+        "{slept:?}"
+    );
+    assert!(c.pacer().cooldown_remaining().await.is_none());
+
+    // With no flood retries the error surfaces, with its wait.
+    t.emu
+        .set_fault_plan(FaultPlan::new().on_call("file/ls", 1, Fault::flood()));
+    let c = builder(&t, t.key())
+        .pacer_config(PacerConfig {
+            flood_cooldown_start: cooldown,
+            ..PacerConfig::unthrottled()
+        })
+        .retry_policy(RetryPolicy {
+            flood_retries: 0,
+            ..RetryPolicy::fast()
+        })
+        .build()
+        .unwrap();
+    let err = c.file_ls(ROOT_FOLDER).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::FloodLocked);
+    assert_eq!(err.retry_after(), Some(cooldown));
+    assert_eq!(err.code(), Some(374));
+}
+
+#[tokio::test]
+async fn state_file_shares_the_cooldown_between_clients() {
+    let t = TestEmu::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("pacer.json");
+    let cfg = PacerConfig {
+        flood_cooldown_start: Duration::from_millis(400),
+        state_file: Some(state.clone()),
+        ..PacerConfig::unthrottled()
+    };
+    t.emu
+        .set_fault_plan(FaultPlan::new().on_call("user/info", 1, Fault::flood()));
+    let a = builder(&t, t.key())
+        .pacer_config(cfg.clone())
+        .retry_policy(RetryPolicy {
+            flood_retries: 0,
+            ..RetryPolicy::fast()
+        })
+        .build()
+        .unwrap();
+    let b = builder(&t, t.key()).pacer_config(cfg).build().unwrap();
+    assert_eq!(
+        a.user_info().await.unwrap_err().kind(),
+        ErrorKind::FloodLocked
+    );
+    assert!(
+        b.pacer().cooldown_remaining().await.is_some(),
+        "the other client must see the cooldown"
+    );
+    b.file_ls(ROOT_FOLDER)
+        .await
+        .expect("after the shared cooldown");
+    let log = t.emu.request_log();
+    assert_eq!(log.len(), 2);
+}
+
+#[tokio::test]
+async fn listings_and_user_info_are_cached_and_mutations_invalidate() {
+    let t = TestEmu::start().await;
+    let c = builder(&t, t.key())
+        .pacer_config(PacerConfig {
+            listing_window: Duration::from_millis(300),
+            user_info_window: Duration::from_secs(300),
+            ..PacerConfig::unthrottled()
+        })
+        .build()
+        .unwrap();
+    c.user_info().await.unwrap();
+    c.user_info().await.unwrap();
+    assert_eq!(count(&t, "user/info"), 1);
+    c.file_ls(ROOT_FOLDER).await.unwrap();
+    c.file_ls(ROOT_FOLDER).await.unwrap();
+    assert_eq!(count(&t, "file/ls"), 1);
+    c.folder_mkdir(&FolderMkdirRequest::new("x", ROOT_FOLDER))
+        .await
+        .unwrap();
+    let l = c
+        .folder_ls(&FolderLsRequest::new(ROOT_FOLDER))
+        .await
+        .unwrap();
+    assert_eq!(l.sub_folders.len(), 1);
+    c.file_ls(ROOT_FOLDER).await.unwrap();
+    assert_eq!(
+        count(&t, "file/ls"),
+        2,
+        "the mutation invalidated the cached listing"
+    );
+}
+
+#[tokio::test]
+async fn download_resumes_after_truncation_and_renews_expired_tokens() {
+    let t = TestEmu::start().await;
+    let c = client(&t);
+    let s = suite::make_scratch(&c).await;
+    let data = suite::bytes(200_000, 3);
+    let up = suite::upload_bytes(&c, &s, s.folder, "cut.bin", &data).await;
+
+    t.emu.set_fault_plan(FaultPlan::new().on_call(
+        "download",
+        1,
+        Fault::Truncate {
+            after_bytes: 70_000,
+        },
+    ));
+    let mut out = Vec::new();
+    let got = c
+        .download_to(
+            &DownloadRequest::new(up.link.clone()),
+            &mut out,
+            &NoProgress,
+        )
+        .await
+        .expect("resumed");
+    assert_eq!(out, data);
+    assert_eq!(got.tokens_used, 1);
+    assert_eq!(got.whirlpool.as_deref(), Some(up.whirlpool.as_str()));
+    assert_eq!(count(&t, "download"), 2);
+
+    t.emu.set_fault_plan(
+        FaultPlan::new()
+            .on_call(
+                "download",
+                1,
+                Fault::Reset {
+                    after_bytes: 50_000,
+                },
+            )
+            .on_call("download", 2, Fault::ExpiredToken),
+    );
+    let mut out = Vec::new();
+    let got = c
+        .download_to(
+            &DownloadRequest::new(up.link.clone()),
+            &mut out,
+            &NoProgress,
+        )
+        .await
+        .expect("renewed");
+    assert_eq!(out, data);
+    assert_eq!(got.tokens_used, 2);
+
+    // A token refused outright right after being issued is an error, not a loop.
+    t.emu
+        .set_fault_plan(FaultPlan::new().rule("download", 1, 100, Fault::ExpiredToken));
+    let err = c
+        .download_to(
+            &DownloadRequest::new(up.link.clone()),
+            &mut Vec::new(),
+            &NoProgress,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TokenExpired, "{err}");
+    t.emu.clear_faults();
+    suite::cleanup(&c, s.folder).await;
+}
+
+#[tokio::test]
+async fn a_200_to_a_ranged_request_is_refused() {
+    // A server that ignores Range and always sends the whole file.
+    let (url, _guard) = serve_static(suite::bytes(1000, 5)).await;
+    let t = TestEmu::start().await;
+    let c = client(&t);
+    let token = DownloadToken::new(url);
+    let mut out = Vec::new();
+    let err = c
+        .download_range(&token, 10, None, &mut out, &NoProgress)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Protocol, "{err}");
+    assert!(err.to_string().contains("200"), "{err}");
+    assert!(out.is_empty(), "nothing may be written");
+    // From offset 0 without a range, a 200 is the normal answer.
+    let r = c
+        .download_range(&token, 0, None, &mut out, &NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(r.written, 1000);
+}
+
+#[tokio::test]
+async fn mutations_check_state_before_any_resend() {
+    let t = TestEmu::start().await;
+    let c = client(&t);
+    let s = suite::make_scratch(&c).await;
+    let sub = c
+        .folder_mkdir(&FolderMkdirRequest::new("dest", s.folder))
+        .await
+        .unwrap();
+    let up = suite::upload_bytes(&c, &s, s.folder, "a.txt", b"aaaa\n").await;
+
+    // 500 before the handler ran: state shows no move, so it is re-sent once.
+    t.emu
+        .set_fault_plan(FaultPlan::new().on_call("file/mv", 1, Fault::status(500)));
+    c.file_mv(&FileMvRequest::new([up.link.clone()], sub.folder_id))
+        .await
+        .expect("mv after check");
+    assert_eq!(count(&t, "file/mv"), 2);
+    assert_eq!(
+        c.file_info(&up.link, None).await.unwrap().folder_id,
+        Some(sub.folder_id)
+    );
+
+    // Reset after the handler ran: the removal is visible, so it is not re-sent.
+    t.emu
+        .set_fault_plan(FaultPlan::new().on_call("file/rm", 1, Fault::Reset { after_bytes: 0 }));
+    let rm = c
+        .file_rm(&FileRmRequest::new([up.link.clone()]))
+        .await
+        .expect("rm confirmed by state");
+    assert_eq!(rm.removed, Some(1));
+    assert_eq!(count(&t, "file/rm"), 1);
+
+    // A copy cannot be checked: the outcome is reported unknown, never blindly re-sent.
+    let up2 = suite::upload_bytes(&c, &s, s.folder, "b.txt", b"bbbb\n").await;
+    t.emu
+        .set_fault_plan(FaultPlan::new().on_call("file/cp", 1, Fault::status(502)));
+    let err = c
+        .file_cp(&FileCpRequest::new([up2.link.clone()], sub.folder_id))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::OutcomeUnknown, "{err}");
+    assert_eq!(count(&t, "file/cp"), 1);
+
+    // Reads are simply retried on temporary failures.
+    t.emu.set_fault_plan(
+        FaultPlan::new()
+            .on_call("file/info", 1, Fault::MalformedJson)
+            .on_call("file/info", 2, Fault::status(503)),
+    );
+    c.file_info(&up2.link, None)
+        .await
+        .expect("info after retries");
+    t.emu.clear_faults();
+    suite::cleanup(&c, s.folder).await;
+}
+
+#[tokio::test]
+async fn upload_recovers_without_duplicates_and_rejects_bad_reports() {
+    let t = TestEmu::start().await;
+    let c = client(&t);
+    let s = suite::make_scratch(&c).await;
+    let path = s.dir.path().join("up.bin");
+    let data = suite::bytes(120_000, 7);
+    std::fs::write(&path, &data).unwrap();
+
+    // end.pl fails once: the report is fetched again.
+    t.emu
+        .set_fault_plan(FaultPlan::new().on_call("end", 1, Fault::status(503)));
+    let up = c
+        .upload_file(&UploadRequest::new(&path, s.folder), Arc::new(NoProgress))
+        .await
+        .expect("upload");
+    assert_eq!(up.whirlpool, whirlpool_hex(&data));
+
+    // The connection dies after the node stored the file: found, not uploaded twice.
+    let sub = c
+        .folder_mkdir(&FolderMkdirRequest::new("r", s.folder))
+        .await
+        .unwrap();
+    t.emu
+        .set_fault_plan(FaultPlan::new().on_call("upload", 1, Fault::Reset { after_bytes: 0 }));
+    let up = c
+        .upload_file(
+            &UploadRequest::new(&path, sub.folder_id),
+            Arc::new(NoProgress),
+        )
+        .await
+        .expect("recovered");
+    assert!(up.recovered);
+    assert_eq!(
+        c.file_ls(sub.folder_id).await.unwrap().items.len(),
+        1,
+        "no duplicate"
+    );
+    assert_eq!(count(&t, "upload"), 2);
+
+    // An HTML report, or one with no links, is never a success: the report call fails…
+    for body in [
+        "<html>Upload finished</html>",
+        r#"{"incoming":0,"links":[]}"#,
+    ] {
+        t.emu.set_fault_plan(FaultPlan::new().rule(
+            "end",
+            1,
+            20,
+            Fault::Status {
+                status: 200,
+                body: Some(body.into()),
+            },
+        ));
+        let server = c.upload_server().await.unwrap();
+        let err = c.upload_report(&server).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Protocol, "{err}");
+    }
+    // …and so does an upload whose report stays unusable (the emulator, like the service,
+    // stores the file only once end.pl is requested, so nothing is left behind).
+    t.emu.set_fault_plan(FaultPlan::new().rule(
+        "end",
+        1,
+        1000,
+        Fault::Status {
+            status: 200,
+            body: Some("<html>Upload finished</html>".into()),
+        },
+    ));
+    let sub2 = c
+        .folder_mkdir(&FolderMkdirRequest::new("h", s.folder))
+        .await
+        .unwrap();
+    let err = c
+        .upload_file(
+            &UploadRequest::new(&path, sub2.folder_id),
+            Arc::new(NoProgress),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Protocol, "{err}");
+    t.emu.clear_faults();
+    let listed = c.file_ls(sub2.folder_id).await.unwrap().items;
+    assert!(listed.is_empty(), "{listed:?}");
+
+    // Bad local input is a clear error, not a panic.
+    let err = c
+        .upload_file(
+            &UploadRequest::new(s.dir.path().join("missing.bin"), 0),
+            Arc::new(NoProgress),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io);
+    assert!(err.to_string().contains("missing.bin"), "{err}");
+}
