@@ -12,6 +12,14 @@ pub fn classify_chain(err: &anyhow::Error) -> Option<Failure> {
         .map(failure_for)
 }
 
+/// True when the outermost error is a `fichier_api::Error`.
+pub fn is_api_error(err: &anyhow::Error) -> bool {
+    // Not `anyhow::Error::downcast_ref`, which also sees through added context.
+    err.chain()
+        .next()
+        .is_some_and(|e| e.downcast_ref::<ApiError>().is_some())
+}
+
 /// The exit code and hint for one API error.
 pub fn failure_for(err: &ApiError) -> Failure {
     let msg = err.to_string();
@@ -28,8 +36,8 @@ pub fn failure_for(err: &ApiError) -> Failure {
             ))
         }
         ApiError::BadKey { .. } => Failure::auth(msg).with_hint(
-            "the key may have been regenerated or mistyped: create one on \
-             https://1fichier.com/console/params.pl, then run `fichier auth login`",
+            "a regenerated key replaces the old one; copy the current key and run \
+             `fichier auth login` (check `fichier auth status` for where the key comes from)",
         ),
         ApiError::NotAuthenticated { .. } => {
             Failure::auth(msg).with_hint("run `fichier auth login` to store a key")

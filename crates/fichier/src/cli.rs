@@ -40,6 +40,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         env = "FICHIER_SANDBOX",
+        value_parser = clap::builder::BoolishValueParser::new(),
         help_heading = "Global options"
     )]
     pub sandbox: bool,
@@ -86,6 +87,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         env = "FICHIER_NO_PROGRESS",
+        value_parser = clap::builder::BoolishValueParser::new(),
         help_heading = "Global options"
     )]
     pub no_progress: bool,

@@ -1,6 +1,6 @@
 //! Builds the `fichier_api::Client` for this run from the settings: URL, key and pacer.
 
-use fichier_api::{ApiKey, Client, PacerConfig};
+use fichier_api::{ApiKey, Client, PacerConfig, RetryPolicy};
 
 use crate::error::Failure;
 use crate::settings::Settings;
@@ -17,6 +17,9 @@ pub fn build(settings: &Settings, url: &url::Url, key: ApiKey) -> anyhow::Result
     let mut builder = Client::builder().api_url(url.as_str()).api_key(key);
     if settings.sandbox || settings.unthrottled {
         builder = builder.pacer_config(PacerConfig::unthrottled());
+        if settings.unthrottled {
+            builder = builder.retry_policy(RetryPolicy::fast());
+        }
     } else {
         if let Some(gap) = settings.min_gap {
             builder = builder.min_gap(gap);

@@ -312,14 +312,14 @@ fn ensure_private_dir(dir: &Path, warnings: &mut Vec<String>) -> std::io::Result
         std::fs::create_dir_all(dir)?;
     }
     #[cfg(unix)]
-    if let Ok(mode) = mode_of(dir) {
-        if mode & 0o077 != 0 {
-            warnings.push(format!(
-                "{} is accessible by other users (mode {mode:o}); run `chmod 700 {}`",
-                dir.display(),
-                dir.display()
-            ));
-        }
+    if let Ok(mode) = mode_of(dir)
+        && mode & 0o077 != 0
+    {
+        warnings.push(format!(
+            "{} is accessible by other users (mode {mode:o}); run `chmod 700 {}`",
+            dir.display(),
+            dir.display()
+        ));
     }
     let _ = warnings;
     Ok(())
@@ -408,14 +408,14 @@ fn read_credentials_file(
         }
     };
     #[cfg(unix)]
-    if let Ok(mode) = mode_of(path) {
-        if mode & 0o077 != 0 {
-            warnings.push(format!(
-                "{} is readable by other users (mode {mode:o}); run `chmod 600 {}`",
-                path.display(),
-                path.display()
-            ));
-        }
+    if let Ok(mode) = mode_of(path)
+        && mode & 0o077 != 0
+    {
+        warnings.push(format!(
+            "{} is readable by other users (mode {mode:o}); run `chmod 600 {}`",
+            path.display(),
+            path.display()
+        ));
     }
     let _ = &warnings;
     let doc: CredentialsDoc = toml::from_str(&text).map_err(|_| {
@@ -579,10 +579,10 @@ pub fn store(settings: &Settings, key: &ApiKey, choice: StoreChoice) -> anyhow::
 /// Removes the key from every store fichier writes; returns the stores it was removed from.
 pub fn remove_all(settings: &Settings) -> anyhow::Result<Vec<KeySource>> {
     let mut removed = Vec::new();
-    if let Some(k) = open_keyring(settings) {
-        if let Ok(true) = k.delete() {
-            removed.push(KeySource::Keyring(k.name()));
-        }
+    if let Some(k) = open_keyring(settings)
+        && let Ok(true) = k.delete()
+    {
+        removed.push(KeySource::Keyring(k.name()));
     }
     let file = credentials_path(settings);
     if remove_if_exists(&file).map_err(|e| {

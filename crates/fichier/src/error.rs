@@ -125,8 +125,11 @@ pub fn render(err: &anyhow::Error, color: bool) -> Rendered {
     // The outermost message leads; inner layers become "caused by" lines. When the Failure is
     // itself the outermost error its message leads and its causes follow.
     let mut lines: Vec<String> = err.chain().map(|e| e.to_string()).collect();
+    // An API error at the top gets the classified wording (e.g. "cannot reach 1fichier: ...").
     if lines.is_empty() {
         lines.push(headline.clone());
+    } else if crate::apierr::is_api_error(err) {
+        lines[0] = headline.clone();
     }
     let first = lines.remove(0);
     let mut cause_lines: Vec<String> = Vec::new();

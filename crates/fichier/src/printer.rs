@@ -51,10 +51,10 @@ fn style_code(style: Style) -> &'static str {
 
 /// Writing to a closed pipe (`fichier ls | head`) ends the process quietly, like other CLIs.
 fn handle(result: io::Result<()>) {
-    if let Err(e) = result {
-        if e.kind() == io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
+    if let Err(e) = result
+        && e.kind() == io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
     }
 }
 

@@ -4,6 +4,7 @@
 use fichier_api::{Acl, FileChattrRequest, FileLink, Password};
 use serde::Serialize;
 
+use super::info::AclJson;
 use super::{Batch, read_password};
 use crate::cli::AttrArgs;
 use crate::context::{Context, Resolved, Want};
@@ -22,7 +23,7 @@ struct Changes {
     #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    acl: Option<Acl>,
+    acl: Option<AclJson>,
 }
 
 /// One file in `attr --json`.
@@ -51,21 +52,23 @@ pub async fn run(ctx: &mut Context, args: AttrArgs) -> anyhow::Result<Exit> {
     changes.inline = args.inline.map(|s| s.as_flag());
     changes.cdn = args.cdn.map(|s| s.as_flag());
     changes.description = args.description.clone();
+    let mut acl_request: Option<Acl> = None;
     let acl_given = !args.acl_ip.is_empty()
         || !args.acl_country.is_empty()
         || !args.acl_email.is_empty()
         || args.acl_premium.is_some();
     if acl_given || args.acl_clear {
         // The access list given replaces the current one (an empty one removes it).
-        let mut acl = Acl::default();
-        acl.ip = args.acl_ip.clone();
-        acl.country = args
-            .acl_country
-            .iter()
-            .map(|c| c.to_ascii_uppercase())
-            .collect();
-        acl.email = args.acl_email.clone();
-        acl.premium = args.acl_premium.is_some_and(|s| s.as_flag());
+        let acl = Acl {
+            ip: args.acl_ip.clone(),
+            country: args
+                .acl_country
+                .iter()
+                .map(|c| c.to_ascii_uppercase())
+                .collect(),
+            email: args.acl_email.clone(),
+            premium: args.acl_premium.is_some_and(|s| s.as_flag()),
+        };
         for c in &acl.country {
             if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_alphabetic()) {
                 return Err(Failure::usage(format!(
@@ -74,7 +77,8 @@ pub async fn run(ctx: &mut Context, args: AttrArgs) -> anyhow::Result<Exit> {
                 .into());
             }
         }
-        changes.acl = Some(acl);
+        changes.acl = Some(AclJson::from(&acl));
+        acl_request = Some(acl);
     }
     let nothing = changes.password.is_none()
         && changes.inline.is_none()
@@ -119,7 +123,7 @@ pub async fn run(ctx: &mut Context, args: AttrArgs) -> anyhow::Result<Exit> {
         req.inline = changes.inline;
         req.cdn = changes.cdn;
         req.description = changes.description.clone();
-        req.acl = changes.acl.clone();
+        req.acl = acl_request;
         match ctx.client().await?.file_chattr(&req).await {
             Ok(_) => {
                 for (link, path) in targets {

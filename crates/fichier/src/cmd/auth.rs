@@ -48,8 +48,22 @@ async fn login(ctx: &mut Context, args: LoginArgs) -> anyhow::Result<Exit> {
     // Check the key once before storing it: a typo is better caught now than at 3 a.m. in cron.
     let url = ctx.settings.api_url.clone();
     let client = ctx.build_client(&url, key.clone())?;
+    let unusual_length = !key.has_usual_length();
     let info = client.user_info().await.map_err(|e| {
-        anyhow::Error::from(e).context("the key was not stored: checking it with 1fichier failed")
+        let refused = matches!(e, fichier_api::Error::BadKey { .. });
+        let err = anyhow::Error::from(e);
+        if refused && unusual_length {
+            // The most likely cause of a refused key of the wrong length: a partial paste.
+            err.context(
+                Failure::auth("the key was not stored: 1fichier refused it").with_hint(format!(
+                    "the key has {} characters instead of {}: copy it again, completely",
+                    key.len(),
+                    fichier_api::USUAL_KEY_LEN
+                )),
+            )
+        } else {
+            err.context("the key was not stored: checking it with 1fichier failed")
+        }
     })?;
     let settings = ctx.settings.clone();
     let choice = args.store;

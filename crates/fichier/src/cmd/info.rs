@@ -1,6 +1,6 @@
 //! `fichier info PATH|URL`: one file (`file/info`) or folder (`folder/ls`) in detail.
 
-use fichier_api::{Acl, FolderId, GroupShare};
+use fichier_api::{Acl, FolderId};
 use serde::Serialize;
 
 use super::{date_human, date_json, read_password};
@@ -28,7 +28,31 @@ struct FileInfoJson {
     inline: bool,
     cdn: bool,
     no_ssl: bool,
-    acl: Option<Acl>,
+    acl: Option<AclJson>,
+}
+
+/// An access list in JSON (booleans, unlike the 0/1 of the wire). Shared with `attr`.
+#[derive(Serialize)]
+pub struct AclJson {
+    /// Allowed IP ranges (CIDR).
+    pub ip: Vec<String>,
+    /// Allowed countries (ISO-2).
+    pub country: Vec<String>,
+    /// Allowed registered users.
+    pub email: Vec<String>,
+    /// Premium users only.
+    pub premium: bool,
+}
+
+impl From<&Acl> for AclJson {
+    fn from(a: &Acl) -> AclJson {
+        AclJson {
+            ip: a.ip.clone(),
+            country: a.country.clone(),
+            email: a.email.clone(),
+            premium: a.premium,
+        }
+    }
 }
 
 /// JSON of `info` for a folder (also used by `share`).
@@ -49,13 +73,24 @@ pub struct FolderInfoJson {
     /// Public share URL, when shared publicly.
     pub public_url: Option<String>,
     /// Groupware shares.
-    pub shares: Vec<GroupShare>,
+    pub shares: Vec<ShareJson>,
     /// Number of files directly inside.
     pub files: u64,
     /// Their total size in bytes.
     pub size: u64,
     /// Number of sub-folders.
     pub sub_folders: usize,
+}
+
+/// A user share in JSON (booleans, unlike the 0/1 of the wire).
+#[derive(Serialize)]
+pub struct ShareJson {
+    /// The registered user's e-mail.
+    pub email: String,
+    /// May write.
+    pub rw: bool,
+    /// Sees names only, not links.
+    pub hide_links: bool,
 }
 
 /// The folder's details, from one listing.
@@ -73,7 +108,15 @@ pub async fn folder_info(
         created: date_json(l.create_date.as_ref()),
         password: l.password,
         public_url: l.shared.clone(),
-        shares: l.shares.clone(),
+        shares: l
+            .shares
+            .iter()
+            .map(|s| ShareJson {
+                email: s.email.clone(),
+                rw: s.rw,
+                hide_links: s.hide_links,
+            })
+            .collect(),
         files: l.file_count.unwrap_or(l.items.len() as u64),
         size: l
             .size
@@ -167,7 +210,7 @@ pub async fn run(ctx: &mut Context, args: InfoArgs) -> anyhow::Result<Exit> {
                 inline: info.inline,
                 cdn: info.cdn,
                 no_ssl: info.no_ssl,
-                acl: info.acl.clone(),
+                acl: info.acl.as_ref().map(AclJson::from),
             };
             if ctx.printer.json_mode() {
                 ctx.printer.json(&json);

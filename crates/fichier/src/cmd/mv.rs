@@ -152,13 +152,13 @@ pub async fn run(ctx: &mut Context, args: MvArgs) -> anyhow::Result<Exit> {
                     .folder_mv(&FolderMvRequest::move_to(id, dest_id))
                     .await
                     .map(|_| ());
-                if result.is_ok() {
-                    if let Some(new) = rename.as_ref().filter(|n| **n != item_name_of(&path)) {
-                        result = client
-                            .folder_mv(&FolderMvRequest::rename(id, new.clone()))
-                            .await
-                            .map(|_| ());
-                    }
+                if result.is_ok()
+                    && let Some(new) = rename.as_ref().filter(|n| **n != item_name_of(&path))
+                {
+                    result = client
+                        .folder_mv(&FolderMvRequest::rename(id, new.clone()))
+                        .await
+                        .map(|_| ());
                 }
                 match result {
                     Ok(()) => {

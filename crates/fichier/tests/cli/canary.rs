@@ -1,0 +1,75 @@
+//! The canary key: used through a whole session of commands, it never appears in output
+//! (checked on every run by the harness), in argv (the harness refuses it), or in any file the
+//! CLI wrote other than the key store.
+
+use crate::harness::Env;
+
+fn files_under(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            files_under(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn canary_key_stays_in_the_key_store() {
+    let mut env = Env::new();
+    env.run_stdin(&["auth", "login", "--store", "file"], env.key())
+        .ok();
+    let link = env.upload("c.txt", b"canary", 0);
+    let script: &[&[&str]] = &[
+        &["auth", "status"],
+        &["auth", "status", "--json"],
+        &["-vv", "account"],
+        &["-vv", "mkdir", "-p", "/x/y"],
+        &["-vv", "ls", "-R", "-l"],
+        &["info", "/c.txt", "--json"],
+        &["link", "/c.txt"],
+        &["cp", "/c.txt", "/x"],
+        &["mv", "/x/c.txt", "/x/y"],
+        &["rename", "/x/y/c.txt", "d.txt"],
+        &["rm", "-r", "/x"],
+        &["attr", "/c.txt", "--cdn", "on"],
+        &["share", "/", "--json"],
+        &["remote", "ls"],
+        &["ls", "/missing"],
+    ];
+    for args in script {
+        env.run(args);
+    }
+    env.run(&["info", link.as_str()]);
+    // Environment and stdin sources, with verbose logging.
+    env.env
+        .push(("FICHIER_API_KEY".into(), env.key().to_owned()));
+    env.run(&["-vv", "ls"]).ok();
+    env.env.pop();
+    env.run_stdin(&["-vv", "--api-key-file", "-", "ls"], env.key())
+        .ok();
+
+    let mut files = Vec::new();
+    files_under(env.root(), &mut files);
+    let store = env.config_dir().join("credentials.toml");
+    let mut seen_store = false;
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap_or_default();
+        let has = bytes
+            .windows(env.key().len())
+            .any(|w| w == env.key().as_bytes());
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            !name.contains(env.key()),
+            "key in a file name: {}",
+            f.display()
+        );
+        if f == store {
+            seen_store = has;
+        } else {
+            assert!(!has, "the key leaked into {}", f.display());
+        }
+    }
+    assert!(seen_store, "the credentials store should hold the key");
+}

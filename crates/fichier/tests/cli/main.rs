@@ -1,0 +1,13 @@
+//! End-to-end tests of the `fichier` binary against an emulator on 127.0.0.1:0: every
+//! command, the JSON schemas, exit codes, the error table (snapshots), and the canary key.
+//! One test binary with modules, so the binary and the emulator are built once.
+
+mod harness;
+
+mod attr_share;
+mod auth;
+mod canary;
+mod errors;
+mod files;
+mod misc;
+mod remote;
