@@ -198,7 +198,7 @@ impl Client {
         if req.files.is_empty() {
             return Err(Error::invalid_input("no file to remove was given"));
         }
-        self.mutate(FILE_RM, req, async || {
+        self.mutate(FILE_RM, req, move || async move {
             let mut removed = Vec::new();
             for f in &req.files {
                 match self.file_info(&f.url, None).await {
@@ -226,7 +226,7 @@ impl Client {
                 "rename is allowed only when moving a single file",
             ));
         }
-        self.mutate(FILE_MV, req, async || {
+        self.mutate(FILE_MV, req, move || async move {
             for u in &req.urls {
                 let info = match self.file_info(u, None).await {
                     Ok(i) => i,
@@ -258,7 +258,8 @@ impl Client {
                 "rename is allowed only when copying a single file",
             ));
         }
-        self.mutate(FILE_CP, req, async || Ok(Check::Unknown)).await
+        self.mutate(FILE_CP, req, move || async move { Ok(Check::Unknown) })
+            .await
     }
 
     /// `file/rename.cgi`. After an ambiguous failure, `file/info` names decide.
@@ -272,7 +273,7 @@ impl Client {
                 bad.url
             )));
         }
-        self.mutate(FILE_RENAME, req, async || {
+        self.mutate(FILE_RENAME, req, move || async move {
             let mut done = Vec::new();
             for item in &req.urls {
                 match self.file_info(&item.url, None).await {
@@ -307,8 +308,12 @@ impl Client {
             ));
         }
         // Setting attributes twice gives the same result: safe to re-send.
-        self.mutate(FILE_CHATTR, req, async || Ok(Check::NotApplied))
-            .await
+        self.mutate(
+            FILE_CHATTR,
+            req,
+            move || async move { Ok(Check::NotApplied) },
+        )
+        .await
     }
 
     // ----- folders ---------------------------------------------------------------------------
@@ -333,7 +338,7 @@ impl Client {
                 "folder names are limited to 250 characters",
             ));
         }
-        self.mutate(FOLDER_MKDIR, req, async || {
+        self.mutate(FOLDER_MKDIR, req, move || async move {
             let parent = FolderLsRequest {
                 folder_id: req.folder_id,
                 sharing_user: req.sharing_user.clone(),
@@ -361,7 +366,7 @@ impl Client {
         if req.rename.is_none() && req.folder_id == req.destination_folder_id {
             return Err(Error::invalid_input("a folder cannot be moved into itself"));
         }
-        self.mutate(FOLDER_MV, req, async || {
+        self.mutate(FOLDER_MV, req, move || async move {
             if let Some(new) = &req.rename {
                 match self
                     .folder_ls_fresh(&FolderLsRequest::new(req.folder_id))
@@ -406,10 +411,12 @@ impl Client {
         self.mutate(
             FOLDER_RM,
             &json!({ "folder_id": folder_id }),
-            async || match self.folder_ls_fresh(&FolderLsRequest::new(folder_id)).await {
-                Err(Error::NotFound { .. }) => Ok(Check::Applied(Done { message: None })),
-                Ok(_) => Ok(Check::NotApplied),
-                Err(_) => Ok(Check::Unknown),
+            move || async move {
+                match self.folder_ls_fresh(&FolderLsRequest::new(folder_id)).await {
+                    Err(Error::NotFound { .. }) => Ok(Check::Applied(Done { message: None })),
+                    Ok(_) => Ok(Check::NotApplied),
+                    Err(_) => Ok(Check::Unknown),
+                }
             },
         )
         .await
@@ -425,8 +432,12 @@ impl Client {
             ));
         }
         // Setting the same shares twice gives the same result: safe to re-send.
-        self.mutate(FOLDER_SHARE, req, async || Ok(Check::NotApplied))
-            .await
+        self.mutate(
+            FOLDER_SHARE,
+            req,
+            move || async move { Ok(Check::NotApplied) },
+        )
+        .await
     }
 
     /// A `folder/ls` that skips the cache (state checks must see the truth).
@@ -561,8 +572,12 @@ impl Client {
                 )));
             }
         }
-        self.mutate(REMOTE_REQUEST, req, async || Ok(Check::Unknown))
-            .await
+        self.mutate(
+            REMOTE_REQUEST,
+            req,
+            move || async move { Ok(Check::Unknown) },
+        )
+        .await
     }
 
     // ----- upload server ---------------------------------------------------------------------
@@ -592,8 +607,10 @@ impl Client {
 
     /// `ftp/process.cgi`: processes files sent by FTP (manual mode).
     pub async fn ftp_process(&self) -> Result<Done> {
-        self.mutate(FTP_PROCESS, &Empty {}, async || Ok(Check::NotApplied))
-            .await
+        self.mutate(FTP_PROCESS, &Empty {}, move || async move {
+            Ok(Check::NotApplied)
+        })
+        .await
     }
 
     /// `ftp/users/ls.cgi`: FTP sub-accounts.
@@ -607,7 +624,7 @@ impl Client {
         if req.user.trim().is_empty() {
             return Err(Error::invalid_input("the FTP user name is empty"));
         }
-        self.mutate(FTP_USERS_ADD, req, async || {
+        self.mutate(FTP_USERS_ADD, req, move || async move {
             match self.ftp_users_ls().await {
                 Ok(users) if users.iter().any(|u| u.user == req.user) => {
                     Ok(Check::Applied(Done::default()))
@@ -621,17 +638,15 @@ impl Client {
 
     /// `ftp/users/rm.cgi`: deletes an FTP sub-account.
     pub async fn ftp_users_rm(&self, user: &str) -> Result<Done> {
-        self.mutate(
-            FTP_USERS_RM,
-            &json!({ "user": user }),
-            async || match self.ftp_users_ls().await {
+        self.mutate(FTP_USERS_RM, &json!({ "user": user }), move || async move {
+            match self.ftp_users_ls().await {
                 Ok(users) if !users.iter().any(|u| u.user == user) => {
                     Ok(Check::Applied(Done::default()))
                 }
                 Ok(_) => Ok(Check::NotApplied),
                 Err(_) => Ok(Check::Unknown),
-            },
-        )
+            }
+        })
         .await
     }
 
@@ -669,7 +684,7 @@ impl Client {
         self.mutate(
             VOUCHERS_USE,
             &json!({ "voucher": voucher, "user_email": user_email }),
-            async || Ok(Check::Unknown),
+            move || async move { Ok(Check::Unknown) },
         )
         .await
     }

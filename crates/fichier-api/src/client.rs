@@ -482,15 +482,18 @@ impl Client {
 
     /// Runs a mutation; after an ambiguous failure (timeout, reset, 5xx) asks `check` whether
     /// the service applied it, and re-sends only when it clearly did not.
-    pub(crate) async fn mutate<Req, Resp>(
+    pub(crate) async fn mutate<Req, Resp, F, Fut>(
         &self,
         ep: Ep,
         body: &Req,
-        check: impl AsyncFn() -> Result<Check<Resp>>,
+        check: F,
     ) -> Result<Resp>
     where
         Req: Serialize + ?Sized,
         Resp: DeserializeOwned,
+        // A plain closure returning a future (not an async closure): keeps the futures `Send`.
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<Check<Resp>>>,
     {
         let mut attempt = 0u32;
         loop {
