@@ -149,7 +149,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Whether to honour `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY`/`NO_PROXY` (default true).
+    /// Whether to honour `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY`/`NO_PROXY` (default true;
+    /// always off for a loopback API URL).
     pub fn env_proxy(mut self, on: bool) -> Self {
         self.use_env_proxy = on;
         self
@@ -179,7 +180,8 @@ impl ClientBuilder {
             .read_timeout(self.read_timeout)
             // upload.cgi answers 302 to end.pl; the flow handles it, never blindly follows it.
             .redirect(reqwest::redirect::Policy::none());
-        if !self.use_env_proxy {
+        // Loopback (the emulator) never goes through a proxy.
+        if !self.use_env_proxy || is_loopback(&api_base) {
             http = http.no_proxy();
         }
         let http = http

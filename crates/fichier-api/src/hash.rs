@@ -12,7 +12,7 @@ use whirlpool::{Digest, Whirlpool};
 use crate::error::{Error, Result};
 
 /// Buffer size for file hashing: large reads amortise syscalls.
-pub const HASH_BUFFER: usize = 1 << 20;
+pub const HASH_BUFFER: usize = 64 * 1024;
 
 /// An incremental whirlpool hasher.
 #[derive(Clone, Default)]

@@ -598,3 +598,76 @@ async fn upload_recovers_without_duplicates_and_rejects_bad_reports() {
     assert_eq!(err.kind(), ErrorKind::Io);
     assert!(err.to_string().contains("missing.bin"), "{err}");
 }
+
+/// Collects everything the library logs, at every level.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn trace_logs_never_contain_the_key_or_a_token() {
+    let buf = LogBuffer::default();
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let t = TestEmu::start().await;
+    let c = client(&t);
+    let s = suite::make_scratch(&c).await;
+    let up = suite::upload_bytes(&c, &s, s.folder, "log.bin", &suite::bytes(50_000, 11)).await;
+    let token = c
+        .download_token(&DownloadTokenRequest::new(up.link.clone(), None))
+        .await
+        .unwrap();
+    // Cut a download and flood a call so the retry and cooldown lines are logged too.
+    t.emu.set_fault_plan(
+        FaultPlan::new()
+            .on_call(
+                "download",
+                1,
+                Fault::Truncate {
+                    after_bytes: 10_000,
+                },
+            )
+            .on_call("file/ls", 1, Fault::flood()),
+    );
+    c.download_to(
+        &DownloadRequest::new(up.link.clone()),
+        &mut Vec::new(),
+        &NoProgress,
+    )
+    .await
+    .unwrap();
+    c.file_ls(s.folder).await.unwrap();
+
+    let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("retrying"),
+        "expected retry lines in the log:\n{logs}"
+    );
+    assert!(
+        logs.contains("flood"),
+        "expected the cooldown line in the log:\n{logs}"
+    );
+    assert!(!logs.contains(t.key()), "the key leaked into the logs");
+    let secret_path = token.expose_url().rsplit('/').next().unwrap();
+    assert!(!logs.contains(secret_path), "a token leaked into the logs");
+    // No token URL at all (every token of the emulator lives under /dl/).
+    assert!(
+        !logs.contains("/dl/"),
+        "a token URL leaked into the logs:\n{logs}"
+    );
+}
