@@ -64,11 +64,8 @@ impl Client {
         } else {
             cfg.listing_window
         };
-        let cache_ttl = if folder < 0 {
-            Default::default()
-        } else {
-            cfg.listing_window
-        };
+        // Answers are reused for as long as a new call would have to wait anyway.
+        let cache_ttl = window;
         Rules {
             window: (!window.is_zero()).then(|| Window {
                 key: format!("{endpoint}:{folder}:{extra}"),

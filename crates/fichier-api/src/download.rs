@@ -135,6 +135,20 @@ impl Client {
     where
         W: AsyncWrite + Unpin + Send + ?Sized,
     {
+        let result = self.download_to_inner(req, writer, progress).await;
+        progress.finish(result.is_ok());
+        result
+    }
+
+    async fn download_to_inner<W>(
+        &self,
+        req: &DownloadRequest,
+        writer: &mut W,
+        progress: &dyn Progress,
+    ) -> Result<DownloadOutcome>
+    where
+        W: AsyncWrite + Unpin + Send + ?Sized,
+    {
         let token_req = DownloadTokenRequest {
             cdn: req.cdn.then_some(true),
             ..DownloadTokenRequest::new(req.link.clone(), req.password.clone())
@@ -186,7 +200,6 @@ impl Client {
                         failures += 1;
                     }
                     if failures >= policy.max_attempts {
-                        progress.finish(false);
                         return Err(e);
                     }
                     let delay = policy.delay(failures.max(1));
@@ -200,7 +213,6 @@ impl Client {
                 Leg::TokenRefused(e) => {
                     if just_renewed && offset == before {
                         // A brand-new token refused outright: not an expiry.
-                        progress.finish(false);
                         return Err(e);
                     }
                     tracing::info!(
@@ -214,7 +226,6 @@ impl Client {
             just_renewed = false;
         }
         writer.flush().await.map_err(|e| Error::io(None, e))?;
-        progress.finish(true);
         let reached_end = total.is_some_and(|t| offset == t);
         let whirlpool = match hasher {
             Some(h) => {

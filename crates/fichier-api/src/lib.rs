@@ -94,6 +94,8 @@
 //! The service sends local Paris times without a zone; they are parsed as
 //! [`jiff::ZonedDateTime`] in `Europe/Paris` (see [`parse_date`]).
 
+#![warn(missing_docs)]
+
 mod api;
 mod client;
 mod download;

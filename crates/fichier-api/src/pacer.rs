@@ -274,11 +274,18 @@ impl Pacer {
                     self.write_file(&st);
                     return Ok(());
                 }
-                tracing::trace!(
-                    endpoint,
-                    wait_ms = (ready - now).as_millis() as u64,
-                    "pacer wait"
-                );
+                let wait = ready - now;
+                if wait >= Duration::from_secs(2) {
+                    // Long waits (flood cooldown, per-folder window) are worth telling the user.
+                    tracing::info!(
+                        endpoint,
+                        wait_s = wait.as_secs_f64(),
+                        "waiting {:.0}s for 1fichier's rate limit",
+                        wait.as_secs_f64()
+                    );
+                } else {
+                    tracing::trace!(endpoint, wait_ms = wait.as_millis() as u64, "pacer wait");
+                }
                 ready
             };
             // The queue stays held: calls wait in order behind the sleeping one, while

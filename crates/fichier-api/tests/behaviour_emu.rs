@@ -406,6 +406,26 @@ async fn download_resumes_after_truncation_and_renews_expired_tokens() {
     assert_eq!(out, data);
     assert_eq!(got.tokens_used, 2);
 
+    // A token older than `token_max_age` is renewed before the next range, even if it works.
+    t.emu.set_fault_plan(FaultPlan::new().on_call(
+        "download",
+        1,
+        Fault::Truncate {
+            after_bytes: 30_000,
+        },
+    ));
+    let req = DownloadRequest {
+        token_max_age: Duration::ZERO,
+        ..DownloadRequest::new(up.link.clone())
+    };
+    let mut out = Vec::new();
+    let got = c
+        .download_to(&req, &mut out, &NoProgress)
+        .await
+        .expect("aged token");
+    assert_eq!(out, data);
+    assert_eq!(got.tokens_used, 2);
+
     // A token refused outright right after being issued is an error, not a loop.
     t.emu
         .set_fault_plan(FaultPlan::new().rule("download", 1, 100, Fault::ExpiredToken));
