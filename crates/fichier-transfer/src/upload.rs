@@ -1,0 +1,1305 @@
+//! Uploads: plan local files and trees, create the missing folders, skip identical files,
+//! then upload with `-j` parallel workers (small files batched into one multipart request),
+//! verify every file against the `end.pl` report and the folder, and retry without ever
+//! leaving a duplicate or a damaged copy behind.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use bytes::{Bytes, BytesMut};
+use fichier_api::{
+    Domain, FileLink, FileRmRequest, FolderId, FolderMkdirRequest, Password, UploadReport,
+    UploadServer, same_whirlpool,
+};
+use futures_util::StreamExt;
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::multipart::{Form, Part};
+use tokio::io::AsyncReadExt;
+
+use crate::engine::{Engine, ErrorClass, TransferError};
+use crate::events::{Event, EventSink, FileId};
+use crate::hashing::{StreamHashers, whirlpool_file};
+use crate::names::remote_name_problem;
+use crate::summary::Summary;
+
+/// Read size of upload streams.
+const UPLOAD_CHUNK: usize = 512 * 1024;
+
+/// How to upload.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct UploadOptions {
+    /// Files uploaded in parallel (each worker holds one request at a time).
+    pub jobs: usize,
+    /// Upload directories as folder trees.
+    pub recursive: bool,
+    /// Upload even when an identical file (same name, size, whirlpool) is already there.
+    pub force: bool,
+    /// Password protecting the uploaded files (`dpass`).
+    pub password: Option<Password>,
+    /// Domain of the resulting links.
+    pub domain: Option<Domain>,
+    /// Addresses to notify (`mails`, at most 20).
+    pub mails: Vec<String>,
+    /// Text of the notification (`message`, at most 2000 characters).
+    pub message: Option<String>,
+    /// Files up to this size are batched into one request (default 4 MiB).
+    pub small_file: u64,
+    /// Most files in one batched request (default 32; the service takes up to 500).
+    pub batch_files: usize,
+    /// Most bytes in one batched request (default 16 MiB).
+    pub batch_bytes: u64,
+}
+
+impl Default for UploadOptions {
+    fn default() -> Self {
+        UploadOptions {
+            jobs: 2,
+            recursive: false,
+            force: false,
+            password: None,
+            domain: None,
+            mails: Vec::new(),
+            message: None,
+            small_file: 4 << 20,
+            batch_files: 32,
+            batch_bytes: 16 << 20,
+        }
+    }
+}
+
+/// The destination folder of an upload (it must exist; see [`Engine::ensure_folder_path`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadDest {
+    /// Folder id (0 = root).
+    pub folder: FolderId,
+    /// Its path components, for display (`[]` = root).
+    pub path: Vec<String>,
+}
+
+impl UploadDest {
+    /// The root folder.
+    pub fn root() -> Self {
+        UploadDest {
+            folder: 0,
+            path: Vec::new(),
+        }
+    }
+}
+
+fn display_remote(components: &[String]) -> String {
+    format!("/{}", components.join("/"))
+}
+
+/// A file found while planning.
+#[derive(Debug, Clone)]
+struct Planned {
+    local: PathBuf,
+    display: String,
+    rel_dir: Vec<String>,
+    name: String,
+}
+
+/// What planning found.
+#[derive(Debug, Default)]
+struct Plan {
+    files: Vec<Planned>,
+    dirs: BTreeSet<Vec<String>>,
+    bad: Vec<(String, TransferError)>,
+}
+
+fn utf8_name(p: &Path) -> Result<String, TransferError> {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            TransferError::new(
+                ErrorClass::Local,
+                format!(
+                    "{}: the name is not valid UTF-8, which 1fichier cannot store",
+                    p.display()
+                ),
+            )
+            .hint("rename the file")
+        })
+}
+
+/// Walks the sources (blocking). Directories need `recursive`; `dir/` (trailing slash) means
+/// the directory's contents, `dir` the directory itself, as with rsync.
+fn walk(sources: &[PathBuf], recursive: bool) -> Plan {
+    let mut plan = Plan::default();
+    for src in sources {
+        let display = src.display().to_string();
+        let meta = match std::fs::metadata(src) {
+            Ok(m) => m,
+            Err(e) => {
+                plan.bad.push((
+                    display.clone(),
+                    TransferError::io(&format!("cannot read {display}"), &e),
+                ));
+                continue;
+            }
+        };
+        if meta.is_file() {
+            match utf8_name(src) {
+                Ok(name) => plan.files.push(Planned {
+                    local: src.clone(),
+                    display,
+                    rel_dir: Vec::new(),
+                    name,
+                }),
+                Err(e) => plan.bad.push((display, e)),
+            }
+        } else if meta.is_dir() {
+            if !recursive {
+                plan.bad.push((
+                    display.clone(),
+                    TransferError::new(ErrorClass::Local, format!("{display} is a directory"))
+                        .hint("add -r to upload it as a folder tree"),
+                ));
+                continue;
+            }
+            let contents_only =
+                display.ends_with('/') || display.ends_with(std::path::MAIN_SEPARATOR);
+            let root_rel = if contents_only {
+                Vec::new()
+            } else {
+                let canonical = std::fs::canonicalize(src).unwrap_or_else(|_| src.clone());
+                match utf8_name(&canonical) {
+                    Ok(n) => vec![n],
+                    Err(e) => {
+                        plan.bad.push((display, e));
+                        continue;
+                    }
+                }
+            };
+            walk_dir(src, root_rel, &mut plan);
+        } else {
+            plan.bad.push((
+                display.clone(),
+                TransferError::new(
+                    ErrorClass::Local,
+                    format!("{display} is not a regular file (device, socket or pipe)"),
+                ),
+            ));
+        }
+    }
+    plan
+}
+
+fn walk_dir(dir: &Path, rel: Vec<String>, plan: &mut Plan) {
+    if !rel.is_empty() {
+        if let Some(problem) = rel.last().and_then(|n| remote_name_problem(n)) {
+            plan.bad.push((
+                dir.display().to_string(),
+                TransferError::new(
+                    ErrorClass::Local,
+                    format!("{}: folder name cannot be stored: {problem}", dir.display()),
+                ),
+            ));
+            return;
+        }
+        plan.dirs.insert(rel.clone());
+    }
+    let entries = match std::fs::read_dir(dir) {
+        Ok(rd) => {
+            let mut v: Vec<_> = rd.filter_map(Result::ok).collect();
+            v.sort_by_key(|e| e.file_name());
+            v
+        }
+        Err(e) => {
+            let d = dir.display().to_string();
+            plan.bad.push((
+                d.clone(),
+                TransferError::io(&format!("cannot read directory {d}"), &e),
+            ));
+            return;
+        }
+    };
+    for entry in entries {
+        let path = entry.path();
+        let display = path.display().to_string();
+        let meta = match std::fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) => {
+                plan.bad.push((
+                    display.clone(),
+                    TransferError::io(&format!("cannot read {display}"), &e),
+                ));
+                continue;
+            }
+        };
+        let name = match utf8_name(&path) {
+            Ok(n) => n,
+            Err(e) => {
+                plan.bad.push((display, e));
+                continue;
+            }
+        };
+        if meta.is_dir() {
+            let mut sub = rel.clone();
+            sub.push(name);
+            walk_dir(&path, sub, plan);
+        } else if meta.is_file() {
+            plan.files.push(Planned {
+                local: path,
+                display,
+                rel_dir: rel.clone(),
+                name,
+            });
+        } else {
+            plan.bad.push((
+                display.clone(),
+                TransferError::new(
+                    ErrorClass::Local,
+                    format!("{display} is not a regular file (device, socket or pipe)"),
+                ),
+            ));
+        }
+    }
+}
+
+/// One file to upload.
+#[derive(Debug)]
+struct Job {
+    id: FileId,
+    local: PathBuf,
+    display: String,
+    remote: String,
+    name: String,
+    folder: FolderId,
+    size: u64,
+    /// Links of files with the same name that were there before this run.
+    before: HashSet<String>,
+}
+
+/// Where one file stands after an attempt.
+enum JobState {
+    Verified {
+        link: FileLink,
+        whirlpool: String,
+        recovered: bool,
+    },
+    /// Copies stored by this attempt that do not match the local file.
+    Bad(Vec<FileLink>),
+    /// Verified, but the local file changed while it was read: the copy is not a snapshot.
+    Changed(FileLink, String),
+    /// Nothing stored.
+    Missing,
+    /// A local problem; retrying will not help.
+    Local(TransferError),
+}
+
+/// The local file's identity at the start of an attempt, to detect changes while reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+async fn stamp(path: &Path) -> std::io::Result<Stamp> {
+    let m = tokio::fs::metadata(path).await?;
+    Ok(Stamp {
+        len: m.len(),
+        modified: m.modified().ok(),
+    })
+}
+
+/// The plain text of a password for the upload form (the API type only exposes it through
+/// serialisation, which is exactly what sending it in a form is).
+fn password_text(p: &Password) -> Option<String> {
+    serde_json::to_value(p)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+}
+
+/// Shared state of one upload run.
+struct Run {
+    events: Arc<dyn EventSink>,
+    opts: UploadOptions,
+    /// Links this run uploaded successfully: never treated as stray copies.
+    done_links: Mutex<HashSet<String>>,
+    /// Set on an error every other file would hit too.
+    abort: Mutex<Option<TransferError>>,
+    aborted: AtomicBool,
+}
+
+/// What finished, per job.
+type Finished = (String, Result<Option<u64>, TransferError>);
+
+impl Engine {
+    /// Finds the folder at `components` from the root, creating what is missing.
+    pub async fn ensure_folder_path(
+        &self,
+        components: &[String],
+    ) -> Result<FolderId, TransferError> {
+        let mut current: FolderId = 0;
+        for name in components {
+            if let Some(problem) = remote_name_problem(name) {
+                return Err(TransferError::new(
+                    ErrorClass::Permanent,
+                    format!("folder name {name:?} cannot be stored: {problem}"),
+                ));
+            }
+            let listing = self.listing(current).await?;
+            current = match listing.sub_folders.iter().find(|f| &f.name == name) {
+                Some(f) => f.id,
+                None => {
+                    let created = self
+                        .client()
+                        .folder_mkdir(&FolderMkdirRequest::new(name.clone(), current))
+                        .await?;
+                    self.forget_listing(current).await;
+                    self.remember_empty(created.folder_id, name).await;
+                    created.folder_id
+                }
+            };
+        }
+        Ok(current)
+    }
+
+    /// Uploads `sources` (files, and directory trees with `opts.recursive`) into `dest`.
+    ///
+    /// Every file is reported through `events`; the returned summary lists what failed and
+    /// why. A file counts as done only when the `end.pl` report (or, after an ambiguous
+    /// failure, the folder) shows it with the local name, size and whirlpool.
+    pub async fn upload(
+        &self,
+        sources: &[PathBuf],
+        dest: &UploadDest,
+        opts: &UploadOptions,
+        events: Arc<dyn EventSink>,
+    ) -> Summary {
+        let started = std::time::Instant::now();
+        let calls_before = self.client().pacer().calls_sent().await;
+        let mut summary = Summary::default();
+        let srcs = sources.to_vec();
+        let recursive = opts.recursive;
+        let plan = tokio::task::spawn_blocking(move || walk(&srcs, recursive))
+            .await
+            .unwrap_or_default();
+        let mut next_id: FileId = 0;
+        for (name, e) in &plan.bad {
+            let id = next_id;
+            next_id += 1;
+            events.event(Event::Failed {
+                id,
+                name: name.clone(),
+                error: e.message.clone(),
+                hint: e.hint.clone(),
+            });
+            summary.fail(name, e);
+        }
+
+        // Folders, parents first (BTreeSet order puts a prefix before its extensions).
+        let mut folder_of: HashMap<Vec<String>, Result<FolderId, TransferError>> = HashMap::new();
+        folder_of.insert(Vec::new(), Ok(dest.folder));
+        let mut created: HashSet<FolderId> = HashSet::new();
+        let mut wanted: BTreeSet<Vec<String>> = plan.dirs.clone();
+        for f in &plan.files {
+            for i in 1..=f.rel_dir.len() {
+                wanted.insert(f.rel_dir[..i].to_vec());
+            }
+        }
+        for rel in &wanted {
+            let parent = folder_of
+                .get(&rel[..rel.len() - 1])
+                .cloned()
+                .unwrap_or_else(|| {
+                    Err(TransferError::new(
+                        ErrorClass::Permanent,
+                        "parent folder missing",
+                    ))
+                });
+            let result = match parent {
+                Err(e) => Err(e),
+                Ok(pid) => {
+                    self.child_folder(pid, &rel[rel.len() - 1], &mut created, dest, rel)
+                        .await
+                }
+            };
+            if let Ok(id) = &result
+                && created.contains(id)
+            {
+                let mut full = dest.path.clone();
+                full.extend(rel.iter().cloned());
+                events.event(Event::Notice {
+                    message: format!("created folder {}", display_remote(&full)),
+                });
+            }
+            if let Err(e) = &result
+                && e.class == ErrorClass::Auth
+            {
+                summary.stopped = Some(e.clone());
+            }
+            folder_of.insert(rel.clone(), result);
+        }
+
+        // Per-file checks and the skip decision.
+        let mut jobs: Vec<Job> = Vec::new();
+        for f in plan.files {
+            let id = next_id;
+            next_id += 1;
+            let mut remote_parts = dest.path.clone();
+            remote_parts.extend(f.rel_dir.iter().cloned());
+            remote_parts.push(f.name.clone());
+            let remote = display_remote(&remote_parts);
+            let fail = |summary: &mut Summary, e: TransferError| {
+                events.event(Event::Failed {
+                    id,
+                    name: f.display.clone(),
+                    error: e.message.clone(),
+                    hint: e.hint.clone(),
+                });
+                summary.fail(&f.display, &e);
+            };
+            if let Some(stop) = summary.stopped.clone() {
+                fail(&mut summary, stop);
+                continue;
+            }
+            let folder = match folder_of.get(&f.rel_dir) {
+                Some(Ok(id)) => *id,
+                Some(Err(e)) => {
+                    let e = TransferError {
+                        message: format!("folder for {remote} unavailable: {}", e.message),
+                        ..e.clone()
+                    };
+                    fail(&mut summary, e);
+                    continue;
+                }
+                None => {
+                    fail(
+                        &mut summary,
+                        TransferError::new(ErrorClass::Permanent, "folder not planned"),
+                    );
+                    continue;
+                }
+            };
+            match self
+                .check_file(&f, folder, &remote, created.contains(&folder), opts)
+                .await
+            {
+                Ok(Check::Upload { size, before }) => {
+                    events.event(Event::Queued {
+                        id,
+                        name: f.display.clone(),
+                        size: Some(size),
+                    });
+                    jobs.push(Job {
+                        id,
+                        local: f.local,
+                        display: f.display,
+                        remote,
+                        name: f.name,
+                        folder,
+                        size,
+                        before,
+                    });
+                }
+                Ok(Check::Skip(reason)) => {
+                    events.event(Event::Skipped {
+                        id,
+                        name: f.display.clone(),
+                        reason,
+                    });
+                    summary.skipped += 1;
+                }
+                Err(e) => {
+                    if e.class == ErrorClass::Auth {
+                        summary.stopped = Some(e.clone());
+                    }
+                    fail(&mut summary, e);
+                }
+            }
+        }
+
+        // Units: big files alone, small ones batched per folder.
+        let units = make_units(jobs, opts);
+        let run = Arc::new(Run {
+            events: events.clone(),
+            opts: opts.clone(),
+            done_links: Mutex::new(HashSet::new()),
+            abort: Mutex::new(summary.stopped.clone()),
+            aborted: AtomicBool::new(summary.stopped.is_some()),
+        });
+        let results: Vec<Vec<Finished>> = futures_util::stream::iter(units)
+            .map(|unit| {
+                let run = run.clone();
+                async move { self.run_unit(unit, &run).await }
+            })
+            .buffer_unordered(opts.jobs.max(1))
+            .collect()
+            .await;
+        for (name, r) in results.into_iter().flatten() {
+            match r {
+                Ok(Some(bytes)) => {
+                    summary.done += 1;
+                    summary.bytes += bytes;
+                }
+                Ok(None) => summary.skipped += 1,
+                Err(e) => summary.fail(&name, &e),
+            }
+        }
+        if summary.stopped.is_none() {
+            summary.stopped = run.abort.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        }
+        summary.seconds = started.elapsed().as_secs_f64();
+        summary.api_calls = self
+            .client()
+            .pacer()
+            .calls_sent()
+            .await
+            .saturating_sub(calls_before);
+        summary
+    }
+
+    async fn child_folder(
+        &self,
+        parent: FolderId,
+        name: &str,
+        created: &mut HashSet<FolderId>,
+        dest: &UploadDest,
+        rel: &[String],
+    ) -> Result<FolderId, TransferError> {
+        if !created.contains(&parent) {
+            let listing = self.listing(parent).await?;
+            if let Some(f) = listing.sub_folders.iter().find(|f| f.name == name) {
+                return Ok(f.id);
+            }
+        }
+        let made = self
+            .client()
+            .folder_mkdir(&FolderMkdirRequest::new(name.to_owned(), parent))
+            .await
+            .map_err(|e| {
+                let mut full = dest.path.clone();
+                full.extend(rel.iter().cloned());
+                let e = TransferError::from(e);
+                TransferError {
+                    message: format!(
+                        "cannot create folder {}: {}",
+                        display_remote(&full),
+                        e.message
+                    ),
+                    ..e
+                }
+            })?;
+        created.insert(made.folder_id);
+        self.remember_empty(made.folder_id, name).await;
+        Ok(made.folder_id)
+    }
+
+    /// The checks before a file is queued: size, name, readability, identical copy present.
+    async fn check_file(
+        &self,
+        f: &Planned,
+        folder: FolderId,
+        remote: &str,
+        folder_is_new: bool,
+        opts: &UploadOptions,
+    ) -> Result<Check, TransferError> {
+        let meta = tokio::fs::metadata(&f.local)
+            .await
+            .map_err(|e| TransferError::io(&format!("cannot read {}", f.display), &e))?;
+        if meta.len() == 0 {
+            return Err(TransferError::new(
+                ErrorClass::Local,
+                format!(
+                    "{} is empty: 1fichier does not store zero-byte files",
+                    f.display
+                ),
+            )
+            .hint("leave empty files out, or put something in them"));
+        }
+        if let Some(problem) = remote_name_problem(&f.name) {
+            return Err(TransferError::new(
+                ErrorClass::Local,
+                format!(
+                    "{}: name cannot be stored on 1fichier: {problem}",
+                    f.display
+                ),
+            )
+            .hint("rename the file"));
+        }
+        if let Err(e) = tokio::fs::File::open(&f.local).await {
+            return Err(TransferError::io(&format!("cannot read {}", f.display), &e));
+        }
+        let mut before = HashSet::new();
+        if !folder_is_new {
+            let listing = self.listing(folder).await?;
+            let same: Vec<_> = listing
+                .items
+                .iter()
+                .filter(|e| e.filename == f.name)
+                .collect();
+            if !opts.force && same.iter().any(|e| e.size == meta.len()) {
+                let local = whirlpool_file(f.local.clone())
+                    .await
+                    .map_err(|e| TransferError::io(&format!("cannot read {}", f.display), &e))?;
+                if same.iter().any(|e| {
+                    e.size == meta.len()
+                        && e.checksum
+                            .as_deref()
+                            .is_some_and(|c| same_whirlpool(c, &local))
+                }) {
+                    return Ok(Check::Skip(format!(
+                        "an identical file is already at {remote}"
+                    )));
+                }
+            }
+            before = same.iter().map(|e| e.link.as_str().to_owned()).collect();
+        }
+        Ok(Check::Upload {
+            size: meta.len(),
+            before,
+        })
+    }
+
+    async fn run_unit(&self, unit: Vec<Job>, run: &Run) -> Vec<Finished> {
+        let mut out = Vec::new();
+        let mut singles: Vec<Job> = Vec::new();
+        if run.aborted.load(Ordering::Relaxed) {
+            return self.not_attempted(unit, run);
+        }
+        if unit.len() > 1 {
+            // One try as a batch; whatever it did not settle is retried file by file.
+            let refs: Vec<&Job> = unit.iter().collect();
+            let (states, err) = self.attempt(&refs, run).await;
+            for (job, state) in unit.into_iter().zip(states) {
+                match self.settle(&job, state, run).await {
+                    Settled::Done(r) => out.push((job.display.clone(), r)),
+                    Settled::Retry(e) => {
+                        tracing::debug!("batch left {} unsettled: {}", job.display, e.message);
+                        singles.push(job);
+                    }
+                }
+            }
+            if let Some(e) = err
+                && e.class == ErrorClass::Auth
+            {
+                self.stop(run, &e);
+            }
+        } else {
+            singles = unit;
+        }
+        for job in singles {
+            if run.aborted.load(Ordering::Relaxed) {
+                out.extend(self.not_attempted(vec![job], run));
+                continue;
+            }
+            let r = self.upload_single(&job, run).await;
+            out.push((job.display.clone(), r));
+        }
+        out
+    }
+
+    fn not_attempted(&self, jobs: Vec<Job>, run: &Run) -> Vec<Finished> {
+        let stop = run
+            .abort
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .unwrap_or_else(|| TransferError::new(ErrorClass::Permanent, "stopped"));
+        jobs.into_iter()
+            .map(|job| {
+                let e = TransferError {
+                    message: format!("not uploaded: {}", stop.message),
+                    ..stop.clone()
+                };
+                run.events.event(Event::Failed {
+                    id: job.id,
+                    name: job.display.clone(),
+                    error: e.message.clone(),
+                    hint: e.hint.clone(),
+                });
+                (job.display, Err(e))
+            })
+            .collect()
+    }
+
+    fn stop(&self, run: &Run, e: &TransferError) {
+        let mut a = run.abort.lock().unwrap_or_else(|p| p.into_inner());
+        if a.is_none() {
+            *a = Some(e.clone());
+        }
+        run.aborted.store(true, Ordering::Relaxed);
+    }
+
+    async fn upload_single(&self, job: &Job, run: &Run) -> Result<Option<u64>, TransferError> {
+        let max = self.config().max_attempts.max(1);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (mut states, err) = self.attempt(&[job], run).await;
+            let state = states.pop().unwrap_or(JobState::Missing);
+            let state = match (state, err) {
+                (JobState::Missing, Some(e)) => JobState::Local(e),
+                (s, _) => s,
+            };
+            let e = match self.settle(job, state, run).await {
+                Settled::Done(r) => return r,
+                Settled::Retry(e) => e,
+            };
+            if e.class == ErrorClass::Auth {
+                self.stop(run, &e);
+            }
+            if !e.is_retryable() || attempt >= max {
+                run.events.event(Event::Failed {
+                    id: job.id,
+                    name: job.display.clone(),
+                    error: e.message.clone(),
+                    hint: e.hint.clone(),
+                });
+                return Err(e);
+            }
+            run.events.event(Event::Retrying {
+                id: job.id,
+                name: job.display.clone(),
+                attempt,
+                reason: e.message.clone(),
+            });
+            tokio::time::sleep(self.config().backoff(attempt)).await;
+        }
+    }
+
+    /// Turns an attempt's state into a result or a reason to retry; removes stray copies.
+    async fn settle(&self, job: &Job, state: JobState, run: &Run) -> Settled {
+        match state {
+            JobState::Verified {
+                link,
+                whirlpool,
+                recovered,
+            } => {
+                run.done_links
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(link.as_str().to_owned());
+                run.events.event(Event::Done {
+                    id: job.id,
+                    name: job.display.clone(),
+                    size: job.size,
+                    path: Some(job.remote.clone()),
+                    link: Some(link.to_string()),
+                    whirlpool: Some(whirlpool),
+                    recovered,
+                });
+                Settled::Done(Ok(Some(job.size)))
+            }
+            JobState::Changed(link, why) => {
+                let removed = self.remove_copies(std::slice::from_ref(&link)).await;
+                let mut e = TransferError::new(
+                    ErrorClass::Local,
+                    format!(
+                        "{} changed while it was being uploaded ({why})",
+                        job.display
+                    ),
+                )
+                .hint("upload it again once it no longer changes (or snapshot it first)");
+                if !removed {
+                    e.message.push_str(&format!(
+                        "; the inconsistent copy {link} could not be removed"
+                    ));
+                }
+                run.events.event(Event::Failed {
+                    id: job.id,
+                    name: job.display.clone(),
+                    error: e.message.clone(),
+                    hint: e.hint.clone(),
+                });
+                Settled::Done(Err(e))
+            }
+            JobState::Bad(links) => {
+                let removed = self.remove_copies(&links).await;
+                if removed {
+                    Settled::Retry(TransferError::new(
+                        ErrorClass::Retryable,
+                        "the stored copy did not match the local file (size or whirlpool); it was removed",
+                    ))
+                } else {
+                    Settled::Retry(
+                        TransferError::new(
+                            ErrorClass::Permanent,
+                            format!(
+                                "the stored copy does not match the local file and could not be removed: {}",
+                                links.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(" ")
+                            ),
+                        )
+                        .hint("remove it with `fichier rm`, then upload again"),
+                    )
+                }
+            }
+            JobState::Missing => Settled::Retry(TransferError::new(
+                ErrorClass::Retryable,
+                "the upload did not store the file",
+            )),
+            JobState::Local(e) => Settled::Retry(e),
+        }
+    }
+
+    async fn remove_copies(&self, links: &[FileLink]) -> bool {
+        if links.is_empty() {
+            return true;
+        }
+        tracing::warn!("removing {} damaged upload copies", links.len());
+        self.client()
+            .file_rm(&FileRmRequest::new(links.iter().cloned()))
+            .await
+            .is_ok()
+    }
+
+    /// One multipart request carrying `jobs` (all in the same folder), then its verification.
+    /// Returns one state per job and the request's error, if any.
+    async fn attempt(&self, jobs: &[&Job], run: &Run) -> (Vec<JobState>, Option<TransferError>) {
+        let missing = |n: usize| (0..n).map(|_| JobState::Missing).collect::<Vec<_>>();
+        self.wait_cooldown(run.events.as_ref()).await;
+        let Some(key) = self.inner.key.as_ref() else {
+            return (
+                missing(jobs.len()),
+                Some(
+                    TransferError::new(ErrorClass::Auth, "uploads need an API key")
+                        .hint("run `fichier auth login`"),
+                ),
+            );
+        };
+        // The identity of each file now, to notice changes while it is read.
+        let mut stamps = Vec::new();
+        for job in jobs {
+            match stamp(&job.local).await {
+                Ok(s) if s.len == 0 => {
+                    return (
+                        missing(jobs.len()),
+                        Some(TransferError::new(
+                            ErrorClass::Local,
+                            format!("{} became empty", job.display),
+                        )),
+                    );
+                }
+                Ok(s) => stamps.push(s),
+                Err(e) => {
+                    return (
+                        missing(jobs.len()),
+                        Some(TransferError::io(
+                            &format!("cannot read {}", job.display),
+                            &e,
+                        )),
+                    );
+                }
+            }
+        }
+        let server = match self.client().upload_server().await {
+            Ok(s) => s,
+            Err(e) => return (missing(jobs.len()), Some(e.into())),
+        };
+        let node = match node_url(self.client().api_url(), &server) {
+            Ok(u) => u,
+            Err(e) => return (missing(jobs.len()), Some(e)),
+        };
+        let hashers = StreamHashers::start(stamps.iter().map(|s| s.len).collect());
+        let streamed: Vec<Arc<AtomicU64>> =
+            jobs.iter().map(|_| Arc::new(AtomicU64::new(0))).collect();
+        let local_errs: Arc<Mutex<Vec<Option<String>>>> =
+            Arc::new(Mutex::new(vec![None; jobs.len()]));
+        let mut form = Form::new().text("did", jobs[0].folder.to_string());
+        if let Some(d) = run.opts.domain {
+            form = form.text("domain", d.0.to_string());
+        }
+        if let Some(p) = run.opts.password.as_ref().and_then(password_text) {
+            form = form.text("dpass", p);
+        }
+        if !run.opts.mails.is_empty() {
+            form = form.text("mails", run.opts.mails.join(","));
+        }
+        if let Some(m) = &run.opts.message {
+            form = form.text("message", m.clone());
+        }
+        for (i, job) in jobs.iter().enumerate() {
+            run.events.event(Event::Started {
+                id: job.id,
+                name: job.display.clone(),
+                size: stamps[i].len,
+                resumed_from: 0,
+                connections: 1,
+            });
+            let stream = part_stream(PartSource {
+                engine: self.clone(),
+                path: job.local.clone(),
+                len: stamps[i].len,
+                index: i,
+                id: job.id,
+                hash: hashers.sender(),
+                streamed: streamed[i].clone(),
+                errs: local_errs.clone(),
+                events: run.events.clone(),
+            });
+            let part = Part::stream_with_length(reqwest::Body::wrap_stream(stream), stamps[i].len)
+                .file_name(job.name.clone());
+            let part = match part.mime_str("application/octet-stream") {
+                Ok(p) => p,
+                Err(e) => {
+                    return (
+                        missing(jobs.len()),
+                        Some(TransferError::new(
+                            ErrorClass::Permanent,
+                            format!("upload form: {e}"),
+                        )),
+                    );
+                }
+            };
+            form = form.part("file[]", part);
+        }
+        let mut auth =
+            match HeaderValue::from_str(&format!("Bearer {}", key.expose_for_key_store())) {
+                Ok(v) => v,
+                Err(_) => {
+                    return (
+                        missing(jobs.len()),
+                        Some(TransferError::new(
+                            ErrorClass::Auth,
+                            "the API key cannot be sent in a header",
+                        )),
+                    );
+                }
+            };
+        auth.set_sensitive(true);
+        let permit = self.inner.conns.acquire().await;
+        let sent = self
+            .inner
+            .http
+            .post(node)
+            .header(AUTHORIZATION, auth)
+            .multipart(form)
+            .send()
+            .await;
+        let response = match sent {
+            Ok(r) => {
+                let status = r.status().as_u16();
+                let body = r.bytes().await.unwrap_or_default();
+                Ok((status, body))
+            }
+            Err(e) => Err(e),
+        };
+        drop(permit);
+        let complete: Vec<bool> = streamed
+            .iter()
+            .zip(&stamps)
+            .map(|(s, st)| s.load(Ordering::Relaxed) == st.len)
+            .collect();
+        let hashes = hashers.finish(&complete).await;
+        let local_errs: Vec<Option<String>> =
+            local_errs.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for job in jobs {
+            run.events.event(Event::Verifying {
+                id: job.id,
+                name: job.display.clone(),
+            });
+        }
+
+        let (report, ambiguous, error): (Option<UploadReport>, bool, Option<TransferError>) =
+            match response {
+                Ok((status, _)) if (200..400).contains(&status) => {
+                    match self.client().upload_report(&server).await {
+                        Ok(r) => (Some(r), false, None),
+                        Err(e) => (None, true, Some(e.into())),
+                    }
+                }
+                Ok((status, _)) if status >= 500 => (
+                    None,
+                    true,
+                    Some(fichier_api::classify(status, None, b"").into()),
+                ),
+                Ok((status, body)) => {
+                    let msg = serde_json::from_slice::<serde_json::Value>(&body)
+                        .ok()
+                        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned));
+                    (
+                        None,
+                        false,
+                        Some(fichier_api::classify(status, msg.as_deref(), b"").into()),
+                    )
+                }
+                Err(e) if e.is_connect() => (
+                    None,
+                    false,
+                    Some(TransferError::new(
+                        ErrorClass::Retryable,
+                        format!("cannot connect to the upload node: {}", without_url(&e)),
+                    )),
+                ),
+                Err(e) => (
+                    None,
+                    true,
+                    Some(TransferError::new(
+                        ErrorClass::Retryable,
+                        format!("the upload connection failed: {}", without_url(&e)),
+                    )),
+                ),
+            };
+
+        let mut listing = None;
+        let mut states = Vec::with_capacity(jobs.len());
+        for (i, job) in jobs.iter().enumerate() {
+            if let Some(msg) = &local_errs[i] {
+                states.push(JobState::Local(
+                    TransferError::new(ErrorClass::Local, format!("{}: {msg}", job.display))
+                        .hint("upload it again once it no longer changes"),
+                ));
+                continue;
+            }
+            let hash = hashes.get(i).cloned().flatten();
+            let mut state = JobState::Missing;
+            if let Some(r) = &report {
+                if let Some(entry) = r.links.iter().find(|l| l.filename == job.name) {
+                    state = match &hash {
+                        Some(h)
+                            if entry.size == stamps[i].len
+                                && same_whirlpool(&entry.whirlpool, h) =>
+                        {
+                            JobState::Verified {
+                                link: entry.download.clone(),
+                                whirlpool: h.clone(),
+                                recovered: false,
+                            }
+                        }
+                        _ => JobState::Bad(vec![entry.download.clone()]),
+                    };
+                } else if ambiguous || r.links.iter().all(|l| l.filename != job.name) {
+                    state = JobState::Missing;
+                }
+            }
+            if report.is_none() && ambiguous {
+                // Look before re-sending: the folder may hold the file after all.
+                if listing.is_none() {
+                    listing = Some(self.fresh_listing(job.folder).await);
+                }
+                if let Some(Ok(l)) = &listing {
+                    let done = run
+                        .done_links
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .clone();
+                    let new: Vec<_> = l
+                        .items
+                        .iter()
+                        .filter(|e| {
+                            e.filename == job.name
+                                && !job.before.contains(e.link.as_str())
+                                && !done.contains(e.link.as_str())
+                        })
+                        .collect();
+                    let hash = match hash.clone() {
+                        Some(h) => Some(h),
+                        None if !new.is_empty() => whirlpool_file(job.local.clone()).await.ok(),
+                        None => None,
+                    };
+                    let good = new.iter().find(|e| {
+                        e.size == stamps[i].len
+                            && hash.as_deref().is_some_and(|h| {
+                                e.checksum.as_deref().is_some_and(|c| same_whirlpool(c, h))
+                            })
+                    });
+                    state = match (good, hash) {
+                        (Some(g), Some(h)) => JobState::Verified {
+                            link: g.link.clone(),
+                            whirlpool: h,
+                            recovered: true,
+                        },
+                        _ if !new.is_empty() => {
+                            JobState::Bad(new.iter().map(|e| e.link.clone()).collect())
+                        }
+                        _ => JobState::Missing,
+                    };
+                } else if let Some(Err(e)) = &listing {
+                    state = JobState::Local(TransferError {
+                        message: format!(
+                            "the upload failed and the folder could not be checked ({}); not retrying so no duplicate is left",
+                            e.message
+                        ),
+                        hint: Some("check the folder with `fichier ls`, then upload again".into()),
+                        class: e.class,
+                    });
+                }
+            }
+            if let JobState::Verified { link, .. } = &state {
+                match stamp(&job.local).await {
+                    Ok(now) if now == stamps[i] => {}
+                    Ok(now) => {
+                        let why = if now.len != stamps[i].len {
+                            format!("size {} then {}", stamps[i].len, now.len)
+                        } else {
+                            "modified during the read".to_owned()
+                        };
+                        state = JobState::Changed(link.clone(), why);
+                    }
+                    Err(e) => state = JobState::Changed(link.clone(), e.to_string()),
+                }
+            }
+            states.push(state);
+        }
+        (states, error)
+    }
+}
+
+/// A `reqwest` error without its URL (upload node URLs are harmless, but token URLs are not,
+/// and one rule for both is simpler).
+pub(crate) fn without_url(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    if let Some(u) = e.url() {
+        s = s.replace(u.as_str(), "[URL]");
+    }
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        s.push_str(&format!(": {inner}"));
+        src = inner.source();
+    }
+    s
+}
+
+enum Check {
+    Upload { size: u64, before: HashSet<String> },
+    Skip(String),
+}
+
+enum Settled {
+    Done(Result<Option<u64>, TransferError>),
+    Retry(TransferError),
+}
+
+/// `<scheme of the API base>://<node host>/upload.cgi?id=<id>`.
+fn node_url(api_url: &str, server: &UploadServer) -> Result<url::Url, TransferError> {
+    let scheme = url::Url::parse(api_url)
+        .map(|u| u.scheme().to_owned())
+        .unwrap_or_else(|_| "https".into());
+    let bad = || {
+        TransferError::new(
+            ErrorClass::Retryable,
+            format!(
+                "the upload server answered an invalid node host {:?}",
+                server.host
+            ),
+        )
+    };
+    if server.host.contains(['/', '?', '#', '@']) {
+        return Err(bad());
+    }
+    let mut url =
+        url::Url::parse(&format!("{scheme}://{}/upload.cgi", server.host)).map_err(|_| bad())?;
+    url.query_pairs_mut().append_pair("id", &server.id);
+    Ok(url)
+}
+
+fn make_units(jobs: Vec<Job>, opts: &UploadOptions) -> Vec<Vec<Job>> {
+    let mut units: Vec<Vec<Job>> = Vec::new();
+    let mut open: HashMap<FolderId, (Vec<Job>, u64, HashSet<String>)> = HashMap::new();
+    for job in jobs {
+        if job.size > opts.small_file || opts.batch_files <= 1 {
+            units.push(vec![job]);
+            continue;
+        }
+        let entry = open.entry(job.folder).or_default();
+        let full = entry.0.len() >= opts.batch_files
+            || entry.1 + job.size > opts.batch_bytes
+            || entry.2.contains(&job.name);
+        if full && !entry.0.is_empty() {
+            units.push(std::mem::take(&mut entry.0));
+            entry.1 = 0;
+            entry.2.clear();
+        }
+        entry.1 += job.size;
+        entry.2.insert(job.name.clone());
+        entry.0.push(job);
+    }
+    let mut rest: Vec<_> = open
+        .into_values()
+        .filter(|(v, _, _)| !v.is_empty())
+        .collect();
+    rest.sort_by_key(|(v, _, _)| v[0].id);
+    units.extend(rest.into_iter().map(|(v, _, _)| v));
+    units.sort_by_key(|u| u[0].id);
+    units
+}
+
+/// Everything one part stream needs.
+struct PartSource {
+    engine: Engine,
+    path: PathBuf,
+    len: u64,
+    index: usize,
+    id: FileId,
+    hash: tokio::sync::mpsc::Sender<(usize, Bytes)>,
+    streamed: Arc<AtomicU64>,
+    errs: Arc<Mutex<Vec<Option<String>>>>,
+    events: Arc<dyn EventSink>,
+}
+
+enum Reading {
+    Start(PartSource),
+    Open(PartSource, tokio::fs::File),
+    End,
+}
+
+/// The body of one file part: opened lazily (a batch does not hold every file open), read in
+/// large chunks, exactly `len` bytes, each chunk also fed to the hasher, the progress sink and
+/// the bandwidth limiter. A file that shrinks ends the stream with an error (which aborts the
+/// request); one that grows is caught by the stamp comparison afterwards.
+fn part_stream(
+    src: PartSource,
+) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+    futures_util::stream::unfold(Reading::Start(src), |state| async move {
+        let (src, mut file) = match state {
+            Reading::End => return None,
+            Reading::Start(src) => match tokio::fs::File::open(&src.path).await {
+                Ok(f) => (src, f),
+                Err(e) => {
+                    record(&src, format!("cannot read it: {e}"));
+                    return Some((Err(e), Reading::End));
+                }
+            },
+            Reading::Open(src, f) => (src, f),
+        };
+        let done = src.streamed.load(Ordering::Relaxed);
+        if done >= src.len {
+            return None;
+        }
+        let want = (src.len - done).min(UPLOAD_CHUNK as u64) as usize;
+        let mut buf = BytesMut::with_capacity(want);
+        while buf.len() < want {
+            match (&mut file)
+                .take((want - buf.len()) as u64)
+                .read_buf(&mut buf)
+                .await
+            {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    record(&src, format!("read error: {e}"));
+                    return Some((Err(e), Reading::End));
+                }
+            }
+        }
+        if buf.is_empty() {
+            let msg = format!(
+                "it shrank while being read ({} bytes expected, {done} read)",
+                src.len
+            );
+            record(&src, msg.clone());
+            return Some((Err(std::io::Error::other(msg)), Reading::End));
+        }
+        let chunk = buf.freeze();
+        let n = chunk.len() as u64;
+        src.engine.throttle(n).await;
+        let _ = src.hash.send((src.index, chunk.clone())).await;
+        src.streamed.fetch_add(n, Ordering::Relaxed);
+        src.events.bytes(src.id, n);
+        Some((Ok(chunk), Reading::Open(src, file)))
+    })
+}
+
+fn record(src: &PartSource, msg: String) {
+    let mut errs = src.errs.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(slot) = errs.get_mut(src.index) {
+        slot.get_or_insert(msg);
+    }
+}
