@@ -19,6 +19,8 @@ use crate::{ids, time};
 
 /// Most files in one upload request.
 const MAX_PARTS: usize = 500;
+/// Bytes collected before handing them to the blob writer.
+const BATCH: usize = 1 << 20;
 
 struct Part {
     staged: Staged,
@@ -120,12 +122,22 @@ async fn upload_inner(
             let given_type = field.content_type().map(str::to_string);
             let mut stager = Stager::new(&app.store)?;
             let mut field = field;
+            // Hand the writer big batches: fewer thread wake-ups per byte.
+            let mut batch = bytes::BytesMut::new();
             loop {
                 match field.chunk().await {
-                    Ok(Some(b)) => stager.write(b).await?,
+                    Ok(Some(b)) => {
+                        batch.extend_from_slice(&b);
+                        if batch.len() >= BATCH {
+                            stager.write(batch.split().freeze()).await?;
+                        }
+                    }
                     Ok(None) => break,
                     Err(e) => return Err(bad_body(e)),
                 }
+            }
+            if !batch.is_empty() {
+                stager.write(batch.freeze()).await?;
             }
             let staged = stager.finish().await?;
             crate::access::check_name(&filename, "file")?;
