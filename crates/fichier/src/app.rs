@@ -70,7 +70,33 @@ fn init_logging(settings: &Settings) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(settings.output.color_stderr)
-        .without_time()
-        .with_target(false)
+        .event_format(CliFormat)
         .try_init();
+}
+
+/// Log lines in the CLI's own style: `warning: retrying … endpoint="file/ls.cgi" attempt=1`.
+struct CliFormat;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for CliFormat
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let tag = match *event.metadata().level() {
+            tracing::Level::ERROR => "error",
+            tracing::Level::WARN => "warning",
+            tracing::Level::INFO => "info",
+            tracing::Level::DEBUG => "debug",
+            tracing::Level::TRACE => "trace",
+        };
+        write!(writer, "{tag}: ")?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
 }

@@ -20,6 +20,14 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
                   offline first: `fichier --sandbox ls` runs against an embedded emulator.",
     after_help = "Exit codes: 0 ok, 1 partial failure, 2 usage or fatal error, 3 authentication \
                   problem, 4 flood lock (retry later).",
+    after_long_help = "Examples:\n  fichier --sandbox mkdir -p /Backups/2026   try everything offline\n  \
+                       fichier auth login                         paste the key (hidden)\n  \
+                       fichier ls -lR /Backups                    recursive long listing\n  \
+                       fichier mv /a.tar /b.tar /Backups/2026     move files into a folder\n  \
+                       fichier share /Photos --public --password  public link with a password\n  \
+                       fichier ls --json | jq '.entries[].link'   scripting\n\n\
+                       Exit codes: 0 ok, 1 partial failure, 2 usage or fatal error, 3 \
+                       authentication problem, 4 flood lock (retry later).",
     max_term_width = 100
 )]
 pub struct Cli {

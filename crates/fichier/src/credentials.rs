@@ -202,7 +202,16 @@ mod os {
                 if !session_bus_present() {
                     return None;
                 }
-                let store = zbus_secret_service_keyring_store::Store::new().ok()?;
+                // A session bus without a Secret Service daemon can make D-Bus activation wait
+                // for a long time: give the connection a few seconds, then fall back.
+                let (tx, rx) = std::sync::mpsc::channel();
+                std::thread::spawn(move || {
+                    let _ = tx.send(zbus_secret_service_keyring_store::Store::new());
+                });
+                let store = rx
+                    .recv_timeout(std::time::Duration::from_secs(3))
+                    .ok()?
+                    .ok()?;
                 Some(OsKeyring { store })
             }
             #[cfg(any(target_os = "macos", target_os = "ios"))]

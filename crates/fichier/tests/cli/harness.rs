@@ -139,8 +139,14 @@ impl Env {
         for a in args {
             assert!(!a.contains(self.key()), "a test passed the key on argv");
         }
-        let mut c = Command::new(BIN);
+        let mut c = self.base(BIN);
         c.args(args);
+        c
+    }
+
+    /// `program` with the isolated environment.
+    fn base(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
         c.env_clear();
         c.env("PATH", std::env::var_os("PATH").unwrap_or_default());
         let root = self.dir.path();
@@ -157,6 +163,45 @@ impl Env {
             c.env(k, v);
         }
         c
+    }
+
+    /// Runs the binary on a pseudo-terminal (through util-linux `script`), feeding `stdin`.
+    /// stdout and stderr arrive merged, as on a terminal. `None` when `script` is missing.
+    pub fn run_pty(&self, args: &[&str], stdin: &str) -> Option<Out> {
+        for a in args {
+            assert!(!a.contains(self.key()), "a test passed the key on argv");
+        }
+        if !Path::new("/usr/bin/script").exists() {
+            return None;
+        }
+        let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+        let line = std::iter::once(BIN)
+            .chain(args.iter().copied())
+            .map(quote)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut c = self.base("/usr/bin/script");
+        c.args(["-qec", &line, "/dev/null"]);
+        c.env("TERM", "xterm");
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().expect("spawn script");
+        {
+            let mut input = child.stdin.take().unwrap();
+            let _ = input.write_all(stdin.as_bytes());
+        }
+        let out = child.wait_with_output().expect("wait for script");
+        let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+        assert!(
+            !text.contains(self.key()),
+            "the key leaked to the terminal of {args:?}"
+        );
+        Some(Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: text,
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
     }
 
     /// Runs with empty stdin.

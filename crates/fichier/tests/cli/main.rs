@@ -11,3 +11,4 @@ mod errors;
 mod files;
 mod misc;
 mod remote;
+mod tty;
