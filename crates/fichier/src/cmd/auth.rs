@@ -132,14 +132,24 @@ async fn status(ctx: &mut Context) -> anyhow::Result<Exit> {
         }
         ctx.printer.fields(&fields);
     }
-    // The key was found but the service refused it: still an authentication problem.
-    info.map_err(|e| {
-        anyhow::Error::from(e).context(format!(
+    match info {
+        Ok(_) => Ok(Exit::Ok),
+        // 1fichier allows one user/info call per 5 minutes per user: the key itself is known
+        // to come from the source shown, so this is no failure.
+        Err(fichier_api::Error::Paced { retry_after, .. }) => {
+            ctx.printer.warn(&format!(
+                "account details not checked: 1fichier allows one account query per 5 minutes \
+                 (next in {}s)",
+                retry_after.as_secs().max(1)
+            ));
+            Ok(Exit::Ok)
+        }
+        // The key was found but the service refused it: still an authentication problem.
+        Err(e) => Err(anyhow::Error::from(e).context(format!(
             "the key from the {} does not work",
             source.describe()
-        ))
-    })?;
-    Ok(Exit::Ok)
+        ))),
+    }
 }
 
 /// JSON of `auth logout`.

@@ -10,6 +10,11 @@ fn help_completions_man() {
     for word in ["auth", "ls", "remote", "--sandbox", "--json", "Exit codes"] {
         assert!(text.contains(word), "--help lacks {word}");
     }
+    // The help is the reference: any change to it shows up in review.
+    crate::harness::snapshot_settings(&env).bind(|| {
+        insta::assert_snapshot!("help", text);
+        insta::assert_snapshot!("help_share", env.run(&["share", "--help"]).ok());
+    });
     // Usage errors exit 2 (clap's convention, documented).
     env.run(&["ls", "--nope"]).code(2);
     env.run(&["mv", "/only-one"]).code(2);
