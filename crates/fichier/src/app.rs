@@ -59,7 +59,9 @@ pub fn run(cli: Cli) -> Exit {
 fn init_logging(settings: &Settings) {
     let level = match (settings.output.quiet, settings.output.verbose) {
         (true, _) => "error",
-        (false, 0) => "warn",
+        // Long pacer waits (per-folder window, flood cooldown) are logged at info: show them,
+        // or a command that waits 30 s for 1fichier's limits would look hung.
+        (false, 0) => "warn,fichier_api::pacer=info",
         (false, 1) => "info",
         (false, 2) => "debug",
         _ => "trace",

@@ -211,11 +211,16 @@ pub async fn run(ctx: &mut Context, args: LsArgs) -> anyhow::Result<Exit> {
     let mut first = true;
     while let Some((id, path)) = stack.pop() {
         let listing = ctx.listing(id).await?;
+        // Sorted by name (the service lists in its own order); duplicates end up adjacent.
+        let mut sub_folders = listing.sub_folders.clone();
+        sub_folders.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut files = listing.items.clone();
+        files.sort_by(|a, b| a.filename.cmp(&b.filename));
         if ctx.printer.json_mode() {
-            for f in &listing.sub_folders {
+            for f in &sub_folders {
                 entries.push(folder_json(&child(&path, &f.name), f));
             }
-            for f in &listing.items {
+            for f in &files {
                 entries.push(file_json(Some(&child(&path, &f.filename)), f));
             }
         } else {
@@ -228,12 +233,12 @@ pub async fn run(ctx: &mut Context, args: LsArgs) -> anyhow::Result<Exit> {
                     ctx.printer.paint(&display_path(&path), Style::Bold)
                 ));
             }
-            let r = rows(ctx, args.long, &listing.sub_folders, &listing.items);
+            let r = rows(ctx, args.long, &sub_folders, &files);
             print_rows(ctx, args.long, &r);
         }
         first = false;
         if args.recursive {
-            for f in listing.sub_folders.iter().rev() {
+            for f in sub_folders.iter().rev() {
                 stack.push((f.id, child(&path, &f.name)));
             }
         }

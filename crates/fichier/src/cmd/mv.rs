@@ -103,9 +103,10 @@ pub async fn run(ctx: &mut Context, args: MvArgs) -> anyhow::Result<Exit> {
         };
         let name = rename.clone().unwrap_or_else(|| item_name(&resolved));
         let to = join(&dest_path, &name);
+        let from = resolved.display();
         match resolved {
             Resolved::File { link, .. } if rename.is_none() => {
-                files.push((link, raw.clone(), to));
+                files.push((link, from, to));
             }
             Resolved::File { link, entry, .. } => {
                 let mut req = FileMvRequest::new([link.clone()], dest_id);
@@ -118,7 +119,7 @@ pub async fn run(ctx: &mut Context, args: MvArgs) -> anyhow::Result<Exit> {
                         batch.ok();
                         moved.push(Moved {
                             kind: "file",
-                            from: raw.clone(),
+                            from,
                             to,
                             link: Some(link.to_string()),
                             id: None,
