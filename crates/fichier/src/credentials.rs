@@ -237,6 +237,12 @@ mod os {
             }
         }
 
+        /// An adapter over any keyring-core store (tests use keyring-core's mock store).
+        #[cfg(test)]
+        pub(super) fn with_store(store: Arc<CredentialStore>) -> OsKeyring {
+            OsKeyring { store }
+        }
+
         fn entry(&self) -> Result<Entry, String> {
             Entry::new_in_store(&self.store, super::KEYRING_SERVICE, super::KEYRING_USER)
                 .map_err(|e| e.to_string())
@@ -643,6 +649,19 @@ mod tests {
         let text = crate::error::render(&err, false).text;
         assert!(!text.contains("abcd"), "{text}");
         assert!(text.contains("position 5"), "{text}");
+    }
+
+    /// The keyring adapter against keyring-core's in-memory mock store (never the real one).
+    #[cfg(feature = "os-keyring")]
+    #[test]
+    fn os_keyring_adapter_round_trip() {
+        let k = os::OsKeyring::with_store(keyring_core::mock::Store::new().unwrap());
+        assert_eq!(k.get().unwrap(), None);
+        k.set("abcdefgh").unwrap();
+        assert_eq!(k.get().unwrap().as_deref(), Some("abcdefgh"));
+        assert!(k.delete().unwrap());
+        assert_eq!(k.get().unwrap(), None);
+        assert!(!k.delete().unwrap());
     }
 
     #[cfg(unix)]

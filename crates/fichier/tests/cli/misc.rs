@@ -89,6 +89,9 @@ fn config_file_and_output_switches() {
     )
     .unwrap();
     env.run(&["ls"]).ok();
+    // A flag beats the environment: a dead --api-url fails although FICHIER_API_URL works.
+    env.run(&["--api-url", "http://127.0.0.1:1/v1/", "ls"])
+        .code(2);
     // Unknown keys are errors.
     std::fs::write(&cfg, "api_ulr = \"x\"\n").unwrap();
     let out = env.run(&["ls"]);
