@@ -124,3 +124,115 @@ fn config_file_and_output_switches() {
     );
     env.run(&["-q", "-v", "ls"]).code(2);
 }
+
+fn keys(v: &serde_json::Value) -> Vec<&str> {
+    let mut k: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    k.sort_unstable();
+    k
+}
+
+/// The documented JSON schemas (docs/cli.md): fields may be added, never renamed or dropped.
+#[test]
+fn json_schemas_are_stable() {
+    let env = Env::logged_in();
+    env.run(&["mkdir", "/d"]).ok();
+    env.upload("f.txt", b"f", 0);
+    let ls = env.run(&["ls", "--json"]).json();
+    assert_eq!(keys(&ls), ["entries", "folder_id", "path", "recursive"]);
+    let folder = &ls["entries"][0];
+    assert_eq!(
+        keys(folder),
+        ["created", "id", "name", "password", "path", "type"]
+    );
+    let file = &ls["entries"][1];
+    assert_eq!(
+        keys(file),
+        [
+            "acl",
+            "cdn",
+            "checksum",
+            "content_type",
+            "date",
+            "link",
+            "name",
+            "password",
+            "path",
+            "size",
+            "type"
+        ]
+    );
+    let info = env.run(&["info", "/f.txt", "--json"]).json();
+    assert_eq!(
+        keys(&info),
+        [
+            "acl",
+            "cdn",
+            "checksum",
+            "content_type",
+            "date",
+            "description",
+            "folder_id",
+            "inline",
+            "link",
+            "name",
+            "no_ssl",
+            "password",
+            "path",
+            "size",
+            "type"
+        ]
+    );
+    let finfo = env.run(&["info", "/d", "--json"]).json();
+    assert_eq!(
+        keys(&finfo),
+        [
+            "created",
+            "files",
+            "id",
+            "name",
+            "password",
+            "path",
+            "public_url",
+            "shares",
+            "size",
+            "sub_folders",
+            "type"
+        ]
+    );
+    let acct = env.run(&["account", "--json"]).json();
+    assert_eq!(
+        keys(&acct),
+        [
+            "cdn_credits_gb",
+            "email",
+            "offer",
+            "overquota",
+            "stats_date",
+            "storage",
+            "subscription_end",
+            "upload_forbidden"
+        ]
+    );
+    let st = env.run(&["auth", "status", "--json"]).json();
+    assert_eq!(
+        keys(&st),
+        ["email", "key", "offer", "path", "source", "source_detail"]
+    );
+    let mk = env.run(&["mkdir", "/e", "--json"]).json();
+    assert_eq!(keys(&mk["folders"][0]), ["created", "id", "path"]);
+    let link = env.run(&["link", "/f.txt", "--json"]).json();
+    assert_eq!(keys(&link["links"][0]), ["link", "path"]);
+    let rl = env.run(&["remote", "ls", "--json"]).json();
+    assert_eq!(keys(&rl), ["jobs"]);
+    // Dates are RFC 3339 UTC.
+    assert!(
+        file["date"].as_str().unwrap().ends_with('Z'),
+        "{}",
+        file["date"]
+    );
+    // Boolean environment switches accept 1/0.
+    let mut env = env;
+    env.env.push(("FICHIER_NO_PROGRESS".into(), "1".into()));
+    env.env.push(("FICHIER_SANDBOX".into(), "0".into()));
+    env.run(&["ls"]).ok();
+}
