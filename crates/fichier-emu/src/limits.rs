@@ -307,6 +307,39 @@ mod tests {
     }
 
     #[test]
+    fn repeated_violations_double_the_lock() {
+        let l = Limits::scaled();
+        let mut lim = Limiter::default();
+        let ip: IpAddr = [127, 0, 0, 1].into();
+        let t0 = Instant::now();
+        lim.check(&l, t0, ip, None, "user/info", None).unwrap();
+        lim.check(&l, t0, ip, None, "user/info", None).unwrap_err();
+        // First lock: 1 s. A new violation right after it ends locks for 2 s.
+        let t1 = t0 + Duration::from_millis(1100);
+        lim.check(&l, t1, ip, None, "user/info", None).unwrap();
+        lim.check(&l, t1, ip, None, "user/info", None).unwrap_err();
+        let t2 = t1 + Duration::from_millis(1500);
+        assert!(lim.check(&l, t2, ip, None, "folder/ls", None).is_err());
+        let t3 = t1 + Duration::from_millis(2100);
+        assert!(lim.check(&l, t3, ip, None, "folder/ls", None).is_ok());
+    }
+
+    #[test]
+    fn pace_bucket_refuses_bursts() {
+        let l = Limits::realistic();
+        let mut lim = Limiter::default();
+        let ip: IpAddr = [127, 0, 0, 1].into();
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            lim.check(&l, t0, ip, Some(1), "folder/ls", None).unwrap();
+        }
+        assert_eq!(
+            lim.check(&l, t0, ip, Some(1), "folder/ls", None),
+            Err(IP_LOCKED)
+        );
+    }
+
+    #[test]
     fn off_never_refuses() {
         let l = Limits::off();
         let mut lim = Limiter::default();

@@ -742,3 +742,81 @@ async fn file_and_folder_management() {
     let (_, v) = env.call("vouchers/check", json!({"voucher": code})).await;
     assert_eq!(v, json!({"status": "KO", "service": ""}));
 }
+
+#[tokio::test]
+async fn incoming_delivery_basic_auth_date_filters_and_result_cap() {
+    let env = common::start().await;
+    let (_, srv) = env.call("upload/get_upload_server", json!({})).await;
+    let node = srv["url"].as_str().unwrap().to_string();
+    let id = srv["id"].as_str().unwrap();
+    // Unidentified upload naming a user: lands in that user's "incoming" folder.
+    let form = reqwest::multipart::Form::new()
+        .text("user", "owner@example.com")
+        .part(
+            "file[]",
+            reqwest::multipart::Part::bytes(b"for you".to_vec()).file_name("gift.txt"),
+        );
+    env.http
+        .post(format!("http://{node}/upload.cgi?id={id}"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let rep: Value = env
+        .http
+        .get(format!("http://{node}/end.pl?xid={id}&JSON=1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rep["incoming"], 1);
+    let (_, v) = env.call("folder/ls", json!({})).await;
+    assert_eq!(v["sub_folders"][0]["name"], "incoming");
+    // Basic authorization: e-mail and API key.
+    let (_, srv) = env.call("upload/get_upload_server", json!({})).await;
+    let id = srv["id"].as_str().unwrap();
+    let form = reqwest::multipart::Form::new().part(
+        "file[]",
+        reqwest::multipart::Part::bytes(b"basic".to_vec()).file_name("basic.txt"),
+    );
+    let r = env
+        .http
+        .post(format!("http://{node}/upload.cgi?id={id}"))
+        .basic_auth("owner@example.com", Some(&env.acct.api_key))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 302);
+    env.http
+        .get(format!("http://{node}/end.pl?xid={id}"))
+        .send()
+        .await
+        .unwrap();
+    let (_, ls) = env.call("file/ls", json!({"folder_id": 0})).await;
+    assert_eq!(ls["items"][0]["filename"], "basic.txt");
+
+    let (_, all) = env.call("file/ls", json!({"folder_id": -1})).await;
+    assert_eq!(all["count"], 2);
+    let (_, none) = env
+        .call(
+            "file/ls",
+            json!({"folder_id": -1, "sent_before": "2000-01-01 00:00:00"}),
+        )
+        .await;
+    assert_eq!(none["count"], 0);
+    let (_, some) = env
+        .call(
+            "file/ls",
+            json!({"folder_id": -1, "sent_after": "2000-01-01 00:00:00"}),
+        )
+        .await;
+    assert_eq!(some["count"], 2);
+    let mut capped = Limits::off();
+    capped.file_ls_max_results = 1;
+    env.emu.set_limits(capped);
+    let (_, one) = env.call("file/ls", json!({"folder_id": -1})).await;
+    assert_eq!(one["count"], 1);
+}
