@@ -383,6 +383,9 @@ pub struct RemoteInfoArgs {
     /// Wait until the job has run (polls politely).
     #[arg(long)]
     pub wait: bool,
+    /// Give up waiting after this many seconds (default: wait as long as it takes).
+    #[arg(long, value_name = "SECS", requires = "wait")]
+    pub timeout: Option<u64>,
 }
 
 /// `fichier completions`

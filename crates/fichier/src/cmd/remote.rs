@@ -188,7 +188,24 @@ async fn info(ctx: &mut Context, args: RemoteInfoArgs) -> anyhow::Result<Exit> {
             ctx.printer.status(&message);
             None
         };
+        let started = std::time::Instant::now();
         while !job.is_done() {
+            if let Some(limit) = args.timeout
+                && started.elapsed() >= Duration::from_secs(limit)
+            {
+                if let Some(s) = &spinner {
+                    s.finish_and_clear();
+                }
+                return Err(Failure::fatal(format!(
+                    "remote upload job {} has not run after {limit}s",
+                    args.id
+                ))
+                .with_hint(format!(
+                    "it may still run: check later with `fichier remote info {}`",
+                    args.id
+                ))
+                .into());
+            }
             tokio::time::sleep(poll).await;
             job = client.remote_info(args.id).await?;
         }

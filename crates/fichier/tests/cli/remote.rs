@@ -46,7 +46,7 @@ fn remote_upload_roundtrip() {
     // A job whose only URL fails: exit 2 after printing the result.
     let j = env.run(&["remote", "add", &missing, "--json"]).json();
     let bad = j["id"].as_u64().unwrap().to_string();
-    let out = env.run(&["remote", "info", &bad, "--wait"]);
+    let out = env.run(&["remote", "info", &bad, "--wait", "--timeout", "120"]);
     out.code(2);
     assert!(out.stdout.contains("failed"), "{}", out.stdout);
 
