@@ -21,8 +21,10 @@ fn load(name: &str) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-fn client() -> Client {
-    Client::builder().build().unwrap()
+/// One client for every test: building one loads the platform certificates (slow).
+fn client() -> &'static Client {
+    static CLIENT: std::sync::OnceLock<Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(|| Client::builder().build().unwrap())
 }
 
 /// (status, body) of every example of a fixture file.
