@@ -189,6 +189,33 @@ impl Context {
         }
     }
 
+    /// Records a folder created in this run, so later lookups need no new listing (1fichier
+    /// allows one listing per folder per 30 s; a new folder is known to be empty).
+    pub fn note_created_folder(&mut self, parent: FolderId, id: FolderId, name: &str) {
+        let sub = serde_json::from_value::<fichier_api::SubFolder>(
+            serde_json::json!({ "id": id, "name": name }),
+        );
+        match (self.listings.get_mut(&parent), sub) {
+            (Some(listing), Ok(sub)) => Arc::make_mut(listing).sub_folders.push(sub),
+            _ => {
+                self.listings.remove(&parent);
+            }
+        }
+        if let Ok(empty) = serde_json::from_value::<FolderListing>(
+            serde_json::json!({ "folder_id": id, "name": name }),
+        ) {
+            self.listings.insert(id, Arc::new(empty));
+        }
+    }
+
+    /// Applies a change this run made to a folder to its cached listing, instead of listing
+    /// it again (see `note_created_folder`).
+    pub fn update_listing(&mut self, id: FolderId, f: impl FnOnce(&mut FolderListing)) {
+        if let Some(listing) = self.listings.get_mut(&id) {
+            f(Arc::make_mut(listing));
+        }
+    }
+
     /// Forgets every cached listing (after moves, which touch several folders).
     pub fn invalidate_all(&mut self) {
         self.listings.clear();

@@ -78,7 +78,7 @@ async fn mkdir_one(
                     .await?
                     .folder_mkdir(&FolderMkdirRequest::new(name.clone(), current))
                     .await?;
-                ctx.invalidate(&[current]);
+                ctx.note_created_folder(current, created.folder_id, name);
                 current = created.folder_id;
                 ctx.printer
                     .status(&format!("Created {}", display_path(here)));

@@ -104,7 +104,21 @@ pub async fn run(ctx: &mut Context, args: ShareArgs) -> anyhow::Result<Exit> {
 
     if change {
         let answer = ctx.client().await?.folder_share(&req).await?;
-        ctx.invalidate(&[id]);
+        // The new state is known from the request and the answer: no second listing (1fichier
+        // allows one listing per folder per 30 s).
+        let public = req.public;
+        let shares = req.shares.clone();
+        let url = answer.url.clone();
+        ctx.update_listing(id, move |l| {
+            match public {
+                Some(true) => l.shared = url.or(l.shared.take()),
+                Some(false) => l.shared = None,
+                None => {}
+            }
+            if let Some(shares) = shares {
+                l.shares = shares;
+            }
+        });
         if let Some(url) = answer.url.as_ref().filter(|_| args.public && !args.unshare) {
             ctx.printer.status(&format!("Shared publicly: {url}"));
         }

@@ -89,6 +89,13 @@ fn share_public_users_and_unshare() {
     let j = env.run(&["info", "/Photos", "--json"]).json();
     assert_eq!(j["public_url"], url.as_str());
 
+    // Changing a share lists the folder once per run, not again afterwards.
+    let before = env.calls("folder/ls");
+    env.run(&["share", "/Photos", "--user", "c@example.com"])
+        .ok();
+    assert_eq!(env.calls("folder/ls") - before, 2, "root + /Photos");
+    env.run(&["share", "/Photos", "--unshare", "--user", "c@example.com"])
+        .ok();
     // Users: add two, one read-write; then drop one.
     env.run(&["share", "/Photos", "--user", "a@example.com", "--rw"])
         .ok();

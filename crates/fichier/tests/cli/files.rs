@@ -88,7 +88,10 @@ fn mkdir_ls_info_link() {
 #[test]
 fn recursive_listing_costs_one_call_per_folder() {
     let env = Env::logged_in();
+    let before = env.calls("folder/ls");
     env.run(&["mkdir", "-p", "/a/b/c", "/a/d", "/e"]).ok();
+    // Folders created in this run are known: only the root is listed (once).
+    assert_eq!(env.calls("folder/ls") - before, 1);
     let cid = env.folder_id("/a/b/c");
     env.upload("deep.bin", b"x", cid);
     let before = env.calls("folder/ls");
