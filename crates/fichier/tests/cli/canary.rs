@@ -50,6 +50,17 @@ fn canary_key_stays_in_the_key_store() {
     env.run_stdin(&["-vv", "--api-key-file", "-", "ls"], env.key())
         .ok();
 
+    // The default pacer (as users run it) keeps its shared state in the cache dir, in a file
+    // named by a digest of the key.
+    env.env.push(("FICHIER_TEST_PACER".into(), "0".into()));
+    env.run(&["ls"]).ok();
+    let pacer_files: Vec<_> = std::fs::read_dir(env.root().join("cache/fichier"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("pacer-"))
+        .collect();
+    assert_eq!(pacer_files.len(), 1, "one pacer state file per key");
+
     let mut files = Vec::new();
     files_under(env.root(), &mut files);
     let store = env.config_dir().join("credentials.toml");
