@@ -151,7 +151,8 @@ pub enum Command {
 /// `fichier auth ...`
 #[derive(Debug, Subcommand)]
 pub enum AuthCommand {
-    /// Read a key (hidden prompt, or stdin when it is not a terminal), check it, store it.
+    /// Read a key (hidden prompt, stdin when it is not a terminal, or --api-key-file), check
+    /// it, store it.
     Login(LoginArgs),
     /// Show which key is used, where it comes from, and the account it opens.
     Status,

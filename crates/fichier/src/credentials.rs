@@ -377,7 +377,7 @@ struct CredentialsDoc {
 }
 
 /// Reads a key file given by the user; refuses files readable by group or others (like ssh).
-fn read_key_file(path: &Path) -> anyhow::Result<ApiKey> {
+pub fn read_key_file(path: &Path) -> anyhow::Result<ApiKey> {
     if path == Path::new("-") {
         let mut text = String::new();
         std::io::stdin().read_to_string(&mut text).map_err(|e| {

@@ -39,9 +39,14 @@ fn refuse_in_sandbox(ctx: &Context) -> anyhow::Result<()> {
 async fn login(ctx: &mut Context, args: LoginArgs) -> anyhow::Result<Exit> {
     refuse_in_sandbox(ctx)?;
     let stdin_tty = ctx.settings.output.stdin_tty;
-    let key = tokio::task::spawn_blocking(move || credentials::read_key_for_login(stdin_tty))
-        .await
-        .map_err(|e| Failure::fatal("reading the key failed").with_cause(e.to_string()))??;
+    // `fichier --api-key-file key.txt auth login` stores the key from that file.
+    let key_file = ctx.settings.api_key_file.clone();
+    let key = tokio::task::spawn_blocking(move || match key_file {
+        Some(path) => credentials::read_key_file(&path),
+        None => credentials::read_key_for_login(stdin_tty),
+    })
+    .await
+    .map_err(|e| Failure::fatal("reading the key failed").with_cause(e.to_string()))??;
     if let Some(w) = credentials::length_warning(&key) {
         ctx.printer.warn(&w);
     }

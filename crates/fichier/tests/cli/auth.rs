@@ -119,6 +119,14 @@ fn key_file_and_env_sources() {
     out.code(3);
     assert!(out.stderr.contains("chmod 600"), "{}", out.stderr);
 
+    // `auth login` takes the key from --api-key-file too (permissions checked first).
+    env.run(&["--api-key-file", &kfs, "auth", "login"]).code(3);
+    write_mode(&kf, env.key(), 0o600);
+    let j = env
+        .run(&["--api-key-file", &kfs, "auth", "login", "--json"])
+        .json();
+    assert_eq!(j["stored_in"], "keyring");
+
     // `-` reads stdin.
     let st = env
         .run_stdin(
