@@ -8,7 +8,6 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::Context as _;
 use serde::Deserialize;
 
 use crate::cli::GlobalArgs;
@@ -198,7 +197,7 @@ impl Settings {
             .clone()
             .or(config.api_url.clone())
             .unwrap_or_else(|| DEFAULT_API_URL.to_owned());
-        let api_url = parse_api_url(&raw_url).context("while reading the API URL setting")?;
+        let api_url = parse_api_url(&raw_url)?;
 
         let keyring = match env_nonempty("FICHIER_KEYRING").as_deref() {
             None | Some("auto") => KeyringMode::Auto,
