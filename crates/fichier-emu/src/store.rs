@@ -111,6 +111,8 @@ CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);
 
 /// First folder id handed out (real ids are ~8 digits).
 const FIRST_FOLDER_ID: i64 = 21_874_533;
+/// Request-log rows kept in the database.
+const LOG_KEEP: i64 = 100_000;
 /// First remote-upload job id.
 const FIRST_JOB_ID: i64 = 4_102_877;
 
@@ -942,10 +944,16 @@ impl Store {
 
     /// Append to the persistent request log.
     pub fn log_request(&self, r: &crate::log::LoggedRequest) -> rusqlite::Result<()> {
-        self.lock().execute(
+        let c = self.lock();
+        c.execute(
             "INSERT INTO request_log(at, ip, method, path, endpoint, status, key_mask) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![r.at, r.ip, r.method, r.path, r.endpoint, r.status, r.key],
         )?;
+        // Keep the newest entries only, so a long-running emulator does not grow without bound.
+        let id = c.last_insert_rowid();
+        if id % 1000 == 0 {
+            c.execute("DELETE FROM request_log WHERE id <= ?1", [id - LOG_KEEP])?;
+        }
         Ok(())
     }
 

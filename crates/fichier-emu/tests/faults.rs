@@ -140,6 +140,26 @@ async fn admin_routes_load_plans_limits_and_show_the_log() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
+    // A full limits object: a window long enough for two quick calls on a loaded machine.
+    let mut limits: Value = env
+        .http
+        .get(format!("{base}/admin/limits"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(limits["user_info_ip_window"], 1000);
+    limits["user_info_ip_window"] = json!(60_000);
+    let r = env
+        .http
+        .put(format!("{base}/admin/limits"))
+        .body(limits.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
     assert_eq!(env.call("user/info", json!({})).await.0, 200);
     assert_eq!(env.call("user/info", json!({})).await.0, 403);
     let r = env

@@ -91,10 +91,7 @@ async fn big_upload_streams_and_downloads_back_with_ranges() {
 
 #[tokio::test]
 async fn tokens_expire_and_single_tokens_serve_once() {
-    let env = common::start_with(|c| {
-        c.token_ttl(Duration::from_millis(300));
-    })
-    .await;
+    let env = common::start().await;
     let report = env.upload("a.txt", b"hello world".to_vec(), 0).await;
     let url = report["links"][0]["download"].as_str().unwrap().to_string();
 
@@ -133,10 +130,18 @@ async fn tokens_expire_and_single_tokens_serve_once() {
         "inline; filename=\"a.txt\""
     );
     assert_eq!(r.headers()["content-type"], "text/plain");
-    // Well past the 300 ms validity.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    // Expiry: a short TTL, then a wait well past it (only "later than the TTL" matters).
+    let short = common::start_with(|c| {
+        c.token_ttl(Duration::from_millis(200));
+    })
+    .await;
+    let report = short.upload("b.txt", b"bye".to_vec(), 0).await;
+    let url = report["links"][0]["download"].as_str().unwrap().to_string();
+    let t = token(&short, json!({"url": url})).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     assert_eq!(
-        env.http.get(&t).send().await.unwrap().status().as_u16(),
+        short.http.get(&t).send().await.unwrap().status().as_u16(),
         410
     );
 }
@@ -395,10 +400,22 @@ async fn remote_upload_fetches_loopback_and_refuses_others() {
     assert_eq!(ls["data"][0]["id"], id);
 }
 
+/// Windows long enough that two quick calls always fall inside them, even on a loaded
+/// machine; a short lock so recovery comes quickly.
+fn test_limits() -> Limits {
+    let mut l = Limits::scaled();
+    l.user_info_ip_window = Some(Duration::from_secs(60));
+    l.user_info_user_window = Some(Duration::from_secs(60));
+    l.file_ls_folder_window = Some(Duration::from_secs(60));
+    l.lock_time = Duration::from_secs(2);
+    l.lock_max = Duration::from_secs(2);
+    l
+}
+
 #[tokio::test]
 async fn flood_lock_then_recovery() {
     let env = common::start_with(|c| {
-        c.limits(Limits::scaled());
+        c.limits(test_limits());
     })
     .await;
     let (s, _) = env.call("user/info", json!({})).await;
@@ -411,7 +428,7 @@ async fn flood_lock_then_recovery() {
     // The lock refuses every call for a while…
     let (_, v) = env.call("folder/ls", json!({})).await;
     assert_eq!(v["message"], "Flood detected: IP Locked #38");
-    // …then lifts (scaled lock: 1 s).
+    // …then lifts.
     let mut ok = false;
     for _ in 0..100 {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -423,7 +440,7 @@ async fn flood_lock_then_recovery() {
     assert!(ok, "the lock never lifted");
 
     // Listing one folder twice within its window locks too.
-    env.emu.set_limits(Limits::scaled());
+    env.emu.set_limits(test_limits());
     assert_eq!(env.call("file/ls", json!({"folder_id": 0})).await.0, 200);
     let (_, v) = env.call("file/ls", json!({"folder_id": 0})).await;
     assert_eq!(v["message"], "Flood detected: IP Locked #374");
