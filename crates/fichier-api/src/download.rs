@@ -149,6 +149,23 @@ impl Client {
     where
         W: AsyncWrite + Unpin + Send + ?Sized,
     {
+        if let Some(end) = req.end {
+            if end < req.offset {
+                return Err(Error::invalid_input(format!(
+                    "the download range ends ({end}) before it starts ({})",
+                    req.offset
+                )));
+            }
+            if end == req.offset {
+                return Ok(DownloadOutcome {
+                    bytes_written: 0,
+                    end_offset: end,
+                    total_size: None,
+                    whirlpool: None,
+                    tokens_used: 0,
+                });
+            }
+        }
         let token_req = DownloadTokenRequest {
             cdn: req.cdn.then_some(true),
             ..DownloadTokenRequest::new(req.link.clone(), req.password.clone())
@@ -461,6 +478,12 @@ impl Client {
     where
         W: AsyncWrite + Unpin + Send + ?Sized,
     {
+        if end.is_some_and(|e| e <= start) {
+            return Err(Error::invalid_input(format!(
+                "the range [{start}, {}) is empty",
+                end.unwrap_or_default()
+            )));
+        }
         let mut req = DownloadRequest::new(FileLink::from_service(""));
         req.offset = start;
         req.end = end;
