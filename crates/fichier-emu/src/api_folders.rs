@@ -128,7 +128,9 @@ pub fn mv(app: &App, c: &Ctx) -> Result<Value, Ko> {
         db(app.store.update_folder(folder.id, folder.parent_id, new))?;
         return Ok(json!({"status": "OK", "old_name": folder.name, "new_name": new}));
     }
-    let dest = dest.ok_or_else(|| Ko::missing("destination_folder_id"))?;
+    // rclone omits destination_folder_id when it is 0 (the root) and works against the real
+    // service, so absent means the root.
+    let dest = dest.unwrap_or(0);
     let dc = folder_ctx(app, &c.acct, dest, dest_user)?;
     if dc.owner_id != c.acct.id || !dc.writable() {
         return Err(Ko::forbidden("Resource not allowed #631"));

@@ -1,6 +1,7 @@
 //! `fichier-emu`: a faithful local emulator of the 1fichier.com API v1 (JSON API, upload node,
 //! direct downloads, public folder listings) with durable state, rate limits, a fault plan and
 //! an admin surface. Start one with [`Emulator::start`]; see `docs/emulator.md`.
+#![warn(missing_docs)]
 
 mod access;
 mod admin;

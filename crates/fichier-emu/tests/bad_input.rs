@@ -99,9 +99,9 @@ async fn bad_requests_are_refused_and_change_nothing() {
         ),
         (
             "folder/mv",
-            json!({"folder_id": full}),
+            json!({"folder_id": full, "destination_folder_id": full}),
             403,
-            "Missing parameter destination_folder_id",
+            "into itself",
         ),
         (
             "folder/share",

@@ -1,6 +1,7 @@
 //! Test support (dev-only): starts `fichier-emu` on 127.0.0.1:0 in a temp dir with a
 //! provisioned Premium account, fake keys, the fixtures directory, and a loopback static
 //! file server for remote-upload tests.
+#![warn(missing_docs)]
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
