@@ -21,8 +21,8 @@ pub async fn run(ctx: &mut Context, cmd: AuthCommand) -> anyhow::Result<Exit> {
 struct LoginJson {
     stored_in: &'static str,
     path: Option<String>,
-    email: String,
-    offer: String,
+    email: Option<String>,
+    offer: Option<String>,
 }
 
 fn refuse_in_sandbox(ctx: &Context) -> anyhow::Result<()> {
@@ -53,23 +53,20 @@ async fn login(ctx: &mut Context, args: LoginArgs) -> anyhow::Result<Exit> {
     // Check the key once before storing it: a typo is better caught now than at 3 a.m. in cron.
     let url = ctx.settings.api_url.clone();
     let client = ctx.build_client(&url, key.clone())?;
-    let unusual_length = !key.has_usual_length();
-    let info = client.user_info().await.map_err(|e| {
-        let refused = matches!(e, fichier_api::Error::BadKey { .. });
-        let err = anyhow::Error::from(e);
-        if refused && unusual_length {
-            // The most likely cause of a refused key of the wrong length: a partial paste.
-            err.context(
-                Failure::auth("the key was not stored: 1fichier refused it").with_hint(format!(
-                    "the key has {} characters instead of {}: copy it again, completely",
-                    key.len(),
-                    fichier_api::USUAL_KEY_LEN
-                )),
-            )
-        } else {
-            err.context("the key was not stored: checking it with 1fichier failed")
+    let info = match client.user_info().await {
+        Ok(info) => Some(info),
+        // The same key was used for an account query less than 5 minutes ago (1fichier allows
+        // one per 5 minutes), so it cannot be checked again now. Store it and say so.
+        Err(fichier_api::Error::Paced { retry_after, .. }) => {
+            ctx.printer.warn(&format!(
+                "the key was not checked: 1fichier allows one account query per 5 minutes \
+                 (next in {}s); `fichier auth status` checks it later",
+                retry_after.as_secs().max(1)
+            ));
+            None
         }
-    })?;
+        Err(e) => return Err(login_error(e, &key)),
+    };
     let settings = ctx.settings.clone();
     let choice = args.store;
     let stored_key = key.clone();
@@ -84,18 +81,41 @@ async fn login(ctx: &mut Context, args: LoginArgs) -> anyhow::Result<Exit> {
         ctx.printer.json(&LoginJson {
             stored_in: stored.source.id(),
             path: stored.source.path().map(|p| p.display().to_string()),
-            email: info.email.clone(),
-            offer: super::account::offer_id(&info.offer).to_owned(),
+            email: info.as_ref().map(|i| i.email.clone()),
+            offer: info
+                .as_ref()
+                .map(|i| super::account::offer_id(&i.offer).to_owned()),
         });
-    } else {
+    } else if let Some(info) = &info {
         ctx.printer.status(&format!(
             "Logged in as {} ({}); key stored in the {}.",
             info.email,
             info.offer,
             stored.source.describe()
         ));
+    } else {
+        ctx.printer
+            .status(&format!("Key stored in the {}.", stored.source.describe()));
     }
     Ok(Exit::Ok)
+}
+
+/// The error of a failed key check. The most likely cause of a refused key of the wrong length
+/// is a partial paste: say so.
+fn login_error(e: fichier_api::Error, key: &fichier_api::ApiKey) -> anyhow::Error {
+    let refused = matches!(e, fichier_api::Error::BadKey { .. });
+    let err = anyhow::Error::from(e);
+    if refused && !key.has_usual_length() {
+        err.context(
+            Failure::auth("the key was not stored: 1fichier refused it").with_hint(format!(
+                "the key has {} characters instead of {}: copy it again, completely",
+                key.len(),
+                fichier_api::USUAL_KEY_LEN
+            )),
+        )
+    } else {
+        err.context("the key was not stored: checking it with 1fichier failed")
+    }
 }
 
 /// JSON of `auth status`.

@@ -172,3 +172,21 @@ fn sandbox_has_no_login() {
     assert_eq!(st["source"], "sandbox");
     assert_eq!(st["offer"], "premium");
 }
+
+/// With the real pacer, `user/info` is allowed once per 5 minutes per key across processes:
+/// status and login degrade gracefully, `account` says when to retry (exit 4).
+#[test]
+fn account_query_window_across_processes() {
+    let mut env = Env::logged_in();
+    env.env.push(("FICHIER_TEST_PACER".into(), "0".into()));
+    env.run(&["auth", "status"]).ok();
+    let out = env.run(&["auth", "status"]);
+    out.ok();
+    assert!(out.stderr.contains("not checked"), "{}", out.stderr);
+    let out = env.run_stdin(&["auth", "login", "--json"], env.key());
+    assert!(out.json()["email"].is_null());
+    assert!(out.stderr.contains("not checked"), "{}", out.stderr);
+    let out = env.run(&["account"]);
+    out.code(4);
+    assert!(out.stderr.contains("retry in"), "{}", out.stderr);
+}
