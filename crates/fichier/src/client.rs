@@ -5,15 +5,20 @@ use fichier_api::{ApiKey, Client, PacerConfig, RetryPolicy};
 use crate::error::Failure;
 use crate::settings::Settings;
 
+/// A short digest of the key, to name per-key files in the cache dir without revealing it.
+pub fn key_digest(key: &ApiKey) -> String {
+    fichier_api::whirlpool_hex(key.expose_for_key_store().as_bytes())[..16].to_owned()
+}
+
 /// A client for `url` with `key`. The pacer stays on with the library defaults (shared by
 /// every process of this user through a state file per key in the cache dir), except for the
 /// sandbox and loopback test runs, which talk to an emulator without rate limits.
 pub fn build(settings: &Settings, url: &url::Url, key: ApiKey) -> anyhow::Result<Client> {
-    let state_file = settings.dirs.cache.join(format!(
-        "pacer-{}.json",
-        // One budget per key; the file name must not reveal the key, so it holds a digest.
-        &fichier_api::whirlpool_hex(key.expose_for_key_store().as_bytes())[..16]
-    ));
+    // One budget per key; the file name must not reveal the key, so it holds a digest.
+    let state_file = settings
+        .dirs
+        .cache
+        .join(format!("pacer-{}.json", key_digest(&key)));
     let mut builder = Client::builder().api_url(url.as_str()).api_key(key);
     if settings.sandbox || settings.unthrottled {
         builder = builder.pacer_config(PacerConfig::unthrottled());

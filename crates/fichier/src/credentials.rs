@@ -341,7 +341,7 @@ fn ensure_private_dir(dir: &Path, warnings: &mut Vec<String>) -> std::io::Result
 }
 
 /// Writes `bytes` to `path` with mode `0600`, atomically (temp file then rename).
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
     if let Some(dir) = path.parent() {
         ensure_private_dir(dir, &mut Vec::new())?;

@@ -186,7 +186,26 @@ fn account_query_window_across_processes() {
     let out = env.run_stdin(&["auth", "login", "--json"], env.key());
     assert!(out.json()["email"].is_null());
     assert!(out.stderr.contains("not checked"), "{}", out.stderr);
+    // `account` was never answered with this key: nothing cached, so say when to retry.
     let out = env.run(&["account"]);
     out.code(4);
     assert!(out.stderr.contains("retry in"), "{}", out.stderr);
+}
+
+/// `account` inside the window shows its last answer, marked as cached.
+#[test]
+fn account_is_cached_across_processes() {
+    let mut env = Env::logged_in();
+    env.env.push(("FICHIER_TEST_PACER".into(), "0".into()));
+    let first = env.run(&["account", "--json"]).json();
+    let out = env.run(&["account", "--json"]);
+    assert_eq!(out.json(), first);
+    assert!(
+        out.stderr.is_empty(),
+        "--json keeps stderr quiet: {}",
+        out.stderr
+    );
+    let out = env.run(&["account"]);
+    assert!(out.ok().contains("Premium"), "{}", out.stdout);
+    assert!(out.stderr.contains("s ago"), "{}", out.stderr);
 }
