@@ -111,6 +111,9 @@ CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);
 
 /// First folder id handed out (real ids are ~8 digits).
 const FIRST_FOLDER_ID: i64 = 21_874_533;
+/// Age after which an upload id that never reached `end.pl` is forgotten (uploads last at
+/// most 4 hours on the real service).
+const STALE_UPLOAD_SECS: i64 = 86_400;
 /// Request-log rows kept in the database.
 const LOG_KEEP: i64 = 100_000;
 /// First remote-upload job id.
@@ -287,9 +290,28 @@ impl Store {
             root: data_dir.to_path_buf(),
         };
         if clean {
+            store.drop_stale_uploads()?;
             store.collect_orphan_blobs()?;
         }
         Ok(store)
+    }
+
+    /// Forget upload ids older than a day that never reached `end.pl`, with their invisible
+    /// files (their blobs go with the orphan sweep that follows).
+    fn drop_stale_uploads(&self) -> Result<(), EmuError> {
+        let cutoff = time::now() - STALE_UPLOAD_SECS;
+        let mut c = self.lock();
+        let tx = c.transaction()?;
+        tx.execute(
+            "DELETE FROM files WHERE visible = 0 AND upload_xid IN (SELECT xid FROM uploads WHERE finished IS NULL AND created < ?1)",
+            [cutoff],
+        )?;
+        tx.execute(
+            "DELETE FROM uploads WHERE finished IS NULL AND created < ?1",
+            [cutoff],
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Remove blobs whose metadata was never committed (crash between rename and insert).
