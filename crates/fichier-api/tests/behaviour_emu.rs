@@ -691,3 +691,85 @@ async fn trace_logs_never_contain_the_key_or_a_token() {
         "a token URL leaked into the logs:\n{logs}"
     );
 }
+
+#[tokio::test]
+async fn listing_options_password_shares_and_part_resume() {
+    let t = TestEmu::start().await;
+    let c = client(&t);
+    let s = suite::make_scratch(&c).await;
+    let data = suite::bytes(90_000, 21);
+    let up = suite::upload_bytes(&c, &s, s.folder, "opt.bin", &data).await;
+
+    // Whole-account listing and date filters (dates sent as Paris local time).
+    let all = c
+        .file_ls_with(&FileLsRequest::all_files())
+        .await
+        .expect("all files");
+    assert!(all.items.iter().any(|f| f.link == up.link));
+    let past = parse_date("2000-01-01 00:00:00").unwrap().unwrap();
+    let after = FileLsRequest {
+        sent_after: Some(past.clone()),
+        ..FileLsRequest::folder(s.folder)
+    };
+    assert_eq!(c.file_ls_with(&after).await.unwrap().items.len(), 1);
+    let before = FileLsRequest {
+        sent_before: Some(past),
+        ..FileLsRequest::folder(s.folder)
+    };
+    assert!(c.file_ls_with(&before).await.unwrap().items.is_empty());
+    let info = c
+        .file_info_with(&FileInfoRequest::new(up.link.clone(), None))
+        .await
+        .unwrap();
+    assert_eq!(info.size, data.len() as u64);
+
+    // A password-protected public share.
+    let shared = c
+        .folder_share(&FolderShareRequest {
+            public: Some(true),
+            pass: Some(Password::new("share-pass")),
+            ..FolderShareRequest::new(s.folder)
+        })
+        .await
+        .expect("share with password");
+    let url = shared.url.expect("share url");
+    let files = c
+        .shared_folder_ls(&url, Some(&Password::new("share-pass")))
+        .await
+        .expect("listing with password");
+    assert_eq!(files.len(), 1);
+    let err = c.shared_folder_ls(&url, None).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotAllowed, "{err}");
+    let err = c
+        .shared_folder_ls("https://1fichier.com/dir/NoSuchShare1", None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert_eq!(
+        c.shared_folder_ls("not a share!", None)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidInput
+    );
+
+    // download_file resumes from an existing .part and verifies the whole file.
+    let dest = s.dir.path().join("resumed.bin");
+    std::fs::write(part_path(&dest), &data[..40_000]).unwrap();
+    let got = c
+        .download_file(&up.link, None, &dest, &NoProgress)
+        .await
+        .expect("resume from .part");
+    assert_eq!(got.bytes_written, 50_000);
+    assert_eq!(std::fs::read(&dest).unwrap(), data);
+    // A .part that is not a prefix of the file fails the whirlpool check and is removed.
+    let dest2 = s.dir.path().join("corrupt.bin");
+    std::fs::write(part_path(&dest2), vec![0u8; 40_000]).unwrap();
+    let err = c
+        .download_file(&up.link, None, &dest2, &NoProgress)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Integrity, "{err}");
+    assert!(!part_path(&dest2).exists() && !dest2.exists());
+    suite::cleanup(&c, s.folder).await;
+}
