@@ -38,6 +38,15 @@ pub enum Fault {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         body: Option<String>,
     },
+    /// Answer a KO with this exact message (e.g. `Owner locked #620`,
+    /// `Only 1 location allowed at a time #887`), HTTP 403 unless `status` says otherwise.
+    Ko {
+        /// Message text.
+        message: String,
+        /// HTTP status (default 403).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+    },
     /// Answer 200 with a body that is not valid JSON.
     MalformedJson,
     /// Run the request, then send its body at this rate.
@@ -132,6 +141,14 @@ impl Fault {
         Fault::Flood { message: None }
     }
 
+    /// A 403 KO with this message (service errors the emulator does not produce by itself).
+    pub fn ko(message: &str) -> Self {
+        Fault::Ko {
+            message: message.to_string(),
+            status: None,
+        }
+    }
+
     /// An HTTP status with a KO body.
     pub fn status(status: u16) -> Self {
         Fault::Status { status, body: None }
@@ -216,6 +233,12 @@ pub async fn apply(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
                 )
                 .into_response(),
             };
+        }
+        Some(Fault::Ko { message, status }) => {
+            let status = status
+                .and_then(|s| StatusCode::from_u16(s).ok())
+                .unwrap_or(StatusCode::FORBIDDEN);
+            return ko(message, status).into_response();
         }
         Some(Fault::MalformedJson) => {
             let mut resp = (

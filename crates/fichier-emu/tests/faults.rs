@@ -15,7 +15,18 @@ async fn api_faults_fire_on_the_planned_calls() {
             .on_call("folder/ls", 2, Fault::flood())
             .on_call("folder/ls", 3, Fault::status(429))
             .rule("file/ls", 1, 2, Fault::status(503))
-            .on_call("user/info", 1, Fault::MalformedJson),
+            .on_call("user/info", 1, Fault::MalformedJson)
+            .on_call("download/get_token", 1, Fault::ko("Owner locked #620")),
+    );
+    let (s, v) = env
+        .call(
+            "download/get_token",
+            json!({"url": "https://1fichier.com/?abcdefghij"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["message"].as_str().unwrap()),
+        (403, "Owner locked #620")
     );
     assert_eq!(env.call("folder/ls", json!({})).await.0, 200);
     let (s, v) = env.call("folder/ls", json!({})).await;
