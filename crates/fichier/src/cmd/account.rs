@@ -80,13 +80,15 @@ struct Cached {
     account: AccountJson,
 }
 
-fn cache_path(ctx: &Context) -> Option<PathBuf> {
-    ctx.key_digest()
-        .map(|d| ctx.settings.dirs.cache.join(format!("account-{d}.json")))
+fn cache_path(ctx: &Context, digest: &str) -> PathBuf {
+    ctx.settings
+        .dirs
+        .cache
+        .join(format!("account-{digest}.json"))
 }
 
-fn save(ctx: &Context, account: &AccountJson) {
-    let Some(path) = cache_path(ctx) else { return };
+fn save(ctx: &Context, digest: &str, account: &AccountJson) {
+    let path = cache_path(ctx, digest);
     let Ok(account_value) = serde_json::to_value(account) else {
         return;
     };
@@ -95,8 +97,8 @@ fn save(ctx: &Context, account: &AccountJson) {
 }
 
 /// The cached answer and its age, when fresh enough.
-fn load(ctx: &Context) -> Option<(AccountJson, Duration)> {
-    let path = cache_path(ctx)?;
+fn load(ctx: &Context, digest: &str) -> Option<(AccountJson, Duration)> {
+    let path = cache_path(ctx, digest);
     let age = std::fs::metadata(&path)
         .and_then(|m| m.modified())
         .ok()
@@ -110,16 +112,28 @@ fn load(ctx: &Context) -> Option<(AccountJson, Duration)> {
     Some((account, age))
 }
 
+/// Keeps a fresh `user/info` answer obtained elsewhere (`auth status`) for this key digest.
+pub fn remember(ctx: &Context, digest: &str, info: &UserInfo) {
+    save(ctx, digest, &to_json(info));
+}
+
+/// The e-mail, offer id and offer name of the last answer for this key digest, with its age,
+/// when fresh enough.
+pub fn recall(ctx: &Context, digest: &str) -> Option<(String, String, String, Duration)> {
+    load(ctx, digest).map(|(a, age)| (a.email, a.offer, a.offer_name, age))
+}
+
 /// The account, from the service or, inside the 5-minute window, from the cache.
 async fn fetch(ctx: &mut Context) -> anyhow::Result<AccountJson> {
     let answer = ctx.client().await?.user_info().await;
+    let digest = ctx.key_digest().unwrap_or_default().to_owned();
     match answer {
         Ok(info) => {
             let account = to_json(&info);
-            save(ctx, &account);
+            save(ctx, &digest, &account);
             Ok(account)
         }
-        Err(e @ fichier_api::Error::Paced { .. }) => match load(ctx) {
+        Err(e @ fichier_api::Error::Paced { .. }) => match load(ctx, &digest) {
             Some((account, age)) => {
                 ctx.printer.status(&format!(
                     "(from {}s ago: 1fichier allows one account query per 5 minutes)",

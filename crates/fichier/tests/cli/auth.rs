@@ -180,13 +180,26 @@ fn account_query_window_across_processes() {
     let mut env = Env::logged_in();
     env.env.push(("FICHIER_TEST_PACER".into(), "0".into()));
     env.run(&["auth", "status"]).ok();
+    // The second status shows the details of the first, marked as such.
+    let out = env.run(&["auth", "status"]);
+    assert!(out.ok().contains("owner@example.com"), "{}", out.stdout);
+    assert!(out.stderr.contains("s ago"), "{}", out.stderr);
+    // Without a cached answer (removed here) it says the details were not checked.
+    for e in std::fs::read_dir(env.root().join("cache/fichier"))
+        .unwrap()
+        .flatten()
+    {
+        if e.file_name().to_string_lossy().starts_with("account-") {
+            std::fs::remove_file(e.path()).unwrap();
+        }
+    }
     let out = env.run(&["auth", "status"]);
     out.ok();
     assert!(out.stderr.contains("not checked"), "{}", out.stderr);
     let out = env.run_stdin(&["auth", "login", "--json"], env.key());
     assert!(out.json()["email"].is_null());
     assert!(out.stderr.contains("not checked"), "{}", out.stderr);
-    // `account` was never answered with this key: nothing cached, so say when to retry.
+    // No cached answer: `account` says when to retry.
     let out = env.run(&["account"]);
     out.code(4);
     assert!(out.stderr.contains("retry in"), "{}", out.stderr);
