@@ -175,6 +175,7 @@ mod os {
 
     use keyring_core::{CredentialStore, Entry, Error};
 
+    /// The platform keyring, seen through keyring-core.
     pub(super) struct OsKeyring {
         store: Arc<CredentialStore>,
     }
