@@ -43,9 +43,14 @@ impl Drop for Server {
 
 /// Start `serve` and return the child and its base URL (first stdout line).
 fn serve(dir: &Path) -> (Server, String) {
+    serve_with(dir, &[])
+}
+
+fn serve_with(dir: &Path, extra: &[&str]) -> (Server, String) {
     let mut child = bin()
         .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -210,4 +215,36 @@ fn demo_answers_one_real_request_and_bad_args_are_explained() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read fault plan"));
+}
+
+#[tokio::test]
+async fn serve_takes_a_fault_plan_file_and_limits_preset() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = run(&["account", "create", "owner@example.com"], dir.path())
+        .trim()
+        .to_string();
+    let plan = dir.path().join("plan.json");
+    std::fs::write(
+        &plan,
+        r#"{"rules":[{"endpoint":"folder/ls","on_call":1,"fault":{"kind":"status","status":503}}]}"#,
+    )
+    .unwrap();
+    let (server, base) = serve_with(
+        dir.path(),
+        &[
+            "--fault-plan",
+            plan.to_str().unwrap(),
+            "--limits",
+            "realistic",
+        ],
+    );
+    assert_eq!(call(&base, &key, "folder/ls", json!({})).await.0, 503);
+    assert_eq!(call(&base, &key, "folder/ls", json!({})).await.0, 200);
+    assert_eq!(call(&base, &key, "user/info", json!({})).await.0, 200);
+    let (s, v) = call(&base, &key, "user/info", json!({})).await;
+    assert_eq!(
+        (s, v["message"].as_str().unwrap()),
+        (403, "Flood detected: IP Locked #38")
+    );
+    drop(server);
 }
