@@ -33,7 +33,7 @@ async fn main() {
             let mut buf = bytes::BytesMut::with_capacity(512 * 1024);
             match f.read_buf(&mut buf).await {
                 Ok(0) => break,
-                Ok(_) => hasher.feed(buf.freeze()),
+                Ok(_) => hasher.feed(buf.freeze()).await,
                 Err(e) => {
                     eprintln!("error: {path}: {e}");
                     std::process::exit(1);

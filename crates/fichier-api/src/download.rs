@@ -434,7 +434,7 @@ impl Client {
                 .await
                 .map_err(|e| Error::io(None, e))?;
             if let Some(h) = hasher {
-                h.feed(chunk);
+                h.feed(chunk).await;
             }
             received += n;
             *offset += n;

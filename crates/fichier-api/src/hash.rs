@@ -136,8 +136,10 @@ pub async fn whirlpool_file(path: impl AsRef<Path>) -> Result<String> {
             }
             buf.truncate(n);
             if let Some(tx) = &sender {
-                // The hasher thread only stops after the sender is dropped.
-                let _ = tx.send(bytes::Bytes::from(buf));
+                // On a blocking thread: waiting for room in the queue is fine here.
+                if tx.blocking_send(bytes::Bytes::from(buf)).is_err() {
+                    return Ok(()); // the hasher is gone; finish() reports it
+                }
             }
         }
     })
@@ -159,18 +161,19 @@ pub fn same_whirlpool(a: &str, b: &str) -> bool {
 /// [`HashPipe::feed`], then [`HashPipe::finish`] for the hex digest.
 #[derive(Debug)]
 pub struct HashPipe {
-    tx: Option<std::sync::mpsc::SyncSender<bytes::Bytes>>,
+    tx: Option<tokio::sync::mpsc::Sender<bytes::Bytes>>,
     handle: tokio::task::JoinHandle<String>,
 }
 
 impl HashPipe {
     /// Starts the hashing thread.
     pub fn start() -> HashPipe {
-        // A small bound keeps memory flat when the hasher is slower than the transfer.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<bytes::Bytes>(16);
+        // A small bound keeps memory flat when the hasher is slower than the transfer; a full
+        // queue makes `feed` wait (asynchronously), which slows the transfer to the hasher.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(16);
         let handle = tokio::task::spawn_blocking(move || {
             let mut h = WhirlpoolHasher::new();
-            for chunk in rx {
+            while let Some(chunk) = rx.blocking_recv() {
                 h.update(&chunk);
             }
             h.finish_hex()
@@ -181,16 +184,16 @@ impl HashPipe {
         }
     }
 
-    /// Queues a chunk (blocks briefly when the hasher is 16 chunks behind).
-    pub fn feed(&self, chunk: bytes::Bytes) {
+    /// Queues a chunk; waits without blocking the runtime when the hasher is 16 chunks behind.
+    pub async fn feed(&self, chunk: bytes::Bytes) {
         if let Some(tx) = &self.tx {
             // A send error means the thread is gone; finish() reports it.
-            let _ = tx.send(chunk);
+            let _ = tx.send(chunk).await;
         }
     }
 
-    /// A cloneable handle that feeds this pipe (for `'static` streams).
-    pub(crate) fn sender(&self) -> Option<std::sync::mpsc::SyncSender<bytes::Bytes>> {
+    /// A cloneable handle that feeds this pipe (for `'static` streams and blocking readers).
+    pub(crate) fn sender(&self) -> Option<tokio::sync::mpsc::Sender<bytes::Bytes>> {
         self.tx.clone()
     }
 

@@ -194,15 +194,21 @@ impl Client {
         let sent_in_stream = sent.clone();
         let prog = progress.clone();
         progress.start(Some(len), 0);
-        let stream = ReaderStream::with_capacity(file, UPLOAD_CHUNK).map(move |chunk| {
-            if let Ok(bytes) = &chunk {
-                if let Some(tx) = &sender {
-                    let _ = tx.send(bytes.clone());
+        let stream = ReaderStream::with_capacity(file, UPLOAD_CHUNK).then(move |chunk| {
+            let sender = sender.clone();
+            let sent = sent_in_stream.clone();
+            let prog = prog.clone();
+            async move {
+                if let Ok(bytes) = &chunk {
+                    if let Some(tx) = &sender {
+                        // Waits (asynchronously) when the hasher is behind.
+                        let _ = tx.send(bytes.clone()).await;
+                    }
+                    sent.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                    prog.bytes(bytes.len() as u64);
                 }
-                sent_in_stream.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                prog.bytes(bytes.len() as u64);
+                chunk
             }
-            chunk
         });
         let part = Part::stream_with_length(reqwest::Body::wrap_stream(stream), len)
             .file_name(name.to_owned());
