@@ -41,7 +41,7 @@ impl Stager {
         let mut file = std::fs::File::create(&tmp)?;
         // A small queue lets the network read ahead while the disk and hash catch up,
         // without buffering the file in memory.
-        let (tx, mut rx) = mpsc::channel::<Msg>(8);
+        let (tx, mut rx) = mpsc::channel::<Msg>(4);
         let path = tmp.clone();
         let join = tokio::task::spawn_blocking(move || {
             let mut hasher = Whirlpool::new();
