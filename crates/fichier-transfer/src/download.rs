@@ -400,6 +400,7 @@ impl Engine {
     ) -> Summary {
         let started = std::time::Instant::now();
         let calls_before = self.client().pacer().calls_sent().await;
+        self.forget_listings().await;
         let mut r = Resolver {
             engine: self,
             opts,

@@ -157,6 +157,8 @@ pub(crate) struct Inner {
     pub(crate) config: EngineConfig,
     /// Folder listings of this run (with files), and when each was fetched.
     listings: tokio::sync::Mutex<HashMap<FolderId, (Arc<FolderListing>, Instant)>>,
+    /// When this engine last asked the service for each folder's listing.
+    listed_at: Mutex<HashMap<FolderId, Instant>>,
     /// When the last "flood cooldown" notice was sent, to send it once per cooldown.
     cooldown_notice: Mutex<Option<Instant>>,
 }
@@ -202,6 +204,7 @@ impl Engine {
                 rate: config.limit_rate.map(RateLimiter::new),
                 config,
                 listings: tokio::sync::Mutex::new(HashMap::new()),
+                listed_at: Mutex::new(HashMap::new()),
                 cooldown_notice: Mutex::new(None),
             }),
         })
@@ -273,6 +276,7 @@ impl Engine {
                 .folder_ls(&FolderLsRequest::with_files(folder))
                 .await?,
         );
+        self.mark_listed(folder);
         map.insert(folder, (l.clone(), Instant::now()));
         Ok(l)
     }
@@ -285,10 +289,13 @@ impl Engine {
         folder: FolderId,
     ) -> Result<Arc<FolderListing>, TransferError> {
         let window = self.inner.client.pacer().config().listing_window;
-        let last = {
-            let map = self.inner.listings.lock().await;
-            map.get(&folder).map(|(_, at)| *at)
-        };
+        let last = self
+            .inner
+            .listed_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&folder)
+            .copied();
         if let Some(at) = last {
             let ready = at + window + Duration::from_millis(50);
             let now = Instant::now();
@@ -302,6 +309,7 @@ impl Engine {
                 .folder_ls(&FolderLsRequest::with_files(folder))
                 .await?,
         );
+        self.mark_listed(folder);
         self.inner
             .listings
             .lock()
@@ -324,6 +332,20 @@ impl Engine {
             .lock()
             .await
             .insert(folder, (Arc::new(l), Instant::now()));
+    }
+
+    fn mark_listed(&self, folder: FolderId) {
+        self.inner
+            .listed_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(folder, Instant::now());
+    }
+
+    /// Forgets every cached listing: each upload or download run starts from the service's
+    /// current state.
+    pub(crate) async fn forget_listings(&self) {
+        self.inner.listings.lock().await.clear();
     }
 
     /// Forgets a cached listing (after this run changed the folder's sub-folders).

@@ -21,6 +21,11 @@ pub fn remote_name_problem(name: &str) -> Option<String> {
     if name.contains('/') {
         return Some("1fichier names cannot contain `/`".into());
     }
+    if name.contains('\\') {
+        // Multipart encoders escape `\` in file names and servers do not all unescape it, so
+        // the stored name would differ from the local one.
+        return Some("names with `\\` cannot be uploaded reliably (multipart escaping)".into());
+    }
     if name.chars().any(char::is_control) {
         return Some("the name contains control characters, which 1fichier cannot store".into());
     }

@@ -376,6 +376,7 @@ impl Engine {
         let started = std::time::Instant::now();
         let calls_before = self.client().pacer().calls_sent().await;
         let mut summary = Summary::default();
+        self.forget_listings().await;
         let srcs = sources.to_vec();
         let recursive = opts.recursive;
         let plan = tokio::task::spawn_blocking(move || walk(&srcs, recursive))
