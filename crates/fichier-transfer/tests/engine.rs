@@ -179,7 +179,7 @@ async fn tree_round_trip_with_odd_names_then_skip_identical() {
     let mut opts = UploadOptions::default();
     opts.recursive = true;
     opts.jobs = 3;
-    let (s, _) = upload(&eng, &[src.clone()], &["Backups"], &opts).await;
+    let (s, _) = upload(&eng, std::slice::from_ref(&src), &["Backups"], &opts).await;
     assert_clean(&s);
     assert_eq!(s.done, files.len());
 
@@ -208,7 +208,7 @@ async fn tree_round_trip_with_odd_names_then_skip_identical() {
     assert_eq!(subs, ["big", "empty dir", "nested"]);
 
     // Again: everything identical is skipped, nothing is uploaded twice.
-    let (again, _) = upload(&eng, &[src.clone()], &["Backups"], &opts).await;
+    let (again, _) = upload(&eng, std::slice::from_ref(&src), &["Backups"], &opts).await;
     assert_clean(&again);
     assert_eq!((again.done, again.skipped), (0, files.len()));
 
@@ -263,7 +263,13 @@ async fn hundred_mib_file_segmented_both_ways() {
     let data = random_bytes(42, 100 << 20);
     write(&src, &data);
     let eng = engine(&env);
-    let (s, ev) = upload(&eng, &[src.clone()], &[], &UploadOptions::default()).await;
+    let (s, ev) = upload(
+        &eng,
+        std::slice::from_ref(&src),
+        &[],
+        &UploadOptions::default(),
+    )
+    .await;
     assert_clean(&s);
     let link = links(&ev).pop().unwrap();
     let out = env.work.path().join("dl");
@@ -308,7 +314,13 @@ async fn per_file_problems_do_not_stop_the_batch() {
     assert!(text.contains("at most 250"), "{text}");
     assert!(text.contains("no-such-file"), "{text}");
     // A directory without -r is a clear per-item error.
-    let (s, _) = upload(&eng, &[dir.clone()], &[], &UploadOptions::default()).await;
+    let (s, _) = upload(
+        &eng,
+        std::slice::from_ref(&dir),
+        &[],
+        &UploadOptions::default(),
+    )
+    .await;
     assert_eq!(s.failed, 1);
     assert!(s.failures[0].hint.as_deref().unwrap().contains("-r"));
 }
@@ -329,7 +341,13 @@ async fn file_growing_while_uploaded_fails_and_leaves_nothing() {
         let mut f = std::fs::OpenOptions::new().append(true).open(&p2).unwrap();
         f.write_all(b"one more line\n").unwrap();
     });
-    let (s, _) = upload(&eng, &[path.clone()], &[], &UploadOptions::default()).await;
+    let (s, _) = upload(
+        &eng,
+        std::slice::from_ref(&path),
+        &[],
+        &UploadOptions::default(),
+    )
+    .await;
     writer.await.unwrap();
     assert_eq!(s.failed, 1);
     assert!(
