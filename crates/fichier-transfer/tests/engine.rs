@@ -163,7 +163,7 @@ fn links(ev: &RecordEvents) -> Vec<String> {
 async fn tree_round_trip_with_odd_names_then_skip_identical() {
     let env = env().await;
     let src = env.work.path().join("Photos 2026");
-    let mut files = vec![
+    let mut files = [
         ("a.txt", 1usize),
         ("nested/deeper/été 漢字.bin", 1000),
         ("nested/it's \"quoted\" #1 & 100%.dat", 300 * 1024),
