@@ -593,7 +593,11 @@ impl Client {
         let redacted = || self.redact_bytes(bytes);
         let Some(value) = parsed else {
             if (200..300).contains(&status) {
-                return Err(Error::protocol(ep.path, "answer is not JSON", &redacted()));
+                return Err(Error::protocol_transient(
+                    ep.path,
+                    "answer is not JSON",
+                    &redacted(),
+                ));
             }
             return Err(with_endpoint(classify(status, None, &redacted()), ep.path));
         };
@@ -637,10 +641,12 @@ fn with_endpoint(err: Error, endpoint: &str) -> Error {
             endpoint: e,
             what,
             excerpt,
+            transient,
         } if e.is_empty() => Error::Protocol {
             endpoint: endpoint.to_owned(),
             what,
             excerpt,
+            transient,
         },
         other => other,
     }

@@ -441,7 +441,7 @@ impl Client {
             progress.bytes(n);
         }
         if received < expected_len {
-            return Ok(Leg::Cut(Error::protocol(
+            return Ok(Leg::Cut(Error::protocol_transient(
                 what,
                 format!("the connection ended after {received} of {expected_len} bytes"),
                 b"",
@@ -456,7 +456,11 @@ impl Client {
         if *offset >= stop {
             Ok(Leg::Complete)
         } else {
-            Ok(Leg::Cut(Error::protocol(what, "short range answer", b"")))
+            Ok(Leg::Cut(Error::protocol_transient(
+                what,
+                "short range answer",
+                b"",
+            )))
         }
     }
 

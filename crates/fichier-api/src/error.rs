@@ -224,6 +224,10 @@ pub enum Error {
         what: String,
         /// The start of the body, with the key and token URLs redacted.
         excerpt: String,
+        /// Whether trying again may help: true for answers that look like a temporary page
+        /// (HTML instead of JSON, a cut body, an upload report not ready), false for answers
+        /// with a wrong shape.
+        transient: bool,
     },
     /// The download URL (token) expired or was refused: request a new token and resume.
     #[error("the download URL expired or was refused (HTTP {status}); a new token is needed")]
@@ -315,8 +319,7 @@ impl Error {
             | Error::Transport { .. }
             | Error::TokenExpired { .. }
             | Error::Integrity { .. } => true,
-            // An HTML page instead of JSON is usually a proxy or maintenance page.
-            Error::Protocol { .. } => true,
+            Error::Protocol { transient, .. } => *transient,
             _ => false,
         }
     }
@@ -409,6 +412,21 @@ impl Error {
             endpoint: endpoint.into(),
             what: what.into(),
             excerpt: excerpt(body),
+            transient: false,
+        }
+    }
+
+    /// A protocol error that may go away on a retry (HTML page, cut body, report not ready).
+    pub(crate) fn protocol_transient(
+        endpoint: impl Into<String>,
+        what: impl Into<String>,
+        body: &[u8],
+    ) -> Error {
+        Error::Protocol {
+            endpoint: endpoint.into(),
+            what: what.into(),
+            excerpt: excerpt(body),
+            transient: true,
         }
     }
 
@@ -432,7 +450,7 @@ pub fn classify(http_status: u16, message: Option<&str>, body: &[u8]) -> Error {
     if let Some(raw) = message.filter(|m| !m.trim().is_empty()) {
         let message = ServiceMessage::parse(raw, http_status);
         let t = message.text.to_ascii_lowercase();
-        if t.contains("flood detected") || t.contains("locked") && t.contains("flood") {
+        if t.contains("flood") {
             // The pacer replaces this with the cooldown it actually starts.
             return Error::FloodLocked {
                 message,
@@ -472,7 +490,7 @@ pub fn classify(http_status: u16, message: Option<&str>, body: &[u8]) -> Error {
                 message,
             };
         }
-        if t.contains("not allowed") || t.contains("forbidden") && !t.contains("upload") {
+        if t.contains("not allowed") || (t.contains("forbidden") && !t.contains("upload")) {
             return Error::NotAllowed {
                 reason: NotAllowedReason::Restricted,
                 message,
@@ -540,6 +558,7 @@ pub fn classify(http_status: u16, message: Option<&str>, body: &[u8]) -> Error {
             endpoint: String::new(),
             what: format!("HTTP {http_status} without a JSON error message"),
             excerpt: excerpt(body),
+            transient: false,
         },
     }
 }

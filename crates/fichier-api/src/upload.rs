@@ -329,7 +329,7 @@ impl Client {
         let value: Value = match serde_json::from_slice(body) {
             Ok(v) => v,
             Err(_) if (200..300).contains(&status) => {
-                return Err(Error::protocol(
+                return Err(Error::protocol_transient(
                     what,
                     "the upload report is not JSON (HTML page?)",
                     &self.redact_bytes(body),
@@ -358,7 +358,7 @@ impl Client {
         }
         let report: UploadReport = self.decode(what, value)?;
         if report.links.is_empty() {
-            return Err(Error::protocol(
+            return Err(Error::protocol_transient(
                 what,
                 "the upload report lists no file (empty links)",
                 &self.redact_bytes(body),
