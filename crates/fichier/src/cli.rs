@@ -142,6 +142,10 @@ pub enum Command {
     /// Remote uploads: let 1fichier fetch URLs into the account.
     #[command(subcommand)]
     Remote(RemoteCommand),
+    /// Upload files and folder trees, verified, skipping identical files already there.
+    Upload(crate::cmd::upload::UploadArgs),
+    /// Download links, paths, folders or shared folders: resumable, segmented, verified.
+    Download(crate::cmd::download::DownloadArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout.

@@ -10,6 +10,7 @@ mod credentials;
 mod error;
 mod paths;
 mod printer;
+mod progress;
 mod sandbox;
 mod settings;
 

@@ -283,7 +283,11 @@ impl Reporter {
                 }
                 stderr_line(&line);
                 for f in &summary.failures {
-                    stderr_line(&format!("  {}: {}", f.name, f.error));
+                    if f.error.contains(&f.name) {
+                        stderr_line(&format!("  {}", f.error));
+                    } else {
+                        stderr_line(&format!("  {}: {}", f.name, f.error));
+                    }
                 }
             }
         }
@@ -440,9 +444,7 @@ impl EventSink for Reporter {
             }
             Event::Skipped { id, reason, .. } => {
                 self.drop_bar(id);
-                if !self.printer.quiet() {
-                    stderr_line(&format!("skipped: {reason}"));
-                }
+                stderr_line(&format!("skipped: {reason}"));
             }
             Event::Failed {
                 id,

@@ -6,6 +6,7 @@ pub mod attr;
 pub mod auth;
 pub mod completions;
 pub mod cp;
+pub mod download;
 pub mod info;
 pub mod link;
 pub mod ls;
@@ -16,6 +17,7 @@ pub mod remote;
 pub mod rename;
 pub mod rm;
 pub mod share;
+pub mod upload;
 
 use std::io::{BufRead as _, IsTerminal as _};
 
@@ -42,6 +44,8 @@ pub async fn dispatch(ctx: &mut Context, command: Command) -> anyhow::Result<Exi
         Command::Attr(a) => attr::run(ctx, a).await,
         Command::Share(a) => share::run(ctx, a).await,
         Command::Remote(c) => remote::run(ctx, c).await,
+        Command::Upload(a) => upload::run(ctx, a).await,
+        Command::Download(a) => download::run(ctx, a).await,
         Command::Completions(a) => Ok(completions::run(&a)),
         Command::Man => Ok(man::run()),
     }
