@@ -80,7 +80,8 @@ pub struct PacerConfig {
     /// Cap of the doubling cooldown (default 16 min).
     pub flood_cooldown_max: Duration,
     /// Optional JSON state file shared by every process using the same key, so they share
-    /// one budget. Use one file per key (the library does not know which key it is for).
+    /// one budget. Use one file per key (the library does not know which key it is for). It
+    /// holds times, cooldowns, window keys and the last `user/info` answer (no secret).
     pub state_file: Option<PathBuf>,
 }
 
@@ -168,6 +169,21 @@ struct SharedState {
     next_cooldown_ms: u64,
     #[serde(default)]
     windows: HashMap<String, u64>,
+    /// Answers shared between processes: only `user/info` (account e-mail, offer, quotas; no
+    /// secret), whose 5-minute window would otherwise refuse a second process outright.
+    #[serde(default)]
+    answers: HashMap<String, SharedAnswer>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct SharedAnswer {
+    at_ms: u64,
+    body: String,
+}
+
+/// Whether an answer under this cache key is shared through the state file.
+fn is_shared_answer(key: &str) -> bool {
+    key.starts_with("user/info")
 }
 
 fn ms(t: SystemTime) -> u64 {
@@ -331,21 +347,64 @@ impl Pacer {
         if ttl.is_zero() {
             return None;
         }
-        let st = self.lock();
         let now = self.inner.clock.now();
-        st.cache
-            .get(key)
-            .filter(|(at, _)| now.saturating_duration_since(*at) < ttl)
-            .map(|(_, b)| b.clone())
+        {
+            let st = self.lock();
+            if let Some((_, b)) = st
+                .cache
+                .get(key)
+                .filter(|(at, _)| now.saturating_duration_since(*at) < ttl)
+            {
+                return Some(b.clone());
+            }
+        }
+        // Another process may have fetched it recently.
+        let path = self
+            .inner
+            .config
+            .state_file
+            .as_ref()
+            .filter(|_| is_shared_answer(key))?;
+        let shared = with_locked_file(path, read_shared).ok()?;
+        let answer = shared.answers.get(key)?;
+        let at = self.wall_to_instant(answer.at_ms)?;
+        if now.saturating_duration_since(at) >= ttl {
+            return None;
+        }
+        let body = answer.body.clone().into_bytes();
+        self.lock().cache.insert(key.to_owned(), (at, body.clone()));
+        Some(body)
     }
 
     pub(crate) async fn store(&self, key: &str, ttl: Duration, body: Vec<u8>) {
         if ttl.is_zero() {
             return;
         }
-        let mut st = self.lock();
         let now = self.inner.clock.now();
-        st.cache.insert(key.to_owned(), (now, body));
+        if let Some(path) = self
+            .inner
+            .config
+            .state_file
+            .as_ref()
+            .filter(|_| is_shared_answer(key))
+        {
+            let at_ms = self.instant_to_wall(now);
+            let text = String::from_utf8_lossy(&body).into_owned();
+            let result = with_locked_file(path, |f| {
+                let mut shared = read_shared(f).unwrap_or_default();
+                shared
+                    .answers
+                    .insert(key.to_owned(), SharedAnswer { at_ms, body: text });
+                let bytes = serde_json::to_vec(&shared).map_err(std::io::Error::other)?;
+                f.set_len(0)?;
+                f.seek(std::io::SeekFrom::Start(0))?;
+                f.write_all(&bytes)
+            });
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "could not share an answer through the state file");
+            }
+        }
+        self.lock().cache.insert(key.to_owned(), (now, body));
     }
 
     /// Forgets cached listings (after any mutation). The windows still apply.

@@ -773,3 +773,39 @@ async fn listing_options_password_shares_and_part_resume() {
     assert!(!part_path(&dest2).exists() && !dest2.exists());
     suite::cleanup(&c, s.folder).await;
 }
+
+#[tokio::test]
+async fn user_info_answer_is_shared_between_processes_through_the_state_file() {
+    let t = TestEmu::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = PacerConfig {
+        user_info_window: Duration::from_secs(300),
+        state_file: Some(dir.path().join("pacer.json")),
+        ..PacerConfig::unthrottled()
+    };
+    let a = builder(&t, t.key())
+        .pacer_config(cfg.clone())
+        .build()
+        .unwrap();
+    let b = builder(&t, t.key())
+        .pacer_config(cfg.clone())
+        .build()
+        .unwrap();
+    let first = a.user_info().await.unwrap();
+    // The second "process" is inside the 5-minute window: it reuses the answer instead of
+    // calling (or being refused).
+    let second = b.user_info().await.expect("shared answer");
+    assert_eq!(first.email, second.email);
+    assert_eq!(count(&t, "user/info"), 1);
+    // Without the shared answer, the window refuses rather than risk a flood lock.
+    let state = std::fs::read_to_string(dir.path().join("pacer.json")).unwrap();
+    assert!(!state.contains(t.key()));
+    let mut v: serde_json::Value = serde_json::from_str(&state).unwrap();
+    v["answers"] = serde_json::json!({});
+    std::fs::write(dir.path().join("pacer.json"), v.to_string()).unwrap();
+    let c = builder(&t, t.key()).pacer_config(cfg).build().unwrap();
+    let err = c.user_info().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Paced, "{err}");
+    assert!(err.retry_after().unwrap() > Duration::from_secs(200));
+    assert_eq!(count(&t, "user/info"), 1);
+}
