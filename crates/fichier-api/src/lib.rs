@@ -74,13 +74,25 @@
 //! All calls of a client (and its clones) share one [`Pacer`]: a minimum gap (500 ms), a
 //! 5-minute `user/info` cache, one real listing per folder per 30 s (answers reused meanwhile,
 //! invalidated by any mutation), and after `Flood detected` a cooldown (60 s, doubling, capped
-//! at 16 min, logged once) during which nothing is sent. With a state file
-//! ([`ClientBuilder::pacer_state_file`]) several processes share that budget.
+//! at 16 min, logged once) during which nothing is sent. A window that would take longer
+//! than a minute to reopen (the hourly whole-account listing) fails fast with
+//! [`Error::Paced`] instead of sleeping. With a state file
+//! ([`ClientBuilder::pacer_state_file`]) several processes share that budget, the cooldown,
+//! the windows and the last `user/info` answer. Tests against the emulator use
+//! [`PacerConfig::unthrottled`] and [`RetryPolicy::fast`].
 //!
 //! [`RetryPolicy`] retries only temporary errors. Reads are re-sent after timeouts;
 //! mutations are never blindly re-sent after an ambiguous failure (timeout, reset, 5xx): the
 //! client checks the account first (`file/info`, `folder/ls`…) and re-sends only when the
 //! change is clearly absent; when it cannot tell, it returns [`Error::OutcomeUnknown`].
+//!
+//! # Transfers
+//!
+//! [`Client::upload_file`] and [`Client::download_to`] stream (never buffer whole files) and
+//! hash whirlpool on a separate thread ([`HashPipe`]) while bytes pass, so a file is read
+//! once. On loopback the hashed paths run at hashing speed (about 150–180 MiB/s per core
+//! here); [`Client::download_range`] alone (no hash) outruns `curl` — see
+//! `examples/transfer_bench.rs` and `bench/whirlpool.sh`.
 //!
 //! # Secrets
 //!
