@@ -612,5 +612,17 @@ mod tests {
             ErrorKind::Server
         );
         assert_eq!(classify(403, None, b"<html>").kind(), ErrorKind::Protocol);
+        assert!(!classify(403, None, b"<html>").is_retryable());
+        let e = classify(429, None, b"");
+        assert_eq!((e.kind(), e.is_retryable()), (ErrorKind::FloodLocked, true));
+        assert_eq!(classify(401, None, b"").kind(), ErrorKind::NotAuthenticated);
+        assert_eq!(
+            classify(403, Some("Flood detected: User APK Locked #0"), b"").kind(),
+            ErrorKind::FloodLocked
+        );
+        assert_eq!(
+            classify(403, Some("Only 2 locations allowed at a time #887"), b"").kind(),
+            ErrorKind::LocationLimit
+        );
     }
 }
