@@ -22,7 +22,10 @@ fn active_bars() -> &'static Mutex<Option<MultiProgress>> {
 
 /// Writes one block of text on stderr without tearing the progress bars.
 pub fn stderr_line(text: &str) {
-    let bars = active_bars().lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let bars = active_bars()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
     let write = || {
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(text.as_bytes());
@@ -125,7 +128,9 @@ pub struct Reporter {
 
 impl std::fmt::Debug for Reporter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Reporter").field("mode", &self.mode).finish_non_exhaustive()
+        f.debug_struct("Reporter")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
     }
 }
 
@@ -237,7 +242,12 @@ impl Reporter {
     }
 
     fn drop_bar(&self, id: FileId) {
-        if let Some(b) = self.bars.lock().unwrap_or_else(|p| p.into_inner()).remove(&id) {
+        if let Some(b) = self
+            .bars
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id)
+        {
             b.finish_and_clear();
             if let Some(mp) = &self.mp {
                 mp.remove(&b);
@@ -409,10 +419,8 @@ impl EventSink for Reporter {
                 attempt,
                 reason,
                 ..
-            } => {
-                if self.printer.settings().verbose > 0 || attempt > 1 {
-                    self.printer_warn(&format!("{name}: {reason} (retry {attempt})"));
-                }
+            } if self.printer.settings().verbose > 0 || attempt > 1 => {
+                self.printer_warn(&format!("{name}: {reason} (retry {attempt})"));
             }
             Event::Verifying { id, .. } => {
                 if let Some(b) = self.bars.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {

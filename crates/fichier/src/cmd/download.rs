@@ -16,10 +16,12 @@ use crate::progress::{Reporter, Verb};
 
 /// `fichier download`
 #[derive(Debug, Args)]
-#[command(after_help = "Files are written as NAME.part and renamed only after their whirlpool \
+#[command(
+    after_help = "Files are written as NAME.part and renamed only after their whirlpool \
                         matches; running the same command again resumes any interrupted file \
                         from the bytes on disk. Shared folders: https://1fichier.com/dir/ID \
-                        (add --password-file when protected).")]
+                        (add --password-file when protected)."
+)]
 pub struct DownloadArgs {
     /// File links (any 1fichier domain), paths in the account, or shared-folder links.
     #[arg(value_name = "URL|PATH", required_unless_present = "input")]

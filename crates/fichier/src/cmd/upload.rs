@@ -16,11 +16,13 @@ use crate::progress::{Reporter, Verb};
 
 /// `fichier upload`
 #[derive(Debug, Args)]
-#[command(after_help = "The last argument is the remote folder when it starts with / and is not \
+#[command(
+    after_help = "The last argument is the remote folder when it starts with / and is not \
                         a local path (or use --to). Folders are created when missing. A trailing \
                         slash on a local directory uploads its contents, without it the \
                         directory itself. Files already there with the same name, size and \
-                        whirlpool are skipped (--force uploads them again).")]
+                        whirlpool are skipped (--force uploads them again)."
+)]
 pub struct UploadArgs {
     /// Local files and directories, then optionally the remote folder (default /).
     #[arg(required = true, value_name = "LOCAL.. [REMOTE_DIR]")]
@@ -88,9 +90,8 @@ pub fn exit_for(summary: &Summary) -> Exit {
 /// Parses `--limit-rate`.
 pub fn limit_rate(raw: Option<&str>) -> anyhow::Result<Option<u64>> {
     raw.map(|r| {
-        fichier_transfer::parse_rate(r).map_err(|e| {
-            anyhow::Error::from(Failure::usage(e).with_hint("e.g. --limit-rate 10M"))
-        })
+        fichier_transfer::parse_rate(r)
+            .map_err(|e| anyhow::Error::from(Failure::usage(e).with_hint("e.g. --limit-rate 10M")))
     })
     .transpose()
 }
@@ -115,42 +116,52 @@ pub async fn run(ctx: &mut Context, args: UploadArgs) -> anyhow::Result<Exit> {
         }
     }
     let remote_path = split_path(remote.as_deref().unwrap_or("/"));
-    if remote_path.iter().any(|c| c.starts_with("http:") || c.starts_with("https:")) {
-        return Err(Failure::usage("the destination must be a folder path like /Backups")
-            .with_hint("uploads go into a folder of the account")
-            .into());
+    if remote_path
+        .iter()
+        .any(|c| c.starts_with("http:") || c.starts_with("https:"))
+    {
+        return Err(
+            Failure::usage("the destination must be a folder path like /Backups")
+                .with_hint("uploads go into a folder of the account")
+                .into(),
+        );
     }
     let password = super::read_password(&args.password, "file password", 6)?;
     let domain = args.domain.as_deref().map(parse_domain).transpose()?;
     if args.mails.len() > 20 {
         return Err(Failure::usage("at most 20 --mail addresses").into());
     }
-    if let Some(bad) = args.mails.iter().find(|m| !m.contains('@') || m.len() > 250) {
+    if let Some(bad) = args
+        .mails
+        .iter()
+        .find(|m| !m.contains('@') || m.len() > 250)
+    {
         return Err(Failure::usage(format!("`{bad}` is not an e-mail address")).into());
     }
-    if args.message.as_ref().is_some_and(|m| m.chars().count() > 2000) {
+    if args
+        .message
+        .as_ref()
+        .is_some_and(|m| m.chars().count() > 2000)
+    {
         return Err(Failure::usage("the message is longer than 2000 characters").into());
     }
     let mut config = EngineConfig::default();
     config.limit_rate = limit_rate(args.limit_rate.as_deref())?;
     let engine = engine(ctx, config).await?;
-    let folder = engine
-        .ensure_folder_path(&remote_path)
-        .await
-        .map_err(|e| {
-            let mut f = Failure::fatal(format!(
-                "cannot use the remote folder /{}: {}",
-                remote_path.join("/"),
-                e.message
-            ));
-            if let Some(h) = e.hint {
-                f = f.with_hint(h);
-            }
-            if e.class == ErrorClass::Auth {
-                f.exit = Exit::Auth;
-            }
-            anyhow::Error::from(f)
-        })?;
+    let folder = engine.ensure_folder_path(&remote_path).await.map_err(|e| {
+        let mut f = Failure::fatal(format!(
+            "cannot use the remote folder /{}: {}",
+            remote_path.join("/"),
+            e.message
+        ));
+        if let Some(h) = e.hint {
+            f = f.with_hint(h);
+        }
+        if e.class == ErrorClass::Auth {
+            f.exit = Exit::Auth;
+        }
+        anyhow::Error::from(f)
+    })?;
     let mut opts = UploadOptions::default();
     opts.jobs = usize::from(args.jobs);
     opts.recursive = args.recursive;
