@@ -447,6 +447,17 @@ impl Client {
         self.call(FOLDER_LS, req, rules).await
     }
 
+    /// A `file/ls` of one folder that skips the cache (state checks must see the truth).
+    pub(crate) async fn file_ls_fresh(&self, folder_id: FolderId) -> Result<FileList> {
+        let req = FileLsRequest::folder(folder_id);
+        let extra = serde_json::to_string(&req).unwrap_or_default();
+        let rules = Rules {
+            cache_ttl: Default::default(),
+            ..self.listing_rules("file/ls", req.folder_id, &extra)
+        };
+        self.call(FILE_LS, &req, rules).await
+    }
+
     /// Public shared folder listing (website `dir/<id>?json=1`, no key). `share` is the share
     /// id or its full URL; `pass` the share password when it has one.
     pub async fn shared_folder_ls(

@@ -229,6 +229,8 @@ impl Client {
             http = http.header(AUTHORIZATION, b);
         }
         let result = http.send().await;
+        // Whatever happened, the folder may now hold a new file: cached listings are stale.
+        self.inner.pacer.invalidate_listings().await;
         let hash = match pipe.finish().await {
             Ok(h) => h,
             Err(e) => return Attempt::Clean(e),
@@ -393,7 +395,7 @@ impl Client {
                 Err(_) => {}
             }
         }
-        let Ok(listing) = self.file_ls(req.folder_id).await else {
+        let Ok(listing) = self.file_ls_fresh(req.folder_id).await else {
             return Found::Absent;
         };
         listing

@@ -809,3 +809,20 @@ async fn user_info_answer_is_shared_between_processes_through_the_state_file() {
     assert!(err.retry_after().unwrap() > Duration::from_secs(200));
     assert_eq!(count(&t, "user/info"), 1);
 }
+
+#[tokio::test]
+async fn an_upload_makes_cached_listings_stale() {
+    let t = TestEmu::start().await;
+    let c = builder(&t, t.key())
+        .pacer_config(PacerConfig {
+            listing_window: Duration::from_millis(200),
+            ..PacerConfig::unthrottled()
+        })
+        .build()
+        .unwrap();
+    let s = suite::make_scratch(&c).await;
+    assert!(c.file_ls(s.folder).await.unwrap().items.is_empty());
+    suite::upload_bytes(&c, &s, s.folder, "fresh.txt", b"fresh\n").await;
+    // Within the window, but after an upload: a real listing, not the cached empty one.
+    assert_eq!(c.file_ls(s.folder).await.unwrap().items.len(), 1);
+}
