@@ -61,7 +61,7 @@ pub enum Event {
         name: String,
         /// Size in bytes.
         size: u64,
-        /// Local path written (downloads).
+        /// Where the file now is: the local path (downloads) or the remote path (uploads).
         #[serde(skip_serializing_if = "Option::is_none")]
         path: Option<String>,
         /// File link (uploads).
