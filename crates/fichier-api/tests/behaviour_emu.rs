@@ -180,11 +180,45 @@ async fn free_account_and_bad_key() {
     assert_eq!(count(&t, "file/ls"), 1);
 }
 
-/// A clock that records every sleep the pacer asks for.
+/// A clock that only moves when the pacer sleeps (and then jumps to the deadline): windows
+/// and caches become deterministic however slow the machine is, and waits cost nothing.
+#[derive(Debug)]
+struct ManualClock {
+    base: Instant,
+    offset: Mutex<Duration>,
+}
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        ManualClock {
+            base: Instant::now(),
+            offset: Mutex::new(Duration::ZERO),
+        }
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Instant {
+        self.base + *self.offset.lock().unwrap()
+    }
+    fn sleep_until(
+        &self,
+        deadline: Instant,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        let mut offset = self.offset.lock().unwrap();
+        *offset = (*offset).max(deadline.saturating_duration_since(self.base));
+        Box::pin(std::future::ready(()))
+    }
+    fn wall_now(&self) -> std::time::SystemTime {
+        std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000) + *self.offset.lock().unwrap()
+    }
+}
+
+/// A clock that records the deadline of every sleep the pacer asks for.
 #[derive(Debug, Default)]
 struct RecordingClock {
     inner: TokioClock,
-    sleeps: Mutex<Vec<Duration>>,
+    sleeps: Mutex<Vec<Instant>>,
 }
 
 impl Clock for RecordingClock {
@@ -195,10 +229,7 @@ impl Clock for RecordingClock {
         &self,
         deadline: Instant,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
-        self.sleeps
-            .lock()
-            .unwrap()
-            .push(deadline.saturating_duration_since(Instant::now()));
+        self.sleeps.lock().unwrap().push(deadline);
         self.inner.sleep_until(deadline)
     }
     fn wall_now(&self) -> std::time::SystemTime {
@@ -212,7 +243,8 @@ async fn flood_answer_starts_a_cooldown_during_which_nothing_is_sent() {
     t.emu
         .set_fault_plan(FaultPlan::new().on_call("file/ls", 1, Fault::flood()));
     let clock = Arc::new(RecordingClock::default());
-    let cooldown = Duration::from_millis(300);
+    // Long enough that the polling below sees it even on a loaded machine.
+    let cooldown = Duration::from_millis(1000);
     let c = builder(&t, t.key())
         .pacer_config(PacerConfig {
             flood_cooldown_start: cooldown,
@@ -227,14 +259,17 @@ async fn flood_answer_starts_a_cooldown_during_which_nothing_is_sent() {
     let c2 = c.clone();
     let first = tokio::spawn(async move { c2.file_ls(ROOT_FOLDER).await });
     // Wait (condition, not time) until the client has processed the flood answer.
-    while c.pacer().cooldown_remaining().await.is_none() {
+    let cooldown_end = loop {
+        if let Some(left) = c.pacer().cooldown_remaining().await {
+            break Instant::now() + left;
+        }
         assert!(
             !first.is_finished(),
             "the first call ended without a cooldown: {:?}",
             t.emu.request_log()
         );
         tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    };
     assert_eq!(
         count(&t, "file/ls"),
         1,
@@ -255,13 +290,14 @@ async fn flood_answer_starts_a_cooldown_during_which_nothing_is_sent() {
         .collect();
     assert_eq!(eps[0], ("file/ls", 403), "{eps:?}");
     assert_eq!(eps.len(), 3, "{eps:?}");
-    // The pacer slept (at least) the cooldown before letting anything through.
-    let slept = clock.sleeps.lock().unwrap().clone();
+    // The pacer slept until the end of the cooldown before letting anything through (the
+    // deadline is the cooldown's end itself; the margin covers the two clock reads above).
+    let deadlines = clock.sleeps.lock().unwrap().clone();
     assert!(
-        slept
+        deadlines
             .iter()
-            .any(|d| *d >= cooldown - Duration::from_millis(50)),
-        "{slept:?}"
+            .any(|d| *d + Duration::from_millis(50) >= cooldown_end),
+        "{deadlines:?} vs {cooldown_end:?}"
     );
     assert!(c.pacer().cooldown_remaining().await.is_none());
 
@@ -297,15 +333,22 @@ async fn state_file_shares_the_cooldown_between_clients() {
     };
     t.emu
         .set_fault_plan(FaultPlan::new().on_call("user/info", 1, Fault::flood()));
+    // One manual clock for both "processes": the cooldown lasts until someone waits it out.
+    let clock = Arc::new(ManualClock::default());
     let a = builder(&t, t.key())
         .pacer_config(cfg.clone())
+        .clock(clock.clone())
         .retry_policy(RetryPolicy {
             flood_retries: 0,
             ..RetryPolicy::fast()
         })
         .build()
         .unwrap();
-    let b = builder(&t, t.key()).pacer_config(cfg).build().unwrap();
+    let b = builder(&t, t.key())
+        .pacer_config(cfg)
+        .clock(clock)
+        .build()
+        .unwrap();
     assert_eq!(
         a.user_info().await.unwrap_err().kind(),
         ErrorKind::FloodLocked
@@ -326,10 +369,11 @@ async fn listings_and_user_info_are_cached_and_mutations_invalidate() {
     let t = TestEmu::start().await;
     let c = builder(&t, t.key())
         .pacer_config(PacerConfig {
-            listing_window: Duration::from_millis(300),
+            listing_window: Duration::from_secs(30),
             user_info_window: Duration::from_secs(300),
             ..PacerConfig::unthrottled()
         })
+        .clock(Arc::new(ManualClock::default()))
         .build()
         .unwrap();
     c.user_info().await.unwrap();
@@ -815,9 +859,10 @@ async fn an_upload_makes_cached_listings_stale() {
     let t = TestEmu::start().await;
     let c = builder(&t, t.key())
         .pacer_config(PacerConfig {
-            listing_window: Duration::from_millis(200),
+            listing_window: Duration::from_secs(30),
             ..PacerConfig::unthrottled()
         })
+        .clock(Arc::new(ManualClock::default()))
         .build()
         .unwrap();
     let s = suite::make_scratch(&c).await;
