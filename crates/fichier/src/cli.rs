@@ -146,6 +146,8 @@ pub enum Command {
     Upload(crate::cmd::upload::UploadArgs),
     /// Download links, paths, folders or shared folders: resumable, segmented, verified.
     Download(crate::cmd::download::DownloadArgs),
+    /// Find leaked 1fichier API keys in files, trees, stdin, git history or staged changes.
+    Scan(ScanArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout.
@@ -162,6 +164,9 @@ pub enum AuthCommand {
     Status,
     /// Remove the stored key from every store fichier wrote to.
     Logout,
+    /// Replace the stored key with a new one (read like `auth login`), then check whether the
+    /// old key is now refused.
+    Rotate,
 }
 
 /// Where `auth login` stores the key.
@@ -399,4 +404,60 @@ pub struct CompletionsArgs {
     /// The shell to generate for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// `fichier scan`
+#[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    after_help = "Exit codes: 0 nothing found, 1 findings (after the baseline), 2 error. Rules, \
+                  output formats and baselines: docs/scan.md."
+)]
+pub struct ScanArgs {
+    /// `install-hook`.
+    #[command(subcommand)]
+    pub command: Option<ScanCommand>,
+    /// Files or directories to scan (`-` for standard input; default `.`). With --git or
+    /// --staged: the repository (default `.`).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// Scan every commit of every ref of the repository (files deleted later too).
+    #[arg(long, conflicts_with = "staged")]
+    pub git: bool,
+    /// Scan what is staged for the next commit (what the pre-commit hook runs).
+    #[arg(long)]
+    pub staged: bool,
+    /// Print a SARIF 2.1.0 log (for code-scanning UIs) instead of text.
+    #[arg(long)]
+    pub sarif: bool,
+    /// Also report key-shaped values with no 1fichier context (more false positives).
+    #[arg(long)]
+    pub strict: bool,
+    /// Ignore findings accepted in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Write every finding to this baseline file (accepting them; never stores a key).
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Check each found key once with 1fichier (`user/info`, paced) and report live/dead.
+    #[arg(long)]
+    pub verify: bool,
+}
+
+/// `fichier scan ...` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ScanCommand {
+    /// Write a git pre-commit hook that runs `fichier scan --staged`.
+    InstallHook(InstallHookArgs),
+}
+
+/// `fichier scan install-hook`
+#[derive(Debug, Args)]
+pub struct InstallHookArgs {
+    /// Replace an existing pre-commit hook.
+    #[arg(long)]
+    pub force: bool,
+    /// Baseline file the hook passes to `fichier scan --staged` (relative to the repository).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<String>,
 }

@@ -16,6 +16,8 @@ pub mod mv;
 pub mod remote;
 pub mod rename;
 pub mod rm;
+pub mod rotate;
+pub mod scan;
 pub mod share;
 pub mod upload;
 
@@ -46,6 +48,7 @@ pub async fn dispatch(ctx: &mut Context, command: Command) -> anyhow::Result<Exi
         Command::Remote(c) => remote::run(ctx, c).await,
         Command::Upload(a) => upload::run(ctx, a).await,
         Command::Download(a) => download::run(ctx, a).await,
+        Command::Scan(a) => scan::run(ctx, a).await,
         Command::Completions(a) => Ok(completions::run(&a)),
         Command::Man => Ok(man::run()),
     }

@@ -11,4 +11,5 @@ mod errors;
 mod files;
 mod misc;
 mod remote;
+mod security;
 mod tty;

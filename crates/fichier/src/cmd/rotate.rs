@@ -1,0 +1,197 @@
+//! `fichier auth rotate`: replaces the stored key with a new one, in the store the old one
+//! came from, then reports whether 1fichier now refuses the old key.
+//!
+//! The new key is read like `auth login` reads one (hidden prompt, stdin, `--api-key-file`)
+//! and checked with `user/info` before anything is stored. A key given by `FICHIER_API_KEY`
+//! is not fichier's to replace: the command says what to change and stores nothing.
+
+use serde::Serialize;
+
+use crate::cli::StoreChoice;
+use crate::context::Context;
+use crate::credentials::{self, KeySource};
+use crate::error::{Exit, Failure};
+
+/// Where keys are regenerated (which revokes the old one).
+const CONSOLE_URL: &str = "https://1fichier.com/console/params.pl";
+
+/// JSON of `auth rotate`.
+#[derive(Serialize)]
+struct RotateJson {
+    stored_in: &'static str,
+    path: Option<String>,
+    email: Option<String>,
+    offer: Option<String>,
+    /// `revoked` (1fichier refuses it), `live` (still accepted) or `unknown`.
+    old_key: &'static str,
+}
+
+/// What became of the old key.
+enum OldKey {
+    Revoked,
+    Live,
+    Unknown(String),
+}
+
+/// Runs `fichier auth rotate`.
+pub async fn run(ctx: &mut Context) -> anyhow::Result<Exit> {
+    if ctx.settings.sandbox {
+        return Err(
+            Failure::usage("the sandbox has its own key; there is nothing to rotate")
+                .with_hint("run the command without --sandbox (and without FICHIER_SANDBOX)")
+                .into(),
+        );
+    }
+    // The old key: what the credential chain gives without `--api-key-file`, which (as for
+    // `auth login`) supplies the new key.
+    let mut chain = ctx.settings.clone();
+    chain.api_key_file = None;
+    let old = tokio::task::spawn_blocking(move || credentials::resolve(&chain))
+        .await
+        .map_err(|e| Failure::fatal("the key lookup failed").with_cause(e.to_string()))?
+        .map_err(|e| e.context("there is no stored key to rotate"))?;
+    let choice = match &old.source {
+        KeySource::Keyring(_) => StoreChoice::Keyring,
+        KeySource::CredentialsFile(_) => StoreChoice::File,
+        other => return Err(not_ours(other)),
+    };
+
+    let stdin_tty = ctx.settings.output.stdin_tty;
+    let key_file = ctx.settings.api_key_file.clone();
+    let new = tokio::task::spawn_blocking(move || match key_file {
+        Some(path) => credentials::read_key_file(&path),
+        None => credentials::read_key_for_login(stdin_tty),
+    })
+    .await
+    .map_err(|e| Failure::fatal("reading the key failed").with_cause(e.to_string()))??;
+    if new.expose_for_key_store() == old.key.expose_for_key_store() {
+        return Err(Failure::usage("the new key is the key already stored")
+            .with_hint(format!(
+                "generate a new key on {CONSOLE_URL}, then run `fichier auth rotate` with it"
+            ))
+            .into());
+    }
+    if let Some(w) = credentials::length_warning(&new) {
+        ctx.printer.warn(&w);
+    }
+
+    // Check the new key before it replaces a working one.
+    let url = ctx.settings.api_url.clone();
+    let info = match ctx.build_client(&url, new.clone())?.user_info().await {
+        Ok(info) => Some(info),
+        // Used for an account query less than 5 minutes ago (so it worked then): store it, as
+        // `auth login` does, and say it was not checked now.
+        Err(fichier_api::Error::Paced { retry_after, .. }) => {
+            ctx.printer.warn(&format!(
+                "the new key was not checked: 1fichier allows one account query per 5 minutes \
+                 (next in {}s); `fichier auth status` checks it later",
+                retry_after.as_secs().max(1)
+            ));
+            None
+        }
+        Err(e) => {
+            return Err(anyhow::Error::from(e).context(
+                "the new key was not stored (the old one is unchanged): checking it with \
+                 1fichier failed",
+            ));
+        }
+    };
+
+    let settings = ctx.settings.clone();
+    let stored_key = new.clone();
+    let stored =
+        tokio::task::spawn_blocking(move || credentials::store(&settings, &stored_key, choice))
+            .await
+            .map_err(|e| Failure::fatal("storing the key failed").with_cause(e.to_string()))??;
+    for w in &stored.warnings {
+        ctx.printer.warn(w);
+    }
+    if let Some(i) = &info {
+        super::account::remember(ctx, &crate::client::key_digest(&new), i);
+    }
+
+    // Is the old key refused now? One user/info with it, through its own pacer (its 5-minute
+    // window is per key and shared with other processes through the per-key state file).
+    // An answer served from the pacer's shared cache (the key was queried less than 5
+    // minutes ago) predates the rotation and says nothing about the key now: nothing sent.
+    let old_client = ctx.build_client(&url, old.key)?;
+    let answer = old_client.user_info().await;
+    let sent = old_client.pacer().calls_sent().await > 0;
+    let old_state = match answer {
+        Ok(_) if !sent => OldKey::Unknown(
+            "it was used for an account query less than 5 minutes ago (1fichier allows one \
+             per 5 minutes), so it cannot be checked again yet"
+                .to_owned(),
+        ),
+        Err(fichier_api::Error::BadKey { .. }) => OldKey::Revoked,
+        Ok(_) | Err(fichier_api::Error::NotCustomer { .. }) => OldKey::Live,
+        Err(fichier_api::Error::Paced { retry_after, .. }) => OldKey::Unknown(format!(
+            "it was used for an account query less than 5 minutes ago (1fichier allows one per \
+             5 minutes; next check possible in {}s)",
+            retry_after.as_secs().max(1)
+        )),
+        Err(e) => OldKey::Unknown(e.to_string()),
+    };
+
+    if ctx.printer.json_mode() {
+        ctx.printer.json(&RotateJson {
+            stored_in: stored.source.id(),
+            path: stored.source.path().map(|p| p.display().to_string()),
+            email: info.as_ref().map(|i| i.email.clone()),
+            offer: info
+                .as_ref()
+                .map(|i| super::account::offer_id(&i.offer).to_owned()),
+            old_key: match old_state {
+                OldKey::Revoked => "revoked",
+                OldKey::Live => "live",
+                OldKey::Unknown(_) => "unknown",
+            },
+        });
+    } else {
+        let who = info
+            .as_ref()
+            .map(|i| format!(" ({}, {})", i.email, i.offer))
+            .unwrap_or_default();
+        ctx.printer.status(&format!(
+            "Key replaced in the {}{who}.",
+            stored.source.describe()
+        ));
+    }
+    match old_state {
+        OldKey::Revoked => ctx
+            .printer
+            .status("The old key is revoked: 1fichier refuses it."),
+        OldKey::Live => ctx.printer.warn(&format!(
+            "the old key is still live: 1fichier accepts it. Regenerate the key on {CONSOLE_URL} \
+             (that revokes the old one), then run `fichier auth rotate` with the newest key"
+        )),
+        OldKey::Unknown(why) => ctx.printer.warn(&format!(
+            "could not check whether the old key is revoked: {why}. If you did not regenerate \
+             it on {CONSOLE_URL}, do so now"
+        )),
+    }
+    Ok(Exit::Ok)
+}
+
+/// The error for a key source fichier does not write: say what to change instead.
+fn not_ours(source: &KeySource) -> anyhow::Error {
+    let what = match source {
+        KeySource::Env => format!(
+            "set {} to the new key where it is defined (shell profile, CI secret, service \
+             unit), or unset it and run `fichier auth login`",
+            credentials::ENV_KEY
+        ),
+        KeySource::KeyFile(p) => format!(
+            "write the new key into {} (keep it mode 600), or drop `api_key_file` and run \
+             `fichier auth login`",
+            p.display()
+        ),
+        _ => "run `fichier auth login` with the new key".to_owned(),
+    };
+    Failure::usage(format!(
+        "the key in use comes from the {}: fichier cannot replace it there; nothing was stored",
+        source.describe()
+    ))
+    .with_hint(what)
+    .into()
+}

@@ -1,0 +1,118 @@
+//! `auth rotate`: the new key replaces the old one in the store it came from, and the old
+//! key's fate is reported (revoked, still live, or unknown inside the 5-minute window).
+
+use fichier_testkit::{Offer, TEST_EMAIL};
+
+use crate::harness::{Env, Out};
+
+/// Asserts that neither key reached the output.
+fn clean(out: Out, keys: &[&str]) -> Out {
+    for k in keys {
+        assert!(!out.stdout.contains(k), "a key leaked to stdout");
+        assert!(!out.stderr.contains(k), "a key leaked to stderr");
+    }
+    out
+}
+
+#[test]
+fn rotate_in_keyring_reports_old_key_revoked() {
+    let env = Env::logged_in();
+    // The user regenerated the key on the site: the old one is now refused.
+    let new = env.emu.emu.regenerate_key(TEST_EMAIL).unwrap();
+    let out = clean(
+        env.run_stdin(&["auth", "rotate", "--json"], &format!("{new}\n")),
+        &[&new],
+    );
+    let j = out.json();
+    assert_eq!(j["stored_in"], "keyring");
+    assert_eq!(j["email"], "owner@example.com");
+    assert_eq!(j["old_key"], "revoked");
+    let st = clean(env.run(&["auth", "status", "--json"]), &[&new]).json();
+    assert_eq!(st["key"], format!("{}…{}", &new[..2], &new[30..]).as_str());
+    assert_eq!(st["email"], "owner@example.com");
+    // Human output says so too.
+    let newer = env.emu.emu.regenerate_key(TEST_EMAIL).unwrap();
+    let out = clean(env.run_stdin(&["auth", "rotate"], &newer), &[&new, &newer]);
+    out.ok();
+    assert!(out.stderr.contains("old key is revoked"), "{}", out.stderr);
+}
+
+#[test]
+fn rotate_in_file_store_warns_when_old_key_still_works() {
+    let mut env = Env::new();
+    env.env.push(("FICHIER_KEYRING".into(), "none".into()));
+    env.run_stdin(&["auth", "login", "--store", "file"], env.key())
+        .ok();
+    let other = env
+        .emu
+        .emu
+        .create_account("second@example.com", Offer::Premium)
+        .unwrap()
+        .api_key;
+    let out = clean(env.run_stdin(&["auth", "rotate"], &other), &[&other]);
+    out.ok();
+    assert!(out.stderr.contains("still live"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("https://1fichier.com/console/params.pl"),
+        "{}",
+        out.stderr
+    );
+    let file = std::fs::read_to_string(env.config_dir().join("credentials.toml")).unwrap();
+    assert!(file.contains(&other) && !file.contains(env.key()));
+    assert!(!env.config_dir().join("mock-keyring.json").exists());
+}
+
+#[test]
+fn rotate_refuses_env_keys_and_bad_keys_and_stores_nothing() {
+    let mut env = Env::logged_in();
+    let new = env.emu.emu.regenerate_key(TEST_EMAIL).unwrap();
+    // A refused new key: nothing changes.
+    let bad = fichier_testkit::fake_key();
+    let out = clean(env.run_stdin(&["auth", "rotate"], &bad), &[&bad]);
+    out.code(3);
+    assert!(out.stderr.contains("not stored"), "{}", out.stderr);
+    // Same key as the stored one.
+    clean(env.run_stdin(&["auth", "rotate"], env.key()), &[]).code(2);
+    let keyring = std::fs::read_to_string(env.config_dir().join("mock-keyring.json")).unwrap();
+    assert!(
+        keyring.contains(env.key()),
+        "the old key must still be stored"
+    );
+    // No stored key to rotate.
+    env.run(&["auth", "logout"]).ok();
+    clean(env.run_stdin(&["auth", "rotate"], &new), &[&new]).code(3);
+    // The key in use comes from the environment: fichier cannot replace it there.
+    env.env
+        .push(("FICHIER_API_KEY".into(), env.key().to_owned()));
+    let out = clean(env.run_stdin(&["auth", "rotate"], &new), &[&new]);
+    out.code(2);
+    assert!(out.stderr.contains("FICHIER_API_KEY"), "{}", out.stderr);
+    assert!(out.stderr.contains("nothing was stored"), "{}", out.stderr);
+    let keyring =
+        std::fs::read_to_string(env.config_dir().join("mock-keyring.json")).unwrap_or_default();
+    assert!(!keyring.contains(&new));
+    assert!(!env.config_dir().join("credentials.toml").exists());
+    // The sandbox has nothing to rotate.
+    env.env.pop();
+    clean(
+        env.run_stdin(&["--sandbox", "auth", "rotate"], &new),
+        &[&new],
+    )
+    .code(2);
+}
+
+/// With the real pacer: the old key was queried by `auth login` less than 5 minutes ago, so
+/// its fate cannot be checked now; the rotation still happens and says so.
+#[test]
+fn rotate_inside_the_user_info_window() {
+    let mut env = Env::new();
+    env.env.push(("FICHIER_TEST_PACER".into(), "0".into()));
+    env.login();
+    let new = env.emu.emu.regenerate_key(TEST_EMAIL).unwrap();
+    let out = clean(env.run_stdin(&["auth", "rotate", "--json"], &new), &[&new]);
+    let j = out.json();
+    assert_eq!(j["old_key"], "unknown");
+    assert_eq!(j["email"], "owner@example.com");
+    assert!(out.stderr.contains("5 minutes"), "{}", out.stderr);
+}

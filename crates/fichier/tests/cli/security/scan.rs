@@ -1,0 +1,287 @@
+//! `fichier scan`: files, stdin, baselines, git history, the pre-commit hook, and `--verify`
+//! against the emulator. Every key the tests plant is generated and checked never to reach
+//! stdout or stderr.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::harness::{BIN, Env, Out};
+
+/// Runs the binary in `dir`, feeding `stdin`; asserts none of `secrets` reaches the output.
+pub fn run_in(env: &Env, dir: &Path, args: &[&str], stdin: &str, secrets: &[&str]) -> Out {
+    let mut c = env.command(args);
+    c.current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("spawn fichier");
+    {
+        let mut input = child.stdin.take().unwrap();
+        let _ = input.write_all(stdin.as_bytes());
+    }
+    let out = child.wait_with_output().expect("wait for fichier");
+    let out = Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    for s in secrets.iter().chain([&env.key()]) {
+        assert!(
+            !out.stdout.contains(s),
+            "a key leaked to stdout of {args:?}"
+        );
+        assert!(
+            !out.stderr.contains(s),
+            "a key leaked to stderr of {args:?}"
+        );
+    }
+    out
+}
+
+/// `git` with a fixed identity, in `dir`.
+pub fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn masked(key: &str) -> String {
+    format!("{}…{}", &key[..2], &key[key.len() - 2..])
+}
+
+#[test]
+fn scan_files_formats_and_exit_codes() {
+    let env = Env::new();
+    let key = fichier_testkit::fake_key();
+    let tree = env.root().join("tree");
+    std::fs::create_dir_all(tree.join("src")).unwrap();
+    std::fs::write(tree.join(".env"), format!("FICHIER_API_KEY={key}\n")).unwrap();
+    std::fs::write(tree.join("src/clean.rs"), "fn main() {}\n").unwrap();
+
+    // No key is configured: scanning needs none.
+    let out = run_in(&env, &tree, &["scan"], "", &[&key]);
+    out.code(1);
+    let want = format!(".env:1:17  fichier-named-key  high  {}", masked(&key));
+    assert!(out.stdout.starts_with(&want), "{}", out.stdout);
+    assert!(out.stderr.contains("1 finding"), "{}", out.stderr);
+
+    let j = run_in(&env, &tree, &["scan", "--json", "."], "", &[&key]).json();
+    assert_eq!(j["version"], 1);
+    assert_eq!(j["findings"][0]["rule"], "fichier-named-key");
+    assert_eq!(j["findings"][0]["masked"], masked(&key).as_str());
+    assert_eq!(j["findings"][0]["fingerprint"].as_str().unwrap().len(), 32);
+
+    let sarif = run_in(&env, &tree, &["scan", "--sarif"], "", &[&key]);
+    let s: serde_json::Value = serde_json::from_str(&sarif.stdout).unwrap();
+    assert_eq!(s["version"], "2.1.0");
+    assert_eq!(
+        s["runs"][0]["results"][0]["ruleId"], "fichier-named-key",
+        "{}",
+        sarif.stdout
+    );
+    run_in(&env, &tree, &["scan", "--sarif", "--json"], "", &[&key]).code(2);
+
+    // Clean inputs, a missing path, and standard input.
+    run_in(&env, &tree, &["scan", "src"], "", &[]).ok();
+    let out = run_in(&env, &tree, &["scan", "nope"], "", &[]);
+    out.code(2);
+    assert!(out.stderr.contains("nope"), "{}", out.stderr);
+    let out = run_in(
+        &env,
+        &tree,
+        &["scan", "-"],
+        &format!("export RCLONE_FICHIER_API_KEY=\"{key}\"\n"),
+        &[&key],
+    );
+    out.code(1);
+    assert!(out.stdout.starts_with("-:1:"), "{}", out.stdout);
+    // A bare random string is reported only with --strict.
+    std::fs::write(tree.join("src/data.txt"), format!("value {key}\n")).unwrap();
+    run_in(&env, &tree, &["scan", "src"], "", &[&key]).ok();
+    run_in(&env, &tree, &["scan", "--strict", "src"], "", &[&key]).code(1);
+}
+
+#[test]
+fn baseline_accepts_findings_without_storing_keys() {
+    let env = Env::new();
+    let key = fichier_testkit::fake_key();
+    let tree = env.root().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join(".env"), format!("FICHIER_API_KEY={key}\n")).unwrap();
+    let base = env.root().join("baseline.json");
+    let b = base.to_str().unwrap();
+    let out = run_in(&env, &tree, &["scan", "--write-baseline", b], "", &[&key]);
+    out.ok();
+    let text = std::fs::read_to_string(&base).unwrap();
+    assert!(!text.contains(&key), "the baseline holds the key");
+    let j = run_in(
+        &env,
+        &tree,
+        &["scan", "--json", "--baseline", b],
+        "",
+        &[&key],
+    )
+    .json();
+    assert_eq!(j["findings"], serde_json::json!([]));
+    assert_eq!(j["stats"]["suppressed_by_baseline"], 1);
+    // A new key is still reported.
+    let other = fichier_testkit::fake_key();
+    std::fs::write(tree.join("b.env"), format!("FICHIER_API_KEY={other}\n")).unwrap();
+    run_in(&env, &tree, &["scan", "--baseline", b], "", &[&key, &other]).code(1);
+    // A damaged baseline is an error (exit 2) naming the file.
+    std::fs::write(&base, "{").unwrap();
+    let out = run_in(&env, &tree, &["scan", "--baseline", b], "", &[&key]);
+    out.code(2);
+    assert!(out.stderr.contains("baseline.json"), "{}", out.stderr);
+}
+
+#[test]
+fn git_history_and_pre_commit_hook() {
+    let env = Env::new();
+    let key = fichier_testkit::fake_key();
+    let repo = env.root().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q"]);
+    std::fs::write(repo.join("deploy.sh"), format!("FICHIER_API_KEY={key}\n")).unwrap();
+    git(&repo, &["add", "deploy.sh"]);
+    git(&repo, &["commit", "-qm", "add"]);
+    git(&repo, &["rm", "-q", "deploy.sh"]);
+    git(&repo, &["commit", "-qm", "remove"]);
+    // The working tree is clean; the history is not.
+    run_in(&env, &repo, &["scan"], "", &[&key]).ok();
+    let j = run_in(&env, &repo, &["scan", "--git", "--json"], "", &[&key]).json();
+    assert_eq!(j["findings"][0]["path"], "deploy.sh");
+    assert_eq!(j["findings"][0]["commit"].as_str().unwrap().len(), 40);
+    run_in(&env, &env.root().join("home"), &["scan", "--git"], "", &[]).code(2);
+
+    // The hook: installed once, refused twice, replaced with --force.
+    let out = run_in(&env, &repo, &["scan", "install-hook"], "", &[]);
+    out.ok();
+    let hook = repo.join(".git/hooks/pre-commit");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&hook).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o755);
+    }
+    let out = run_in(&env, &repo, &["scan", "install-hook"], "", &[]);
+    out.code(2);
+    assert!(out.stderr.contains("--force"), "{}", out.stderr);
+    run_in(&env, &repo, &["scan", "install-hook", "--force"], "", &[]).ok();
+
+    // Staged changes: the key is refused, a clean change passes.
+    std::fs::write(repo.join(".env"), format!("FICHIER_API_KEY={key}\n")).unwrap();
+    git(&repo, &["add", ".env"]);
+    run_in(&env, &repo, &["scan", "--staged"], "", &[&key]).code(1);
+    // The real hook, run by git with this binary first on PATH, blocks the commit.
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let commit = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(["commit", "-qm", "leak"])
+        .current_dir(&repo)
+        .env("PATH", &path)
+        .env("FICHIER_KEYRING", "none")
+        .env("HOME", env.root().join("home"))
+        .env("XDG_CONFIG_HOME", env.root().join("config"))
+        .env("XDG_CACHE_HOME", env.root().join("cache"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!commit.status.success(), "the hook let the key through");
+    let stdout = String::from_utf8_lossy(&commit.stdout);
+    let stderr = String::from_utf8_lossy(&commit.stderr);
+    // git sends a hook's stdout to stderr.
+    assert!(
+        stdout.contains(".env:1:17") || stderr.contains(".env:1:17"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(!stdout.contains(&key) && !stderr.contains(&key));
+    git(&repo, &["rm", "-q", "--cached", ".env"]);
+    std::fs::write(repo.join("README"), "hello\n").unwrap();
+    git(&repo, &["add", "README"]);
+    let commit = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(["commit", "-qm", "clean"])
+        .current_dir(&repo)
+        .env("PATH", &path)
+        .env("FICHIER_KEYRING", "none")
+        .env("HOME", env.root().join("home"))
+        .env("XDG_CONFIG_HOME", env.root().join("config"))
+        .env("XDG_CACHE_HOME", env.root().join("cache"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        commit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&commit.stderr)
+    );
+}
+
+/// `--verify`: one `user/info` per distinct key, against the configured API (the emulator),
+/// live and dead reported, with no key configured for fichier itself.
+#[test]
+fn verify_checks_each_key_once() {
+    let env = Env::new();
+    let live = env.key().to_owned();
+    let dead = fichier_testkit::fake_key();
+    let tree = env.root().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    // The live key leaked twice: it is checked once.
+    std::fs::write(tree.join("a.env"), format!("FICHIER_API_KEY={live}\n")).unwrap();
+    std::fs::write(tree.join("b.env"), format!("FICHIER_API_KEY={live}\n")).unwrap();
+    std::fs::write(tree.join("c.env"), format!("FICHIER_API_KEY={dead}\n")).unwrap();
+    let before = env.calls("user/info");
+    let out = run_in(
+        &env,
+        &tree,
+        &["scan", "--verify", "--json"],
+        "",
+        &[&live, &dead],
+    );
+    out.code(1);
+    assert_eq!(
+        env.calls("user/info") - before,
+        2,
+        "one call per distinct key"
+    );
+    let j = out.json();
+    let status = |path: &str| {
+        j["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == path)
+            .map(|f| f["verification"]["status"].clone())
+            .unwrap()
+    };
+    assert_eq!(status("a.env"), "live");
+    assert_eq!(status("b.env"), "live");
+    assert_eq!(status("c.env"), "dead");
+    let out = run_in(&env, &tree, &["scan", "--verify"], "", &[&live, &dead]);
+    assert!(out.stdout.contains("[live]"), "{}", out.stdout);
+    assert!(out.stderr.contains("console/params.pl"), "{}", out.stderr);
+}
