@@ -78,6 +78,11 @@ pub async fn run(ctx: &mut Context, args: ScanArgs) -> anyhow::Result<Exit> {
         ctx.printer.warn(&format!("{}: {}", e.path, e.message));
     }
     ctx.printer.status(&render_summary(&report));
+    for f in report.distinct_keys() {
+        if let Some(Verification::Unknown { reason }) = &f.verification {
+            ctx.printer.warn(&format!("key {}: {reason}", f.masked));
+        }
+    }
     let live = report
         .distinct_keys()
         .iter()
