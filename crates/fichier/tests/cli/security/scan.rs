@@ -285,3 +285,32 @@ fn verify_checks_each_key_once() {
     assert!(out.stdout.contains("[live]"), "{}", out.stdout);
     assert!(out.stderr.contains("console/params.pl"), "{}", out.stderr);
 }
+
+/// With the real pacer, `--verify` keeps 1fichier's 5-minute `user/info` window per key
+/// across processes: a second run inside it sends nothing, and says why a key is unknown.
+#[test]
+fn verify_respects_the_user_info_window() {
+    let mut env = Env::new();
+    env.env.push(("FICHIER_TEST_PACER".into(), "0".into()));
+    let live = env.key().to_owned();
+    let dead = fichier_testkit::fake_key();
+    let tree = env.root().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("a.env"), format!("FICHIER_API_KEY={live}\n")).unwrap();
+    std::fs::write(tree.join("c.env"), format!("FICHIER_API_KEY={dead}\n")).unwrap();
+    let args = ["scan", "--verify", "--json"];
+    let first = run_in(&env, &tree, &args, "", &[&live, &dead]).json();
+    assert_eq!(first["findings"][0]["verification"]["status"], "live");
+    assert_eq!(first["findings"][1]["verification"]["status"], "dead");
+    let calls = env.calls("user/info");
+    assert_eq!(calls, 2);
+    let out = run_in(&env, &tree, &args, "", &[&live, &dead]);
+    assert_eq!(env.calls("user/info"), calls, "a second run sent user/info again");
+    let second = out.json();
+    assert_eq!(second["findings"][1]["verification"]["status"], "unknown");
+    let reason = second["findings"][1]["verification"]["reason"]
+        .as_str()
+        .unwrap();
+    assert!(reason.contains("5 minutes"), "{reason}");
+    assert!(out.stderr.contains("5 minutes"), "{}", out.stderr);
+}
