@@ -305,7 +305,11 @@ fn verify_respects_the_user_info_window() {
     let calls = env.calls("user/info");
     assert_eq!(calls, 2);
     let out = run_in(&env, &tree, &args, "", &[&live, &dead]);
-    assert_eq!(env.calls("user/info"), calls, "a second run sent user/info again");
+    assert_eq!(
+        env.calls("user/info"),
+        calls,
+        "a second run sent user/info again"
+    );
     let second = out.json();
     assert_eq!(second["findings"][1]["verification"]["status"], "unknown");
     let reason = second["findings"][1]["verification"]["reason"]
