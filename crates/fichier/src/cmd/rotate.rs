@@ -42,6 +42,13 @@ pub async fn run(ctx: &mut Context) -> anyhow::Result<Exit> {
                 .into(),
         );
     }
+    // A key file named in the config file is the key in use on every run: a key stored
+    // elsewhere would stay shadowed by it.
+    if let Some(path) = configured_key_file(&ctx.settings)
+        && ctx.settings.api_key_file.as_ref() == Some(&path)
+    {
+        return Err(not_ours(&KeySource::KeyFile(path)));
+    }
     // The old key: what the credential chain gives without `--api-key-file`, which (as for
     // `auth login`) supplies the new key.
     let mut chain = ctx.settings.clone();
@@ -171,6 +178,18 @@ pub async fn run(ctx: &mut Context) -> anyhow::Result<Exit> {
         )),
     }
     Ok(Exit::Ok)
+}
+
+/// The `api_key_file` of the config file (`FICHIER_CONFIG` or the default path), if any.
+fn configured_key_file(settings: &crate::settings::Settings) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("FICHIER_CONFIG")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| settings.dirs.config.join("config.toml"));
+    let text = std::fs::read_to_string(path).ok()?;
+    toml::from_str::<crate::settings::ConfigFile>(&text)
+        .ok()?
+        .api_key_file
 }
 
 /// The error for a key source fichier does not write: say what to change instead.

@@ -3,7 +3,7 @@
 
 use fichier_testkit::{Offer, TEST_EMAIL};
 
-use crate::harness::{Env, Out};
+use crate::harness::{Env, Out, write_mode};
 
 /// Asserts that neither key reached the output.
 fn clean(out: Out, keys: &[&str]) -> Out {
@@ -115,4 +115,24 @@ fn rotate_inside_the_user_info_window() {
     assert_eq!(j["old_key"], "unknown");
     assert_eq!(j["email"], "owner@example.com");
     assert!(out.stderr.contains("5 minutes"), "{}", out.stderr);
+}
+
+/// A key file named in the config file is the key in use: fichier cannot replace it there.
+#[test]
+fn rotate_refuses_a_configured_key_file() {
+    let env = Env::logged_in();
+    let key_file = env.root().join("key.txt");
+    write_mode(&key_file, env.key(), 0o600);
+    write_mode(
+        &env.config_dir().join("config.toml"),
+        &format!("api_key_file = {:?}\n", key_file.display().to_string()),
+        0o600,
+    );
+    let new = env.emu.emu.regenerate_key(TEST_EMAIL).unwrap();
+    let out = clean(env.run_stdin(&["auth", "rotate"], &new), &[&new]);
+    out.code(2);
+    assert!(out.stderr.contains("key file"), "{}", out.stderr);
+    assert!(out.stderr.contains("nothing was stored"), "{}", out.stderr);
+    let keyring = std::fs::read_to_string(env.config_dir().join("mock-keyring.json")).unwrap();
+    assert!(!keyring.contains(&new));
 }
