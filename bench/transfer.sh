@@ -54,7 +54,8 @@ EMU_PID=$!
 for _ in $(seq 100); do [ -s "$WORK/emu.out" ] && break; sleep 0.05; done
 BASE=$(head -n1 "$WORK/emu.out")
 export FICHIER_API_URL="$BASE/v1/"
-F() { "$FICHIER_BIN" --api-key-file "$WORK/key" "$@"; }
+FB=("$FICHIER_BIN" --api-key-file "$WORK/key")
+F() { "${FB[@]}" "$@"; }
 json() { python3 -c "import sys,json; print(json.load(sys.stdin)$1)"; }
 now() { date +%s.%N; }
 secs() { python3 -c "print(f'{$2-$1:.2f}')"; }
@@ -100,13 +101,13 @@ if [ "$ONLY" = all ] || [ "$ONLY" = big ]; then
   head -c "$((SIZE_MIB * 1048576))" /dev/urandom > "$WORK/big.bin"
   t0=$(now); LINK=$(curl_upload "$WORK/big.bin"); t1=$(now)
   CURL_UP=$(secs "$t0" "$t1")
-  read -r FUP FUP_RSS < <(timed F upload "$WORK/big.bin" /bench --force)
+  read -r FUP FUP_RSS < <(timed "${FB[@]}" upload "$WORK/big.bin" /bench --force)
   t0=$(now); curl_download "$LINK" "$WORK/curl.out"; t1=$(now)
   CURL_DOWN=$(secs "$t0" "$t1"); rm -f "$WORK/curl.out"
   mkdir -p "$WORK/d1" "$WORK/d3"
-  read -r FD1 FD1_RSS < <(timed F download "$LINK" -o "$WORK/d1" --segments 1)
-  read -r FD3 FD3_RSS < <(timed F download "$LINK" -o "$WORK/d3")
-  read -r FDN FDN_RSS < <(timed F download "$LINK" -o "$WORK/dn" --segments 1 --no-verify)
+  read -r FD1 FD1_RSS < <(timed "${FB[@]}" download "$LINK" -o "$WORK/d1" --segments 1)
+  read -r FD3 FD3_RSS < <(timed "${FB[@]}" download "$LINK" -o "$WORK/d3")
+  read -r FDN FDN_RSS < <(timed "${FB[@]}" download "$LINK" -o "$WORK/dn" --segments 1 --no-verify)
   cmp -s "$WORK/big.bin" "$WORK/d3/big.bin" || echo "error: downloaded bytes differ" >&2
   rm -rf "$WORK/d1" "$WORK/d3" "$WORK/dn"
   echo "upload    curl ${CURL_UP}s  fichier ${FUP}s (verified)        ratio $(ratio "$FUP" "$CURL_UP")  rss ${FUP_RSS} KiB"
@@ -119,9 +120,9 @@ fi
 if { [ "$ONLY" = all ] || [ "$ONLY" = rss ]; } && [ "$RSS_MIB" -gt 0 ]; then
   echo "== peak RSS moving a ${RSS_MIB} MiB file"
   head -c "$((RSS_MIB * 1048576))" /dev/urandom > "$WORK/huge.bin"
-  read -r RUP RUP_RSS < <(timed F --json upload "$WORK/huge.bin" /rss)
+  read -r RUP RUP_RSS < <(timed "${FB[@]}" --json upload "$WORK/huge.bin" /rss)
   rm -f "$WORK/huge.bin"
-  read -r RDN RDN_RSS < <(timed F download /rss/huge.bin -o "$WORK/r")
+  read -r RDN RDN_RSS < <(timed "${FB[@]}" download /rss/huge.bin -o "$WORK/r")
   rm -rf "$WORK/r"
   echo "upload    ${RUP}s  max RSS $((RUP_RSS / 1024)) MiB"
   echo "download  ${RDN}s  max RSS $((RDN_RSS / 1024)) MiB (3 segments, verified)"
@@ -134,8 +135,8 @@ if [ "$ONLY" = all ] || [ "$ONLY" = segments ]; then
   printf '{"rules":[],"download_bytes_per_sec":%s}\n' "$SEG_CAP" > "$WORK/plan.json"
   "$EMU" faults load --data-dir "$WORK/emu" "$WORK/plan.json" >/dev/null
   sleep 1.5   # the running server picks the plan up within a second
-  read -r S1 _ < <(timed F download /seg/seg.bin -o "$WORK/s1" --segments 1)
-  read -r S4 _ < <(timed F download /seg/seg.bin -o "$WORK/s4" --segments 4)
+  read -r S1 _ < <(timed "${FB[@]}" download /seg/seg.bin -o "$WORK/s1" --segments 1)
+  read -r S4 _ < <(timed "${FB[@]}" download /seg/seg.bin -o "$WORK/s4" --segments 4)
   "$EMU" faults clear --data-dir "$WORK/emu" >/dev/null
   cmp -s "$WORK/seg.bin" "$WORK/s4/seg.bin" || echo "error: segmented bytes differ" >&2
   rm -rf "$WORK/s1" "$WORK/s4" "$WORK/seg.bin"
@@ -157,7 +158,7 @@ for i in range(n):
 PY
   TOTAL=$(du -sb "$WORK/small" | cut -f1)
   read -r A0 N0 D0 < <(api_calls)
-  read -r SW _ < <(timed F upload -r "$WORK/small" /small -j 4)
+  read -r SW _ < <(timed "${FB[@]}" upload -r "$WORK/small" /small -j 4)
   sleep 1.2   # the log is flushed to the store asynchronously
   read -r A1 N1 D1 < <(api_calls)
   python3 - "$SMALL_N" "$SW" "$((A1 - A0))" "$((N1 - N0))" "$TOTAL" <<'PY'

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 
 use bytes::Bytes;
-use whirlpool::{Digest, Whirlpool};
+use fichier_api::WhirlpoolHasher as Whirlpool;
 
 /// Hashes several streams (the parts of one multipart upload) on one blocking thread. Each
 /// digest is published as soon as its stream delivered all its bytes, so a caller never waits
@@ -41,7 +41,7 @@ impl StreamHashers {
                 seen[i] += chunk.len() as u64;
                 if seen[i] >= lens[i] {
                     let h = hs[i].take().expect("present above");
-                    let hex = hex::encode(h.finalize());
+                    let hex = h.finish_hex();
                     out.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(hex);
                     left -= 1;
                 }
@@ -138,7 +138,7 @@ impl FrontierHasher {
                     hashed += n as u64;
                 }
             }
-            Ok(hex::encode(h.finalize()))
+            Ok(h.finish_hex())
         });
         (FrontierHasher { shared }, handle)
     }
