@@ -411,11 +411,8 @@ impl Engine {
             id: job.id,
             name: job.display.clone(),
         });
-        let file = ctx.file.clone();
-        tokio::task::spawn_blocking(move || file.sync_all())
-            .await
-            .map_err(|e| TransferError::new(ErrorClass::Local, e.to_string()))?
-            .map_err(|e| TransferError::io(&format!("cannot write {}", part.display()), &e))?;
+        // No fsync before the rename: like curl and rsync, durability against power loss is
+        // left to the file system; the whirlpool check on the next run catches a torn file.
         let on_disk = tokio::fs::metadata(&part)
             .await
             .map_err(|e| TransferError::io(&format!("cannot read {}", part.display()), &e))?
