@@ -23,6 +23,13 @@ use crate::upload::without_url;
 
 /// Bytes gathered from the network before one positioned write.
 const WRITE_BUFFER: usize = 512 * 1024;
+
+/// A block being written to `.part` on the blocking pool.
+struct PendingWrite {
+    len: u64,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
 /// Files at least this big get the default number of segments.
 pub(crate) const SEGMENT_THRESHOLD: u64 = 64 << 20;
 /// Default segments for big files.
@@ -615,6 +622,9 @@ impl Engine {
         let mut offset = pos; // where `buf` goes
         let mut received = 0u64;
         let mut cut: Option<TransferError> = None;
+        // One write in flight while the next buffer fills: reading the socket and writing the
+        // disk overlap instead of taking turns.
+        let mut pending: Option<PendingWrite> = None;
         while received < expected {
             let chunk = match stream.next().await {
                 Some(Ok(c)) => c,
@@ -635,12 +645,19 @@ impl Engine {
             buf.extend_from_slice(&chunk);
             if buf.len() >= WRITE_BUFFER {
                 let data = buf.split().freeze();
-                self.flush(ctx, i, data, &mut offset).await?;
+                if let Some(p) = pending.take() {
+                    self.finish_write(ctx, i, p).await?;
+                }
+                pending = Some(self.start_write(ctx, data, &mut offset));
             }
+        }
+        if let Some(p) = pending.take() {
+            self.finish_write(ctx, i, p).await?;
         }
         if !buf.is_empty() {
             let data = buf.split().freeze();
-            self.flush(ctx, i, data, &mut offset).await?;
+            let p = self.start_write(ctx, data, &mut offset);
+            self.finish_write(ctx, i, p).await?;
         }
         if let Some(e) = cut {
             return Ok(Leg::Cut(e));
@@ -654,19 +671,28 @@ impl Engine {
         Ok(Leg::Complete)
     }
 
-    /// Writes `data` at `offset`, then counts it as done (so the state never claims bytes
+    /// Starts writing `data` at `offset` on the blocking pool and moves `offset` past it.
+    fn start_write(&self, ctx: &FileCtx, data: Bytes, offset: &mut u64) -> PendingWrite {
+        let file = ctx.file.clone();
+        let at = *offset;
+        let len = data.len() as u64;
+        *offset += len;
+        PendingWrite {
+            len,
+            task: tokio::task::spawn_blocking(move || positioned_write(&file, &data, at)),
+        }
+    }
+
+    /// Waits for a write, then counts its bytes as done (so the state never claims bytes
     /// that are not in the file).
-    async fn flush(
+    async fn finish_write(
         &self,
         ctx: &FileCtx,
         i: usize,
-        data: Bytes,
-        offset: &mut u64,
+        write: PendingWrite,
     ) -> Result<(), TransferError> {
-        let file = ctx.file.clone();
-        let at = *offset;
-        let n = data.len() as u64;
-        tokio::task::spawn_blocking(move || positioned_write(&file, &data, at))
+        write
+            .task
             .await
             .map_err(|e| TransferError::new(ErrorClass::Local, e.to_string()))?
             .map_err(|e| {
@@ -675,8 +701,7 @@ impl Engine {
                     &e,
                 )
             })?;
-        *offset += n;
-        ctx.advance(i, n);
+        ctx.advance(i, write.len);
         Ok(())
     }
 }
