@@ -8,7 +8,7 @@ use std::sync::Arc;
 use clap::Args;
 use fichier_transfer::{DownloadInput, DownloadOptions, EngineConfig, MAX_SEGMENTS, input_lines};
 
-use super::upload::{engine, exit_for, limit_rate};
+use super::upload::{conclude, engine, limit_rate};
 use crate::cli::PasswordArgs;
 use crate::context::Context;
 use crate::error::{Exit, Failure};
@@ -110,15 +110,5 @@ pub async fn run(ctx: &mut Context, args: DownloadArgs) -> anyhow::Result<Exit> 
         )
         .await;
     reporter.finish(&summary);
-    if let Some(stop) = &summary.stopped {
-        ctx.printer.error_text(&format!(
-            "error: stopped: {}\n{}",
-            stop.message,
-            stop.hint
-                .as_deref()
-                .map(|h| format!("hint: {h}\n"))
-                .unwrap_or_default()
-        ));
-    }
-    Ok(exit_for(&summary))
+    Ok(conclude(ctx, &summary))
 }

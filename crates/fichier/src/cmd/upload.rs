@@ -77,6 +77,21 @@ pub async fn engine(ctx: &mut Context, config: EngineConfig) -> anyhow::Result<E
         .map_err(|e| Failure::fatal(format!("cannot start the transfer engine: {e}")).into())
 }
 
+/// Says why a run stopped early (flood lock, full disk...), then gives the exit code.
+pub(super) fn conclude(ctx: &Context, summary: &Summary) -> Exit {
+    if let Some(stop) = &summary.stopped {
+        ctx.printer.error_text(&format!(
+            "error: stopped: {}\n{}",
+            stop.message,
+            stop.hint
+                .as_deref()
+                .map(|h| format!("hint: {h}\n"))
+                .unwrap_or_default()
+        ));
+    }
+    exit_for(summary)
+}
+
 /// The exit code of a transfer run.
 pub fn exit_for(summary: &Summary) -> Exit {
     match summary.stopped.as_ref().map(|e| e.class) {
@@ -183,15 +198,5 @@ pub async fn run(ctx: &mut Context, args: UploadArgs) -> anyhow::Result<Exit> {
         )
         .await;
     reporter.finish(&summary);
-    if let Some(stop) = &summary.stopped {
-        ctx.printer.error_text(&format!(
-            "error: stopped: {}\n{}",
-            stop.message,
-            stop.hint
-                .as_deref()
-                .map(|h| format!("hint: {h}\n"))
-                .unwrap_or_default()
-        ));
-    }
-    Ok(exit_for(&summary))
+    Ok(conclude(ctx, &summary))
 }
