@@ -192,9 +192,10 @@ mod tests {
 
     #[test]
     fn header_is_sensitive() {
-        let k = ApiKey::parse("FAKEkeyForEmulator00000000000001").unwrap();
+        let raw = fichier_testkit::fake_key();
+        let k = ApiKey::parse(&raw).unwrap();
         let h = k.bearer_header();
         assert!(h.is_sensitive());
-        assert!(!format!("{h:?}").contains("FAKEkey"));
+        assert!(!format!("{h:?}").contains(&raw));
     }
 }

@@ -5,11 +5,15 @@ use std::sync::Arc;
 
 use fichier_api::*;
 
-const CANARY: &str = "CANARYkey0000000000000000000042x";
+/// A generated fake key, the same for the whole test binary.
+fn canary() -> &'static str {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEY.get_or_init(fichier_testkit::fake_key)
+}
 const PASS: &str = "canary-password-123";
 
 fn key() -> ApiKey {
-    ApiKey::parse(CANARY).unwrap()
+    ApiKey::parse(canary()).unwrap()
 }
 
 fn link() -> FileLink {
@@ -17,7 +21,7 @@ fn link() -> FileLink {
 }
 
 fn assert_clean(what: &str, text: String) {
-    assert!(!text.contains(CANARY), "{what} shows the key: {text}");
+    assert!(!text.contains(canary()), "{what} shows the key: {text}");
     assert!(!text.contains(PASS), "{what} shows a password: {text}");
     assert!(
         !text.contains("p8123456789"),

@@ -18,11 +18,7 @@ async fn auth_answers_and_basic_listing() {
         (403, "Not authenticated #0")
     );
     let (s, v) = env
-        .call_key(
-            "user/info",
-            json!({}),
-            Some("ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"),
-        )
+        .call_key("user/info", json!({}), Some(&fichier_emu::generate_key()))
         .await;
     assert_eq!(
         (s, v["message"].as_str().unwrap()),

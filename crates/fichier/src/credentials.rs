@@ -638,8 +638,12 @@ mod tests {
 
     #[test]
     fn masks_to_two_and_two() {
-        let key = ApiKey::parse("ab345678901234567890123456789yz").unwrap();
-        assert_eq!(mask(&key), "ab…yz");
+        let raw = fichier_testkit::fake_key();
+        let key = ApiKey::parse(&raw).unwrap();
+        assert_eq!(
+            mask(&key),
+            format!("{}…{}", &raw[..2], &raw[raw.len() - 2..])
+        );
         let short = ApiKey::parse("abc").unwrap();
         assert_eq!(mask(&short), "****");
     }
