@@ -98,7 +98,10 @@ impl ApiKey {
     }
 
     /// Builds `Authorization: Bearer <key>`, marked sensitive so HTTP debug logs hide it.
-    pub(crate) fn bearer_header(&self) -> HeaderValue {
+    ///
+    /// The one way to authenticate a request the client does not build itself (e.g. a
+    /// multi-file upload form sent to a node): never format the key into a header by hand.
+    pub fn bearer_header(&self) -> HeaderValue {
         let mut value = HeaderValue::from_str(&format!("Bearer {}", self.0.expose_secret()))
             .expect("a parsed key only holds header-safe ASCII characters");
         value.set_sensitive(true);

@@ -67,7 +67,9 @@ impl Password {
     pub fn is_empty(&self) -> bool {
         self.0.expose_secret().is_empty()
     }
-    pub(crate) fn expose(&self) -> &str {
+    /// The password text, for a request field the client does not build itself (the `dpass`
+    /// field of a custom upload form). Never print or log it.
+    pub fn expose(&self) -> &str {
         self.0.expose_secret()
     }
 }

@@ -15,7 +15,7 @@ use fichier_api::{
     UploadServer, same_whirlpool,
 };
 use futures_util::StreamExt;
-use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::header::AUTHORIZATION;
 use reqwest::multipart::{Form, Part};
 use tokio::io::AsyncReadExt;
 
@@ -306,14 +306,6 @@ async fn stamp(path: &Path) -> std::io::Result<Stamp> {
         len: m.len(),
         modified: m.modified().ok(),
     })
-}
-
-/// The plain text of a password for the upload form (the API type only exposes it through
-/// serialisation, which is exactly what sending it in a form is).
-fn password_text(p: &Password) -> Option<String> {
-    serde_json::to_value(p)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
 }
 
 /// Shared state of one upload run.
@@ -907,8 +899,8 @@ impl Engine {
         if let Some(d) = run.opts.domain {
             form = form.text("domain", d.0.to_string());
         }
-        if let Some(p) = run.opts.password.as_ref().and_then(password_text) {
-            form = form.text("dpass", p);
+        if let Some(p) = &run.opts.password {
+            form = form.text("dpass", p.expose().to_owned());
         }
         if !run.opts.mails.is_empty() {
             form = form.text("mails", run.opts.mails.join(","));
@@ -951,20 +943,7 @@ impl Engine {
             };
             form = form.part("file[]", part);
         }
-        let mut auth =
-            match HeaderValue::from_str(&format!("Bearer {}", key.expose_for_key_store())) {
-                Ok(v) => v,
-                Err(_) => {
-                    return (
-                        missing(jobs.len()),
-                        Some(TransferError::new(
-                            ErrorClass::Auth,
-                            "the API key cannot be sent in a header",
-                        )),
-                    );
-                }
-            };
-        auth.set_sensitive(true);
+        let auth = key.bearer_header();
         let permit = self.inner.conns.acquire().await;
         let sent = self
             .inner

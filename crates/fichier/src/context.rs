@@ -70,7 +70,6 @@ pub struct Context {
     /// The printer.
     pub printer: Printer,
     client: Option<Client>,
-    key_digest: Option<String>,
     sandbox: Option<Sandbox>,
     listings: HashMap<FolderId, Arc<FolderListing>>,
 }
@@ -101,7 +100,6 @@ impl Context {
             settings,
             printer,
             client: None,
-            key_digest: None,
             sandbox: None,
             listings: HashMap::new(),
         }
@@ -163,16 +161,10 @@ impl Context {
             let (url, key, source) = self.key().await?;
             self.printer
                 .verbose(&format!("using the API key from the {}", source.describe()));
-            self.key_digest = Some(crate::client::key_digest(&key));
             let client = self.build_client(&url, key)?;
             self.client = Some(client);
         }
         Ok(self.client.as_ref().expect("built above"))
-    }
-
-    /// A digest of the current key (after `client()`), to name per-key cache files.
-    pub fn key_digest(&self) -> Option<&str> {
-        self.key_digest.as_deref()
     }
 
     /// A folder's listing with its files (one `folder/ls` call per folder per run).

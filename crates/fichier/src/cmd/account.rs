@@ -1,12 +1,8 @@
 //! `fichier account`: offer, storage, CDN credits and subscription end.
 //!
-//! 1fichier allows one `user/info` call per 5 minutes per user; the pacer enforces it across
-//! processes. So that `fichier account` can be run again within that window, the last answer
-//! is kept in the cache dir (per key digest, mode 0600) and shown, marked as cached, while
-//! the service may not be asked.
-
-use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+//! 1fichier allows one `user/info` call per 5 minutes per user; the library's pacer enforces
+//! it across processes and hands later processes inside the window the last answer from its
+//! shared state file, so this command needs no cache of its own.
 
 use fichier_api::{Offer, UserInfo};
 use serde::{Deserialize, Serialize};
@@ -70,81 +66,10 @@ fn to_json(info: &UserInfo) -> AccountJson {
     }
 }
 
-/// How long a cached answer is shown instead of an error.
-const CACHE_MAX_AGE: Duration = Duration::from_secs(600);
-
-/// The cached answer kept on disk (the offer name travels next to the JSON document).
-#[derive(Serialize, Deserialize)]
-struct Cached {
-    offer_name: String,
-    account: AccountJson,
-}
-
-fn cache_path(ctx: &Context, digest: &str) -> PathBuf {
-    ctx.settings
-        .dirs
-        .cache
-        .join(format!("account-{digest}.json"))
-}
-
-fn save(ctx: &Context, digest: &str, account: &AccountJson) {
-    let path = cache_path(ctx, digest);
-    let Ok(account_value) = serde_json::to_value(account) else {
-        return;
-    };
-    let doc = serde_json::json!({ "offer_name": account.offer_name, "account": account_value });
-    let _ = crate::credentials::write_private(&path, doc.to_string().as_bytes());
-}
-
-/// The cached answer and its age, when fresh enough.
-fn load(ctx: &Context, digest: &str) -> Option<(AccountJson, Duration)> {
-    let path = cache_path(ctx, digest);
-    let age = std::fs::metadata(&path)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| SystemTime::now().duration_since(t).ok())?;
-    if age > CACHE_MAX_AGE {
-        return None;
-    }
-    let cached: Cached = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
-    let mut account = cached.account;
-    account.offer_name = cached.offer_name;
-    Some((account, age))
-}
-
-/// Keeps a fresh `user/info` answer obtained elsewhere (`auth status`) for this key digest.
-pub fn remember(ctx: &Context, digest: &str, info: &UserInfo) {
-    save(ctx, digest, &to_json(info));
-}
-
-/// The e-mail, offer id and offer name of the last answer for this key digest, with its age,
-/// when fresh enough.
-pub fn recall(ctx: &Context, digest: &str) -> Option<(String, String, String, Duration)> {
-    load(ctx, digest).map(|(a, age)| (a.email, a.offer, a.offer_name, age))
-}
-
-/// The account, from the service or, inside the 5-minute window, from the cache.
+/// The account, from the service (or the pacer's shared answer inside the 5-minute window).
 async fn fetch(ctx: &mut Context) -> anyhow::Result<AccountJson> {
-    let answer = ctx.client().await?.user_info().await;
-    let digest = ctx.key_digest().unwrap_or_default().to_owned();
-    match answer {
-        Ok(info) => {
-            let account = to_json(&info);
-            save(ctx, &digest, &account);
-            Ok(account)
-        }
-        Err(e @ fichier_api::Error::Paced { .. }) => match load(ctx, &digest) {
-            Some((account, age)) => {
-                ctx.printer.status(&format!(
-                    "(from {}s ago: 1fichier allows one account query per 5 minutes)",
-                    age.as_secs()
-                ));
-                Ok(account)
-            }
-            None => Err(e.into()),
-        },
-        Err(e) => Err(e.into()),
-    }
+    let info = ctx.client().await?.user_info().await?;
+    Ok(to_json(&info))
 }
 
 fn size_or_dash(v: Option<u64>) -> String {

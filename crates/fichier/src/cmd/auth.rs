@@ -133,24 +133,16 @@ struct StatusJson {
 async fn status(ctx: &mut Context) -> anyhow::Result<Exit> {
     let (url, key, source) = ctx.key().await?;
     let masked = credentials::mask(&key);
-    let digest = crate::client::key_digest(&key);
     let client = ctx.build_client(&url, key)?;
     let info = client.user_info().await;
-    // (email, offer id, offer name, age of a cached answer)
-    let known = match &info {
-        Ok(i) => {
-            super::account::remember(ctx, &digest, i);
-            Some((
-                i.email.clone(),
-                super::account::offer_id(&i.offer).to_owned(),
-                i.offer.to_string(),
-                None,
-            ))
-        }
-        Err(fichier_api::Error::Paced { .. }) => super::account::recall(ctx, &digest)
-            .map(|(email, id, name, age)| (email, id, name, Some(age))),
-        Err(_) => None,
-    };
+    // (email, offer id, offer name)
+    let known = info.as_ref().ok().map(|i| {
+        (
+            i.email.clone(),
+            super::account::offer_id(&i.offer).to_owned(),
+            i.offer.to_string(),
+        )
+    });
     if ctx.printer.json_mode() {
         ctx.printer.json(&StatusJson {
             source: source.id(),
@@ -162,7 +154,7 @@ async fn status(ctx: &mut Context) -> anyhow::Result<Exit> {
         });
     } else {
         let mut fields = vec![("key", masked), ("source", source.describe())];
-        if let Some((email, _, name, _)) = &known {
+        if let Some((email, _, name)) = &known {
             fields.push(("account", email.clone()));
             fields.push(("offer", name.clone()));
         }
@@ -170,14 +162,6 @@ async fn status(ctx: &mut Context) -> anyhow::Result<Exit> {
     }
     match info {
         Ok(_) => Ok(Exit::Ok),
-        Err(fichier_api::Error::Paced { .. }) if known.is_some() => {
-            let age = known.and_then(|k| k.3).unwrap_or_default().as_secs();
-            ctx.printer.status(&format!(
-                "(account details from {age}s ago: 1fichier allows one account query per 5 \
-                 minutes)"
-            ));
-            Ok(Exit::Ok)
-        }
         // 1fichier allows one user/info call per 5 minutes per user: the key itself is known
         // to come from the source shown, so this is no failure.
         Err(fichier_api::Error::Paced { retry_after, .. }) => {

@@ -113,9 +113,6 @@ pub async fn run(ctx: &mut Context) -> anyhow::Result<Exit> {
     for w in &stored.warnings {
         ctx.printer.warn(w);
     }
-    if let Some(i) = &info {
-        super::account::remember(ctx, &crate::client::key_digest(&new), i);
-    }
 
     // Is the old key refused now? One user/info with it, through its own pacer (its 5-minute
     // window is per key and shared with other processes through the per-key state file).
