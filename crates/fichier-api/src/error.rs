@@ -408,12 +408,7 @@ impl Error {
         what: impl Into<String>,
         body: &[u8],
     ) -> Error {
-        Error::Protocol {
-            endpoint: endpoint.into(),
-            what: what.into(),
-            excerpt: excerpt(body),
-            transient: false,
-        }
+        Error::protocol_with(endpoint.into(), what.into(), body, false)
     }
 
     /// A protocol error that may go away on a retry (HTML page, cut body, report not ready).
@@ -422,11 +417,15 @@ impl Error {
         what: impl Into<String>,
         body: &[u8],
     ) -> Error {
+        Error::protocol_with(endpoint.into(), what.into(), body, true)
+    }
+
+    fn protocol_with(endpoint: String, what: String, body: &[u8], transient: bool) -> Error {
         Error::Protocol {
-            endpoint: endpoint.into(),
-            what: what.into(),
+            endpoint,
+            what,
             excerpt: excerpt(body),
-            transient: true,
+            transient,
         }
     }
 
