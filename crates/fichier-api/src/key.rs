@@ -89,6 +89,24 @@ impl ApiKey {
         self.0.expose_secret().is_empty()
     }
 
+    /// The key masked to its first and last two characters (`ab…yz`; `****` for keys under 8
+    /// characters), the only form in which a key may be shown to a user.
+    pub fn masked(&self) -> String {
+        let chars: Vec<char> = self.0.expose_secret().chars().collect();
+        if chars.len() < 8 {
+            return "*".repeat(chars.len().max(4));
+        }
+        let head: String = chars[..2].iter().collect();
+        let tail: String = chars[chars.len() - 2..].iter().collect();
+        format!("{head}…{tail}")
+    }
+
+    /// A short, non-reversible digest of the key (16 hex characters of its whirlpool), to name
+    /// per-key files (pacer state) without revealing the key.
+    pub fn fingerprint(&self) -> String {
+        crate::whirlpool_hex(self.0.expose_secret().as_bytes())[..16].to_owned()
+    }
+
     /// Exposes the key so that a credential store (keyring, `0600` file) can persist it.
     ///
     /// This is the only exposure besides the `Authorization` header. Never print, log or

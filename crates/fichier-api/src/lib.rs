@@ -97,7 +97,9 @@
 //! # Secrets
 //!
 //! The key lives in [`ApiKey`] (redacted `Debug`/`Display`, zeroed on drop), leaves it only
-//! for the `Authorization` header (marked sensitive) and [`ApiKey::expose_for_key_store`].
+//! for the `Authorization` header (marked sensitive, also [`ApiKey::bearer_header`] for custom
+//! requests) and [`ApiKey::expose_for_key_store`]; users see [`ApiKey::masked`], files are named
+//! by [`ApiKey::fingerprint`].
 //! Token URLs are [`DownloadToken`]s whose `Debug`/`Display` hide the token; transport errors
 //! drop URLs; error bodies are redacted.
 //!

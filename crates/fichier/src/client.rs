@@ -7,7 +7,7 @@ use crate::settings::Settings;
 
 /// A short digest of the key, to name per-key files in the cache dir without revealing it.
 pub fn key_digest(key: &ApiKey) -> String {
-    fichier_api::whirlpool_hex(key.expose_for_key_store().as_bytes())[..16].to_owned()
+    key.fingerprint()
 }
 
 /// A client for `url` with `key`. The pacer stays on with the library defaults (shared by

@@ -88,18 +88,6 @@ pub struct ResolvedKey {
     pub warnings: Vec<String>,
 }
 
-/// The key masked to its first and last two characters (`ab…yz`), for `auth status`.
-pub fn mask(key: &ApiKey) -> String {
-    let k = key.expose_for_key_store();
-    let chars: Vec<char> = k.chars().collect();
-    if chars.len() < 8 {
-        return "*".repeat(chars.len().max(4));
-    }
-    let head: String = chars[..2].iter().collect();
-    let tail: String = chars[chars.len() - 2..].iter().collect();
-    format!("{head}…{tail}")
-}
-
 /// A warning when the key does not have the usual length (it may have been cut when pasted).
 pub fn length_warning(key: &ApiKey) -> Option<String> {
     (!key.has_usual_length()).then(|| {
@@ -641,11 +629,11 @@ mod tests {
         let raw = fichier_testkit::fake_key();
         let key = ApiKey::parse(&raw).unwrap();
         assert_eq!(
-            mask(&key),
+            key.masked(),
             format!("{}…{}", &raw[..2], &raw[raw.len() - 2..])
         );
         let short = ApiKey::parse("abc").unwrap();
-        assert_eq!(mask(&short), "****");
+        assert_eq!(short.masked(), "****");
     }
 
     #[test]

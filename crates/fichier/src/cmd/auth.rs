@@ -132,7 +132,7 @@ struct StatusJson {
 
 async fn status(ctx: &mut Context) -> anyhow::Result<Exit> {
     let (url, key, source) = ctx.key().await?;
-    let masked = credentials::mask(&key);
+    let masked = key.masked();
     let client = ctx.build_client(&url, key)?;
     let info = client.user_info().await;
     // (email, offer id, offer name)

@@ -71,7 +71,7 @@ pub async fn run(ctx: &mut Context) -> anyhow::Result<Exit> {
     })
     .await
     .map_err(|e| Failure::fatal("reading the key failed").with_cause(e.to_string()))??;
-    if new.expose_for_key_store() == old.key.expose_for_key_store() {
+    if new == old.key {
         return Err(Failure::usage("the new key is the key already stored")
             .with_hint(format!(
                 "generate a new key on {CONSOLE_URL}, then run `fichier auth rotate` with it"
