@@ -13,12 +13,13 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::api::json_response;
+use crate::accounts as admin_ops;
 use crate::error::Ko;
 use crate::faults::FaultPlan;
 use crate::limits::Limits;
 use crate::model::Offer;
-use crate::server::{App, admin_ops};
+use crate::reply::json_response;
+use crate::state::App;
 
 /// Routes mounted at `/admin`.
 pub fn router() -> Router<Arc<App>> {

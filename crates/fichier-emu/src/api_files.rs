@@ -8,11 +8,11 @@ use crate::access::{
     self, Relation, check_name, check_pass, file_by_url, folder_ctx, info_object, ls_item,
     readable_file, writable_file,
 };
-use crate::api::Ctx;
-use crate::download::Token;
 use crate::error::Ko;
 use crate::ids;
-use crate::server::App;
+use crate::reply::Ctx;
+use crate::state::App;
+use crate::state::Token;
 use crate::store::{FileRow, db};
 use crate::time;
 

@@ -3,10 +3,10 @@
 use serde_json::{Value, json};
 
 use crate::access::{check_pass, folder_ctx};
-use crate::api::Ctx;
 use crate::error::Ko;
 use crate::model::{DOMAINS, Offer};
-use crate::server::App;
+use crate::reply::Ctx;
+use crate::state::App;
 use crate::store::db;
 use crate::time;
 

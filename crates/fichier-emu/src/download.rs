@@ -12,43 +12,12 @@ use axum::response::{IntoResponse, Response};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
-use crate::server::App;
+use crate::reply::{expired, page};
+use crate::state::App;
 use crate::store::FileRow;
 
 /// Read size for streaming files (large reads keep loopback throughput high).
 const CHUNK: usize = 256 * 1024;
-
-/// A download token handed out by `download/get_token`.
-#[derive(Debug, Clone)]
-pub struct Token {
-    /// File served.
-    pub file_id: String,
-    /// End of validity.
-    pub expires: Instant,
-    /// Only one GET allowed.
-    pub single: bool,
-    /// A GET already consumed a single-use token.
-    pub used: bool,
-    /// Serve inline instead of as an attachment.
-    pub inline: bool,
-}
-
-fn page(status: StatusCode, text: &str) -> Response {
-    let mut r = (status, format!("<html><body>{text}</body></html>")).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    r
-}
-
-/// Answer for an expired or used token (410, HTML).
-pub fn expired() -> Response {
-    page(
-        StatusCode::GONE,
-        "Download link expired: ask download/get_token.cgi for a new one",
-    )
-}
 
 /// A parsed `Range` header against a size.
 #[derive(Debug, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::blobs::{Staged, Stager, content_type_for};
 use crate::error::Ko;
 use crate::model::{Account, DOMAINS};
-use crate::server::App;
+use crate::state::App;
 use crate::store::{FileRow, db};
 use crate::{ids, time};
 
@@ -290,10 +290,10 @@ fn identify(app: &App, headers: &HeaderMap) -> Result<Option<Account>, Ko> {
     else {
         return Ok(None);
     };
-    if let Some(key) = crate::api::bearer(headers) {
+    if let Some(key) = crate::reply::bearer(headers) {
         return db(app.store.account_by_key(&key))?
             .map(Some)
-            .ok_or_else(|| Ko::forbidden(crate::api::NO_SUCH_USER));
+            .ok_or_else(|| Ko::forbidden(crate::reply::NO_SUCH_USER));
     }
     if let Some(b64) = v.trim().strip_prefix("Basic ") {
         let (user, pass) = decode_basic(b64.trim())
@@ -389,7 +389,7 @@ pub async fn end(
                 })
             })
             .collect();
-        return crate::api::json_response(
+        return crate::reply::json_response(
             StatusCode::OK,
             &json!({"incoming": i64::from(incoming), "links": links}),
             false,

@@ -9,10 +9,10 @@ use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
 
 use crate::access::folder_ctx;
-use crate::api::Ctx;
 use crate::blobs::{Stager, content_type_for};
 use crate::error::Ko;
-use crate::server::App;
+use crate::reply::Ctx;
+use crate::state::App;
 use crate::store::{FileRow, JobRow, db};
 use crate::{ids, time};
 

@@ -1,0 +1,117 @@
+//! Shared state of a running emulator: [`App`] (store, config, limits, faults, log, tokens,
+//! background tasks) and the download [`Token`]s it holds. Everything above reads it; it
+//! imports nothing that serves requests.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Mutex, RwLock, Weak};
+use std::time::Instant;
+
+use tokio::task::JoinSet;
+
+use crate::faults::{FaultPlan, FaultState};
+use crate::limits::{Limiter, Limits};
+use crate::log::LoggedRequest;
+use crate::model::{Config, DOMAINS};
+use crate::store::Store;
+
+/// A download token handed out by `download/get_token`.
+#[derive(Debug, Clone)]
+pub struct Token {
+    /// File served.
+    pub file_id: String,
+    /// End of validity.
+    pub expires: Instant,
+    /// Only one GET allowed.
+    pub single: bool,
+    /// A GET already consumed a single-use token.
+    pub used: bool,
+    /// Serve inline instead of as an attachment.
+    pub inline: bool,
+}
+
+/// State shared by every handler.
+#[derive(Debug)]
+pub struct App {
+    /// Metadata and blobs.
+    pub store: Store,
+    /// Configuration given at start.
+    pub config: Config,
+    /// Current limits (changeable at run time).
+    pub limits: RwLock<Limits>,
+    /// Limiter windows and locks.
+    pub limiter: Mutex<Limiter>,
+    /// Fault plan and counters.
+    pub faults: Mutex<FaultState>,
+    /// Recent requests.
+    pub log: Mutex<VecDeque<LoggedRequest>>,
+    /// Live download tokens.
+    pub tokens: Mutex<HashMap<String, Token>>,
+    /// Bound address.
+    pub addr: SocketAddr,
+    /// `http` or `https`.
+    pub scheme: &'static str,
+    /// Background work (remote-upload jobs, watchers), stopped with the server.
+    pub tasks: Mutex<JoinSet<()>>,
+    /// HTTP client used by remote-upload jobs (loopback only).
+    pub http: reqwest::Client,
+    pub(crate) me: Weak<App>,
+}
+
+impl App {
+    /// A weak handle to this state, for background tasks that must not keep it alive.
+    pub fn self_ref(&self) -> Weak<App> {
+        self.me.clone()
+    }
+
+    /// Host advertised as upload node.
+    pub fn node_host(&self) -> String {
+        self.config
+            .node_host
+            .clone()
+            .unwrap_or_else(|| self.addr.to_string())
+    }
+
+    /// Base of download token URLs, without trailing slash.
+    pub fn download_base(&self) -> String {
+        let host = self
+            .config
+            .download_host
+            .clone()
+            .unwrap_or_else(|| self.addr.to_string());
+        format!("{}://{}/dl", self.scheme, host)
+    }
+
+    /// Public link of a file on its domain.
+    pub fn file_url(domain: i64, id: &str) -> String {
+        let d = DOMAINS
+            .get(usize::try_from(domain).unwrap_or(0))
+            .copied()
+            .unwrap_or(DOMAINS[0]);
+        format!("https://{d}/?{id}")
+    }
+
+    /// Spawn background work tied to the server's life.
+    pub fn spawn(&self, fut: impl std::future::Future<Output = ()> + Send + 'static) {
+        let mut t = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        // Reap finished tasks so the set does not grow without bound.
+        while t.try_join_next().is_some() {}
+        t.spawn(fut);
+    }
+
+    /// Reload the fault plan stored in the data dir by `fichier-emu faults load`, if changed.
+    pub(crate) fn reload_stored_plan(&self, last: &mut Option<String>) {
+        let stored = self.store.meta("fault_plan").ok().flatten();
+        if stored != *last {
+            let plan = stored
+                .as_deref()
+                .and_then(|t| FaultPlan::from_json(t).ok())
+                .unwrap_or_default();
+            self.faults
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .set(plan);
+            *last = stored;
+        }
+    }
+}
