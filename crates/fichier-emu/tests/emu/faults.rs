@@ -2,7 +2,7 @@
 //! truncated and reset bodies, slow bodies, expired tokens, download bandwidth cap, and the
 //! admin HTTP routes.
 
-mod common;
+use crate::common;
 
 use fichier_emu::{Fault, FaultPlan};
 use serde_json::{Value, json};

@@ -2,7 +2,7 @@
 //! in the middle of an upload (no half file is ever listed), a fault plan loaded from the
 //! CLI into a running server, and `demo`.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

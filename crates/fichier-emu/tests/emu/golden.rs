@@ -2,7 +2,7 @@
 //! to the same request (ids mapped onto a seeded account) has the same fields with the same
 //! JSON types, the same HTTP status, and for KO answers the same message.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
