@@ -51,7 +51,18 @@ pub enum Fault {
     },
     /// Treat the download token as expired (answer 410).
     ExpiredToken,
+    /// Let an upload's file part fail like a full disk (ENOSPC) once this many bytes of it
+    /// are written (`upload` endpoint).
+    DiskFull {
+        /// Bytes written before the disk is "full".
+        after_bytes: u64,
+    },
 }
+
+/// Request extension set by the fault plan: the blob writer of this request has this much
+/// room per file part before it fails like a full disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiskSpace(pub u64);
 
 /// A rule: which calls of which endpoint get the fault.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use tokio::time::Instant;
 
 use crate::error::ko;
-use crate::faults::Fault;
+use crate::faults::{DiskSpace, Fault};
 use crate::limits::IP_LOCKED;
 use crate::log::{LoggedRequest, MEMORY_CAP, endpoint_of, masked_key, masked_path};
 use crate::reply::expired;
@@ -30,7 +30,7 @@ struct Shaping {
 }
 
 /// Middleware applying the fault plan.
-pub async fn apply(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+pub async fn apply(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
     let endpoint = endpoint_of(req.uri().path());
     if endpoint == "admin" {
         return next.run(req).await;
@@ -83,6 +83,9 @@ pub async fn apply(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
             return resp;
         }
         Some(Fault::ExpiredToken) => return expired(),
+        Some(Fault::DiskFull { after_bytes }) => {
+            req.extensions_mut().insert(DiskSpace(after_bytes));
+        }
         Some(Fault::SlowBody { bytes_per_sec }) => shaping.rate = Some(bytes_per_sec.max(1)),
         Some(Fault::Truncate { after_bytes }) => shaping.cut_after = Some(after_bytes),
         Some(Fault::Reset { after_bytes }) => {

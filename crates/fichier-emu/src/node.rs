@@ -1,17 +1,23 @@
 //! The upload node: `POST /upload.cgi?id=` (multipart, streamed to disk) answering 302 to
-//! `/end.pl?xid=`, and `end.pl` (JSON, CSV or HTML report, repeatable for 2 hours).
+//! `/end.pl?xid=`, and `end.pl` (JSON, readable JSON, CSV or HTML report, repeatable for 2
+//! hours). A body shorter than its Content-Length and 0-byte files are refused.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use axum::extract::{FromRequest, Multipart, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64_lite::decode_basic;
+use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
 
 use crate::blobs::{Staged, Stager, content_type_for};
 use crate::error::Ko;
+use crate::faults::DiskSpace;
 use crate::model::{Account, DOMAINS};
 use crate::state::App;
 use crate::store::{FileRow, db};
@@ -99,9 +105,38 @@ async fn upload_inner(
     if declared > 500_000_000_000 {
         return Err(Ko::forbidden("Upload too big: 500 GB per request max #0"));
     }
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !ctype
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+    {
+        let got = if ctype.is_empty() {
+            "none".to_string()
+        } else {
+            format!("{ctype:?}")
+        };
+        return Err(Ko::forbidden(format!(
+            "Invalid upload: expected a multipart/form-data body with the file in a file[] part (Content-Type was {got}) #0"
+        )));
+    }
+    let space = req.extensions().get::<DiskSpace>().map(|d| d.0);
     // Who is uploading: Bearer key, or Basic (e-mail + key as password; the emulator has no
     // account passwords), or form fields user+pass (checked after the form is read).
     let mut owner = identify(app, &headers)?;
+    // The multipart parser stops at the closing boundary: keep a hand on the body to read
+    // what it leaves and to count every byte against the declared length.
+    let (req_parts, body) = req.into_parts();
+    let body = Arc::new(Mutex::new(Some(body.into_data_stream())));
+    let seen = Arc::new(AtomicU64::new(0));
+    let tap = Tap {
+        inner: body.clone(),
+        seen: seen.clone(),
+    };
+    let req = Request::from_parts(req_parts, axum::body::Body::from_stream(tap));
     let mut mp = Multipart::from_request(req, app)
         .await
         .map_err(|e| Ko::forbidden(format!("Invalid upload: {} #0", e.body_text())))?;
@@ -111,7 +146,7 @@ async fn upload_inner(
         let field = match mp.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
-            Err(e) => return Err(bad_body(e)),
+            Err(e) => return Err(bad_body(e, declared, &seen)),
         };
         let name = field.name().unwrap_or_default().to_string();
         if name == "file[]" || name == "file" {
@@ -120,7 +155,7 @@ async fn upload_inner(
             }
             let filename = field.file_name().unwrap_or_default().to_string();
             let given_type = field.content_type().map(str::to_string);
-            let mut stager = Stager::new(&app.store)?;
+            let mut stager = Stager::with_space(&app.store, space)?;
             let mut field = field;
             // Hand the writer big batches: fewer thread wake-ups per byte.
             let mut batch = bytes::BytesMut::new();
@@ -133,7 +168,7 @@ async fn upload_inner(
                         }
                     }
                     Ok(None) => break,
-                    Err(e) => return Err(bad_body(e)),
+                    Err(e) => return Err(bad_body(e, declared, &seen)),
                 }
             }
             if !batch.is_empty() {
@@ -141,13 +176,21 @@ async fn upload_inner(
             }
             let staged = stager.finish().await?;
             crate::access::check_name(&filename, "file")?;
+            if staged.size == 0 {
+                return Err(Ko::forbidden(format!(
+                    "Empty file {filename:?}: 0-byte files are refused (as 1fichier clients expect); nothing was stored #0"
+                )));
+            }
             parts.push(Part {
                 content_type: content_type_for(&filename, given_type.as_deref()),
                 staged,
                 name: filename,
             });
         } else {
-            let text = field.text().await.map_err(bad_body)?;
+            let text = field
+                .text()
+                .await
+                .map_err(|e| bad_body(e, declared, &seen))?;
             let slot = match name.as_str() {
                 "did" => &mut f.did,
                 "domain" => &mut f.domain,
@@ -162,6 +205,23 @@ async fn upload_inner(
             };
             *slot = Some(text);
         }
+    }
+    drop(mp);
+    // Read what follows the closing boundary: an epilogue, or the error of a body cut short.
+    let rest = body.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(mut rest) = rest {
+        while let Some(chunk) = rest.next().await {
+            match chunk {
+                Ok(b) => {
+                    seen.fetch_add(b.len() as u64, Ordering::Relaxed);
+                }
+                Err(_) => return Err(short_body(declared, seen.load(Ordering::Relaxed))),
+            }
+        }
+    }
+    let got = seen.load(Ordering::Relaxed);
+    if got != declared {
+        return Err(short_body(declared, got));
     }
     if parts.is_empty() {
         return Err(Ko::forbidden(
@@ -276,7 +336,44 @@ async fn upload_inner(
     Ok(xid)
 }
 
-fn bad_body(e: axum::extract::multipart::MultipartError) -> Ko {
+fn short_body(declared: u64, got: u64) -> Ko {
+    Ko::forbidden(format!(
+        "Upload failed: the body ended after {got} of the {declared} bytes its Content-Length declared; nothing was stored, send the whole file again #0"
+    ))
+}
+
+/// The request body as the multipart parser reads it, counting bytes, with the stream left
+/// in a shared slot so the handler can read the rest once the parser stops.
+struct Tap {
+    inner: Arc<Mutex<Option<axum::body::BodyDataStream>>>,
+    seen: Arc<AtomicU64>,
+}
+
+impl Stream for Tap {
+    type Item = Result<bytes::Bytes, axum::Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut slot = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(stream) = slot.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let r = stream.poll_next_unpin(cx);
+        if let Poll::Ready(Some(Ok(b))) = &r {
+            self.seen.fetch_add(b.len() as u64, Ordering::Relaxed);
+        }
+        r
+    }
+}
+
+/// A body the parser could not read: said as a short body when reading stopped before the
+/// declared length, as a malformed one otherwise.
+fn bad_body(e: axum::extract::multipart::MultipartError, declared: u64, seen: &AtomicU64) -> Ko {
+    let got = seen.load(Ordering::Relaxed);
+    // multer's words for a body stream that failed (hyper ends it early when the client
+    // stops before Content-Length).
+    if got < declared && e.body_text().contains("read stream") {
+        return short_body(declared, got);
+    }
     Ko::forbidden(format!(
         "Upload failed: the request body is incomplete or malformed ({}) #0",
         e.body_text()
@@ -350,15 +447,25 @@ fn finalize(app: &App, xid: &str) -> Result<Value, Ko> {
     Ok(report)
 }
 
-fn wants(headers: &HeaderMap, q: &HashMap<String, String>, name: &str) -> bool {
+/// The level asked for by header or query `name` (`JSON: 1`, `?JSON=2`): 0 when absent or
+/// not a number the service knows.
+fn wants(headers: &HeaderMap, q: &HashMap<String, String>, name: &str) -> u8 {
+    let level = |v: &str| match v.trim() {
+        "1" => 1,
+        "2" => 2,
+        _ => 0,
+    };
     let h = headers
         .get(name)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim() == "1");
+        .map_or(0, level);
     let query = q
         .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case(name) && v.trim() == "1");
-    h || query
+        .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| level(v))
+        .max()
+        .unwrap_or(0);
+    h.max(query)
 }
 
 /// `GET|POST /end.pl?xid=<upload id>`: the upload report.
@@ -376,7 +483,8 @@ pub async fn end(
         Ok(r) => r,
         Err(k) => return k.into_response(),
     };
-    if wants(&headers, &q, "JSON") {
+    let json_level = wants(&headers, &q, "JSON");
+    if json_level > 0 {
         let links: Vec<Value> = entries
             .iter()
             .map(|e| {
@@ -392,11 +500,12 @@ pub async fn end(
         return crate::reply::json_response(
             StatusCode::OK,
             &json!({"incoming": i64::from(incoming), "links": links}),
-            false,
+            // `JSON=2` asks for readable (indented) JSON.
+            json_level == 2,
         );
     }
     let s = |e: &Value, k: &str| e[k].as_str().unwrap_or_default().to_string();
-    if wants(&headers, &q, "EXPORT") {
+    if wants(&headers, &q, "EXPORT") == 1 {
         let mut text = String::new();
         for e in &entries {
             text.push_str(&format!(

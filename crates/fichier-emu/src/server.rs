@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit};
 use axum::routing::{any, get, post};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -21,7 +21,7 @@ use crate::ids;
 use crate::limits::{Limiter, Limits};
 use crate::log::LoggedRequest;
 use crate::model::{Account, Config, Offer};
-use crate::state::App;
+use crate::state::{App, PublicBase};
 use crate::store::Store;
 
 fn router(app: Arc<App>) -> Router {
@@ -62,6 +62,16 @@ pub struct Emulator {
 impl Emulator {
     /// Open the data directory, bind, and serve in the background.
     pub async fn start(config: Config) -> Result<Emulator, EmuError> {
+        let public = config
+            .public_url
+            .as_deref()
+            .map(PublicBase::parse)
+            .transpose()?;
+        if config.max_connections == 0 {
+            return Err(EmuError::Invalid(
+                "max_connections is 0: allow at least one connection".into(),
+            ));
+        }
         let store = Store::open(&config.data_dir)?;
         let tls = match &config.tls {
             Some(files) => Some(crate::tls::acceptor(files)?),
@@ -89,6 +99,7 @@ impl Emulator {
             tokens: Mutex::new(HashMap::new()),
             addr,
             scheme: if tls.is_some() { "https" } else { "http" },
+            public,
             tasks: Mutex::new(JoinSet::new()),
             http,
         });
@@ -112,7 +123,11 @@ impl Emulator {
                 tokio::time::sleep(std::time::Duration::from_millis(500)).await;
             }
         });
-        let server = tokio::spawn(accept_loop(listener, router(app.clone()), tls));
+        let limits = ConnLimits {
+            header_read_timeout: app.config.header_read_timeout,
+            max_connections: app.config.max_connections,
+        };
+        let server = tokio::spawn(accept_loop(listener, router(app.clone()), tls, limits));
         Ok(Emulator { app, server })
     }
 
@@ -250,14 +265,32 @@ impl Drop for Emulator {
     }
 }
 
+/// What bounds the connections a client can hold open.
+#[derive(Debug, Clone, Copy)]
+struct ConnLimits {
+    header_read_timeout: std::time::Duration,
+    max_connections: usize,
+}
+
 async fn accept_loop(
     listener: TcpListener,
     router: Router,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    limits: ConnLimits,
 ) {
     // Connections live in this set: aborting the loop's task drops it and closes them all.
     let mut conns = JoinSet::new();
+    // One permit per open connection: past the cap, clients wait in the listen backlog
+    // instead of each holding a task and a socket here.
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     loop {
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => continue,
+        };
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(v) => v,
@@ -278,17 +311,31 @@ async fn accept_loop(
         );
         let tls = tls.clone();
         conns.spawn(async move {
+            let _permit = permit;
             let hyper_svc = TowerToHyperService::new(svc);
             let mut builder = hyper::server::conn::http1::Builder::new();
-            builder.keep_alive(true).max_buf_size(1 << 20);
+            // The header timeout also ends kept-alive connections left idle that long.
+            builder
+                .keep_alive(true)
+                .max_buf_size(1 << 20)
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout);
             let result = match tls {
-                Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(s) => builder.serve_connection(TokioIo::new(s), hyper_svc).await,
-                    Err(e) => {
-                        tracing::debug!("TLS handshake with {peer} failed: {e}");
-                        return;
+                Some(acceptor) => {
+                    match tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream))
+                        .await
+                    {
+                        Ok(Ok(s)) => builder.serve_connection(TokioIo::new(s), hyper_svc).await,
+                        Ok(Err(e)) => {
+                            tracing::debug!("TLS handshake with {peer} failed: {e}");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!("TLS handshake with {peer} timed out");
+                            return;
+                        }
                     }
-                },
+                }
                 None => {
                     builder
                         .serve_connection(TokioIo::new(stream), hyper_svc)

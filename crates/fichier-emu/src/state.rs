@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use tokio::task::JoinSet;
 
+use crate::error::EmuError;
 use crate::faults::{FaultPlan, FaultState};
 use crate::limits::{Limiter, Limits};
 use crate::log::LoggedRequest;
@@ -28,6 +29,48 @@ pub struct Token {
     pub used: bool,
     /// Serve inline instead of as an attachment.
     pub inline: bool,
+}
+
+/// The public base URL clients reach the emulator at (behind a TLS terminator, say).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicBase {
+    /// `http` or `https`.
+    pub scheme: &'static str,
+    /// `host` or `host:port`.
+    pub host: String,
+}
+
+impl PublicBase {
+    /// Read `scheme://host[:port]` (a trailing `/` allowed); anything else is refused with
+    /// what to write instead.
+    pub fn parse(text: &str) -> Result<PublicBase, EmuError> {
+        let bad = |why: &str| {
+            EmuError::Invalid(format!(
+                "public URL {text:?} {why}: give scheme and host only, like https://emu.example:8443"
+            ))
+        };
+        let u = url::Url::parse(text.trim()).map_err(|e| bad(&format!("is not a URL ({e})")))?;
+        let scheme = match u.scheme() {
+            "http" => "http",
+            "https" => "https",
+            _ => return Err(bad("must use http or https")),
+        };
+        if !u.username().is_empty() || u.password().is_some() {
+            return Err(bad("must not carry credentials"));
+        }
+        if u.path() != "/" || u.query().is_some() || u.fragment().is_some() {
+            return Err(bad("must not have a path, query or fragment"));
+        }
+        let host = u
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| bad("has no host"))?;
+        let host = match u.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_string(),
+        };
+        Ok(PublicBase { scheme, host })
+    }
 }
 
 /// State shared by every handler.
@@ -51,6 +94,8 @@ pub struct App {
     pub addr: SocketAddr,
     /// `http` or `https`.
     pub scheme: &'static str,
+    /// Scheme and `host[:port]` of [`Config::public_url`], when given.
+    pub public: Option<PublicBase>,
     /// Background work (remote-upload jobs, watchers), stopped with the server.
     pub tasks: Mutex<JoinSet<()>>,
     /// HTTP client used by remote-upload jobs (loopback only).
@@ -69,6 +114,7 @@ impl App {
         self.config
             .node_host
             .clone()
+            .or_else(|| self.public.as_ref().map(|p| p.host.clone()))
             .unwrap_or_else(|| self.addr.to_string())
     }
 
@@ -78,8 +124,10 @@ impl App {
             .config
             .download_host
             .clone()
+            .or_else(|| self.public.as_ref().map(|p| p.host.clone()))
             .unwrap_or_else(|| self.addr.to_string());
-        format!("{}://{}/dl", self.scheme, host)
+        let scheme = self.public.as_ref().map_or(self.scheme, |p| p.scheme);
+        format!("{scheme}://{host}/dl")
     }
 
     /// Public link of a file on its domain.
@@ -112,6 +160,29 @@ impl App {
                 .unwrap_or_else(|p| p.into_inner())
                 .set(plan);
             *last = stored;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_base_takes_scheme_and_host_only() {
+        let p = PublicBase::parse("https://emu.example:8443/").unwrap();
+        assert_eq!((p.scheme, p.host.as_str()), ("https", "emu.example:8443"));
+        let p = PublicBase::parse("http://[::1]").unwrap();
+        assert_eq!((p.scheme, p.host.as_str()), ("http", "[::1]"));
+        for bad in [
+            "emu.example",
+            "ftp://emu.example",
+            "https://emu.example/api",
+            "https://u:p@emu.example",
+            "https://emu.example/?q=1",
+        ] {
+            let e = PublicBase::parse(bad).unwrap_err().to_string();
+            assert!(e.contains("like https://emu.example:8443"), "{bad}: {e}");
         }
     }
 }

@@ -8,5 +8,6 @@ mod contract;
 mod faults;
 mod flows;
 mod golden;
+mod hardening;
 mod layering;
 mod tls;
