@@ -224,6 +224,28 @@ async fn requests(State(app): State<Arc<App>>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any Origin, Host and Content-Type: a verdict, never a panic; a foreign origin is
+        /// always refused.
+        #[test]
+        fn any_headers_get_a_verdict(origin in "[ -~]{0,30}", host in "[ -~]{0,20}", ctype in "[ -~]{0,30}") {
+            let mut h = HeaderMap::new();
+            for (k, v) in [("origin", &origin), ("host", &host), ("content-type", &ctype)] {
+                if let Ok(v) = v.parse() {
+                    h.insert(k, v);
+                }
+            }
+            let lo = Some("127.0.0.1".parse().unwrap());
+            let _ = refusal(lo, &Method::POST, &h);
+            h.insert(header::ORIGIN, "http://evil.example".parse().unwrap());
+            h.insert(header::HOST, "127.0.0.1:1".parse().unwrap());
+            prop_assert!(refusal(lo, &Method::GET, &h).is_some());
+        }
+    }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

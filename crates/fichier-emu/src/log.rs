@@ -76,6 +76,21 @@ pub fn masked_key(auth: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any path: an endpoint name and a masked path; a token never shows whole.
+        #[test]
+        fn paths_are_named_and_tokens_masked(path in "/\\PC{0,40}", token in "[A-Za-z0-9]{6,40}") {
+            let _ = endpoint_of(&path);
+            let _ = masked_path(&path, Some("a=1"));
+            let masked = masked_path(&format!("/dl/{token}"), None);
+            prop_assert!(!masked.contains(&token), "{masked}");
+            prop_assert_eq!(endpoint_of(&format!("/dl/{token}")), "download");
+        }
+    }
 
     #[test]
     fn endpoints_and_masks() {

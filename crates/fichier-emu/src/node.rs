@@ -577,6 +577,34 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// `JSON`/`EXPORT` levels from any header or query value: 0, 1 or 2, never a panic.
+        #[test]
+        fn report_levels_read_any_input(h in "[ -~]{0,8}", q in "\\PC{0,8}", key in "(?i)json|export|x") {
+            let mut headers = HeaderMap::new();
+            if let Ok(v) = HeaderValue::from_str(&h) {
+                headers.insert("json", v);
+            }
+            let query = HashMap::from([(key, q)]);
+            let level = wants(&headers, &query, "JSON");
+            prop_assert!(level <= 2);
+            let expected = match h.trim() {
+                "1" => 1,
+                "2" => 2,
+                _ => 0,
+            };
+            prop_assert!(level >= expected);
+        }
+    }
+}
+
 mod base64_lite {
     //! Just enough base64 to read a Basic authorization header.
 
@@ -617,6 +645,40 @@ mod base64_lite {
 
     #[cfg(test)]
     mod tests {
+        use proptest::prelude::*;
+
+        /// Standard base64, for checking the decoder against.
+        fn encode(bytes: &[u8]) -> String {
+            const A: &[u8; 64] =
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            let mut out = String::new();
+            for c in bytes.chunks(3) {
+                let n = (u32::from(c[0]) << 16)
+                    | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+                    | u32::from(*c.get(2).unwrap_or(&0));
+                for i in 0..4 {
+                    if i <= c.len() {
+                        out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+                    } else {
+                        out.push('=');
+                    }
+                }
+            }
+            out
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// Basic credentials come back as sent; any text decodes or is refused, no panic.
+            #[test]
+            fn basic_round_trips(user in "[^:]{0,20}", pass in "\\PC{0,20}", junk in "\\PC{0,30}") {
+                let got = super::decode_basic(&encode(format!("{user}:{pass}").as_bytes()));
+                prop_assert_eq!(got, Some((user, pass)));
+                let _ = super::decode_basic(&junk);
+            }
+        }
+
         #[test]
         fn basic() {
             assert_eq!(

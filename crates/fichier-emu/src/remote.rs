@@ -277,6 +277,31 @@ async fn fetch_one(app: &Arc<App>, job: &JobRow, link: &str) -> Result<String, S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any header map: refused with the header named, or normalised once and for all.
+        #[test]
+        fn headers_are_checked_and_normalised(
+            h in prop::collection::btree_map("\\PC{0,12}", "\\PC{0,20}", 0..4),
+        ) {
+            let m: Map<String, Value> = h.into_iter().map(|(k, v)| (k, json!(v))).collect();
+            if let Ok(Value::Object(out)) = check_headers(&m) {
+                prop_assert_eq!(check_headers(&out).unwrap(), Value::Object(out.clone()));
+            }
+        }
+
+        /// Any URL the parser accepts: fetchable or refused with a reason, never a panic.
+        #[test]
+        fn any_url_is_judged(host in "[a-z0-9.:\\[\\]-]{1,20}", port in any::<u16>()) {
+            if let Ok(u) = url::Url::parse(&format!("http://{host}:{port}/x")) {
+                let _ = fetchable(&u, port);
+                prop_assert!(fetchable(&u, port).is_err());
+            }
+        }
+    }
 
     #[test]
     fn own_port_and_foreign_hosts_are_not_fetched() {

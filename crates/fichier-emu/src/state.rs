@@ -167,6 +167,23 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Host and port come back as given; any text parses or is refused, no panic.
+        #[test]
+        fn public_base_round_trips(host in "[a-z][a-z0-9-]{0,10}(\\.[a-z]{2,5}){0,2}", port in 1u16.., https in any::<bool>(), junk in "\\PC{0,30}") {
+            let scheme = if https { "https" } else { "http" };
+            let p = PublicBase::parse(&format!("{scheme}://{host}:{port}")).unwrap();
+            prop_assert_eq!(p.scheme, scheme);
+            let default = if https { 443 } else { 80 };
+            let want = if port == default { host.clone() } else { format!("{host}:{port}") };
+            prop_assert_eq!(p.host, want);
+            let _ = PublicBase::parse(&junk);
+        }
+    }
 
     #[test]
     fn public_base_takes_scheme_and_host_only() {

@@ -10,4 +10,5 @@ mod flows;
 mod golden;
 mod hardening;
 mod layering;
+mod props;
 mod tls;
