@@ -72,7 +72,14 @@ pub async fn upload(
             }
             r
         }
-        Err(k) => k.into_response(),
+        Err(k) => {
+            // The body may be left unread (refused early, disk full): the connection cannot
+            // carry another request, so say so instead of letting a client pool it.
+            let mut r = k.into_response();
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            r
+        }
     }
 }
 

@@ -37,6 +37,15 @@ async fn post_file(env: &common::Env, name: &str, bytes: Vec<u8>) -> (u16, Strin
         .await
         .unwrap();
     let status = resp.status().as_u16();
+    if status != 302 {
+        assert_eq!(
+            resp.headers()
+                .get("connection")
+                .map(|v| v.to_str().unwrap()),
+            Some("close"),
+            "a refused upload's connection must not be reused"
+        );
+    }
     (status, resp.text().await.unwrap(), id)
 }
 
