@@ -341,4 +341,118 @@ mod tests {
         assert_eq!(human_size(0), "0 B");
         assert_eq!(human_size(1536), "1.5 KiB");
     }
+
+    #[test]
+    fn escapes_terminal_sequences_and_keeps_plain_text() {
+        assert_eq!(escape("plain name.txt"), "plain name.txt");
+        assert_eq!(
+            escape("\u{1b}[31mRED\u{1b}]0;X\u{7}\n\r\t\u{7f}\u{9b}\\"),
+            "\\e[31mRED\\e]0;X\\a\\n\\r\\t\\x7f\\u{9b}\\\\"
+        );
+    }
+
+    #[test]
+    fn masks_key_shaped_tokens_only() {
+        let key = fichier_testkit::fake_key();
+        let text = format!("unexpected argument '{key}' found");
+        assert_eq!(
+            mask_keys(&text),
+            format!("unexpected argument '{}…{}' found", &key[..2], &key[30..])
+        );
+        // Links, hex digests and words stay readable.
+        for plain in [
+            "https://1fichier.com/?a1b2c3d4e5f6g7h8i9j0",
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "a_very_long_snake_case_file_name.txt",
+            "/home/user/Backups/2026-01-31/db.tar",
+        ] {
+            assert_eq!(mask_keys(plain), plain);
+        }
+    }
+
+    /// The inverse of `escape`, only to prove that escaping loses nothing.
+    fn unescape(text: &str) -> String {
+        let mut out = String::new();
+        let mut chars = text.chars();
+        while let Some(c) = chars.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            match chars.next().expect("a complete escape") {
+                '\\' => out.push('\\'),
+                'n' => out.push('\n'),
+                'r' => out.push('\r'),
+                't' => out.push('\t'),
+                'e' => out.push('\u{1b}'),
+                'a' => out.push('\u{7}'),
+                'x' => {
+                    let hex: String = chars.by_ref().take(2).collect();
+                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).unwrap()).unwrap());
+                }
+                'u' => {
+                    let hex: String = chars.by_ref().skip(1).take_while(|&c| c != '}').collect();
+                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).unwrap()).unwrap());
+                }
+                other => panic!("unknown escape \\{other}"),
+            }
+        }
+        out
+    }
+
+    mod props {
+        use proptest::prelude::*;
+
+        use super::super::{escape, mask_keys};
+        use super::unescape;
+
+        /// Text biased toward what terminals react to: C0, DEL, C1, backslashes.
+        fn hostile_text() -> impl Strategy<Value = String> {
+            proptest::collection::vec(
+                prop_oneof![
+                    proptest::char::range('\u{0}', '\u{1f}'),
+                    proptest::char::range('\u{7f}', '\u{9f}'),
+                    Just('\\'),
+                    Just('e'),
+                    Just('['),
+                    any::<char>(),
+                ],
+                0..40,
+            )
+            .prop_map(|v| v.into_iter().collect())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn escaped_text_has_no_control_characters(s in hostile_text()) {
+                prop_assert!(!escape(&s).chars().any(char::is_control));
+            }
+
+            /// Injective: the original comes back, so two names never show the same.
+            #[test]
+            fn escaping_loses_nothing(s in hostile_text()) {
+                prop_assert_eq!(unescape(&escape(&s)), s);
+            }
+
+            /// Text with no control character and no backslash is shown as is.
+            #[test]
+            fn printable_text_is_unchanged(s in "[^\\p{Cc}\\\\]{0,40}") {
+                prop_assert_eq!(escape(&s), s.as_str());
+            }
+
+            /// A key-shaped token never survives masking, whatever surrounds it.
+            #[test]
+            fn keys_never_survive_masking(
+                before in "[^A-Za-z0-9_-]{0,1}[ -~]{0,20}[^A-Za-z0-9_-]",
+                key in "[A-Z][a-z][0-9][A-Za-z0-9]{29}",
+                after in "[^A-Za-z0-9_-][ -~]{0,20}",
+            ) {
+                let text = format!("{before}{key}{after}");
+                prop_assert!(!mask_keys(&text).contains(&key));
+                prop_assert!(!mask_keys(&escape(&text)).contains(&key));
+            }
+        }
+    }
 }

@@ -308,4 +308,65 @@ mod tests {
         assert!(toml::from_str::<ConfigFile>("sandbox = true\n").is_ok());
         assert!(toml::from_str::<ConfigFile>("sandbx = true\n").is_err());
     }
+
+    #[test]
+    fn config_errors_give_the_position_not_the_line() {
+        let err =
+            parse_config("sandbox = true\nprogress = maybe\n", Path::new("c.toml")).unwrap_err();
+        let text = crate::error::render(&err, false).text;
+        assert!(text.contains("line 2, column 12"), "{text}");
+        assert!(!text.contains("progress = maybe"), "{text}");
+    }
+
+    mod props {
+        use std::path::Path;
+
+        use proptest::prelude::*;
+
+        use super::super::parse_config;
+
+        /// TOML-ish text: config keys, a key-shaped token, punctuation and arbitrary strings,
+        /// glued in any order.
+        fn tomlish(key: String) -> impl Strategy<Value = String> {
+            proptest::collection::vec(
+                prop_oneof![
+                    Just("api_key".to_owned()),
+                    Just("api_url".to_owned()),
+                    Just("api_key_file".to_owned()),
+                    Just("sandbox".to_owned()),
+                    Just("progress".to_owned()),
+                    Just("min_gap_ms".to_owned()),
+                    Just(" = ".to_owned()),
+                    Just("\"".to_owned()),
+                    Just("'".to_owned()),
+                    Just("[".to_owned()),
+                    Just("]".to_owned()),
+                    Just("\n".to_owned()),
+                    Just("true".to_owned()),
+                    Just("42".to_owned()),
+                    Just(key),
+                    ".{0,12}",
+                ],
+                0..24,
+            )
+            .prop_map(|parts| parts.concat())
+        }
+
+        fn case() -> impl Strategy<Value = (String, String)> {
+            "[A-Z][a-z][0-9][A-Za-z0-9]{29}".prop_flat_map(|key| (Just(key.clone()), tomlish(key)))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// Never panics, and an error never shows a key-shaped token in full.
+            #[test]
+            fn config_parser_never_echoes_a_key((key, text) in case()) {
+                if let Err(err) = parse_config(&text, Path::new("/c/config.toml")) {
+                    let rendered = crate::error::render(&err, false).text;
+                    prop_assert!(!rendered.contains(&key), "{}", rendered);
+                }
+            }
+        }
+    }
 }
