@@ -27,9 +27,9 @@ fn main() {
 /// Parses the arguments. A usage error is re-rendered with key-shaped tokens masked: clap
 /// quotes the offending argument, and the most common misplaced argument is the key itself
 /// (`fichier auth login KEY`). Help and version print as clap prints them.
+/// Returns the exit code on a usage error (2, the documented usage-error code).
 fn parse_args() -> Result<cli::Cli, i32> {
     use clap::Parser as _;
-    use std::io::IsTerminal as _;
     let err = match cli::Cli::try_parse() {
         Ok(cli) => return Ok(cli),
         Err(e) => e,
@@ -38,18 +38,20 @@ fn parse_args() -> Result<cli::Cli, i32> {
         // --help, --version: on stdout, exit 0.
         err.exit();
     }
-    let color = std::io::stderr().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let text = if color {
-        err.render().ansi().to_string()
-    } else {
-        err.render().to_string()
-    };
+    // Plain text, escaped line by line: clap quotes arguments as given, control characters
+    // included, and its colours could not be told apart from theirs.
+    let text: String = err
+        .render()
+        .to_string()
+        .lines()
+        .map(|l| format!("{}\n", printer::escape(l)))
+        .collect();
     let masked = printer::mask_keys(&text);
     let key_in_argv = masked != text
-        || std::env::args()
-            .skip(1)
-            .any(|a| printer::mask_keys(&a) != a);
+        || std::env::args_os().skip(1).any(|a| {
+            let a = a.to_string_lossy();
+            printer::mask_keys(&a) != a
+        });
     let mut out = masked.into_owned();
     if !out.ends_with('\n') {
         out.push('\n');
