@@ -228,10 +228,7 @@ pub async fn run(ctx: &mut Context, args: LsArgs) -> anyhow::Result<Exit> {
                 if !first {
                     ctx.printer.line("");
                 }
-                ctx.printer.line(&format!(
-                    "{}:",
-                    ctx.printer.paint(&display_path(&path), Style::Bold)
-                ));
+                ctx.printer.heading(&format!("{}:", display_path(&path)));
             }
             let r = rows(ctx, args.long, &sub_folders, &files);
             print_rows(ctx, args.long, &r);

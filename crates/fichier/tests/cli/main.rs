@@ -9,6 +9,7 @@ mod auth;
 mod canary;
 mod errors;
 mod files;
+mod hardening;
 mod misc;
 mod remote;
 mod security;
