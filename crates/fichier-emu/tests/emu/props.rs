@@ -179,3 +179,70 @@ fn api_answers_any_body_with_json() {
         })
         .unwrap();
 }
+
+/// Any query and form on the public folder listing, any `Authorization` on the upload node:
+/// an answer below 500, never a panic.
+#[test]
+fn listing_forms_and_node_authorization_answer_any_input() {
+    let rt = runtime();
+    let env = rt.block_on(common::start());
+    let share = rt.block_on(async {
+        let (_, v) = env.call("folder/mkdir", json!({"name": "P"})).await;
+        let folder = v["folder_id"].as_i64().unwrap();
+        let (_, v) = env
+            .call(
+                "folder/share",
+                json!({"folder_id": folder, "share": 1, "pass": "sharepass"}),
+            )
+            .await;
+        v["url"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string()
+    });
+    let base = env.emu.base_url();
+    let input = (
+        "[ -~]{0,30}",
+        prop::collection::vec(any::<u8>(), 0..64),
+        "[ -~]{0,40}",
+    );
+    let mut runner = TestRunner::new(RunnerConfig::with_cases(96));
+    runner
+        .run(&input, |(query, form, auth)| {
+            let (listing, node) = rt.block_on(async {
+                let q: String = url::form_urlencoded::byte_serialize(query.as_bytes()).collect();
+                let listing = env
+                    .http
+                    .post(format!("{base}/dir/{share}?json=1&x={q}"))
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .body(form)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16();
+                let (_, srv) = env.call("upload/get_upload_server", json!({})).await;
+                let mut req = env
+                    .http
+                    .post(format!(
+                        "http://{}/upload.cgi?id={}",
+                        srv["url"].as_str().unwrap(),
+                        srv["id"].as_str().unwrap()
+                    ))
+                    .header("Content-Type", "multipart/form-data; boundary=B")
+                    .body("--B--\r\n");
+                if let Ok(v) = reqwest::header::HeaderValue::from_str(&auth) {
+                    req = req.header("Authorization", v);
+                }
+                let node = req.send().await.unwrap().status().as_u16();
+                (listing, node)
+            });
+            prop_assert_eq!(listing, 200);
+            prop_assert_eq!(node, 403);
+            Ok(())
+        })
+        .unwrap();
+}
