@@ -121,6 +121,7 @@ mod progress;
 mod retry;
 mod types;
 mod upload;
+mod values;
 mod wire;
 
 #[cfg(test)]
