@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::client::{Check, Client, Ep, Kind, Rules};
 use crate::error::{Error, Result};
+use crate::listing_cache::Edit;
 use crate::values::*;
 use crate::wire::{
     de_flag, de_opt_date, de_opt_nonempty, de_opt_u64, de_u64, de_vec, format_date, ser_opt_date,
@@ -539,20 +540,29 @@ impl Client {
         if req.files.is_empty() {
             return Err(Error::invalid_input("no file to remove was given"));
         }
-        self.mutate(FILE_RM, req, move || async move {
-            let mut removed = Vec::new();
-            for f in &req.files {
-                match self.file_info(&f.url, None).await {
-                    Err(Error::NotFound { .. }) => removed.push(f.url.clone()),
-                    // Still there (a password-protected file refuses info but exists).
-                    Ok(_) | Err(Error::NotAllowed { .. }) => return Ok(Check::NotApplied),
-                    Err(_) => return Ok(Check::Unknown),
+        let result = self
+            .mutate(FILE_RM, req, move || async move {
+                let mut removed = Vec::new();
+                for f in &req.files {
+                    match self.file_info(&f.url, None).await {
+                        Err(Error::NotFound { .. }) => removed.push(f.url.clone()),
+                        // Still there (a password-protected file refuses info but exists).
+                        Ok(_) | Err(Error::NotAllowed { .. }) => return Ok(Check::NotApplied),
+                        Err(_) => return Ok(Check::Unknown),
+                    }
                 }
-            }
-            Ok(Check::Applied(FilesRemoved {
-                removed: Some(removed.len() as u64),
-                urls: removed,
-            }))
+                Ok(Check::Applied(FilesRemoved {
+                    removed: Some(removed.len() as u64),
+                    urls: removed,
+                }))
+            })
+            .await;
+        self.after_change(result, |_| Edit::FilesRemoved {
+            urls: req
+                .files
+                .iter()
+                .map(|f| f.url.as_str().to_owned())
+                .collect(),
         })
         .await
     }
@@ -567,23 +577,38 @@ impl Client {
                 "rename is allowed only when moving a single file",
             ));
         }
-        self.mutate(FILE_MV, req, move || async move {
-            for u in &req.urls {
-                let info = match self.file_info(u, None).await {
-                    Ok(i) => i,
-                    Err(_) => return Ok(Check::Unknown),
-                };
-                let in_place = info.folder_id == Some(req.destination_folder_id);
-                let named = req.rename.as_ref().is_none_or(|n| *n == info.filename);
-                if !(in_place && named) {
-                    return Ok(Check::NotApplied);
+        let result = self
+            .mutate(FILE_MV, req, move || async move {
+                for u in &req.urls {
+                    let info = match self.file_info(u, None).await {
+                        Ok(i) => i,
+                        Err(_) => return Ok(Check::Unknown),
+                    };
+                    let in_place = info.folder_id == Some(req.destination_folder_id);
+                    let named = req.rename.as_ref().is_none_or(|n| *n == info.filename);
+                    if !(in_place && named) {
+                        return Ok(Check::NotApplied);
+                    }
+                }
+                Ok(Check::Applied(FilesMoved {
+                    moved: Some(req.urls.len() as u64),
+                    urls: req.urls.clone(),
+                    filename: req.rename.clone(),
+                }))
+            })
+            .await;
+        self.after_change(result, |a| {
+            if req.destination_user.is_some() {
+                Edit::FilesRemoved {
+                    urls: req.urls.iter().map(|u| u.as_str().to_owned()).collect(),
+                }
+            } else {
+                Edit::FilesMoved {
+                    moves: pairs(&req.urls, &a.urls),
+                    to: req.destination_folder_id,
+                    rename: req.rename.clone(),
                 }
             }
-            Ok(Check::Applied(FilesMoved {
-                moved: Some(req.urls.len() as u64),
-                urls: req.urls.clone(),
-                filename: req.rename.clone(),
-            }))
         })
         .await
     }
@@ -599,8 +624,19 @@ impl Client {
                 "rename is allowed only when copying a single file",
             ));
         }
-        self.mutate(FILE_CP, req, move || async move { Ok(Check::Unknown) })
-            .await
+        let result = self
+            .mutate(FILE_CP, req, move || async move { Ok(Check::Unknown) })
+            .await;
+        self.after_change(result, |a: &FilesCopied| Edit::FilesCopied {
+            copies: a
+                .urls
+                .iter()
+                .map(|c| (c.from_url.as_str().to_owned(), c.to_url.as_str().to_owned()))
+                .collect(),
+            to: req.folder_id,
+            rename: req.rename.clone(),
+        })
+        .await
     }
 
     /// `file/rename.cgi`. After an ambiguous failure, `file/info` names decide.
@@ -614,23 +650,32 @@ impl Client {
                 bad.url
             )));
         }
-        self.mutate(FILE_RENAME, req, move || async move {
-            let mut done = Vec::new();
-            for item in &req.urls {
-                match self.file_info(&item.url, None).await {
-                    Ok(i) if i.filename == item.filename => done.push(RenamedFile {
-                        url: item.url.clone(),
-                        old_filename: String::new(),
-                        new_filename: i.filename,
-                    }),
-                    Ok(_) => return Ok(Check::NotApplied),
-                    Err(_) => return Ok(Check::Unknown),
+        let result = self
+            .mutate(FILE_RENAME, req, move || async move {
+                let mut done = Vec::new();
+                for item in &req.urls {
+                    match self.file_info(&item.url, None).await {
+                        Ok(i) if i.filename == item.filename => done.push(RenamedFile {
+                            url: item.url.clone(),
+                            old_filename: String::new(),
+                            new_filename: i.filename,
+                        }),
+                        Ok(_) => return Ok(Check::NotApplied),
+                        Err(_) => return Ok(Check::Unknown),
+                    }
                 }
-            }
-            Ok(Check::Applied(FilesRenamed {
-                renamed: Some(done.len() as u64),
-                urls: done,
-            }))
+                Ok(Check::Applied(FilesRenamed {
+                    renamed: Some(done.len() as u64),
+                    urls: done,
+                }))
+            })
+            .await;
+        self.after_change(result, |_| Edit::FilesRenamed {
+            renames: req
+                .urls
+                .iter()
+                .map(|i| (i.url.as_str().to_owned(), i.filename.clone()))
+                .collect(),
         })
         .await
     }
@@ -649,11 +694,16 @@ impl Client {
             ));
         }
         // Setting attributes twice gives the same result: safe to re-send.
-        self.mutate(
-            FILE_CHATTR,
-            req,
-            move || async move { Ok(Check::NotApplied) },
-        )
+        let result = self
+            .mutate(
+                FILE_CHATTR,
+                req,
+                move || async move { Ok(Check::NotApplied) },
+            )
+            .await;
+        self.after_change(result, |_| Edit::FilesChanged {
+            urls: req.urls.iter().map(|u| u.as_str().to_owned()).collect(),
+        })
         .await
     }
 
@@ -667,4 +717,20 @@ impl Client {
         };
         self.call(FILE_LS, &req, rules).await
     }
+}
+
+/// Each moved link with its link after the move (the answer's, when it gives one per file).
+fn pairs(before: &[FileLink], after: &[FileLink]) -> Vec<(String, String)> {
+    before
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let a = if after.len() == before.len() {
+                &after[i]
+            } else {
+                b
+            };
+            (b.as_str().to_owned(), a.as_str().to_owned())
+        })
+        .collect()
 }

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::files::FileEntry;
 use crate::client::{Check, Client, Ep, Rules};
 use crate::error::{Error, Result};
+use crate::listing_cache::Edit;
 use crate::values::*;
 use crate::wire::{
     de_flag, de_opt_date, de_opt_flag, de_opt_nonempty, de_opt_u64, de_u64, de_vec, ser_flag,
@@ -306,22 +307,33 @@ impl Client {
                 "folder names are limited to 250 characters",
             ));
         }
-        self.mutate(FOLDER_MKDIR, req, move || async move {
-            let parent = FolderLsRequest {
-                folder_id: req.folder_id,
-                sharing_user: req.sharing_user.clone(),
-                files: false,
-            };
-            match self.folder_ls_fresh(&parent).await {
-                Ok(l) => Ok(match l.sub_folders.iter().find(|f| f.name == req.name) {
-                    Some(f) => Check::Applied(FolderCreated {
-                        folder_id: f.id,
-                        name: f.name.clone(),
+        let result = self
+            .mutate(FOLDER_MKDIR, req, move || async move {
+                let parent = FolderLsRequest {
+                    folder_id: req.folder_id,
+                    sharing_user: req.sharing_user.clone(),
+                    files: false,
+                };
+                match self.folder_ls_fresh(&parent).await {
+                    Ok(l) => Ok(match l.sub_folders.iter().find(|f| f.name == req.name) {
+                        Some(f) => Check::Applied(FolderCreated {
+                            folder_id: f.id,
+                            name: f.name.clone(),
+                        }),
+                        None => Check::NotApplied,
                     }),
-                    None => Check::NotApplied,
-                }),
-                Err(_) => Ok(Check::Unknown),
-            }
+                    Err(_) => Ok(Check::Unknown),
+                }
+            })
+            .await;
+        self.after_change(result, |a| Edit::FolderCreated {
+            parent: req.folder_id,
+            id: a.folder_id,
+            name: if a.name.is_empty() {
+                req.name.trim().to_owned()
+            } else {
+                a.name.clone()
+            },
         })
         .await
     }
@@ -334,36 +346,49 @@ impl Client {
         if req.rename.is_none() && req.folder_id == req.destination_folder_id {
             return Err(Error::invalid_input("a folder cannot be moved into itself"));
         }
-        self.mutate(FOLDER_MV, req, move || async move {
-            if let Some(new) = &req.rename {
-                match self
-                    .folder_ls_fresh(&FolderLsRequest::new(req.folder_id))
-                    .await
-                {
-                    Ok(l) if l.name == *new => Ok(Check::Applied(FolderMoved {
-                        old_name: None,
-                        new_name: Some(l.name),
-                        message: None,
-                    })),
-                    Ok(_) => Ok(Check::NotApplied),
-                    Err(_) => Ok(Check::Unknown),
-                }
-            } else {
-                let dest = FolderLsRequest {
-                    folder_id: req.destination_folder_id,
-                    sharing_user: req.destination_user.clone(),
-                    files: false,
-                };
-                match self.folder_ls_fresh(&dest).await {
-                    Ok(l) => Ok(match l.sub_folders.iter().find(|f| f.id == req.folder_id) {
-                        Some(f) => Check::Applied(FolderMoved {
-                            old_name: Some(f.name.clone()),
-                            new_name: Some(f.name.clone()),
+        let result = self
+            .mutate(FOLDER_MV, req, move || async move {
+                if let Some(new) = &req.rename {
+                    match self
+                        .folder_ls_fresh(&FolderLsRequest::new(req.folder_id))
+                        .await
+                    {
+                        Ok(l) if l.name == *new => Ok(Check::Applied(FolderMoved {
+                            old_name: None,
+                            new_name: Some(l.name),
                             message: None,
+                        })),
+                        Ok(_) => Ok(Check::NotApplied),
+                        Err(_) => Ok(Check::Unknown),
+                    }
+                } else {
+                    let dest = FolderLsRequest {
+                        folder_id: req.destination_folder_id,
+                        sharing_user: req.destination_user.clone(),
+                        files: false,
+                    };
+                    match self.folder_ls_fresh(&dest).await {
+                        Ok(l) => Ok(match l.sub_folders.iter().find(|f| f.id == req.folder_id) {
+                            Some(f) => Check::Applied(FolderMoved {
+                                old_name: Some(f.name.clone()),
+                                new_name: Some(f.name.clone()),
+                                message: None,
+                            }),
+                            None => Check::NotApplied,
                         }),
-                        None => Check::NotApplied,
-                    }),
-                    Err(_) => Ok(Check::Unknown),
+                        Err(_) => Ok(Check::Unknown),
+                    }
+                }
+            })
+            .await;
+        self.after_change(result, |_| {
+            if req.destination_user.is_some() {
+                Edit::FolderRemoved { id: req.folder_id }
+            } else {
+                Edit::FolderMoved {
+                    id: req.folder_id,
+                    to: req.destination_folder_id,
+                    rename: req.rename.clone(),
                 }
             }
         })
@@ -376,18 +401,21 @@ impl Client {
         if folder_id == ROOT_FOLDER {
             return Err(Error::invalid_input("the root folder cannot be removed"));
         }
-        self.mutate(
-            FOLDER_RM,
-            &json!({ "folder_id": folder_id }),
-            move || async move {
-                match self.folder_ls_fresh(&FolderLsRequest::new(folder_id)).await {
-                    Err(Error::NotFound { .. }) => Ok(Check::Applied(Done { message: None })),
-                    Ok(_) => Ok(Check::NotApplied),
-                    Err(_) => Ok(Check::Unknown),
-                }
-            },
-        )
-        .await
+        let result = self
+            .mutate(
+                FOLDER_RM,
+                &json!({ "folder_id": folder_id }),
+                move || async move {
+                    match self.folder_ls_fresh(&FolderLsRequest::new(folder_id)).await {
+                        Err(Error::NotFound { .. }) => Ok(Check::Applied(Done { message: None })),
+                        Ok(_) => Ok(Check::NotApplied),
+                        Err(_) => Ok(Check::Unknown),
+                    }
+                },
+            )
+            .await;
+        self.after_change(result, |_| Edit::FolderRemoved { id: folder_id })
+            .await
     }
 
     /// `folder/share.cgi`: public share on/off with password, groupware shares.
@@ -400,12 +428,15 @@ impl Client {
             ));
         }
         // Setting the same shares twice gives the same result: safe to re-send.
-        self.mutate(
-            FOLDER_SHARE,
-            req,
-            move || async move { Ok(Check::NotApplied) },
-        )
-        .await
+        let result = self
+            .mutate(
+                FOLDER_SHARE,
+                req,
+                move || async move { Ok(Check::NotApplied) },
+            )
+            .await;
+        self.after_change(result, |_| Edit::FolderChanged { id: req.folder_id })
+            .await
     }
 
     /// A `folder/ls` that skips the cache (state checks must see the truth).

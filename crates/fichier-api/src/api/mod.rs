@@ -4,6 +4,8 @@
 //! rules and, for mutations, the state check that runs before any re-send.
 
 use crate::client::{Client, Rules};
+use crate::error::{Error, Result};
+use crate::listing_cache::Edit;
 use crate::pacer::Window;
 
 pub(crate) mod download;
@@ -15,15 +17,21 @@ pub(crate) mod upload;
 pub(crate) mod user;
 
 impl Client {
+    /// Pacing of a listing: answers are reused for the listing window (by every process of
+    /// the user); the documented one-per-30-s rule is for `file/ls` only (reference §1.9), so
+    /// `folder/ls` gets no window of its own, only the general gap.
     fn listing_rules(&self, endpoint: &str, folder: i64, extra: &str) -> Rules {
         let cfg = self.inner.pacer.config();
-        let window = if folder < 0 {
+        let cache_ttl = if folder < 0 {
             cfg.all_files_window
         } else {
             cfg.listing_window
         };
-        // Answers are reused for as long as a new call would have to wait anyway.
-        let cache_ttl = window;
+        let window = if endpoint == "folder/ls" {
+            std::time::Duration::ZERO
+        } else {
+            cache_ttl
+        };
         Rules {
             window: (!window.is_zero()).then(|| Window {
                 key: format!("{endpoint}:{folder}:{extra}"),
@@ -42,5 +50,18 @@ impl Client {
             }),
             cache_ttl: w,
         }
+    }
+
+    /// After a mutation: applies its effect to the cached listings, or forgets them all when
+    /// its outcome is unknown.
+    async fn after_change<T>(&self, result: Result<T>, edit: impl FnOnce(&T) -> Edit) -> Result<T> {
+        match &result {
+            Ok(answer) => self.inner.pacer.edit_listings(&edit(answer)).await,
+            Err(e) if matches!(e, Error::OutcomeUnknown { .. }) || e.is_ambiguous() => {
+                self.inner.pacer.invalidate_listings().await
+            }
+            Err(_) => {}
+        }
+        result
     }
 }

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, Ep, Kind, Rules};
 use crate::error::{Error, Result};
+use crate::listing_cache::Edit;
 use crate::values::*;
 use crate::wire::{de_flag, de_opt_nonempty, de_u64, de_vec};
 
@@ -77,7 +78,12 @@ pub struct UploadedFile {
 
 impl Client {
     /// `upload/get_upload_server.cgi`: a node and an upload id (no key needed).
+    ///
+    /// An upload follows, whose folder this call does not know: the cached listings are
+    /// forgotten, so no later command reads a listing without the new file (callers that
+    /// report the upload with [`Client::note_uploaded`] keep the listings they fetch after).
     pub async fn upload_server(&self) -> Result<UploadServer> {
+        self.inner.pacer.invalidate_listings().await;
         let s: UploadServer = self
             .call(UPLOAD_SERVER, &Empty {}, Rules::default())
             .await?;
@@ -95,5 +101,31 @@ impl Client {
             ));
         }
         Ok(s)
+    }
+
+    /// Records files this program uploaded into `folder` (confirmed by `end.pl`) in the cached
+    /// listings of that folder, here and for the user's other processes, so the next listing
+    /// shows them without a call.
+    pub async fn note_uploaded(&self, folder: FolderId, files: &[UploadedFile]) {
+        let date = crate::wire::format_date(&jiff::ZonedDateTime::now());
+        let entries = files
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "url": f.link.as_str(),
+                    "filename": f.filename,
+                    "size": f.size,
+                    "checksum": f.whirlpool,
+                    "date": date,
+                    "pass": 0,
+                    "acl": 0,
+                    "cdn": 0,
+                })
+            })
+            .collect();
+        self.inner
+            .pacer
+            .edit_listings(&Edit::FilesAdded { folder, entries })
+            .await;
     }
 }
