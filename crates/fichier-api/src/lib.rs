@@ -116,11 +116,14 @@ mod download;
 mod error;
 mod hash;
 mod key;
+mod listing_cache;
 mod pacer;
+mod private_fs;
 mod progress;
 mod retry;
 mod types;
 mod upload;
+mod values;
 mod wire;
 
 #[cfg(test)]
@@ -128,7 +131,7 @@ mod fixture_tests;
 
 pub use client::{Client, ClientBuilder, DEFAULT_API_URL, DEFAULT_USER_AGENT, DEFAULT_WEBSITE_URL};
 pub use download::{ContentRange, DownloadOutcome, DownloadRequest, RangeOutcome, part_path};
-pub use error::{Error, ErrorKind, NotAllowedReason, Result, ServiceMessage, classify};
+pub use error::{Attempts, Error, ErrorKind, NotAllowedReason, Result, ServiceMessage, classify};
 pub use hash::{
     HASH_BUFFER, HashPipe, WhirlpoolHasher, same_whirlpool, whirlpool_file, whirlpool_hex,
     whirlpool_reader,
