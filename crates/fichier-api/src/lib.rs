@@ -118,6 +118,7 @@ mod hash;
 mod key;
 mod pacer;
 mod progress;
+mod remote_tree;
 mod retry;
 mod types;
 mod upload;
@@ -136,6 +137,10 @@ pub use hash::{
 pub use key::{ApiKey, KeyError, USUAL_KEY_LEN};
 pub use pacer::{Clock, Pacer, PacerConfig, TokioClock};
 pub use progress::{NoProgress, Progress};
+pub use remote_tree::{
+    Candidate, Child, ChildRef, Ensured, EnsuredStep, Expect, ID_PREFIX, Node, PathError,
+    RemotePath, RemoteTree, Segment, TreeError,
+};
 pub use retry::RetryPolicy;
 pub use types::*;
 pub use upload::UploadRequest;
