@@ -433,8 +433,28 @@ pub struct RemoteTree {
 #[derive(Debug)]
 struct Inner {
     client: Client,
-    memo: Mutex<HashMap<FolderId, Arc<FolderListing>>>,
+    memo: Mutex<HashMap<FolderId, Memo>>,
     lock_dir: Option<PathBuf>,
+}
+
+/// One memoised listing.
+#[derive(Debug, Clone)]
+struct Memo {
+    listing: Arc<FolderListing>,
+    /// The folder's creation generation (counted in its lock file) when this listing was
+    /// known complete: fetched live after reading it, or made by this run's own creation.
+    /// `None` for a listing that may come from a cache. Under the lock, an equal generation
+    /// means no fichier process created a folder there since, so no live re-list is needed.
+    generation: Option<u64>,
+}
+
+impl Memo {
+    fn new(listing: Arc<FolderListing>, generation: Option<u64>) -> Memo {
+        Memo {
+            listing,
+            generation,
+        }
+    }
 }
 
 impl RemoteTree {
@@ -471,15 +491,15 @@ impl RemoteTree {
         &self.inner.client
     }
 
-    fn memo(&self) -> MutexGuard<'_, HashMap<FolderId, Arc<FolderListing>>> {
+    fn memo(&self) -> MutexGuard<'_, HashMap<FolderId, Memo>> {
         self.inner.memo.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// A folder's listing with its files: once per folder per run (the client's pacer may
     /// also answer from its cache).
     pub async fn listing(&self, id: FolderId) -> Result<Arc<FolderListing>, Error> {
-        if let Some(l) = self.memo().get(&id) {
-            return Ok(l.clone());
+        if let Some(m) = self.memo().get(&id) {
+            return Ok(m.listing.clone());
         }
         let listing = Arc::new(
             self.inner
@@ -487,25 +507,28 @@ impl RemoteTree {
                 .folder_ls(&FolderLsRequest::with_files(id))
                 .await?,
         );
-        self.memo().insert(id, listing.clone());
+        self.memo().insert(id, Memo::new(listing.clone(), None));
         Ok(listing)
     }
 
     /// A live listing (never a cached answer), which replaces the memoised one.
     pub async fn listing_fresh(&self, id: FolderId) -> Result<Arc<FolderListing>, Error> {
+        // Read before listing: a creation after this read shows in the listing or bumps it.
+        let generation = self.generation(id);
         let listing = Arc::new(
             self.inner
                 .client
                 .folder_ls_fresh(&FolderLsRequest::with_files(id))
                 .await?,
         );
-        self.memo().insert(id, listing.clone());
+        self.memo()
+            .insert(id, Memo::new(listing.clone(), generation));
         Ok(listing)
     }
 
     /// The memoised listing, if this run has one (no call).
     pub fn memoised(&self, id: FolderId) -> Option<Arc<FolderListing>> {
-        self.memo().get(&id).cloned()
+        self.memo().get(&id).map(|m| m.listing.clone())
     }
 
     /// Forgets one folder's memoised listing.
@@ -520,8 +543,8 @@ impl RemoteTree {
 
     /// Applies a change this run made to a folder to its memoised listing, if any.
     pub fn update(&self, id: FolderId, f: impl FnOnce(&mut FolderListing)) {
-        if let Some(l) = self.memo().get_mut(&id) {
-            f(Arc::make_mut(l));
+        if let Some(m) = self.memo().get_mut(&id) {
+            f(Arc::make_mut(&mut m.listing));
         }
     }
 
@@ -531,16 +554,19 @@ impl RemoteTree {
         let mut memo = self.memo();
         match child {
             Child::Folder(sub) => {
-                memo.insert(sub.id, Arc::new(FolderListing::empty(sub.id, &sub.name)));
-                if let Some(l) = memo.get_mut(&parent) {
-                    let l = Arc::make_mut(l);
+                memo.insert(
+                    sub.id,
+                    Memo::new(Arc::new(FolderListing::empty(sub.id, &sub.name)), None),
+                );
+                if let Some(m) = memo.get_mut(&parent) {
+                    let l = Arc::make_mut(&mut m.listing);
                     l.sub_folders.retain(|f| f.id != sub.id);
                     l.sub_folders.push(sub);
                 }
             }
             Child::File(entry) => {
-                if let Some(l) = memo.get_mut(&parent) {
-                    let l = Arc::make_mut(l);
+                if let Some(m) = memo.get_mut(&parent) {
+                    let l = Arc::make_mut(&mut m.listing);
                     l.items.retain(|f| f.link != entry.link);
                     l.items.push(entry);
                 }
@@ -554,8 +580,8 @@ impl RemoteTree {
         if let ChildRef::Folder(id) = child {
             memo.remove(id);
         }
-        if let Some(l) = memo.get_mut(&parent) {
-            let l = Arc::make_mut(l);
+        if let Some(m) = memo.get_mut(&parent) {
+            let l = Arc::make_mut(&mut m.listing);
             match child {
                 ChildRef::Folder(id) => l.sub_folders.retain(|f| f.id != *id),
                 ChildRef::File(link) => l.items.retain(|f| f.link != *link),
@@ -719,8 +745,13 @@ impl RemoteTree {
     }
 
     /// The child folder `name` of `parent` (whose path is `parent_path`, for messages),
-    /// created when missing; `true` when this call created it. Locked and re-listed live
-    /// before creating, so concurrent processes never make two.
+    /// created when missing; `true` when this call created it.
+    ///
+    /// Creation happens under a lock per (account, parent) shared by every process, after a
+    /// live listing of the parent, unless this run holds a listing known complete since the
+    /// last creation any fichier process made there (the lock file counts them). So
+    /// concurrent `mkdir -p` / `upload -r` never make two, and a run that creates a whole
+    /// tree lists each parent at most once.
     pub async fn ensure_child(
         &self,
         parent: FolderId,
@@ -728,12 +759,31 @@ impl RemoteTree {
         name: &str,
     ) -> Result<(FolderId, bool), TreeError> {
         let here = parent_path.join(name);
-        let listing = self.listing(parent).await?;
-        if let Some(id) = single_folder(&listing, name, &here, parent_path)? {
+        if let Some(listing) = self.memoised(parent)
+            && let Some(id) = single_folder(&listing, name, &here, parent_path)?
+        {
             return Ok((id, false));
         }
-        let _lock = self.lock_parent(parent).await?;
-        let listing = self.listing_fresh(parent).await?;
+        let mut lock = self.lock_parent(parent).await?;
+        let generation = lock.as_mut().map(read_generation);
+        let known = self
+            .memo()
+            .get(&parent)
+            .filter(|m| m.generation.is_some() && m.generation == generation)
+            .map(|m| m.listing.clone());
+        let listing = match known {
+            Some(l) => l,
+            None => {
+                let l = Arc::new(
+                    self.inner
+                        .client
+                        .folder_ls_fresh(&FolderLsRequest::with_files(parent))
+                        .await?,
+                );
+                self.memo().insert(parent, Memo::new(l.clone(), generation));
+                l
+            }
+        };
         if let Some(id) = single_folder(&listing, name, &here, parent_path)? {
             return Ok((id, false));
         }
@@ -742,8 +792,31 @@ impl RemoteTree {
             .client
             .folder_mkdir(&FolderMkdirRequest::new(name.to_owned(), parent))
             .await?;
+        let bumped = match (lock.as_mut(), generation) {
+            (Some(f), Some(g)) => write_generation(f, g + 1).then_some(g + 1),
+            _ => None,
+        };
+        // Read while the parent is still locked: nobody can have found the new folder yet.
+        let child_generation = self.generation(made.folder_id);
         self.note_created(parent, Child::Folder(SubFolder::new(made.folder_id, name)));
+        let mut memo = self.memo();
+        if let Some(m) = memo.get_mut(&parent) {
+            m.generation = bumped;
+        }
+        if let Some(m) = memo.get_mut(&made.folder_id) {
+            m.generation = child_generation;
+        }
         Ok((made.folder_id, true))
+    }
+
+    /// A folder's creation generation, read without the lock (0 when never created in).
+    fn generation(&self, folder: FolderId) -> Option<u64> {
+        let path = self.lock_file(folder)?;
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Some(text.trim().parse().unwrap_or(0)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(0),
+            Err(_) => None,
+        }
     }
 
     /// Checks that a folder named by id exists (its listing is memoised for what follows).
@@ -788,7 +861,7 @@ impl RemoteTree {
                 b.create(dir)?;
             }
             let mut o = std::fs::OpenOptions::new();
-            o.create(true).truncate(false).write(true);
+            o.create(true).truncate(false).read(true).write(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
             let f = o.open(&p)?;
@@ -804,6 +877,25 @@ impl RemoteTree {
             .map(Some)
             .map_err(|source| TreeError::Lock { path, source })
     }
+}
+
+/// The generation counted in a locked lock file (0 when empty or unreadable).
+fn read_generation(f: &mut std::fs::File) -> u64 {
+    use std::io::{Read, Seek};
+    let mut text = String::new();
+    if f.rewind().is_err() || f.read_to_string(&mut text).is_err() {
+        return 0;
+    }
+    text.trim().parse().unwrap_or(0)
+}
+
+/// Records a new generation in a locked lock file; `false` when it could not be written
+/// (then the next creator re-lists live).
+fn write_generation(f: &mut std::fs::File, generation: u64) -> bool {
+    use std::io::{Seek, Write};
+    f.set_len(0).is_ok()
+        && f.rewind().is_ok()
+        && f.write_all(generation.to_string().as_bytes()).is_ok()
 }
 
 /// The one folder named `name` in `listing`, `None` when there is none.

@@ -12,4 +12,5 @@ mod files;
 mod misc;
 mod remote;
 mod security;
+mod tree;
 mod tty;
