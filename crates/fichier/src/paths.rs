@@ -130,4 +130,18 @@ mod tests {
         assert!(split_path("/..").is_err());
         assert!(split_path("id:5/x").is_err());
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Whatever is typed, a target parses or fails with a message: never a panic, and a
+        /// parsed path shows itself in a form that parses back to the same target.
+        #[test]
+        fn typed_targets_never_panic(s in "\\PC{0,60}") {
+            if let Ok(Target::Path(p)) = parse_target(&s) {
+                let again = parse_target(&p.to_string()).unwrap();
+                proptest::prop_assert_eq!(again, Target::Path(p));
+            }
+        }
+    }
 }

@@ -61,6 +61,34 @@ fn concurrent_mkdir_p_creates_each_folder_once() {
             parent = found[0];
         }
     }
+    // The lock files sit beside the pacer state, private to the user.
+    let locks: Vec<_> = walk(&env.root().join("cache"))
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("tree-"))
+        })
+        .collect();
+    assert!(!locks.is_empty(), "no lock file under the cache dir");
+    for l in &locks {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(l).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", l.display());
+        assert!(!l.to_string_lossy().contains(env.key()));
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }
 
 #[test]
