@@ -435,6 +435,9 @@ struct Inner {
     client: Client,
     memo: Mutex<HashMap<FolderId, Memo>>,
     lock_dir: Option<PathBuf>,
+    /// Creation locks of this process, per parent: tasks of one run (and clones of the tree)
+    /// take turns here before the file lock, which also covers trees without a lock dir.
+    local_locks: Mutex<HashMap<FolderId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// One memoised listing.
@@ -482,6 +485,7 @@ impl RemoteTree {
                 client,
                 memo: Mutex::new(HashMap::new()),
                 lock_dir,
+                local_locks: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -764,6 +768,15 @@ impl RemoteTree {
         {
             return Ok((id, false));
         }
+        let local = self
+            .inner
+            .local_locks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(parent)
+            .or_default()
+            .clone();
+        let _local = local.lock().await;
         let mut lock = self.lock_parent(parent).await?;
         let generation = lock.as_mut().map(read_generation);
         let known = self
@@ -1297,6 +1310,31 @@ mod emu_tests {
                 folder = same[0].id;
             }
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn tasks_sharing_one_tree_never_create_duplicates() {
+        let t = TestEmu::start().await;
+        // No lock dir: the in-process lock alone keeps the tasks of one run in turn.
+        let tree = RemoteTree::new(client(&t));
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let tree = tree.clone();
+            tasks.push(tokio::spawn(async move {
+                tree.ensure_folder(&p("/S/T")).await.unwrap().id
+            }));
+        }
+        let mut ids = Vec::new();
+        for task in tasks {
+            ids.push(task.await.unwrap());
+        }
+        assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
+        let c = client(&t);
+        let root = c
+            .folder_ls(&FolderLsRequest::new(ROOT_FOLDER))
+            .await
+            .unwrap();
+        assert_eq!(root.sub_folders.iter().filter(|f| f.name == "S").count(), 1);
     }
 
     #[tokio::test]
