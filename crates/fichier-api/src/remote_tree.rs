@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::{
-    Client, Error, FileEntry, FileLink, FolderId, FolderListing, FolderLsRequest,
+    Client, Error, FileEntry, FileInfo, FileLink, FolderId, FolderListing, FolderLsRequest,
     FolderMkdirRequest, ROOT_FOLDER, SubFolder,
 };
 
@@ -396,6 +396,36 @@ impl SubFolder {
             name: name.into(),
             create_date: None,
             password: false,
+        }
+    }
+}
+
+impl FileEntry {
+    /// A listing entry, as a listing shows a file just uploaded.
+    pub fn new(link: FileLink, filename: impl Into<String>, size: u64) -> FileEntry {
+        FileEntry {
+            link,
+            filename: filename.into(),
+            size,
+            date: None,
+            checksum: None,
+            content_type: None,
+            password: false,
+            acl: false,
+            cdn: false,
+        }
+    }
+
+    /// The listing entry of a file known through `file/info`.
+    pub fn from_info(info: &FileInfo) -> FileEntry {
+        FileEntry {
+            date: info.date.clone(),
+            checksum: info.checksum.clone(),
+            content_type: info.content_type.clone(),
+            password: info.password,
+            acl: info.acl.is_some(),
+            cdn: info.cdn,
+            ..FileEntry::new(info.link.clone(), info.filename.clone(), info.size)
         }
     }
 }
@@ -1034,6 +1064,22 @@ mod tests {
         assert_eq!(p("/A/id:9").parent(), Some(p("/A")));
         assert_eq!(p("id:9").parent(), None);
         assert_eq!(p("/A/b").last_name(), Some("b"));
+    }
+
+    #[test]
+    fn typed_constructors_match_the_wire_shape() {
+        let link = FileLink::parse("https://1fichier.com/?abcde12345").unwrap();
+        let wire: FileEntry = serde_json::from_value(serde_json::json!({
+            "url": link.as_str(), "filename": "a.bin", "size": 3,
+        }))
+        .unwrap();
+        assert_eq!(FileEntry::new(link, "a.bin", 3), wire);
+        let wire: SubFolder =
+            serde_json::from_value(serde_json::json!({ "id": 7, "name": "X" })).unwrap();
+        assert_eq!(SubFolder::new(7, "X"), wire);
+        let empty = FolderListing::empty(7, "X");
+        assert_eq!((empty.folder_id, empty.name.as_str()), (Some(7), "X"));
+        assert!(empty.sub_folders.is_empty() && empty.items.is_empty());
     }
 
     #[test]
