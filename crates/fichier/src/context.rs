@@ -155,7 +155,18 @@ impl Context {
             self.printer
                 .verbose(&format!("using the API key from the {}", source.describe()));
             let client = self.build_client(&url, key)?;
-            let tree = RemoteTree::with_lock_dir(client, self.settings.dirs.cache.clone());
+            // Like the pacer state: without a usable cache dir the run still works, only
+            // without the guard against another process creating the same folder.
+            let cache = &self.settings.dirs.cache;
+            let tree = if std::fs::create_dir_all(cache).is_ok() {
+                RemoteTree::with_lock_dir(client, cache.clone())
+            } else {
+                self.printer.verbose(&format!(
+                    "{} cannot be created: folders are created without the cross-process lock",
+                    cache.display()
+                ));
+                RemoteTree::new(client)
+            };
             self.tree = Some(tree);
         }
         Ok(self.tree.as_ref().expect("built above"))
