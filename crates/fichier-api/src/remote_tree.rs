@@ -4,7 +4,17 @@
 //! (never pick one of several same-named entries: refuse and list them with their ids).
 //!
 //! Every walker of the workspace (CLI commands, upload, download) goes through here so that
-//! `.`/`..`, duplicates and the `id:N` form mean the same thing everywhere.
+//! `.`/`..`, duplicates and the `id:N` form mean the same thing everywhere:
+//!
+//! - a typed path: [`RemotePath::parse`]; local names: [`RemotePath::from_names`] / `join`;
+//! - a path to a folder or file: [`RemoteTree::resolve`] with an [`Expect`]; to a folder id:
+//!   [`RemoteTree::resolve_folder`];
+//! - `mkdir -p`: [`RemoteTree::ensure_folder`]; one child folder: [`RemoteTree::ensure_child`]
+//!   (create folders only through these two, so that other processes see the creation count);
+//! - a folder's listing (with files) once per run: [`RemoteTree::listing`]; the run's own
+//!   changes: [`RemoteTree::note_created`], [`RemoteTree::note_removed`], [`RemoteTree::forget`].
+//!
+//! One tree per run, shared by clones (its memo and in-process locks go with it).
 
 use std::collections::HashMap;
 use std::fmt;
