@@ -120,6 +120,7 @@ mod listing_cache;
 mod pacer;
 mod private_fs;
 mod progress;
+mod remote_tree;
 mod retry;
 mod types;
 mod upload;
@@ -139,6 +140,10 @@ pub use hash::{
 pub use key::{ApiKey, KeyError, USUAL_KEY_LEN};
 pub use pacer::{Clock, Pacer, PacerConfig, TokioClock};
 pub use progress::{NoProgress, Progress};
+pub use remote_tree::{
+    Candidate, Child, ChildRef, Ensured, EnsuredStep, Expect, ID_PREFIX, Node, PathError,
+    RemotePath, RemoteTree, Segment, TreeError,
+};
 pub use retry::RetryPolicy;
 pub use types::*;
 pub use upload::UploadRequest;

@@ -300,6 +300,7 @@ mod tests {
             what: "HTTP 410 without a JSON error message".into(),
             excerpt: String::new(),
             transient: false,
+            attempts: fichier_api::Attempts::default(),
         };
         let r = render(
             &anyhow::Error::from(err).context("downloading /a.bin failed"),

@@ -13,4 +13,5 @@ mod hardening;
 mod misc;
 mod remote;
 mod security;
+mod tree;
 mod tty;
