@@ -162,3 +162,40 @@ fn dot_and_dot_dot_follow_one_rule() {
     }
     assert!(folders_named(&env, ROOT_FOLDER, "x").is_empty());
 }
+
+#[test]
+#[ignore = "needs the transfer engine on RemoteTree (the xfer branch switches ensure_folder_path/child_folder)"]
+fn mkdir_racing_a_tree_upload_creates_each_folder_once() {
+    let env = Env::logged_in();
+    for round in 0..3 {
+        let top = format!("U{round}");
+        let local = env.root().join(format!("local{round}"));
+        std::fs::create_dir_all(local.join("t/sub")).unwrap();
+        std::fs::write(local.join("t/sub/f.txt"), b"payload").unwrap();
+        let mut mkdir = env
+            .command(&["mkdir", "-p", &format!("/{top}/t/sub")])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut upload = env
+            .command(&[
+                "upload",
+                "-r",
+                local.join("t").to_str().unwrap(),
+                &format!("/{top}"),
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        assert!(mkdir.wait().unwrap().success());
+        assert!(upload.wait().unwrap().success());
+        let mut parent = ROOT_FOLDER;
+        for name in [top.as_str(), "t", "sub"] {
+            let found = folders_named(&env, parent, name);
+            assert_eq!(found.len(), 1, "{name} created {} times", found.len());
+            parent = found[0];
+        }
+    }
+}
