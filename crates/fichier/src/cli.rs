@@ -86,6 +86,10 @@ pub struct GlobalArgs {
     )]
     pub quiet: bool,
 
+    /// Fetch live listings instead of reusing those fetched in the last 30 s (-v shows reuse)
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub fresh: bool,
+
     /// More detail on stderr (-v: requests, -vv: debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Global options")]
     pub verbose: u8,
