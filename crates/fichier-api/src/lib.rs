@@ -61,8 +61,8 @@
 //! | website `dir/<id>?json=1` | [`Client::shared_folder_ls`] |
 //! | `remote/ls`, `remote/info`, `remote/request` | [`Client::remote_ls`], [`Client::remote_info`], [`Client::remote_request`] |
 //! | `upload/get_upload_server` | [`Client::upload_server`] |
-//! | node `upload.cgi` + `end.pl` | [`Client::upload_file`] (verified), [`Client::upload_report`] |
-//! | token URL (ranged GET) | [`Client::download_to`] (any `AsyncWrite`), [`Client::download_range`] (one range of a token), [`Client::download_file`] (`.part` + verify) |
+//! | node `upload.cgi` + `end.pl` | [`Client::upload_to_node`] (several files, one request), [`Client::upload_file`] (one file, verified), [`Client::upload_report`] |
+//! | token URL (ranged GET) | [`Client::range_get`] (one validated range, chunk by chunk), [`Client::download_to`] (any `AsyncWrite`), [`Client::download_range`] (one range of a token) |
 //! | `ftp/process`, `ftp/users/*` | [`Client::ftp_process`], [`Client::ftp_users_ls`], [`Client::ftp_users_add`], [`Client::ftp_users_rm`] |
 //! | `vouchers/*` | [`Client::vouchers_ls`], [`Client::vouchers_check`], [`Client::vouchers_use`] |
 //!
@@ -97,8 +97,8 @@
 //! # Secrets
 //!
 //! The key lives in [`ApiKey`] (redacted `Debug`/`Display`, zeroed on drop), leaves it only
-//! for the `Authorization` header (marked sensitive, also [`ApiKey::bearer_header`] for custom
-//! requests) and [`ApiKey::expose_for_key_store`]; users see [`ApiKey::masked`], files are named
+//! for the `Authorization` header (marked sensitive, built in one function for every request,
+//! node uploads included) and [`ApiKey::expose_for_key_store`]; users see [`ApiKey::masked`], files are named
 //! by [`ApiKey::fingerprint`].
 //! Token URLs are [`DownloadToken`]s whose `Debug`/`Display` hide the token; transport errors
 //! drop URLs; error bodies are redacted.
@@ -116,8 +116,10 @@ mod download;
 mod error;
 mod hash;
 mod key;
+mod node;
 mod pacer;
 mod progress;
+mod range;
 mod retry;
 mod types;
 mod upload;
@@ -127,15 +129,17 @@ mod wire;
 mod fixture_tests;
 
 pub use client::{Client, ClientBuilder, DEFAULT_API_URL, DEFAULT_USER_AGENT, DEFAULT_WEBSITE_URL};
-pub use download::{ContentRange, DownloadOutcome, DownloadRequest, RangeOutcome, part_path};
+pub use download::{DownloadOutcome, DownloadRequest, RangeOutcome};
 pub use error::{Error, ErrorKind, NotAllowedReason, Result, ServiceMessage, classify};
 pub use hash::{
     HASH_BUFFER, HashPipe, WhirlpoolHasher, same_whirlpool, whirlpool_file, whirlpool_hex,
     whirlpool_reader,
 };
 pub use key::{ApiKey, KeyError, USUAL_KEY_LEN};
+pub use node::{NodeAnswer, NodeFields, NodeFile, NodePart, NodeUpload};
 pub use pacer::{Clock, Pacer, PacerConfig, TokioClock};
-pub use progress::{NoProgress, Progress};
+pub use progress::{NoProgress, PartObserver, Progress};
+pub use range::{ContentRange, RangeAnswer, RangeBody};
 pub use retry::RetryPolicy;
 pub use types::*;
 pub use upload::UploadRequest;

@@ -2,7 +2,6 @@
 //! with `-r`, public shared-folder links, `--input` lists) into files with a safe local
 //! destination, then fetch them with `-j` files in parallel under the global connection cap.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,10 +9,11 @@ use std::time::Duration;
 use fichier_api::{DOMAINS, FileEntry, FileLink, FolderId, Password};
 use futures_util::StreamExt;
 
-use crate::engine::{Engine, ErrorClass, TransferError};
+use crate::engine::Engine;
+use crate::error::{ErrorClass, TransferError};
 use crate::events::{Event, EventSink, FileId};
 use crate::fetch::{FetchOpts, Fetched, FileJob};
-use crate::names::{join_inside, safe_local_name};
+use crate::names::{LocalNames, join_inside, safe_local_name};
 use crate::summary::Summary;
 
 /// One thing to download, as the user named it.
@@ -129,7 +129,7 @@ struct Resolver<'a> {
     opts: &'a DownloadOptions,
     events: &'a dyn EventSink,
     next_id: FileId,
-    used: HashSet<PathBuf>,
+    used: LocalNames,
     jobs: Vec<FileJob>,
     summary: Summary,
 }
@@ -142,13 +142,9 @@ impl Resolver<'_> {
 
     fn fail(&mut self, name: &str, e: TransferError) {
         let id = self.id();
-        self.events.event(Event::Failed {
-            id,
-            name: name.to_owned(),
-            error: e.message.clone(),
-            hint: e.hint.clone(),
-        });
-        if e.class == ErrorClass::Auth && self.summary.stopped.is_none() {
+        self.events.event(Event::failed(id, name.to_owned(), &e));
+        if matches!(e.class, ErrorClass::Auth | ErrorClass::Flood) && self.summary.stopped.is_none()
+        {
             self.summary.stopped = Some(e.clone());
         }
         self.summary.fail(name, &e);
@@ -157,21 +153,8 @@ impl Resolver<'_> {
     /// A destination for `remote_name` in `dir` (relative components, already safe), made
     /// unique within the run when two remote files share a name.
     fn dest(&mut self, dir: &[String], remote_name: &str, link: &FileLink) -> Option<PathBuf> {
-        let mut comps = dir.to_vec();
-        comps.push(safe_local_name(remote_name));
-        let mut p = join_inside(&self.opts.out_dir, &comps)?;
-        if self.used.contains(&p) {
-            let name = comps.pop().unwrap_or_default();
-            let tag = link.id().unwrap_or("dup");
-            let renamed = match name.rfind('.') {
-                Some(i) if i > 0 => format!("{} ({tag}){}", &name[..i], &name[i..]),
-                _ => format!("{name} ({tag})"),
-            };
-            comps.push(safe_local_name(&renamed));
-            p = join_inside(&self.opts.out_dir, &comps)?;
-        }
-        self.used.insert(p.clone());
-        Some(p)
+        let tag = link.id().unwrap_or("dup");
+        self.used.claim(&self.opts.out_dir, dir, remote_name, tag)
     }
 
     fn push(
@@ -406,7 +389,7 @@ impl Engine {
             opts,
             events: events.as_ref(),
             next_id: 0,
-            used: HashSet::new(),
+            used: LocalNames::default(),
             jobs: Vec::new(),
             summary: Summary::default(),
         };
@@ -449,7 +432,10 @@ impl Engine {
                             None => self.fetch(&job, fetch_opts, events.clone()).await,
                         };
                         if let Err(e) = &r
-                            && matches!(e.class, ErrorClass::Auth | ErrorClass::DiskFull)
+                            && matches!(
+                                e.class,
+                                ErrorClass::Auth | ErrorClass::Flood | ErrorClass::DiskFull
+                            )
                         {
                             stop.lock()
                                 .unwrap_or_else(|p| p.into_inner())
@@ -470,12 +456,7 @@ impl Engine {
                                 name: job.display.clone(),
                                 reason: reason.clone(),
                             }),
-                            Err(e) => events.event(Event::Failed {
-                                id: job.id,
-                                name: job.display.clone(),
-                                error: e.message.clone(),
-                                hint: e.hint.clone(),
-                            }),
+                            Err(e) => events.event(Event::failed(job.id, job.display.clone(), e)),
                         }
                         (job, r)
                     }

@@ -5,28 +5,25 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use bytes::{Bytes, BytesMut};
+use std::future::Future;
+use std::pin::Pin;
+
 use fichier_api::{
-    Domain, FileLink, FileRmRequest, FolderId, FolderMkdirRequest, Password, UploadReport,
-    UploadServer, same_whirlpool,
+    Domain, FileLink, FileRmRequest, FolderId, FolderMkdirRequest, NodeAnswer, NodeFields,
+    NodeFile, PartObserver, Password, UploadReport, same_whirlpool,
 };
 use futures_util::StreamExt;
-use reqwest::header::AUTHORIZATION;
-use reqwest::multipart::{Form, Part};
-use tokio::io::AsyncReadExt;
 
-use crate::engine::{Engine, ErrorClass, TransferError};
+use crate::engine::Engine;
+use crate::error::{ErrorClass, TransferError};
 use crate::events::{Event, EventSink, FileId};
-use crate::hashing::{StreamHashers, whirlpool_file};
+use crate::hashing::hash_local_file;
 use crate::names::remote_name_problem;
 use crate::summary::Summary;
-
-/// Read size of upload streams.
-const UPLOAD_CHUNK: usize = 512 * 1024;
 
 /// How to upload.
 #[derive(Debug, Clone)]
@@ -52,6 +49,10 @@ pub struct UploadOptions {
     pub batch_files: usize,
     /// Most bytes in one batched request (default 16 MiB).
     pub batch_bytes: u64,
+    /// With `recursive`: follow symbolic links to directories (each directory is walked once,
+    /// by device and inode, so link loops end). Off: such links are skipped with a notice.
+    /// Links to files are always followed (the file's bytes are uploaded).
+    pub follow_symlinks: bool,
 }
 
 impl Default for UploadOptions {
@@ -67,6 +68,7 @@ impl Default for UploadOptions {
             small_file: 4 << 20,
             batch_files: 32,
             batch_bytes: 16 << 20,
+            follow_symlinks: false,
         }
     }
 }
@@ -109,6 +111,27 @@ struct Plan {
     files: Vec<Planned>,
     dirs: BTreeSet<Vec<String>>,
     bad: Vec<(String, TransferError)>,
+    /// Skipped symbolic links, one message each.
+    notices: Vec<String>,
+    /// Directories walked in the current source tree, by identity, so a followed link never
+    /// walks one twice.
+    visited: HashSet<DirId>,
+}
+
+/// A directory's identity: (device, inode) on Unix, the canonical path elsewhere.
+#[cfg(unix)]
+type DirId = (u64, u64);
+#[cfg(not(unix))]
+type DirId = PathBuf;
+
+#[cfg(unix)]
+fn dir_id(_path: &Path, meta: &std::fs::Metadata) -> DirId {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
+}
+#[cfg(not(unix))]
+fn dir_id(path: &Path, _meta: &std::fs::Metadata) -> DirId {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 fn utf8_name(p: &Path) -> Result<String, TransferError> {
@@ -128,8 +151,10 @@ fn utf8_name(p: &Path) -> Result<String, TransferError> {
 }
 
 /// Walks the sources (blocking). Directories need `recursive`; `dir/` (trailing slash) means
-/// the directory's contents, `dir` the directory itself, as with rsync.
-fn walk(sources: &[PathBuf], recursive: bool) -> Plan {
+/// the directory's contents, `dir` the directory itself, as with rsync. Sources named on the
+/// command line are followed when they are links; inside a tree, links to directories are
+/// followed only with `follow` (see [`UploadOptions::follow_symlinks`]).
+fn walk(sources: &[PathBuf], recursive: bool, follow: bool) -> Plan {
     let mut plan = Plan::default();
     for src in sources {
         let display = src.display().to_string();
@@ -176,7 +201,10 @@ fn walk(sources: &[PathBuf], recursive: bool) -> Plan {
                     }
                 }
             };
-            walk_dir(src, root_rel, &mut plan);
+            // Each source is its own tree (the same directory may go to two places).
+            plan.visited.clear();
+            plan.visited.insert(dir_id(src, &meta));
+            walk_dir(src, root_rel, follow, &mut plan);
         } else {
             plan.bad.push((
                 display.clone(),
@@ -190,7 +218,7 @@ fn walk(sources: &[PathBuf], recursive: bool) -> Plan {
     plan
 }
 
-fn walk_dir(dir: &Path, rel: Vec<String>, plan: &mut Plan) {
+fn walk_dir(dir: &Path, rel: Vec<String>, follow: bool, plan: &mut Plan) {
     if !rel.is_empty() {
         if let Some(problem) = rel.last().and_then(|n| remote_name_problem(n)) {
             plan.bad.push((
@@ -222,6 +250,7 @@ fn walk_dir(dir: &Path, rel: Vec<String>, plan: &mut Plan) {
     for entry in entries {
         let path = entry.path();
         let display = path.display().to_string();
+        let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
         let meta = match std::fs::metadata(&path) {
             Ok(m) => m,
             Err(e) => {
@@ -240,9 +269,21 @@ fn walk_dir(dir: &Path, rel: Vec<String>, plan: &mut Plan) {
             }
         };
         if meta.is_dir() {
+            if is_link && !follow {
+                plan.notices.push(format!(
+                    "skipped {display}: it is a symbolic link to a directory (add --follow-symlinks to upload what it points to)"
+                ));
+                continue;
+            }
+            if !plan.visited.insert(dir_id(&path, &meta)) {
+                plan.notices.push(format!(
+                    "skipped {display}: it leads to a directory already uploaded in this run (symbolic link loop)"
+                ));
+                continue;
+            }
             let mut sub = rel.clone();
             sub.push(name);
-            walk_dir(&path, sub, plan);
+            walk_dir(&path, sub, follow, plan);
         } else if meta.is_file() {
             plan.files.push(Planned {
                 local: path,
@@ -370,20 +411,20 @@ impl Engine {
         let mut summary = Summary::default();
         self.forget_listings().await;
         let srcs = sources.to_vec();
-        let recursive = opts.recursive;
-        let plan = tokio::task::spawn_blocking(move || walk(&srcs, recursive))
+        let (recursive, follow) = (opts.recursive, opts.follow_symlinks);
+        let plan = tokio::task::spawn_blocking(move || walk(&srcs, recursive, follow))
             .await
             .unwrap_or_default();
+        for message in &plan.notices {
+            events.event(Event::Notice {
+                message: message.clone(),
+            });
+        }
         let mut next_id: FileId = 0;
         for (name, e) in &plan.bad {
             let id = next_id;
             next_id += 1;
-            events.event(Event::Failed {
-                id,
-                name: name.clone(),
-                error: e.message.clone(),
-                hint: e.hint.clone(),
-            });
+            events.event(Event::failed(id, name.clone(), e));
             summary.fail(name, e);
         }
 
@@ -424,7 +465,7 @@ impl Engine {
                 });
             }
             if let Err(e) = &result
-                && e.class == ErrorClass::Auth
+                && matches!(e.class, ErrorClass::Auth | ErrorClass::Flood)
             {
                 summary.stopped = Some(e.clone());
             }
@@ -441,12 +482,7 @@ impl Engine {
             remote_parts.push(f.name.clone());
             let remote = display_remote(&remote_parts);
             let fail = |summary: &mut Summary, e: TransferError| {
-                events.event(Event::Failed {
-                    id,
-                    name: f.display.clone(),
-                    error: e.message.clone(),
-                    hint: e.hint.clone(),
-                });
+                events.event(Event::failed(id, f.display.clone(), &e));
                 summary.fail(&f.display, &e);
             };
             if let Some(stop) = summary.stopped.clone() {
@@ -501,7 +537,7 @@ impl Engine {
                     summary.skipped += 1;
                 }
                 Err(e) => {
-                    if e.class == ErrorClass::Auth {
+                    if matches!(e.class, ErrorClass::Auth | ErrorClass::Flood) {
                         summary.stopped = Some(e.clone());
                     }
                     fail(&mut summary, e);
@@ -598,14 +634,11 @@ impl Engine {
             .await
             .map_err(|e| TransferError::io(&format!("cannot read {}", f.display), &e))?;
         if meta.len() == 0 {
-            return Err(TransferError::new(
-                ErrorClass::Local,
-                format!(
-                    "{} is empty: 1fichier does not store zero-byte files",
-                    f.display
-                ),
-            )
-            .hint("leave empty files out, or put something in them"));
+            // The reference: 1fichier refuses empty files (rclone does not send them either).
+            return Ok(Check::Skip(format!(
+                "{} is empty: 1fichier does not store zero-byte files; not sent",
+                f.display
+            )));
         }
         if let Some(problem) = remote_name_problem(&f.name) {
             return Err(TransferError::new(
@@ -629,7 +662,7 @@ impl Engine {
                 .filter(|e| e.filename == f.name)
                 .collect();
             if !opts.force && same.iter().any(|e| e.size == meta.len()) {
-                let local = whirlpool_file(f.local.clone())
+                let local = hash_local_file(f.local.clone())
                     .await
                     .map_err(|e| TransferError::io(&format!("cannot read {}", f.display), &e))?;
                 if same.iter().any(|e| {
@@ -671,7 +704,7 @@ impl Engine {
                 }
             }
             if let Some(e) = err
-                && e.class == ErrorClass::Auth
+                && matches!(e.class, ErrorClass::Auth | ErrorClass::Flood)
             {
                 self.stop(run, &e);
             }
@@ -702,12 +735,8 @@ impl Engine {
                     message: format!("not uploaded: {}", stop.message),
                     ..stop.clone()
                 };
-                run.events.event(Event::Failed {
-                    id: job.id,
-                    name: job.display.clone(),
-                    error: e.message.clone(),
-                    hint: e.hint.clone(),
-                });
+                run.events
+                    .event(Event::failed(job.id, job.display.clone(), &e));
                 (job.display, Err(e))
             })
             .collect()
@@ -722,7 +751,7 @@ impl Engine {
     }
 
     async fn upload_single(&self, job: &Job, run: &Run) -> Result<Option<u64>, TransferError> {
-        let max = self.config().max_attempts.max(1);
+        let max = self.max_attempts();
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -736,16 +765,12 @@ impl Engine {
                 Settled::Done(r) => return r,
                 Settled::Retry(e) => e,
             };
-            if e.class == ErrorClass::Auth {
+            if matches!(e.class, ErrorClass::Auth | ErrorClass::Flood) {
                 self.stop(run, &e);
             }
             if !e.is_retryable() || attempt >= max {
-                run.events.event(Event::Failed {
-                    id: job.id,
-                    name: job.display.clone(),
-                    error: e.message.clone(),
-                    hint: e.hint.clone(),
-                });
+                run.events
+                    .event(Event::failed(job.id, job.display.clone(), &e));
                 return Err(e);
             }
             run.events.event(Event::Retrying {
@@ -754,7 +779,7 @@ impl Engine {
                 attempt,
                 reason: e.message.clone(),
             });
-            tokio::time::sleep(self.config().backoff(attempt)).await;
+            self.backoff(attempt).await;
         }
     }
 
@@ -796,12 +821,8 @@ impl Engine {
                         "; the inconsistent copy {link} could not be removed"
                     ));
                 }
-                run.events.event(Event::Failed {
-                    id: job.id,
-                    name: job.display.clone(),
-                    error: e.message.clone(),
-                    hint: e.hint.clone(),
-                });
+                run.events
+                    .event(Event::failed(job.id, job.display.clone(), &e));
                 Settled::Done(Err(e))
             }
             JobState::Bad(links) => {
@@ -848,15 +869,15 @@ impl Engine {
     async fn attempt(&self, jobs: &[&Job], run: &Run) -> (Vec<JobState>, Option<TransferError>) {
         let missing = |n: usize| (0..n).map(|_| JobState::Missing).collect::<Vec<_>>();
         self.wait_cooldown(run.events.as_ref()).await;
-        let Some(key) = self.inner.key.as_ref() else {
+        if !self.client().has_key() {
             return (
                 missing(jobs.len()),
-                Some(
-                    TransferError::new(ErrorClass::Auth, "uploads need an API key")
-                        .hint("run `fichier auth login`"),
-                ),
+                Some(TransferError::new(
+                    ErrorClass::Auth,
+                    "uploads need an API key",
+                )),
             );
-        };
+        }
         // The identity of each file now, to notice changes while it is read.
         let mut stamps = Vec::new();
         for job in jobs {
@@ -882,32 +903,20 @@ impl Engine {
                 }
             }
         }
-        let server = match self.client().upload_server().await {
-            Ok(s) => s,
-            Err(e) => return (missing(jobs.len()), Some(e.into())),
-        };
-        let node = match node_url(self.client().api_url(), &server) {
-            Ok(u) => u,
-            Err(e) => return (missing(jobs.len()), Some(e)),
-        };
-        let hashers = StreamHashers::start(stamps.iter().map(|s| s.len).collect());
-        let streamed: Vec<Arc<AtomicU64>> =
-            jobs.iter().map(|_| Arc::new(AtomicU64::new(0))).collect();
-        let local_errs: Arc<Mutex<Vec<Option<String>>>> =
-            Arc::new(Mutex::new(vec![None; jobs.len()]));
-        let mut form = Form::new().text("did", jobs[0].folder.to_string());
-        if let Some(d) = run.opts.domain {
-            form = form.text("domain", d.0.to_string());
-        }
-        if let Some(p) = &run.opts.password {
-            form = form.text("dpass", p.expose().to_owned());
-        }
-        if !run.opts.mails.is_empty() {
-            form = form.text("mails", run.opts.mails.join(","));
-        }
-        if let Some(m) = &run.opts.message {
-            form = form.text("message", m.clone());
-        }
+        let mut fields = NodeFields::new(jobs[0].folder);
+        fields.domain = run.opts.domain;
+        fields.password = run.opts.password.clone();
+        fields.mails = run.opts.mails.clone();
+        fields.message = run.opts.message.clone();
+        let files: Vec<NodeFile> = jobs
+            .iter()
+            .zip(&stamps)
+            .map(|(job, st)| NodeFile {
+                path: job.local.clone(),
+                name: job.name.clone(),
+                len: st.len,
+            })
+            .collect();
         for (i, job) in jobs.iter().enumerate() {
             run.events.event(Event::Started {
                 id: job.id,
@@ -916,114 +925,54 @@ impl Engine {
                 resumed_from: 0,
                 connections: 1,
             });
-            let stream = part_stream(PartSource {
-                engine: self.clone(),
-                path: job.local.clone(),
-                len: stamps[i].len,
-                index: i,
-                id: job.id,
-                hash: hashers.sender(),
-                streamed: streamed[i].clone(),
-                errs: local_errs.clone(),
-                events: run.events.clone(),
-            });
-            let part = Part::stream_with_length(reqwest::Body::wrap_stream(stream), stamps[i].len)
-                .file_name(job.name.clone());
-            let part = match part.mime_str("application/octet-stream") {
-                Ok(p) => p,
-                Err(e) => {
-                    return (
-                        missing(jobs.len()),
-                        Some(TransferError::new(
-                            ErrorClass::Permanent,
-                            format!("upload form: {e}"),
-                        )),
-                    );
-                }
-            };
-            form = form.part("file[]", part);
         }
-        let auth = key.bearer_header();
+        let observer = Arc::new(PartEvents {
+            engine: self.clone(),
+            ids: jobs.iter().map(|j| j.id).collect(),
+            events: run.events.clone(),
+        });
         let permit = self.inner.conns.acquire().await;
         let sent = self
-            .inner
-            .http
-            .post(node)
-            .header(AUTHORIZATION, auth)
-            .multipart(form)
-            .send()
+            .client()
+            .upload_to_node(&fields, &files, observer)
             .await;
-        let response = match sent {
-            Ok(r) => {
-                let status = r.status().as_u16();
-                let body = r.bytes().await.unwrap_or_default();
-                Ok((status, body))
-            }
-            Err(e) => Err(e),
-        };
         drop(permit);
-        let complete: Vec<bool> = streamed
-            .iter()
-            .zip(&stamps)
-            .map(|(s, st)| s.load(Ordering::Relaxed) == st.len)
-            .collect();
-        let hashes = hashers.finish(&complete).await;
-        let local_errs: Vec<Option<String>> =
-            local_errs.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let sent = match sent {
+            Ok(s) => s,
+            Err(e) => return (missing(jobs.len()), Some(e.into())),
+        };
         for job in jobs {
             run.events.event(Event::Verifying {
                 id: job.id,
                 name: job.display.clone(),
             });
         }
-
         let (report, ambiguous, error): (Option<UploadReport>, bool, Option<TransferError>) =
-            match response {
-                Ok((status, _)) if (200..400).contains(&status) => {
-                    match self.client().upload_report(&server).await {
-                        Ok(r) => (Some(r), false, None),
-                        Err(e) => (None, true, Some(e.into())),
-                    }
-                }
-                Ok((status, _)) if status >= 500 => (
-                    None,
-                    true,
-                    Some(fichier_api::classify(status, None, b"").into()),
-                ),
-                Ok((status, body)) => {
-                    let msg = serde_json::from_slice::<serde_json::Value>(&body)
-                        .ok()
-                        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned));
-                    (
-                        None,
-                        false,
-                        Some(fichier_api::classify(status, msg.as_deref(), b"").into()),
-                    )
-                }
-                Err(e) if e.is_connect() => (
-                    None,
-                    false,
-                    Some(TransferError::new(
-                        ErrorClass::Retryable,
-                        format!("cannot connect to the upload node: {}", without_url(&e)),
-                    )),
-                ),
-                Err(e) => (
-                    None,
-                    true,
-                    Some(TransferError::new(
-                        ErrorClass::Retryable,
-                        format!("the upload connection failed: {}", without_url(&e)),
-                    )),
-                ),
+            match sent.answer {
+                NodeAnswer::Report(r) => (Some(r), false, None),
+                NodeAnswer::Failed { error, ambiguous } => (None, ambiguous, Some(error.into())),
+                _ => (None, true, None),
             };
+        let hashes: Vec<Option<String>> = sent.parts.iter().map(|p| p.whirlpool.clone()).collect();
+        let local_errs: Vec<Option<(String, bool)>> = sent
+            .parts
+            .iter()
+            .map(|p| p.local_error.clone().map(|m| (m, p.shrank)))
+            .collect();
 
         let mut listing = None;
         let mut states = Vec::with_capacity(jobs.len());
         for (i, job) in jobs.iter().enumerate() {
-            if let Some(msg) = &local_errs[i] {
+            if let Some((msg, shrank)) = &local_errs[i] {
+                // A file that shrank while being read was cut from the request (the node
+                // never gets a short body): try again from the file as it is now.
+                let class = if *shrank {
+                    ErrorClass::Retryable
+                } else {
+                    ErrorClass::Local
+                };
                 states.push(JobState::Local(
-                    TransferError::new(ErrorClass::Local, format!("{}: {msg}", job.display))
+                    TransferError::new(class, format!("{}: {msg}", job.display))
                         .hint("upload it again once it no longer changes"),
                 ));
                 continue;
@@ -1071,7 +1020,7 @@ impl Engine {
                         .collect();
                     let hash = match hash.clone() {
                         Some(h) => Some(h),
-                        None if !new.is_empty() => whirlpool_file(job.local.clone()).await.ok(),
+                        None if !new.is_empty() => hash_local_file(job.local.clone()).await.ok(),
                         None => None,
                     };
                     let good = new.iter().find(|e| {
@@ -1098,7 +1047,7 @@ impl Engine {
                             e.message
                         ),
                         hint: Some("check the folder with `fichier ls`, then upload again".into()),
-                        class: e.class,
+                        ..e.clone()
                     });
                 }
             }
@@ -1122,21 +1071,6 @@ impl Engine {
     }
 }
 
-/// A `reqwest` error without its URL (upload node URLs are harmless, but token URLs are not,
-/// and one rule for both is simpler).
-pub(crate) fn without_url(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    if let Some(u) = e.url() {
-        s = s.replace(u.as_str(), "[URL]");
-    }
-    let mut src = std::error::Error::source(e);
-    while let Some(inner) = src {
-        s.push_str(&format!(": {inner}"));
-        src = inner.source();
-    }
-    s
-}
-
 enum Check {
     Upload { size: u64, before: HashSet<String> },
     Skip(String),
@@ -1145,29 +1079,6 @@ enum Check {
 enum Settled {
     Done(Result<Option<u64>, TransferError>),
     Retry(TransferError),
-}
-
-/// `<scheme of the API base>://<node host>/upload.cgi?id=<id>`.
-fn node_url(api_url: &str, server: &UploadServer) -> Result<url::Url, TransferError> {
-    let scheme = url::Url::parse(api_url)
-        .map(|u| u.scheme().to_owned())
-        .unwrap_or_else(|_| "https".into());
-    let bad = || {
-        TransferError::new(
-            ErrorClass::Retryable,
-            format!(
-                "the upload server answered an invalid node host {:?}",
-                server.host
-            ),
-        )
-    };
-    if server.host.contains(['/', '?', '#', '@']) {
-        return Err(bad());
-    }
-    let mut url =
-        url::Url::parse(&format!("{scheme}://{}/upload.cgi", server.host)).map_err(|_| bad())?;
-    url.query_pairs_mut().append_pair("id", &server.id);
-    Ok(url)
 }
 
 fn make_units(jobs: Vec<Job>, opts: &UploadOptions) -> Vec<Vec<Job>> {
@@ -1201,85 +1112,21 @@ fn make_units(jobs: Vec<Job>, opts: &UploadOptions) -> Vec<Vec<Job>> {
     units
 }
 
-/// Everything one part stream needs.
-struct PartSource {
+/// Turns the node primitive's per-part progress into file events, and paces each chunk
+/// through the run's bandwidth limit.
+struct PartEvents {
     engine: Engine,
-    path: PathBuf,
-    len: u64,
-    index: usize,
-    id: FileId,
-    hash: tokio::sync::mpsc::Sender<(usize, Bytes)>,
-    streamed: Arc<AtomicU64>,
-    errs: Arc<Mutex<Vec<Option<String>>>>,
+    ids: Vec<FileId>,
     events: Arc<dyn EventSink>,
 }
 
-enum Reading {
-    Start(PartSource),
-    Open(PartSource, tokio::fs::File),
-    End,
-}
-
-/// The body of one file part: opened lazily (a batch does not hold every file open), read in
-/// large chunks, exactly `len` bytes, each chunk also fed to the hasher, the progress sink and
-/// the bandwidth limiter. A file that shrinks ends the stream with an error (which aborts the
-/// request); one that grows is caught by the stamp comparison afterwards.
-fn part_stream(
-    src: PartSource,
-) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
-    futures_util::stream::unfold(Reading::Start(src), |state| async move {
-        let (src, mut file) = match state {
-            Reading::End => return None,
-            Reading::Start(src) => match tokio::fs::File::open(&src.path).await {
-                Ok(f) => (src, f),
-                Err(e) => {
-                    record(&src, format!("cannot read it: {e}"));
-                    return Some((Err(e), Reading::End));
-                }
-            },
-            Reading::Open(src, f) => (src, f),
-        };
-        let done = src.streamed.load(Ordering::Relaxed);
-        if done >= src.len {
-            return None;
+impl PartObserver for PartEvents {
+    fn part_bytes(&self, index: usize, n: u64) {
+        if let Some(id) = self.ids.get(index) {
+            self.events.bytes(*id, n);
         }
-        let want = (src.len - done).min(UPLOAD_CHUNK as u64) as usize;
-        let mut buf = BytesMut::with_capacity(want);
-        while buf.len() < want {
-            match (&mut file)
-                .take((want - buf.len()) as u64)
-                .read_buf(&mut buf)
-                .await
-            {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) => {
-                    record(&src, format!("read error: {e}"));
-                    return Some((Err(e), Reading::End));
-                }
-            }
-        }
-        if buf.is_empty() {
-            let msg = format!(
-                "it shrank while being read ({} bytes expected, {done} read)",
-                src.len
-            );
-            record(&src, msg.clone());
-            return Some((Err(std::io::Error::other(msg)), Reading::End));
-        }
-        let chunk = buf.freeze();
-        let n = chunk.len() as u64;
-        src.engine.throttle(n).await;
-        let _ = src.hash.send((src.index, chunk.clone())).await;
-        src.streamed.fetch_add(n, Ordering::Relaxed);
-        src.events.bytes(src.id, n);
-        Some((Ok(chunk), Reading::Open(src, file)))
-    })
-}
-
-fn record(src: &PartSource, msg: String) {
-    let mut errs = src.errs.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(slot) = errs.get_mut(src.index) {
-        slot.get_or_insert(msg);
+    }
+    fn pace(&self, n: u64) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(self.engine.throttle(n))
     }
 }
