@@ -438,7 +438,7 @@ impl Client {
     }
 
     /// A `folder/ls` that skips the cache (state checks must see the truth).
-    async fn folder_ls_fresh(&self, req: &FolderLsRequest) -> Result<FolderListing> {
+    pub(crate) async fn folder_ls_fresh(&self, req: &FolderLsRequest) -> Result<FolderListing> {
         let extra = serde_json::to_string(req).unwrap_or_default();
         let rules = Rules {
             cache_ttl: Default::default(),

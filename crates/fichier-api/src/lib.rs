@@ -120,6 +120,7 @@ mod node;
 mod pacer;
 mod progress;
 mod range;
+mod remote_tree;
 mod retry;
 mod types;
 mod upload;
@@ -140,6 +141,10 @@ pub use node::{NodeAnswer, NodeFields, NodeFile, NodePart, NodeUpload};
 pub use pacer::{Clock, Pacer, PacerConfig, TokioClock};
 pub use progress::{NoProgress, PartObserver, Progress};
 pub use range::{ContentRange, RangeAnswer, RangeBody};
+pub use remote_tree::{
+    Candidate, Child, ChildRef, Ensured, EnsuredStep, Expect, ID_PREFIX, Node, PathError,
+    RemotePath, RemoteTree, Segment, TreeError,
+};
 pub use retry::RetryPolicy;
 pub use types::*;
 pub use upload::UploadRequest;

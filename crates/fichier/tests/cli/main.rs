@@ -14,4 +14,5 @@ mod misc;
 mod remote;
 mod security;
 mod transfer;
+mod tree;
 mod tty;
