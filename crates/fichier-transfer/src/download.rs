@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fichier_api::{DOMAINS, FileEntry, FileLink, FolderId, Password};
+use fichier_api::{DOMAINS, Expect, FileEntry, FileLink, FolderId, Node, Password, RemotePath};
 use futures_util::StreamExt;
 
 use crate::engine::Engine;
@@ -22,8 +22,9 @@ use crate::summary::Summary;
 pub enum DownloadInput {
     /// A file link (`https://1fichier.com/?id`, any of the 11 domains).
     Link(FileLink),
-    /// A path in the account (`/Backups/db.tar`, or a folder with `-r`), as components.
-    Path(Vec<String>),
+    /// A path in the account (`/Backups/db.tar`, `id:123/sub`, or a folder with `-r`), read
+    /// by the library's one path rule (`.`/`..` included).
+    Path(RemotePath),
     /// A public shared folder (`https://1fichier.com/dir/<id>`).
     SharedFolder(String),
 }
@@ -56,22 +57,16 @@ impl DownloadInput {
                 .map(DownloadInput::Link)
                 .map_err(|e| e.to_string());
         }
-        let parts: Vec<String> = t
-            .split('/')
-            .filter(|p| !p.is_empty() && *p != ".")
-            .map(str::to_owned)
-            .collect();
-        if parts.iter().any(|p| p == "..") {
-            return Err(format!("{t:?}: `..` is not allowed in a remote path"));
-        }
-        Ok(DownloadInput::Path(parts))
+        RemotePath::parse(t)
+            .map(DownloadInput::Path)
+            .map_err(|e| format!("{t:?}: {e}"))
     }
 
     /// How to show it.
     pub fn display(&self) -> String {
         match self {
             DownloadInput::Link(l) => l.to_string(),
-            DownloadInput::Path(p) => format!("/{}", p.join("/")),
+            DownloadInput::Path(p) => p.to_string(),
             DownloadInput::SharedFolder(s) => s.clone(),
         }
     }
@@ -237,65 +232,27 @@ impl Resolver<'_> {
         Ok(())
     }
 
-    async fn resolve_path(&mut self, comps: &[String]) -> Result<(), TransferError> {
-        let mut folder: FolderId = 0;
-        if comps.is_empty() {
-            return self.resolve_folder(0, Vec::new(), "/").await;
-        }
-        for (i, name) in comps.iter().enumerate() {
-            let listing = self.engine.listing(folder).await?;
-            let here = format!("/{}", comps[..=i].join("/"));
-            let folders: Vec<_> = listing
-                .sub_folders
-                .iter()
-                .filter(|f| &f.name == name)
-                .collect();
-            let files: Vec<_> = listing
-                .items
-                .iter()
-                .filter(|f| &f.filename == name)
-                .collect();
-            let last = i + 1 == comps.len();
-            if last && !files.is_empty() && folders.is_empty() {
-                if files.len() > 1 {
-                    return Err(TransferError::new(
-                        ErrorClass::Permanent,
-                        format!("{} files are named {here}", files.len()),
-                    )
-                    .hint("download it by its link (`fichier ls -l` shows the links)"));
-                }
-                let e = files[0].clone();
-                self.push_entry(here, &e, &[]);
-                return Ok(());
+    async fn resolve_path(&mut self, path: &RemotePath) -> Result<(), TransferError> {
+        let here = path.to_string();
+        match self.engine.tree().resolve(path, Expect::Any).await? {
+            Node::File { entry, .. } => {
+                self.push_entry(here, &entry, &[]);
+                Ok(())
             }
-            match folders.len() {
-                1 => folder = folders[0].id,
-                0 => {
-                    return Err(TransferError::new(
-                        ErrorClass::Permanent,
-                        "no such file or folder",
-                    )
-                    .hint("check the path with `fichier ls`"));
-                }
-                _ => {
-                    return Err(TransferError::new(
-                        ErrorClass::Permanent,
-                        format!("{} folders are named {here}", folders.len()),
-                    ));
-                }
+            Node::Folder { id, .. } => {
+                let base = match path.last_name() {
+                    _ if path.is_root() => Vec::new(),
+                    Some(n) => vec![safe_local_name(n)],
+                    // `id:N`: the folder's own name.
+                    None => vec![safe_local_name(&self.engine.listing(id).await?.name)],
+                };
+                self.resolve_folder(id, base, &here).await
             }
+            _ => Err(TransferError::new(
+                ErrorClass::Permanent,
+                "not a file or folder",
+            )),
         }
-        let here = format!("/{}", comps.join("/"));
-        if !self.opts.recursive {
-            return Err(
-                TransferError::new(ErrorClass::Permanent, "this is a folder")
-                    .hint("add -r to download the folder and everything inside it"),
-            );
-        }
-        let base = vec![safe_local_name(
-            comps.last().map(String::as_str).unwrap_or("_"),
-        )];
-        self.resolve_folder(folder, base, &here).await
     }
 
     /// Every file under `folder`, into local `dir` (one listing per folder).
@@ -383,7 +340,7 @@ impl Engine {
     ) -> Summary {
         let started = std::time::Instant::now();
         let calls_before = self.client().pacer().calls_sent().await;
-        self.forget_listings().await;
+        self.forget_listings();
         let mut r = Resolver {
             engine: self,
             opts,
@@ -513,14 +470,16 @@ mod tests {
         ));
         assert_eq!(
             DownloadInput::parse("/Backups//2026/db.tar"),
-            Ok(DownloadInput::Path(vec![
-                "Backups".into(),
-                "2026".into(),
-                "db.tar".into()
-            ]))
+            Ok(DownloadInput::Path(RemotePath::from_names([
+                "Backups", "2026", "db.tar"
+            ])))
         );
         assert!(DownloadInput::parse("https://example.com/?abcde").is_err());
-        assert!(DownloadInput::parse("/a/../b").is_err());
+        // `..` means what it means everywhere else (the library's path rule).
+        assert_eq!(
+            DownloadInput::parse("/a/../b"),
+            Ok(DownloadInput::Path(RemotePath::from_names(["b"])))
+        );
         assert_eq!(
             input_lines("# list\n\n  https://1fichier.com/?abcde  \n#x\n/a\n"),
             vec!["https://1fichier.com/?abcde".to_owned(), "/a".to_owned()]

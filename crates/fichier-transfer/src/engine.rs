@@ -1,12 +1,10 @@
 //! The [`Engine`]: one per run. It owns what every transfer shares (the API client, whose
 //! pacer, retry policy and HTTP connections every transfer uses; the connection cap, the
-//! bandwidth limiter, the per-run folder listing cache) and the per-file error type.
+//! bandwidth limiter, the run's [`RemoteTree`]) and the per-file error type.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use fichier_api::{Client, FolderId, FolderListing, FolderLsRequest};
+use fichier_api::{Client, FolderId, FolderListing, RemoteTree};
 
 use crate::error::TransferError;
 use tokio::time::Instant;
@@ -37,13 +35,12 @@ impl Default for EngineConfig {
 
 pub(crate) struct Inner {
     pub(crate) client: Client,
+    /// The run's view of the account's folders: listings memoised once per run, paths
+    /// resolved and folders created by the library's one set of rules.
+    pub(crate) tree: RemoteTree,
     pub(crate) conns: ConnectionCap,
     pub(crate) rate: Option<RateLimiter>,
     pub(crate) config: EngineConfig,
-    /// Folder listings of this run (with files), and when each was fetched.
-    listings: tokio::sync::Mutex<HashMap<FolderId, (Arc<FolderListing>, Instant)>>,
-    /// When this engine last asked the service for each folder's listing.
-    listed_at: Mutex<HashMap<FolderId, Instant>>,
     /// When the last "flood cooldown" notice was sent, to send it once per cooldown.
     cooldown_notice: Mutex<Option<Instant>>,
 }
@@ -67,17 +64,27 @@ impl Engine {
     /// its HTTP connections serve every transfer; the engine holds no key and no HTTP client
     /// of its own.
     pub fn new(client: Client, config: EngineConfig) -> Engine {
+        Engine::with_tree(RemoteTree::new(client), config)
+    }
+
+    /// An engine walking the account through `tree` (e.g. the caller's, with its
+    /// cross-process lock dir), over the tree's client.
+    pub fn with_tree(tree: RemoteTree, config: EngineConfig) -> Engine {
         Engine {
             inner: Arc::new(Inner {
-                client,
+                client: tree.client().clone(),
+                tree,
                 conns: ConnectionCap::new(config.connections),
                 rate: config.limit_rate.map(RateLimiter::new),
                 config,
-                listings: tokio::sync::Mutex::new(HashMap::new()),
-                listed_at: Mutex::new(HashMap::new()),
                 cooldown_notice: Mutex::new(None),
             }),
         }
+    }
+
+    /// The run's remote tree.
+    pub fn tree(&self) -> &RemoteTree {
+        &self.inner.tree
     }
 
     /// The API client.
@@ -148,90 +155,21 @@ impl Engine {
 
     /// A folder's listing with its files, once per run per folder (reused afterwards).
     pub async fn listing(&self, folder: FolderId) -> Result<Arc<FolderListing>, TransferError> {
-        let mut map = self.inner.listings.lock().await;
-        if let Some((l, _)) = map.get(&folder) {
-            return Ok(l.clone());
-        }
-        let l = Arc::new(
-            self.inner
-                .client
-                .folder_ls(&FolderLsRequest::with_files(folder))
-                .await?,
-        );
-        self.mark_listed(folder);
-        map.insert(folder, (l.clone(), Instant::now()));
-        Ok(l)
+        Ok(self.inner.tree.listing(folder).await?)
     }
 
-    /// A listing that reflects uploads made since the last one: waits until the pacer's
-    /// listing window (the service allows one listing per folder per 30 s, and the pacer
-    /// answers from its cache inside it) has passed since this run last listed the folder.
+    /// A live listing that reflects uploads made since the last one (the tree asks the
+    /// service, past the pacer's listing cache).
     pub(crate) async fn fresh_listing(
         &self,
         folder: FolderId,
     ) -> Result<Arc<FolderListing>, TransferError> {
-        let window = self.inner.client.pacer().config().listing_window;
-        let last = self
-            .inner
-            .listed_at
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&folder)
-            .copied();
-        if let Some(at) = last {
-            let ready = at + window + Duration::from_millis(50);
-            let now = Instant::now();
-            if ready > now && !window.is_zero() {
-                tokio::time::sleep(ready - now).await;
-            }
-        }
-        let l = Arc::new(
-            self.inner
-                .client
-                .folder_ls(&FolderLsRequest::with_files(folder))
-                .await?,
-        );
-        self.mark_listed(folder);
-        self.inner
-            .listings
-            .lock()
-            .await
-            .insert(folder, (l.clone(), Instant::now()));
-        Ok(l)
+        Ok(self.inner.tree.listing_fresh(folder).await?)
     }
 
-    /// Records a listing known to be empty (a folder this run just created), saving a call.
-    pub(crate) async fn remember_empty(&self, folder: FolderId, name: &str) {
-        let l: FolderListing = match serde_json::from_value(serde_json::json!({
-            "folder_id": folder,
-            "name": name,
-        })) {
-            Ok(l) => l,
-            Err(_) => return,
-        };
-        self.inner
-            .listings
-            .lock()
-            .await
-            .insert(folder, (Arc::new(l), Instant::now()));
-    }
-
-    fn mark_listed(&self, folder: FolderId) {
-        self.inner
-            .listed_at
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(folder, Instant::now());
-    }
-
-    /// Forgets every cached listing: each upload or download run starts from the service's
-    /// current state.
-    pub(crate) async fn forget_listings(&self) {
-        self.inner.listings.lock().await.clear();
-    }
-
-    /// Forgets a cached listing (after this run changed the folder's sub-folders).
-    pub(crate) async fn forget_listing(&self, folder: FolderId) {
-        self.inner.listings.lock().await.remove(&folder);
+    /// Forgets every memoised listing: each upload or download run starts from the
+    /// service's current state.
+    pub(crate) fn forget_listings(&self) {
+        self.inner.tree.forget_all();
     }
 }

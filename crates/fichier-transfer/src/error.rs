@@ -103,3 +103,29 @@ impl From<fichier_api::Error> for TransferError {
         }
     }
 }
+
+impl From<fichier_api::TreeError> for TransferError {
+    fn from(e: fichier_api::TreeError) -> Self {
+        use fichier_api::TreeError;
+        match e {
+            TreeError::Api(e) => e.into(),
+            TreeError::Ambiguous { path, candidates } => {
+                let names: Vec<String> = candidates.iter().map(|c| c.handle()).collect();
+                TransferError::new(
+                    ErrorClass::Permanent,
+                    format!(
+                        "{path} is ambiguous: {} entries have that name ({}); nothing was picked",
+                        candidates.len(),
+                        names.join(", ")
+                    ),
+                )
+            }
+            TreeError::NotFound { .. } => TransferError {
+                api_kind: Some(ErrorKind::NotFound),
+                ..TransferError::new(ErrorClass::Permanent, e.to_string())
+            },
+            TreeError::Lock { .. } => TransferError::new(ErrorClass::Local, e.to_string()),
+            other => TransferError::new(ErrorClass::Permanent, other.to_string()),
+        }
+    }
+}

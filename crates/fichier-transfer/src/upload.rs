@@ -13,8 +13,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use fichier_api::{
-    Domain, FileLink, FileRmRequest, FolderId, FolderMkdirRequest, NodeAnswer, NodeFields,
-    NodeFile, PartObserver, Password, UploadReport, same_whirlpool,
+    Domain, FileLink, FileRmRequest, FolderId, NodeAnswer, NodeFields, NodeFile, PartObserver,
+    Password, RemotePath, UploadReport, same_whirlpool,
 };
 use futures_util::StreamExt;
 
@@ -364,12 +364,13 @@ struct Run {
 type Finished = (String, Result<Option<u64>, TransferError>);
 
 impl Engine {
-    /// Finds the folder at `components` from the root, creating what is missing.
+    /// Finds the folder at `components` from the root, creating what is missing (the
+    /// library's `mkdir -p`: never picks one of two same-named folders, never creates a
+    /// duplicate).
     pub async fn ensure_folder_path(
         &self,
         components: &[String],
     ) -> Result<FolderId, TransferError> {
-        let mut current: FolderId = 0;
         for name in components {
             if let Some(problem) = remote_name_problem(name) {
                 return Err(TransferError::new(
@@ -377,21 +378,9 @@ impl Engine {
                     format!("folder name {name:?} cannot be stored: {problem}"),
                 ));
             }
-            let listing = self.listing(current).await?;
-            current = match listing.sub_folders.iter().find(|f| &f.name == name) {
-                Some(f) => f.id,
-                None => {
-                    let created = self
-                        .client()
-                        .folder_mkdir(&FolderMkdirRequest::new(name.clone(), current))
-                        .await?;
-                    self.forget_listing(current).await;
-                    self.remember_empty(created.folder_id, name).await;
-                    created.folder_id
-                }
-            };
         }
-        Ok(current)
+        let path = RemotePath::from_names(components.iter().cloned());
+        Ok(self.tree().ensure_folder(&path).await?.id)
     }
 
     /// Uploads `sources` (files, and directory trees with `opts.recursive`) into `dest`.
@@ -409,7 +398,7 @@ impl Engine {
         let started = std::time::Instant::now();
         let calls_before = self.client().pacer().calls_sent().await;
         let mut summary = Summary::default();
-        self.forget_listings().await;
+        self.forget_listings();
         let srcs = sources.to_vec();
         let (recursive, follow) = (opts.recursive, opts.follow_symlinks);
         let plan = tokio::task::spawn_blocking(move || walk(&srcs, recursive, follow))
@@ -593,32 +582,28 @@ impl Engine {
         dest: &UploadDest,
         rel: &[String],
     ) -> Result<FolderId, TransferError> {
-        if !created.contains(&parent) {
-            let listing = self.listing(parent).await?;
-            if let Some(f) = listing.sub_folders.iter().find(|f| f.name == name) {
-                return Ok(f.id);
-            }
-        }
-        let made = self
-            .client()
-            .folder_mkdir(&FolderMkdirRequest::new(name.to_owned(), parent))
+        let mut parent_path = dest.path.clone();
+        parent_path.extend(rel[..rel.len().saturating_sub(1)].iter().cloned());
+        let parent_path = RemotePath::from_names(parent_path);
+        let (id, made) = self
+            .tree()
+            .ensure_child(parent, &parent_path, name)
             .await
             .map_err(|e| {
-                let mut full = dest.path.clone();
-                full.extend(rel.iter().cloned());
                 let e = TransferError::from(e);
                 TransferError {
                     message: format!(
                         "cannot create folder {}: {}",
-                        display_remote(&full),
+                        parent_path.join(name),
                         e.message
                     ),
                     ..e
                 }
             })?;
-        created.insert(made.folder_id);
-        self.remember_empty(made.folder_id, name).await;
-        Ok(made.folder_id)
+        if made {
+            created.insert(id);
+        }
+        Ok(id)
     }
 
     /// The checks before a file is queued: size, name, readability, identical copy present.

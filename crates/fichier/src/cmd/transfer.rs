@@ -13,11 +13,12 @@ use fichier_transfer::{
 use crate::context::Context;
 use crate::error::{Exit, Failure};
 
-/// The engine of a transfer command, over the context's client: one key holder, one pacer
-/// and one set of HTTP connections for the whole command.
+/// The engine of a transfer command, over the context's tree and client: one key holder,
+/// one pacer, one set of HTTP connections and one listing memo (with the cross-process
+/// folder-creation lock) for the whole command.
 pub async fn engine(ctx: &mut Context, config: EngineConfig) -> anyhow::Result<Engine> {
-    let client = ctx.client().await?.clone();
-    Ok(Engine::new(client, config))
+    let tree = ctx.tree().await?.clone();
+    Ok(Engine::with_tree(tree, config))
 }
 
 /// The `hint:` for an engine error: its own (local problems), else the one for its API kind.

@@ -432,3 +432,24 @@ fn expired_download_url_is_renewed_or_explained() {
     assert!(out.stderr.contains("hint:"), "{}", out.stderr);
     env.emu.emu.clear_faults();
 }
+
+#[test]
+fn transfers_refuse_ambiguous_folders_like_every_other_command() {
+    let env = Env::logged_in();
+    let c = env.client();
+    for _ in 0..2 {
+        env.rt
+            .block_on(c.folder_mkdir(&fichier_api::FolderMkdirRequest::new("Twin", 0)))
+            .unwrap();
+    }
+    let f = env.root().join("f.txt");
+    std::fs::write(&f, b"payload").unwrap();
+    let out = env.run(&["upload", f.to_str().unwrap(), "/Twin"]);
+    out.code(2);
+    assert!(out.stderr.contains("ambiguous"), "{}", out.stderr);
+    assert!(out.stderr.contains("id:"), "{}", out.stderr);
+    let o = env.root().join("o").display().to_string();
+    let out = env.run(&["download", "-r", "/Twin", "-o", &o]);
+    out.code(1);
+    assert!(out.stderr.contains("ambiguous"), "{}", out.stderr);
+}
