@@ -441,3 +441,85 @@ pub(crate) fn verify_report(
         recovered: false,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use proptest::prelude::*;
+
+    fn client() -> Client {
+        Client::builder()
+            .api_url("http://127.0.0.1:9/v1/")
+            .build()
+            .expect("loopback client")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Whatever a node answers (bytes, CSV lines, HTML, any status), the parser never
+        /// panics and never calls a report without files a success.
+        #[test]
+        fn end_pl_answers_never_panic_or_pass_empty(
+            status in prop_oneof![Just(200u16), Just(302), Just(403), Just(500), 100u16..600],
+            body in prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..200),
+                "[a-z0-9;,\"\\n]{0,120}".prop_map(String::into_bytes),
+                "<html>[ -~]{0,60}</html>".prop_map(String::into_bytes),
+                Just(br#"{"incoming":0,"links":[]}"#.to_vec()),
+            ],
+        ) {
+            if let Ok(report) = client().parse_report(status, &body) {
+                prop_assert!(!report.links.is_empty());
+                prop_assert!((200..300).contains(&status));
+            }
+        }
+
+        /// A CSV report (end.pl without `JSON: 1`) is a protocol error, never a success.
+        #[test]
+        fn end_pl_csv_is_a_protocol_error(
+            rows in proptest::collection::vec(("[a-z]{1,8}\\.bin", 1u64..1 << 40), 1..5)
+        ) {
+            let csv: String = rows
+                .iter()
+                .map(|(n, s)| format!("{n};{s};https://1fichier.com/?abcde12345\n"))
+                .collect();
+            let e = client().parse_report(200, csv.as_bytes()).unwrap_err();
+            prop_assert_eq!(e.kind(), ErrorKind::Protocol);
+        }
+
+        /// A well-formed JSON report keeps every file's name, size (string on the wire) and
+        /// whirlpool, and verifies against them.
+        #[test]
+        fn end_pl_json_round_trips(
+            files in proptest::collection::vec(("[A-Za-z0-9 _.()-]{1,30}", 0u64..1 << 50, "[0-9a-f]{128}"), 1..6)
+        ) {
+            let links: Vec<serde_json::Value> = files
+                .iter()
+                .enumerate()
+                .map(|(i, (name, size, hash))| serde_json::json!({
+                    "download": format!("https://1fichier.com/?abcde{i:05}"),
+                    "filename": name,
+                    "size": size.to_string(),
+                    "whirlpool": hash,
+                    "remove": "",
+                }))
+                .collect();
+            let body = serde_json::to_vec(&serde_json::json!({"incoming": 0, "links": links})).unwrap();
+            let report = client().parse_report(200, &body).unwrap();
+            prop_assert_eq!(report.links.len(), files.len());
+            for (l, (name, size, hash)) in report.links.iter().zip(&files) {
+                prop_assert_eq!(&l.filename, name);
+                prop_assert_eq!(l.size, *size);
+                prop_assert_eq!(&l.whirlpool, hash);
+                prop_assert_eq!(&l.remove, &None);
+            }
+            if files.len() == 1 {
+                let (name, size, hash) = &files[0];
+                prop_assert!(verify_report(&report, name, *size, hash).is_ok());
+                prop_assert!(verify_report(&report, name, *size + 1, hash).is_err());
+            }
+        }
+    }
+}
