@@ -88,11 +88,14 @@
 //!
 //! # Transfers
 //!
-//! [`Client::upload_file`] and [`Client::download_to`] stream (never buffer whole files) and
-//! hash whirlpool on a separate thread ([`HashPipe`]) while bytes pass, so a file is read
-//! once. On loopback the hashed paths run at hashing speed (about 150–180 MiB/s per core
-//! here); [`Client::download_range`] alone (no hash) outruns `curl` — see
-//! `examples/transfer_bench.rs` and `bench/whirlpool.sh`.
+//! Two primitives carry every byte: [`Client::upload_to_node`] (several known-length file
+//! parts in one multipart request, streamed from disk, hashed on a separate thread from the
+//! same reads, then the `end.pl` report) and [`Client::range_get`] (one validated ranged
+//! `GET` of a token URL, read chunk by chunk). [`Client::upload_file`] (one verified file) and
+//! [`Client::download_to`] / [`Client::download_range`] are thin layers over them; the
+//! `fichier-transfer` engine builds segments, resume and batching on the same two. On loopback
+//! the hashed paths run at hashing speed (about 150–180 MiB/s per core here); the unhashed
+//! range path keeps up with `curl` — see `examples/transfer_bench.rs` and `bench/whirlpool.sh`.
 //!
 //! # Secrets
 //!
