@@ -42,11 +42,12 @@ export FICHIER_API_URL="$(head -n1 "$WORK/emu.out")/v1/"
 F() { "$FICHIER_BIN" --api-key-file "$WORK/key" "$@"; }
 # A random delay in seconds between $1 and $2 (fractional).
 rand_delay() { python3 -c "import random; print(f'{random.uniform($1, $2):.3f}')"; }
-# Starts "$@" in the background, kills it with SIGKILL after a random delay; prints
-# "killed" when it was still running then, "finished" otherwise.
+# Starts fichier with "$@" in the background (the binary itself, not a shell function, so the
+# SIGKILL reaches it), kills it after a random delay; prints "killed" when it was still
+# running then, "finished" otherwise.
 kill_at_random() {
   local lo=$1 hi=$2; shift 2
-  "$@" > /dev/null 2>&1 &
+  "$FICHIER_BIN" --api-key-file "$WORK/key" "$@" > /dev/null 2>&1 &
   local pid=$!
   sleep "$(rand_delay "$lo" "$hi")"
   if kill -0 "$pid" 2>/dev/null; then
@@ -71,7 +72,7 @@ d_killed=0; d_resumed=0; d_identical=0; d_bad=0
 for r in $(seq "$ROUNDS"); do
   out="$WORK/d$r"
   mkdir -p "$out"
-  state=$(kill_at_random 0.05 "$FULL" F download /soak/big.bin -o "$out" --segments 4)
+  state=$(kill_at_random 0.05 "$FULL" download /soak/big.bin -o "$out" --segments 4)
   [ "$state" = killed ] && d_killed=$((d_killed + 1))
   if F download /soak/big.bin -o "$out" --segments 4 > /dev/null 2> "$WORK/rerun.err"; then
     grep -q resuming "$WORK/rerun.err" && d_resumed=$((d_resumed + 1))
@@ -101,7 +102,7 @@ for i in range(n):
 PY
 u_killed=0; u_identical=0; u_bad=0
 for r in $(seq "$ROUNDS"); do
-  state=$(kill_at_random 0.05 1.5 F upload -r "$WORK/tree/" "/up/r$r" -j 2)
+  state=$(kill_at_random 0.02 0.5 upload -r "$WORK/tree/" "/up/r$r" -j 2)
   [ "$state" = killed ] && u_killed=$((u_killed + 1))
   if ! F upload -r "$WORK/tree/" "/up/r$r" -j 2 > /dev/null 2> "$WORK/rerun.err"; then
     u_bad=$((u_bad + 1)); echo "round $r: the upload rerun failed:" >&2; cat "$WORK/rerun.err" >&2
