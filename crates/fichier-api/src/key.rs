@@ -115,15 +115,16 @@ impl ApiKey {
         self.0.expose_secret()
     }
 
-    /// Builds `Authorization: Bearer <key>`, marked sensitive so HTTP debug logs hide it.
+    /// Adds `Authorization: Bearer <key>` to a request, the value marked sensitive so HTTP
+    /// debug logs hide it.
     ///
-    /// The one way to authenticate a request the client does not build itself (e.g. a
-    /// multi-file upload form sent to a node): never format the key into a header by hand.
-    pub fn bearer_header(&self) -> HeaderValue {
+    /// The one function of the workspace that turns the key into a header (a workspace test
+    /// enforces it): every authenticated request of the client goes through it.
+    pub(crate) fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         let mut value = HeaderValue::from_str(&format!("Bearer {}", self.0.expose_secret()))
             .expect("a parsed key only holds header-safe ASCII characters");
         value.set_sensitive(true);
-        value
+        request.header(reqwest::header::AUTHORIZATION, value)
     }
 
     /// True when `text` contains this key; used to redact bodies kept in errors.
@@ -215,7 +216,11 @@ mod tests {
     fn header_is_sensitive() {
         let raw = fichier_testkit::fake_key();
         let k = ApiKey::parse(&raw).unwrap();
-        let h = k.bearer_header();
+        let req = k
+            .authorize(reqwest::Client::new().get("http://127.0.0.1/"))
+            .build()
+            .unwrap();
+        let h = req.headers().get(reqwest::header::AUTHORIZATION).unwrap();
         assert!(h.is_sensitive());
         assert!(!format!("{h:?}").contains(&raw));
     }

@@ -842,24 +842,6 @@ async fn listing_options_password_shares_and_part_resume() {
         ErrorKind::InvalidInput
     );
 
-    // download_file resumes from an existing .part and verifies the whole file.
-    let dest = s.dir.path().join("resumed.bin");
-    std::fs::write(part_path(&dest), &data[..40_000]).unwrap();
-    let got = c
-        .download_file(&up.link, None, &dest, &NoProgress)
-        .await
-        .expect("resume from .part");
-    assert_eq!(got.bytes_written, 50_000);
-    assert_eq!(std::fs::read(&dest).unwrap(), data);
-    // A .part that is not a prefix of the file fails the whirlpool check and is removed.
-    let dest2 = s.dir.path().join("corrupt.bin");
-    std::fs::write(part_path(&dest2), vec![0u8; 40_000]).unwrap();
-    let err = c
-        .download_file(&up.link, None, &dest2, &NoProgress)
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Integrity, "{err}");
-    assert!(!part_path(&dest2).exists() && !dest2.exists());
     suite::cleanup(&c, s.folder).await;
 }
 
