@@ -13,3 +13,4 @@ mod misc;
 mod remote;
 mod security;
 mod tty;
+mod unreachable;
