@@ -82,7 +82,7 @@
 //!
 //! With a state file ([`ClientBuilder::pacer_state_file`]) every process of the user shares
 //! that budget, the cooldown, the windows, the last `user/info` answer, and the listings
-//! (`folder/ls`, `file/ls`) fetched in the last 30 s, kept in `<state>.listings.json` beside
+//! (`folder/ls`, `file/ls`) fetched in the last 30 s, kept in a `listings-….json` file beside
 //! it (`0600` files in a `0700` directory, replaced atomically, at most 256 listings / 8 MiB,
 //! oldest evicted). A listing another process fetched is reused without a call and without
 //! waiting; a cache hit is logged at `info` with its age ("listing of folder N from cache,
