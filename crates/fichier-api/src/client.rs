@@ -492,12 +492,21 @@ impl Client {
             let may_resend = !(ep.kind == Kind::Mutation && err.is_ambiguous());
             match attempts.after(err, may_resend) {
                 Next::Retry(delay, e) => {
-                    tracing::warn!(
-                        endpoint = ep.path,
-                        attempt,
-                        delay_ms = delay.as_millis() as u64,
-                        "retrying: {e}"
-                    );
+                    if let Error::FloodLocked { retry_after, .. } = &e {
+                        tracing::warn!(
+                            endpoint = ep.path,
+                            attempt,
+                            delay_s = retry_after.as_secs_f64(),
+                            "retrying after the flood cooldown ({e})"
+                        );
+                    } else {
+                        tracing::warn!(
+                            endpoint = ep.path,
+                            attempt,
+                            delay_ms = delay.as_millis() as u64,
+                            "retrying: {e}"
+                        );
+                    }
                     // After a flood the pacer holds the next acquire until the cooldown ends.
                     attempts.sleep(delay).await;
                 }

@@ -21,7 +21,7 @@
 //!     .await?;
 //! println!("{} -> {}", uploaded.filename, uploaded.link);
 //!
-//! // List the folder (cached 30 s; the pacer spaces calls by 500 ms).
+//! // List the folder (reused 30 s, also by the user's other processes; calls spaced 500 ms).
 //! for file in client.file_ls(ROOT_FOLDER).await?.items {
 //!     println!("{:>12} {} {}", file.size, file.filename, file.link);
 //! }
@@ -42,7 +42,8 @@
 //! # Guide: which call does what
 //!
 //! Build a [`Client`] with [`Client::builder`] ([`ClientBuilder`]: `api_url`, `api_key`,
-//! `min_gap`, `pacer_config`, `pacer_state_file`, `retry_policy`, timeouts, `user_agent`).
+//! `min_gap`, `pacer_config`, `pacer_state_file`, `retry_policy`, `fresh`, timeouts,
+//! `user_agent`).
 //! Every method is `async` and returns [`Result<T>`](Result) with the one [`Error`] enum.
 //!
 //! | Endpoint | Method |
@@ -61,7 +62,7 @@
 //! | website `dir/<id>?json=1` | [`Client::shared_folder_ls`] |
 //! | `remote/ls`, `remote/info`, `remote/request` | [`Client::remote_ls`], [`Client::remote_info`], [`Client::remote_request`] |
 //! | `upload/get_upload_server` | [`Client::upload_server`] |
-//! | node `upload.cgi` + `end.pl` | [`Client::upload_to_node`] (several files, one request), [`Client::upload_file`] (one file, verified), [`Client::upload_report`] |
+//! | node `upload.cgi` + `end.pl` | [`Client::upload_to_node`] (several files, one request), [`Client::upload_file`] (one file, verified), [`Client::upload_report`], [`Client::note_uploaded`] (puts the uploaded files in the cached listings) |
 //! | token URL (ranged GET) | [`Client::range_get`] (one validated range, chunk by chunk), [`Client::download_to`] (any `AsyncWrite`), [`Client::download_range`] (one range of a token) |
 //! | `ftp/process`, `ftp/users/*` | [`Client::ftp_process`], [`Client::ftp_users_ls`], [`Client::ftp_users_add`], [`Client::ftp_users_rm`] |
 //! | `vouchers/*` | [`Client::vouchers_ls`], [`Client::vouchers_check`], [`Client::vouchers_use`] |
@@ -69,22 +70,38 @@
 //! Helpers: [`ApiKey::parse`] (trims, checks the alphabet), [`FileLink::parse`] (any of the 11
 //! domains), [`whirlpool_file`] / [`WhirlpoolHasher`], the [`Progress`] trait ([`NoProgress`]).
 //!
-//! # Pacing and retries
+//! # Pacing, shared listings and retries
 //!
 //! All calls of a client (and its clones) share one [`Pacer`]: a minimum gap (500 ms), a
-//! 5-minute `user/info` cache, one real listing per folder per 30 s (answers reused meanwhile,
-//! invalidated by any mutation), and after `Flood detected` a cooldown (60 s, doubling, capped
-//! at 16 min, logged once) during which nothing is sent. A window that would take longer
-//! than a minute to reopen (the hourly whole-account listing) fails fast with
-//! [`Error::Paced`] instead of sleeping. With a state file
-//! ([`ClientBuilder::pacer_state_file`]) several processes share that budget, the cooldown,
-//! the windows and the last `user/info` answer. Tests against the emulator use
-//! [`PacerConfig::unthrottled`] and [`RetryPolicy::fast`].
+//! 5-minute `user/info` cache and window, the documented one `file/ls` per folder per 30 s
+//! (reference §1.9; `folder/ls` has no such rule and gets only the gap), and after
+//! `Flood detected` a cooldown (60 s, doubling, capped at 16 min, logged once) during which
+//! nothing is sent. A window that would take longer than a minute to reopen (the hourly
+//! whole-account listing) fails fast with [`Error::Paced`] instead of sleeping. A call that
+//! never reached the service (connection refused, DNS failure) gives its window back.
 //!
-//! [`RetryPolicy`] retries only temporary errors. Reads are re-sent after timeouts;
-//! mutations are never blindly re-sent after an ambiguous failure (timeout, reset, 5xx): the
-//! client checks the account first (`file/info`, `folder/ls`…) and re-sends only when the
-//! change is clearly absent; when it cannot tell, it returns [`Error::OutcomeUnknown`].
+//! With a state file ([`ClientBuilder::pacer_state_file`]) every process of the user shares
+//! that budget, the cooldown, the windows, the last `user/info` answer, and the listings
+//! (`folder/ls`, `file/ls`) fetched in the last 30 s, kept in a `listings-….json` file beside
+//! it (`0600` files in a `0700` directory, replaced atomically, at most 256 listings / 8 MiB,
+//! oldest evicted). A listing another process fetched is reused without a call and without
+//! waiting; a cache hit is logged at `info` with its age ("listing of folder N from cache,
+//! 12 s old"). The library's own mutations (folder create/move/rename/remove/share, file
+//! remove/move/copy/rename/attribute changes, [`Client::note_uploaded`]) edit the cached
+//! listings they affect, so the next command sees its own changes without a new call; an
+//! upload (which starts with [`Client::upload_server`]) or a mutation whose outcome is unknown
+//! drops them. [`ClientBuilder::fresh`] never answers a listing from the cache (it waits for
+//! the window and asks the service). State read from the file that points further ahead than
+//! the longest documented lock (1 h) is reported once and reset, never waited for. Tests
+//! against the emulator use [`PacerConfig::unthrottled`] and [`RetryPolicy::fast`].
+//!
+//! [`RetryPolicy`] retries only temporary errors, through one attempt loop on the pacer's
+//! clock (doubling backoff with jitter, a cap, a number of attempts, an overall
+//! [`RetryPolicy::retry_timeout`]; [`RetryPolicy::run`] for callers' own loops); a final error
+//! says how many attempts were made over how long ([`Error::attempts`]). Reads are re-sent
+//! after timeouts; mutations are never blindly re-sent after an ambiguous failure: the client
+//! checks the account first (`file/info`, `folder/ls`…) and re-sends only when the change is
+//! clearly absent; when it cannot tell, it returns [`Error::OutcomeUnknown`].
 //!
 //! # Transfers
 //!

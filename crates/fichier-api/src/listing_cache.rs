@@ -450,13 +450,18 @@ impl SharedListings {
     }
 }
 
-/// The listing file beside a pacer state file: `pacer-X.json` → `pacer-X.listings.json`.
+/// The listing file beside a pacer state file: `pacer-X.json` → `listings-X.json` (any other
+/// name: `NAME.listings.json`).
 pub(crate) fn path_beside(state_file: &Path) -> PathBuf {
     let stem = state_file
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "pacer".into());
-    state_file.with_file_name(format!("{stem}.listings.json"))
+    let name = match stem.strip_prefix("pacer-") {
+        Some(rest) => format!("listings-{rest}.json"),
+        None => format!("{stem}.listings.json"),
+    };
+    state_file.with_file_name(name)
 }
 
 /// Reads the shared listings (an unreadable or damaged file counts as empty).
@@ -481,7 +486,7 @@ pub(crate) fn write(path: &Path, listings: &SharedListings) -> std::io::Result<(
     }
     let result = (|| {
         let mut f = opts.open(&tmp)?;
-        crate::private_fs::private_file(&f)?;
+        crate::private_fs::make_private(None, &f)?;
         f.write_all(&bytes)?;
         f.sync_data()?;
         std::fs::rename(&tmp, path)

@@ -748,7 +748,7 @@ fn with_locked_file<T>(
         opts.mode(0o600);
     }
     let mut file = opts.open(path)?;
-    private_fs::private_file(&file)?;
+    private_fs::make_private(path.parent(), &file)?;
     file.lock()?;
     let out = f(&mut file);
     let _ = file.unlock();

@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::wire::{de_flag, de_opt_i64, de_opt_nonempty, de_opt_u64, de_vec, ser_flag};
 
 /// A folder id: `0` is the root. (The whole-account pseudo folder `-1` is
-/// [`FileLsRequest::all_files`].)
+/// [`FileLsRequest::all_files`](crate::FileLsRequest::all_files).)
 pub type FolderId = u64;
 
 /// The root folder id.

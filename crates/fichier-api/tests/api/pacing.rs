@@ -80,7 +80,7 @@ async fn a_listing_fetched_by_one_process_serves_the_next_and_sees_its_changes()
     assert_eq!((count(&t, "folder/ls"), count(&t, "file/ls")), (1, 1));
 
     // The listing file is private and stays beside the state file.
-    let listings = dir.path().join("cache/pacer-x.listings.json");
+    let listings = dir.path().join("cache/listings-x.json");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -169,6 +169,7 @@ fn network_unreachable() {
     s.add_filter(r"(?s)caused by: .*\nhint", "caused by: [OS ERROR]\nhint");
     // Retry delays are jittered.
     s.add_filter(r"delay_ms=\d+", "delay_ms=[N]");
+    s.add_filter(r"over \d+\.\d+s\)", "over [N]s)");
     s.bind(|| insta::assert_snapshot!("network", out.stderr));
     // A non-loopback http URL is refused before anything is sent.
     env.env

@@ -17,3 +17,4 @@ mod security;
 mod transfer;
 mod tree;
 mod tty;
+mod unreachable;
