@@ -3,5 +3,6 @@
 //! uploads, moves into `.versions/`) is built on these.
 
 pub mod index;
+pub mod plan;
 pub mod retention;
 pub mod source;
