@@ -3,6 +3,8 @@
 //! uploads, moves into `.versions/`) is built on these.
 
 pub mod index;
+pub mod journal;
+pub mod lock;
 pub mod plan;
 pub mod retention;
 pub mod source;
