@@ -7,4 +7,5 @@ pub mod journal;
 pub mod lock;
 pub mod plan;
 pub mod retention;
+pub mod run;
 pub mod source;
