@@ -200,6 +200,7 @@ mod tests {
             mtime_ns,
             inode,
             dev: 1,
+            mode: 0o644,
         }
     }
 

@@ -47,6 +47,10 @@ pub struct ManifestEntry {
     pub whirlpool: String,
     /// The remote link (empty for an empty file).
     pub link: String,
+    /// Modification time of the source file, ns since the epoch.
+    pub mtime_ns: i128,
+    /// Permission bits of the source file.
+    pub mode: u32,
 }
 
 /// A problem with the journal file.
@@ -83,6 +87,8 @@ CREATE TABLE IF NOT EXISTS manifest (
     size      INTEGER NOT NULL,
     whirlpool TEXT NOT NULL,
     link      TEXT NOT NULL,
+    mtime_ns  TEXT NOT NULL DEFAULT '0',
+    mode      INTEGER NOT NULL DEFAULT 420,
     PRIMARY KEY (run, rel, link)
 );
 ";
@@ -240,11 +246,19 @@ impl Journal {
             .map_err(err.clone())?;
         {
             let mut ins = tx
-                .prepare_cached("INSERT OR REPLACE INTO manifest (run, rel, size, whirlpool, link) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .prepare_cached("INSERT OR REPLACE INTO manifest (run, rel, size, whirlpool, link, mtime_ns, mode) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
                 .map_err(err.clone())?;
             for m in manifest {
-                ins.execute(params![run, m.rel, m.size as i64, m.whirlpool, m.link])
-                    .map_err(err.clone())?;
+                ins.execute(params![
+                    run,
+                    m.rel,
+                    m.size as i64,
+                    m.whirlpool,
+                    m.link,
+                    m.mtime_ns.to_string(),
+                    m.mode
+                ])
+                .map_err(err.clone())?;
             }
         }
         tx.execute(
@@ -260,17 +274,20 @@ impl Journal {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT rel, size, whirlpool, link FROM manifest WHERE run = ?1 ORDER BY rel, link",
+                "SELECT rel, size, whirlpool, link, mtime_ns, mode FROM manifest WHERE run = ?1 ORDER BY rel, link",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(params![run], |r| {
                 let size: i64 = r.get(1)?;
+                let mtime: String = r.get(4)?;
                 Ok(ManifestEntry {
                     rel: r.get(0)?,
                     size: size as u64,
                     whirlpool: r.get(2)?,
                     link: r.get(3)?,
+                    mtime_ns: mtime.parse().unwrap_or(0),
+                    mode: r.get(5)?,
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -326,6 +343,8 @@ mod tests {
             size: 3,
             whirlpool: "ab".into(),
             link: "L".into(),
+            mtime_ns: 1_700_000_000_123_456_789,
+            mode: 0o640,
         }];
         j.finish(run.id, "done", "1 uploaded", 300, &m).unwrap();
         let (next, resumed) = j.begin("p", "2026-12-03T020000Z", 400).unwrap();

@@ -242,6 +242,14 @@ pub async fn run_backup<R: BackupRemote>(
     summary.stamp = run.stamp.clone();
     summary.resumed = resumed;
 
+    let by_rel: BTreeMap<&str, &SourceFile> =
+        scan.files.iter().map(|f| (f.rel.as_str(), f)).collect();
+    let meta = |rel: &str| {
+        by_rel
+            .get(rel)
+            .map(|f| (f.mtime_ns, f.mode))
+            .unwrap_or((0, 0o644))
+    };
     let mut manifest: BTreeMap<String, ManifestEntry> = BTreeMap::new();
     for rel in &the_plan.unchanged {
         let Some(l) = locals.iter().find(|l| &l.rel == rel) else {
@@ -258,6 +266,8 @@ pub async fn run_backup<R: BackupRemote>(
                 size: l.size,
                 whirlpool: l.whirlpool.clone(),
                 link: copy.link.clone(),
+                mtime_ns: meta(rel).0,
+                mode: meta(rel).1,
             };
             manifest.insert(rel.clone(), entry);
         }
@@ -270,6 +280,8 @@ pub async fn run_backup<R: BackupRemote>(
                 size: 0,
                 whirlpool: String::new(),
                 link: String::new(),
+                mtime_ns: meta(rel).0,
+                mode: meta(rel).1,
             },
         );
     }
@@ -282,6 +294,7 @@ pub async fn run_backup<R: BackupRemote>(
         &the_plan,
         &mut summary,
         &mut manifest,
+        &meta,
     )
     .await?;
     if summary.stopped.is_none() {
@@ -460,6 +473,7 @@ fn hash_stable(f: &SourceFile) -> Result<String, String> {
     Ok(w)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn upload_all<R: BackupRemote>(
     job: &BackupJob,
     remote: &mut R,
@@ -468,6 +482,7 @@ async fn upload_all<R: BackupRemote>(
     the_plan: &Plan,
     summary: &mut RunSummary,
     manifest: &mut BTreeMap<String, ManifestEntry>,
+    meta: &dyn Fn(&str) -> (i128, u32),
 ) -> Result<std::collections::BTreeSet<String>, RunError> {
     let mut ok = std::collections::BTreeSet::new();
     let state = |e: super::journal::JournalError| RunError::State(e.to_string());
@@ -497,6 +512,8 @@ async fn upload_all<R: BackupRemote>(
                             size: u.size,
                             whirlpool: u.whirlpool.clone(),
                             link: copy.link,
+                            mtime_ns: meta(&u.rel).0,
+                            mode: meta(&u.rel).1,
                         },
                     );
                     ok.insert(u.rel.clone());

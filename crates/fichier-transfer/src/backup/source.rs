@@ -54,6 +54,8 @@ pub struct SourceFile {
     pub inode: u64,
     /// Device of the file.
     pub dev: u64,
+    /// Permission bits (`st_mode & 0o7777`), recorded so a restore brings them back.
+    pub mode: u32,
 }
 
 /// An entry left out of the backup that the user should hear about (filters matching are
@@ -288,6 +290,7 @@ impl SourceFilter {
                 mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
                 inode: meta.ino(),
                 dev: meta.dev(),
+                mode: meta.mode() & 0o7777,
             });
         }
         scan.excluded += excluded.load(std::sync::atomic::Ordering::Relaxed);
