@@ -5,6 +5,7 @@
 pub mod index;
 pub mod journal;
 pub mod lock;
+pub mod manifest;
 pub mod plan;
 pub mod retention;
 pub mod run;

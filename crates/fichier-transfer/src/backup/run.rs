@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::index::LocalIndex;
 use super::journal::{Journal, ManifestEntry};
 use super::lock::ProfileLock;
+use super::manifest::{encode, manifest_file_name};
 use super::plan::{LocalEntry, Plan, PlanError, RemoteCopy, RetireReason, Safety, plan};
 use super::retention::{Retention, parse_version_folder_name, version_folder_name};
 use super::source::{Skipped, SourceFile, SourceFilter};
@@ -50,6 +51,12 @@ pub trait BackupRemote {
     async fn version_folders(&mut self) -> Result<Vec<String>, RemoteError>;
     /// Removes one version folder with everything in it.
     async fn remove_version_folder(&mut self, name: &str) -> Result<(), RemoteError>;
+    /// The manifest file names in `.versions/manifests/`.
+    async fn manifests(&mut self) -> Result<Vec<String>, RemoteError>;
+    /// Stores a manifest file in `.versions/manifests/` (replacing one of the same name).
+    async fn put_manifest(&mut self, name: &str, bytes: Vec<u8>) -> Result<(), RemoteError>;
+    /// Removes a manifest file.
+    async fn remove_manifest(&mut self, name: &str) -> Result<(), RemoteError>;
 }
 
 /// Everything a run needs to know.
@@ -343,6 +350,20 @@ pub async fn run_backup<R: BackupRemote>(
         }
     }
     if summary.stopped.is_none() {
+        let entries: Vec<ManifestEntry> = manifest.into_values().collect();
+        // The manifest goes to the destination too: a restore on a new machine needs only the key.
+        let name = manifest_file_name(&run.stamp);
+        if let Err(e) = remote
+            .put_manifest(&name, encode(&job.profile, &run.stamp, &entries))
+            .await
+        {
+            summary.failed.push(SkippedItem {
+                path: format!("{VERSIONS_DIR}/{MANIFESTS}/{name}"),
+                reason: e.message,
+            });
+        } else if !job.retention.keeps_everything() {
+            prune_manifests(job, remote, &run.stamp, &mut summary).await;
+        }
         let state = if summary.failed.is_empty() {
             "done"
         } else {
@@ -356,13 +377,47 @@ pub async fn run_backup<R: BackupRemote>(
             summary.deleted,
             summary.failed.len()
         );
-        let entries: Vec<ManifestEntry> = manifest.into_values().collect();
         journal
             .finish(run.id, state, &text, now_secs, &entries)
             .map_err(|e| RunError::State(e.to_string()))?;
     }
     // A stopped run stays "running" in the journal: the next run resumes it, same stamp.
     Ok(summary)
+}
+
+const MANIFESTS: &str = super::manifest::MANIFESTS_DIR;
+
+/// Applies the retention policy to the manifests too (one manifest per run), never to the one
+/// just written.
+async fn prune_manifests<R: BackupRemote>(
+    job: &BackupJob,
+    remote: &mut R,
+    current: &str,
+    summary: &mut RunSummary,
+) {
+    let names = match remote.manifests().await {
+        Ok(n) => n,
+        Err(e) => {
+            summary.failed.push(SkippedItem {
+                path: format!("{VERSIONS_DIR}/{MANIFESTS}"),
+                reason: e.message,
+            });
+            return;
+        }
+    };
+    let stamps: Vec<String> = names
+        .iter()
+        .filter_map(|n| n.strip_suffix(".jsonl.gz").map(String::from))
+        .collect();
+    for stamp in prune_list(&job.retention, &stamps, Some(current)) {
+        let name = manifest_file_name(&stamp);
+        if let Err(e) = remote.remove_manifest(&name).await {
+            summary.failed.push(SkippedItem {
+                path: format!("{VERSIONS_DIR}/{MANIFESTS}/{name}"),
+                reason: e.message,
+            });
+        }
+    }
 }
 
 fn skipped_item(s: &Skipped) -> SkippedItem {
@@ -621,6 +676,7 @@ mod tests {
         next: u64,
         uploads: usize,
         fail_uploads_after: Option<usize>,
+        manifests: BTreeMap<String, Vec<u8>>,
     }
 
     impl FakeRemote {
@@ -701,6 +757,17 @@ mod tests {
         async fn remove_version_folder(&mut self, name: &str) -> Result<(), RemoteError> {
             let prefix = format!("{VERSIONS_DIR}/{name}/");
             self.files.retain(|_, f| !f.0.starts_with(&prefix));
+            Ok(())
+        }
+        async fn manifests(&mut self) -> Result<Vec<String>, RemoteError> {
+            Ok(self.manifests.keys().cloned().collect())
+        }
+        async fn put_manifest(&mut self, name: &str, bytes: Vec<u8>) -> Result<(), RemoteError> {
+            self.manifests.insert(name.to_string(), bytes);
+            Ok(())
+        }
+        async fn remove_manifest(&mut self, name: &str) -> Result<(), RemoteError> {
+            self.manifests.remove(name);
             Ok(())
         }
     }
@@ -850,6 +917,18 @@ mod tests {
         }
         let versions = remote.version_folders().await.unwrap();
         assert_eq!(versions.len(), 2, "{versions:?}");
+        assert_eq!(
+            remote.manifests.len(),
+            2,
+            "manifests follow the same retention"
+        );
+        let (header, entries) =
+            crate::backup::manifest::decode(remote.manifests.values().last().unwrap()).unwrap();
+        assert_eq!((header.profile.as_str(), entries.len()), ("p", 1));
+        assert_eq!(
+            entries[0].whirlpool,
+            fichier_api::whirlpool_hex(b"version 4")
+        );
 
         write(src.path(), "f", "version 5");
         let mut j = job(src.path(), state.path());
