@@ -13,6 +13,8 @@ mod printer;
 mod progress;
 mod sandbox;
 mod settings;
+#[allow(dead_code)] // used by `backup schedule` and `daemon install` (being wired)
+mod units;
 
 fn main() {
     use clap::Parser as _;
