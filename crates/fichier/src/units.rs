@@ -271,7 +271,7 @@ mod tests {
         fn quoted_arguments_never_break_out(arg in "\\PC{0,20}") {
             let q = systemd_quote(&arg);
             prop_assert!(!q.contains('\n'));
-            let line = crontab_line(DailyAt { hour: 1, minute: 2 }, &[arg.clone()]);
+            let line = crontab_line(DailyAt { hour: 1, minute: 2 }, std::slice::from_ref(&arg));
             prop_assert!(line.is_err() || !line.unwrap().contains('\n'));
             let u = unit_name_part(&arg);
             prop_assert!(u.bytes().all(|b| b.is_ascii_alphanumeric() || b"_:.-\\x".contains(&b)));
