@@ -17,7 +17,7 @@ use url::Url;
 use crate::error::{Error, Result, classify};
 use crate::key::ApiKey;
 use crate::pacer::{Clock, Pacer, PacerConfig, Window};
-use crate::retry::RetryPolicy;
+use crate::retry::{AttemptLoop, Next, RetryPolicy};
 
 /// The real service's API base.
 pub const DEFAULT_API_URL: &str = "https://api.1fichier.com/v1/";
@@ -41,6 +41,7 @@ pub struct ClientBuilder {
     read_timeout: Duration,
     user_agent: String,
     use_env_proxy: bool,
+    fresh: bool,
 }
 
 impl Default for ClientBuilder {
@@ -58,6 +59,7 @@ impl Default for ClientBuilder {
             read_timeout: Duration::from_secs(120),
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             use_env_proxy: true,
+            fresh: false,
         }
     }
 }
@@ -156,6 +158,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Fresh listings (default false): listings are never answered from the cache (this
+    /// process's or the one shared with the user's other processes); the client waits for the
+    /// listing window when one applies and asks the service. Answers still refresh the cache.
+    pub fn fresh(mut self, on: bool) -> Self {
+        self.fresh = on;
+        self
+    }
+
     /// Validates the settings and builds the client.
     pub fn build(self) -> Result<Client> {
         let api_base = parse_base(&self.api_url, "API URL")?;
@@ -207,6 +217,7 @@ impl ClientBuilder {
                 clock,
                 retry: self.retry,
                 request_timeout: self.request_timeout,
+                fresh: self.fresh,
             }),
         })
     }
@@ -265,6 +276,8 @@ pub(crate) struct Inner {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) retry: RetryPolicy,
     pub(crate) request_timeout: Duration,
+    /// Listings are always fetched live (see [`ClientBuilder::fresh`]).
+    pub(crate) fresh: bool,
 }
 
 impl fmt::Debug for Client {
@@ -412,28 +425,43 @@ impl Client {
         let body = serde_json::to_vec(body)
             .map_err(|e| Error::invalid_input(format!("cannot encode the request: {e}")))?;
         let cache_key = format!("{}|{}", ep.path, String::from_utf8_lossy(&body));
-        if let Some(hit) = self.inner.pacer.cached(&cache_key, rules.cache_ttl).await
+        let listing = crate::listing_cache::key_info(&cache_key);
+        let use_cache = !(self.inner.fresh && listing.is_some());
+        if use_cache
+            && let Some((hit, age)) = self.inner.pacer.cached(&cache_key, rules.cache_ttl).await
             && let Ok(v) = serde_json::from_slice::<Value>(&hit)
         {
-            tracing::debug!(endpoint = ep.path, "answered from the pacer cache");
+            match &listing {
+                Some(l) => tracing::info!(
+                    endpoint = ep.path,
+                    folder = l.folder,
+                    age_s = age.as_secs(),
+                    "listing of folder {} from cache, {} s old",
+                    l.folder,
+                    age.as_secs()
+                ),
+                None => tracing::debug!(
+                    endpoint = ep.path,
+                    age_s = age.as_secs(),
+                    "answered from the pacer cache, {} s old",
+                    age.as_secs()
+                ),
+            }
             return Ok(v);
         }
-        let policy = &self.inner.retry;
-        let mut attempt = 0u32;
-        let mut floods = 0u32;
+        let mut attempts = AttemptLoop::new(self.inner.retry.clone(), self.inner.clock.clone());
         loop {
-            attempt += 1;
-            self.inner
+            let attempt = attempts.start();
+            let stamp = self
+                .inner
                 .pacer
                 .acquire_window(ep.path, rules.window.as_ref())
                 .await?;
             let outcome = self.send_json(ep, &body).await;
-            match outcome {
+            let err = match outcome {
                 Ok(value) => {
                     self.inner.pacer.on_success().await;
-                    if ep.kind == Kind::Mutation {
-                        self.inner.pacer.invalidate_listings().await;
-                    } else if !rules.cache_ttl.is_zero() {
+                    if ep.kind == Kind::Read && !rules.cache_ttl.is_zero() {
                         let bytes = serde_json::to_vec(&value).unwrap_or_default();
                         self.inner
                             .pacer
@@ -444,39 +472,39 @@ impl Client {
                 }
                 Err(Error::FloodLocked { message, .. }) => {
                     let retry_after = self.inner.pacer.on_flood().await;
-                    let err = Error::FloodLocked {
+                    Error::FloodLocked {
                         message,
                         retry_after,
-                    };
-                    if floods >= policy.flood_retries {
-                        return Err(err);
                     }
-                    floods += 1;
-                    tracing::warn!(
-                        endpoint = ep.path,
-                        attempt,
-                        delay_s = retry_after.as_secs_f64(),
-                        "retrying after the flood cooldown ({err})"
-                    );
-                    // The pacer holds the next acquire until the cooldown ends.
                 }
                 Err(e) => {
-                    if ep.kind == Kind::Mutation && e.is_ambiguous() {
-                        return Err(e);
+                    // Nothing reached the service: the window it took is given back.
+                    if e.never_sent()
+                        && let Some(stamp) = stamp
+                    {
+                        self.inner.pacer.release(stamp).await;
                     }
-                    if !e.is_retryable() || attempt >= policy.max_attempts {
-                        return Err(e);
-                    }
-                    // Reads may be re-sent after anything temporary; mutations only when the
-                    // failure proves nothing was applied (connect errors, `KO` answers).
-                    let delay = policy.delay(attempt);
+                    e
+                }
+            };
+            // Reads may be re-sent after anything temporary; mutations only when the failure
+            // proves nothing was applied (connect errors, `KO` answers).
+            let may_resend = !(ep.kind == Kind::Mutation && err.is_ambiguous());
+            match attempts.after(err, may_resend) {
+                Next::Retry(delay, e) => {
                     tracing::warn!(
                         endpoint = ep.path,
                         attempt,
                         delay_ms = delay.as_millis() as u64,
                         "retrying: {e}"
                     );
-                    self.sleep(delay).await;
+                    // After a flood the pacer holds the next acquire until the cooldown ends.
+                    attempts.sleep(delay).await;
+                }
+                Next::Stop(e) => {
+                    // An ambiguous mutation failure goes back un-annotated to `mutate`,
+                    // which checks the account and counts its own attempts.
+                    return Err(e);
                 }
             }
         }
@@ -497,9 +525,9 @@ impl Client {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<Check<Resp>>>,
     {
-        let mut attempt = 0u32;
+        let mut attempts = AttemptLoop::new(self.inner.retry.clone(), self.inner.clock.clone());
         loop {
-            attempt += 1;
+            let attempt = attempts.start();
             match self.call(ep, body, Rules::default()).await {
                 Ok(r) => return Ok(r),
                 Err(e) if e.is_ambiguous() => {
@@ -514,24 +542,24 @@ impl Client {
                                 endpoint = ep.path,
                                 "the change is visible: it was applied"
                             );
-                            self.inner.pacer.invalidate_listings().await;
                             return Ok(r);
                         }
-                        Ok(Check::NotApplied) if attempt < self.inner.retry.max_attempts => {
-                            let delay = self.inner.retry.delay(attempt);
-                            tracing::warn!(
-                                endpoint = ep.path,
-                                attempt,
-                                delay_ms = delay.as_millis() as u64,
-                                "retrying: the change is not visible, re-sending is safe"
-                            );
-                            self.sleep(delay).await;
-                        }
-                        Ok(Check::NotApplied) => return Err(e),
+                        Ok(Check::NotApplied) => match attempts.after(e, true) {
+                            Next::Retry(delay, _) => {
+                                tracing::warn!(
+                                    endpoint = ep.path,
+                                    attempt,
+                                    delay_ms = delay.as_millis() as u64,
+                                    "retrying: the change is not visible, re-sending is safe"
+                                );
+                                attempts.sleep(delay).await;
+                            }
+                            Next::Stop(e) => return Err(e),
+                        },
                         Ok(Check::Unknown) | Err(_) => {
                             return Err(Error::OutcomeUnknown {
                                 endpoint: ep.path,
-                                source: Box::new(e),
+                                source: Box::new(attempts.finish(e)),
                             });
                         }
                     }
@@ -642,11 +670,13 @@ fn with_endpoint(err: Error, endpoint: &str) -> Error {
             what,
             excerpt,
             transient,
+            attempts,
         } if e.is_empty() => Error::Protocol {
             endpoint: endpoint.to_owned(),
             what,
             excerpt,
             transient,
+            attempts,
         },
         other => other,
     }

@@ -51,6 +51,30 @@ impl fmt::Display for ServiceMessage {
     }
 }
 
+/// How many attempts a call made before its final error, and over how long (shown in the
+/// message when there was more than one).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Attempts {
+    /// Attempts made, the first included (0 when not counted).
+    pub count: u32,
+    /// Time from the first attempt to the final failure.
+    pub elapsed: Duration,
+}
+
+impl fmt::Display for Attempts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.count > 1 {
+            write!(
+                f,
+                " (after {} attempts over {:.1}s)",
+                self.count,
+                self.elapsed.as_secs_f64()
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// Why access to a resource was refused (a sub-case of [`Error::NotAllowed`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -207,16 +231,18 @@ pub enum Error {
         message: ServiceMessage,
     },
     /// A 5xx (or 429) answer without a recognised message: usually temporary.
-    #[error("1fichier server error (HTTP {status}){}", if excerpt.is_empty() { String::new() } else { format!(": {excerpt}") })]
+    #[error("1fichier server error (HTTP {status}){}{attempts}", if excerpt.is_empty() { String::new() } else { format!(": {excerpt}") })]
     Server {
         /// HTTP status.
         status: u16,
         /// The start of the body, redacted.
         excerpt: String,
+        /// The attempts made before giving up.
+        attempts: Attempts,
     },
     /// The answer did not have the documented shape (HTML instead of JSON, missing fields,
     /// an empty upload report, a 200 to a ranged request…).
-    #[error("unexpected answer from {endpoint}: {what}{}", if excerpt.is_empty() { String::new() } else { format!(" (body starts: {excerpt})") })]
+    #[error("unexpected answer from {endpoint}: {what}{}{attempts}", if excerpt.is_empty() { String::new() } else { format!(" (body starts: {excerpt})") })]
     Protocol {
         /// Which call or URL kind (never a URL carrying a token).
         endpoint: String,
@@ -228,6 +254,8 @@ pub enum Error {
         /// (HTML instead of JSON, a cut body, an upload report not ready), false for answers
         /// with a wrong shape.
         transient: bool,
+        /// The attempts made before giving up.
+        attempts: Attempts,
     },
     /// The download URL (token) expired or was refused: request a new token and resume.
     #[error("the download URL expired or was refused (HTTP {status}); a new token is needed")]
@@ -258,13 +286,15 @@ pub enum Error {
     },
     /// Network failure: DNS, connect, TLS, timeout, connection reset. The message names the
     /// call, never a URL (token URLs are secrets for five minutes).
-    #[error("network error during {during}: {source}")]
+    #[error("network error during {during}: {source}{attempts}")]
     Transport {
         /// Which call or transfer.
         during: String,
         /// The underlying error, stripped of its URL.
         #[source]
         source: reqwest::Error,
+        /// The attempts made before giving up.
+        attempts: Attempts,
     },
     /// Local file or stream I/O failed.
     #[error("I/O error{}: {source}", path.as_ref().map(|p| format!(" on {}", p.display())).unwrap_or_default())]
@@ -394,6 +424,7 @@ impl Error {
         Error::Transport {
             during: during.into(),
             source: source.without_url(),
+            attempts: Attempts::default(),
         }
     }
 
@@ -426,6 +457,38 @@ impl Error {
             what,
             excerpt: excerpt(body),
             transient,
+            attempts: Attempts::default(),
+        }
+    }
+
+    /// The attempts made before this final error, when the call retried.
+    pub fn attempts(&self) -> Option<Attempts> {
+        match self {
+            Error::Transport { attempts, .. }
+            | Error::Server { attempts, .. }
+            | Error::Protocol { attempts, .. } => Some(*attempts).filter(|a| a.count > 1),
+            Error::OutcomeUnknown { source, .. } => source.attempts(),
+            _ => None,
+        }
+    }
+
+    /// Records the attempts made (on the errors a retry is made for).
+    pub(crate) fn with_attempts(mut self, made: Attempts) -> Error {
+        match &mut self {
+            Error::Transport { attempts, .. }
+            | Error::Server { attempts, .. }
+            | Error::Protocol { attempts, .. } => *attempts = made,
+            _ => {}
+        }
+        self
+    }
+
+    /// Whether the request never reached the service (connection refused, DNS failure,
+    /// a request that could not be built): it used none of the service's budget.
+    pub(crate) fn never_sent(&self) -> bool {
+        match self {
+            Error::Transport { source, .. } => source.is_connect() || source.is_builder(),
+            _ => false,
         }
     }
 
@@ -529,6 +592,7 @@ pub fn classify(http_status: u16, message: Option<&str>, body: &[u8]) -> Error {
             500..=599 => Error::Server {
                 status: http_status,
                 excerpt: message.to_string(),
+                attempts: Attempts::default(),
             },
             _ => Error::Rejected { message },
         };
@@ -552,12 +616,14 @@ pub fn classify(http_status: u16, message: Option<&str>, body: &[u8]) -> Error {
         500..=599 => Error::Server {
             status: http_status,
             excerpt: excerpt(body),
+            attempts: Attempts::default(),
         },
         _ => Error::Protocol {
             endpoint: String::new(),
             what: format!("HTTP {http_status} without a JSON error message"),
             excerpt: excerpt(body),
             transient: false,
+            attempts: Attempts::default(),
         },
     }
 }

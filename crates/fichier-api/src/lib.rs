@@ -116,11 +116,15 @@ mod download;
 mod error;
 mod hash;
 mod key;
+mod listing_cache;
 mod pacer;
+mod private_fs;
 mod progress;
+mod remote_tree;
 mod retry;
 mod types;
 mod upload;
+mod values;
 mod wire;
 
 #[cfg(test)]
@@ -128,7 +132,7 @@ mod fixture_tests;
 
 pub use client::{Client, ClientBuilder, DEFAULT_API_URL, DEFAULT_USER_AGENT, DEFAULT_WEBSITE_URL};
 pub use download::{ContentRange, DownloadOutcome, DownloadRequest, RangeOutcome, part_path};
-pub use error::{Error, ErrorKind, NotAllowedReason, Result, ServiceMessage, classify};
+pub use error::{Attempts, Error, ErrorKind, NotAllowedReason, Result, ServiceMessage, classify};
 pub use hash::{
     HASH_BUFFER, HashPipe, WhirlpoolHasher, same_whirlpool, whirlpool_file, whirlpool_hex,
     whirlpool_reader,
@@ -136,6 +140,10 @@ pub use hash::{
 pub use key::{ApiKey, KeyError, USUAL_KEY_LEN};
 pub use pacer::{Clock, Pacer, PacerConfig, TokioClock};
 pub use progress::{NoProgress, Progress};
+pub use remote_tree::{
+    Candidate, Child, ChildRef, Ensured, EnsuredStep, Expect, ID_PREFIX, Node, PathError,
+    RemotePath, RemoteTree, Segment, TreeError,
+};
 pub use retry::RetryPolicy;
 pub use types::*;
 pub use upload::UploadRequest;

@@ -1,10 +1,12 @@
 //! The pacer: one call budget shared by every API call of a client (and, through an optional
 //! state file, by every process of one user), so the service's flood protection never trips.
 //!
-//! It enforces a minimum gap between calls, per-endpoint windows (a folder listed at most once
-//! per 30 s, `user/info` once per 5 min), serves answers from a cache inside those windows, and
-//! after a flood answer stops everything for a cooldown (60 s, doubling, capped). Time comes
-//! from an injectable [`Clock`], so tests run with paused tokio time.
+//! It enforces a minimum gap between calls, per-endpoint windows (`file/ls` of a folder at most
+//! once per 30 s, `user/info` once per 5 min), serves answers from a cache (listings shared
+//! with the other processes through the listing file beside the state file), and after a flood
+//! answer stops everything for a cooldown (60 s, doubling, capped). Time comes from an
+//! injectable [`Clock`], so tests run with paused tokio time. State read from the file that
+//! points further ahead than the longest documented lock is treated as damaged and reset.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -19,6 +21,13 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::error::{Error, Result};
+use crate::listing_cache::{self, Edit, SharedListings, is_listing_key};
+use crate::private_fs;
+
+/// The longest lock the service is known to impose (reference §1.9: one hour). A wait read
+/// from the state file further ahead than this is damaged state (a clock stepped back, a
+/// hand-edited file), not a reason to hang.
+pub(crate) const MAX_LOCK: Duration = Duration::from_secs(3600);
 
 /// A source of time for the pacer. The default, [`TokioClock`], follows tokio's clock, so
 /// `tokio::time::pause()` controls it in tests.
@@ -67,8 +76,9 @@ pub struct PacerConfig {
     /// How long a `user/info` answer is reused, and the minimum interval between two real
     /// `user/info` calls (default 5 min).
     pub user_info_window: Duration,
-    /// How long a folder listing (`file/ls`, `folder/ls` of one folder) is reused, and the
-    /// minimum interval between two real listings of the same folder (default 30 s).
+    /// How long a folder listing (`file/ls`, `folder/ls` of one folder) is reused by this
+    /// process and the others of the user (default 30 s), and the minimum interval between two
+    /// real `file/ls` calls on the same folder (the documented rule; `folder/ls` has none).
     pub listing_window: Duration,
     /// Minimum interval between two whole-account listings (`file/ls` of folder -1; 1 h).
     pub all_files_window: Duration,
@@ -133,6 +143,17 @@ struct State {
     windows: HashMap<String, Instant>,
     cache: HashMap<String, (Instant, Vec<u8>)>,
     calls_sent: u64,
+    /// Whether damaged state was already reported (once per pacer).
+    reported_corrupt: bool,
+}
+
+/// What one `acquire` took from a window, so a call that never reached the service can give
+/// it back (see [`Pacer::release`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Stamp {
+    key: String,
+    at: Instant,
+    previous: Option<Instant>,
 }
 
 /// The shared call budget. Cheap to clone (an `Arc` inside); clones share one budget.
@@ -213,6 +234,7 @@ impl Pacer {
                     windows: HashMap::new(),
                     cache: HashMap::new(),
                     calls_sent: 0,
+                    reported_corrupt: false,
                 }),
             }),
         }
@@ -246,14 +268,15 @@ impl Pacer {
     /// Waits for the minimum gap, any flood cooldown, and the endpoint's window (failing with
     /// [`Error::Paced`] when that would take longer than `max_window_wait`).
     pub async fn acquire(&self, endpoint: &'static str) -> Result<()> {
-        self.acquire_window(endpoint, None).await
+        self.acquire_window(endpoint, None).await.map(|_| ())
     }
 
+    /// Like [`Pacer::acquire`], also taking `window`; returns what was taken from it.
     pub(crate) async fn acquire_window(
         &self,
         endpoint: &'static str,
         window: Option<&Window>,
-    ) -> Result<()> {
+    ) -> Result<Option<Stamp>> {
         let cfg = &self.inner.config;
         let _turn = self.inner.queue.lock().await;
         loop {
@@ -283,12 +306,14 @@ impl Pacer {
                 }
                 if ready <= now {
                     st.last_sent = Some(now);
-                    if let Some(w) = window {
-                        st.windows.insert(w.key.clone(), now);
-                    }
+                    let stamp = window.map(|w| Stamp {
+                        key: w.key.clone(),
+                        at: now,
+                        previous: st.windows.insert(w.key.clone(), now),
+                    });
                     st.calls_sent += 1;
                     self.write_file(&st);
-                    return Ok(());
+                    return Ok(stamp);
                 }
                 let wait = ready - now;
                 if wait >= Duration::from_secs(2) {
@@ -307,6 +332,42 @@ impl Pacer {
             // The queue stays held: calls wait in order behind the sleeping one, while
             // flood answers and caches can still update the state.
             self.inner.clock.sleep_until(ready).await;
+        }
+    }
+
+    /// Gives back a window taken by a call that never reached the service (connection
+    /// refused, DNS failure): the next call of that window need not wait for it.
+    pub(crate) async fn release(&self, stamp: Stamp) {
+        let mut st = self.lock();
+        if st.windows.get(&stamp.key) == Some(&stamp.at) {
+            match stamp.previous {
+                Some(p) => st.windows.insert(stamp.key.clone(), p),
+                None => st.windows.remove(&stamp.key),
+            };
+        }
+        let Some(path) = &self.inner.config.state_file else {
+            return;
+        };
+        let at = self.instant_to_wall(stamp.at);
+        let previous = stamp.previous.map(|p| self.instant_to_wall(p));
+        let result = with_locked_file(path, |f| {
+            let mut shared = read_shared(f).unwrap_or_default();
+            // Only our own stamp is given back; a later one from another process stays.
+            if shared
+                .windows
+                .get(&stamp.key)
+                .is_some_and(|w| w.abs_diff(at) <= 1)
+            {
+                match previous {
+                    Some(p) => shared.windows.insert(stamp.key.clone(), p),
+                    None => shared.windows.remove(&stamp.key),
+                };
+                write_shared(f, &shared)?;
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            tracing::debug!(error = %e, "could not update the pacer state file");
         }
     }
 
@@ -343,19 +404,32 @@ impl Pacer {
         }
     }
 
-    pub(crate) async fn cached(&self, key: &str, ttl: Duration) -> Option<Vec<u8>> {
+    /// A cached answer younger than `ttl`, with its age. Listings come from the shared
+    /// listing file when there is one (another process may have fetched or edited them).
+    pub(crate) async fn cached(&self, key: &str, ttl: Duration) -> Option<(Vec<u8>, Duration)> {
         if ttl.is_zero() {
             return None;
         }
         let now = self.inner.clock.now();
+        if is_listing_key(key)
+            && let Some(path) = self.listings_file()
+        {
+            let listings = self.with_listings(&path, |l| {
+                Ok(l.entries.get(key).map(|e| (e.at_ms, e.body.to_string())))
+            });
+            let (at_ms, body) = listings.ok().flatten()?;
+            let at = self.wall_to_instant(at_ms)?;
+            let age = now.saturating_duration_since(at);
+            return (age < ttl).then(|| (body.into_bytes(), age));
+        }
         {
             let st = self.lock();
-            if let Some((_, b)) = st
+            if let Some((at, b)) = st
                 .cache
                 .get(key)
                 .filter(|(at, _)| now.saturating_duration_since(*at) < ttl)
             {
-                return Some(b.clone());
+                return Some((b.clone(), now.saturating_duration_since(*at)));
             }
         }
         // Another process may have fetched it recently.
@@ -368,12 +442,13 @@ impl Pacer {
         let shared = with_locked_file(path, read_shared).ok()?;
         let answer = shared.answers.get(key)?;
         let at = self.wall_to_instant(answer.at_ms)?;
-        if now.saturating_duration_since(at) >= ttl {
+        let age = now.saturating_duration_since(at);
+        if age >= ttl {
             return None;
         }
         let body = answer.body.clone().into_bytes();
         self.lock().cache.insert(key.to_owned(), (at, body.clone()));
-        Some(body)
+        Some((body, age))
     }
 
     pub(crate) async fn store(&self, key: &str, ttl: Duration, body: Vec<u8>) {
@@ -381,6 +456,25 @@ impl Pacer {
             return;
         }
         let now = self.inner.clock.now();
+        if is_listing_key(key)
+            && let Some(path) = self.listings_file()
+        {
+            let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body) else {
+                return;
+            };
+            let at_ms = self.instant_to_wall(now);
+            let max_age = ttl.as_millis() as u64;
+            let result = self.with_listings(&path, |l| {
+                l.entries
+                    .insert(key.to_owned(), listing_cache::Entry { at_ms, body: value });
+                l.bound(at_ms, max_age);
+                Ok(())
+            });
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "could not share a listing through the listing file");
+            }
+            return;
+        }
         if let Some(path) = self
             .inner
             .config
@@ -395,10 +489,7 @@ impl Pacer {
                 shared
                     .answers
                     .insert(key.to_owned(), SharedAnswer { at_ms, body: text });
-                let bytes = serde_json::to_vec(&shared).map_err(std::io::Error::other)?;
-                f.set_len(0)?;
-                f.seek(std::io::SeekFrom::Start(0))?;
-                f.write_all(&bytes)
+                write_shared(f, &shared)
             });
             if let Err(e) = result {
                 tracing::debug!(error = %e, "could not share an answer through the state file");
@@ -407,10 +498,85 @@ impl Pacer {
         self.lock().cache.insert(key.to_owned(), (now, body));
     }
 
-    /// Forgets cached listings (after any mutation). The windows still apply.
+    /// Applies a change the library made to the cached listings it affects (in this process
+    /// and in the shared listing file), so later listings show it without a call.
+    pub(crate) async fn edit_listings(&self, edit: &Edit) {
+        let now_ms = ms(self.inner.clock.wall_now());
+        {
+            let mut st = self.lock();
+            let now = self.inner.clock.now();
+            let mut entries: std::collections::BTreeMap<String, listing_cache::Entry> = st
+                .cache
+                .iter()
+                .filter(|(k, _)| is_listing_key(k))
+                .filter_map(|(k, (at, b))| {
+                    let body = serde_json::from_slice(b).ok()?;
+                    let age = now.saturating_duration_since(*at).as_millis() as u64;
+                    Some((
+                        k.clone(),
+                        listing_cache::Entry {
+                            at_ms: now_ms.saturating_sub(age),
+                            body,
+                        },
+                    ))
+                })
+                .collect();
+            listing_cache::apply(&mut entries, edit, now_ms);
+            st.cache.retain(|k, _| !is_listing_key(k));
+            for (k, e) in entries {
+                let at = now
+                    .checked_sub(Duration::from_millis(now_ms.saturating_sub(e.at_ms)))
+                    .unwrap_or(now);
+                st.cache.insert(k, (at, e.body.to_string().into_bytes()));
+            }
+        }
+        if let Some(path) = self.listings_file() {
+            let result = self.with_listings(&path, |l| {
+                listing_cache::apply(&mut l.entries, edit, now_ms);
+                Ok(())
+            });
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "could not update the shared listings");
+            }
+        }
+    }
+
+    /// Forgets cached listings (after a change whose effect is unknown). The windows still
+    /// apply.
     pub(crate) async fn invalidate_listings(&self) {
-        let mut st = self.lock();
-        st.cache.retain(|k, _| k.starts_with("user/info"));
+        self.edit_listings(&Edit::Everything).await;
+    }
+
+    fn listings_file(&self) -> Option<PathBuf> {
+        self.inner
+            .config
+            .state_file
+            .as_deref()
+            .map(listing_cache::path_beside)
+    }
+
+    /// Read-modify-write of the shared listings under the state file's lock; written back
+    /// (atomically) only when `f` changed them.
+    fn with_listings<T>(
+        &self,
+        path: &Path,
+        f: impl FnOnce(&mut SharedListings) -> std::io::Result<T>,
+    ) -> std::io::Result<T> {
+        let state = self
+            .inner
+            .config
+            .state_file
+            .as_ref()
+            .expect("listings need a state file");
+        with_locked_file(state, |_| {
+            let mut listings = listing_cache::read(path);
+            let before = serde_json::to_vec(&listings).unwrap_or_default();
+            let out = f(&mut listings)?;
+            if serde_json::to_vec(&listings).unwrap_or_default() != before {
+                listing_cache::write(path, &listings)?;
+            }
+            Ok(out)
+        })
     }
 
     fn wall_to_instant(&self, wall_ms: u64) -> Option<Instant> {
@@ -441,13 +607,31 @@ impl Pacer {
         let Some(path) = &self.inner.config.state_file else {
             return;
         };
-        let shared = match with_locked_file(path, read_shared) {
+        let mut shared = match with_locked_file(path, read_shared) {
             Ok(s) => s,
             Err(e) => {
                 tracing::debug!(error = %e, "pacer state file unreadable; using local state");
                 return;
             }
         };
+        if self.sanitise(&mut shared) {
+            if !st.reported_corrupt {
+                st.reported_corrupt = true;
+                tracing::warn!(
+                    file = %path.display(),
+                    "the pacer state file asks to wait longer than the longest documented \
+                     lock (1 h); treating it as damaged (clock stepped back?) and resetting it"
+                );
+            }
+            let result = with_locked_file(path, |f| {
+                let mut again = read_shared(f).unwrap_or_default();
+                self.sanitise(&mut again);
+                write_shared(f, &again)
+            });
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "could not reset the pacer state file");
+            }
+        }
         if let Some(t) = self.wall_to_instant(shared.last_sent_ms) {
             st.last_sent = Some(st.last_sent.map_or(t, |l| l.max(t)));
         }
@@ -465,6 +649,33 @@ impl Pacer {
                 *e = (*e).max(t);
             }
         }
+    }
+
+    /// Drops times further ahead than [`MAX_LOCK`] (and a cooldown step above the cap).
+    /// Returns whether anything was damaged.
+    fn sanitise(&self, shared: &mut SharedState) -> bool {
+        let limit = ms(self.inner.clock.wall_now()) + MAX_LOCK.as_millis() as u64;
+        let mut damaged = false;
+        for t in [&mut shared.last_sent_ms, &mut shared.cooldown_until_ms] {
+            if *t > limit {
+                *t = 0;
+                damaged = true;
+            }
+        }
+        let cap = self
+            .inner
+            .config
+            .flood_cooldown_max
+            .max(MAX_LOCK)
+            .as_millis() as u64;
+        if shared.next_cooldown_ms > cap {
+            shared.next_cooldown_ms = 0;
+            damaged = true;
+        }
+        let before = shared.windows.len() + shared.answers.len();
+        shared.windows.retain(|_, v| *v <= limit);
+        shared.answers.retain(|_, a| a.at_ms <= limit);
+        damaged || before != shared.windows.len() + shared.answers.len()
     }
 
     fn write_file(&self, st: &State) {
@@ -495,16 +706,19 @@ impl Pacer {
             shared
                 .windows
                 .retain(|_, v| now_wall.saturating_sub(*v) <= horizon.as_millis() as u64);
-            let bytes = serde_json::to_vec(&shared).map_err(std::io::Error::other)?;
-            f.set_len(0)?;
-            f.seek(std::io::SeekFrom::Start(0))?;
-            f.write_all(&bytes)?;
-            Ok(())
+            write_shared(f, &shared)
         });
         if let Err(e) = result {
             tracing::debug!(error = %e, "could not write the pacer state file");
         }
     }
+}
+
+fn write_shared(f: &mut std::fs::File, shared: &SharedState) -> std::io::Result<()> {
+    let bytes = serde_json::to_vec(shared).map_err(std::io::Error::other)?;
+    f.set_len(0)?;
+    f.seek(std::io::SeekFrom::Start(0))?;
+    f.write_all(&bytes)
 }
 
 fn read_shared(f: &mut std::fs::File) -> std::io::Result<SharedState> {
@@ -523,17 +737,18 @@ fn with_locked_file<T>(
     path: &Path,
     f: impl FnOnce(&mut std::fs::File) -> std::io::Result<T>,
 ) -> std::io::Result<T> {
-    if let Some(dir) = path.parent()
-        && !dir.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(dir)?;
+    if let Some(dir) = path.parent() {
+        private_fs::private_dir(dir)?;
     }
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut file = opts.open(path)?;
+    private_fs::private_file(&file)?;
     file.lock()?;
     let out = f(&mut file);
     let _ = file.unlock();

@@ -365,7 +365,7 @@ async fn state_file_shares_the_cooldown_between_clients() {
 }
 
 #[tokio::test]
-async fn listings_and_user_info_are_cached_and_mutations_invalidate() {
+async fn listings_and_user_info_are_cached_and_mutations_update_them() {
     let t = TestEmu::start().await;
     let c = builder(&t, t.key())
         .pacer_config(PacerConfig {
@@ -382,20 +382,30 @@ async fn listings_and_user_info_are_cached_and_mutations_invalidate() {
     c.file_ls(ROOT_FOLDER).await.unwrap();
     c.file_ls(ROOT_FOLDER).await.unwrap();
     assert_eq!(count(&t, "file/ls"), 1);
-    c.folder_mkdir(&FolderMkdirRequest::new("x", ROOT_FOLDER))
+    let root = FolderLsRequest::with_files(ROOT_FOLDER);
+    assert!(c.folder_ls(&root).await.unwrap().sub_folders.is_empty());
+    let made = c
+        .folder_mkdir(&FolderMkdirRequest::new("x", ROOT_FOLDER))
         .await
         .unwrap();
-    let l = c
-        .folder_ls(&FolderLsRequest::new(ROOT_FOLDER))
-        .await
-        .unwrap();
+    // The library's own change is applied to the cached listing: no new call shows it.
+    let l = c.folder_ls(&root).await.unwrap();
     assert_eq!(l.sub_folders.len(), 1);
+    assert_eq!(l.sub_folders[0].id, made.folder_id);
+    assert_eq!(count(&t, "folder/ls"), 1, "served from the edited cache");
+    // A new folder is known to be empty.
+    let inner = c
+        .folder_ls(&FolderLsRequest::with_files(made.folder_id))
+        .await
+        .unwrap();
+    assert!(inner.items.is_empty() && inner.sub_folders.is_empty());
+    assert_eq!(count(&t, "folder/ls"), 1);
+    // Removing it updates the parent too; the truth agrees.
+    c.folder_rm(made.folder_id).await.unwrap();
+    assert!(c.folder_ls(&root).await.unwrap().sub_folders.is_empty());
+    assert_eq!(count(&t, "folder/ls"), 1);
     c.file_ls(ROOT_FOLDER).await.unwrap();
-    assert_eq!(
-        count(&t, "file/ls"),
-        2,
-        "the mutation invalidated the cached listing"
-    );
+    assert_eq!(count(&t, "file/ls"), 1);
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::error::Ko;
 use crate::model::Account;
-use crate::server::App;
+use crate::state::App;
 use crate::store::{FileRow, FolderRow, ShareRow, db};
 use crate::time;
 

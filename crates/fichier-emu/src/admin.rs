@@ -1,24 +1,25 @@
-//! Admin HTTP routes under `/admin` (loopback clients only): accounts, limits, fault plan,
-//! request log. The same operations exist as `fichier-emu` subcommands.
+//! Admin HTTP routes under `/admin` (loopback clients only, same-origin, JSON bodies):
+//! accounts, limits, fault plan, request log. The same operations exist as `fichier-emu` subcommands.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::api::json_response;
+use crate::accounts as admin_ops;
 use crate::error::Ko;
 use crate::faults::FaultPlan;
 use crate::limits::Limits;
 use crate::model::Offer;
-use crate::server::{App, admin_ops};
+use crate::reply::json_response;
+use crate::state::App;
 
 /// Routes mounted at `/admin`.
 pub fn router() -> Router<Arc<App>> {
@@ -33,20 +34,70 @@ pub fn router() -> Router<Arc<App>> {
         )
         .route("/limits", get(get_limits).put(put_limits).post(put_limits))
         .route("/requests", get(requests))
-        .layer(axum::middleware::from_fn(loopback_only))
+        .layer(axum::middleware::from_fn(guard))
 }
 
-async fn loopback_only(req: Request, next: Next) -> Response {
-    let ok = req
+/// A loopback client, also when a dual-stack socket shows it as `::ffff:127.0.0.1`.
+fn is_loopback_client(ip: IpAddr) -> bool {
+    ip.to_canonical().is_loopback()
+}
+
+/// Why a request to the admin routes is refused, if it is: a non-loopback client, a foreign
+/// `Origin` (a web page driving the browser of someone on this machine), or a body that is
+/// not declared as JSON (what a cross-site form or `text/plain` fetch would send).
+fn refusal(peer: Option<IpAddr>, method: &Method, headers: &HeaderMap) -> Option<&'static str> {
+    if !peer.is_some_and(is_loopback_client) {
+        return Some("Admin routes are only served to loopback clients #0");
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+        let same = origin
+            .to_str()
+            .ok()
+            .and_then(|o| url::Url::parse(o).ok())
+            .zip(host)
+            .is_some_and(|(o, host)| {
+                let authority = match o.port() {
+                    Some(p) => format!("{}:{p}", o.host_str().unwrap_or_default()),
+                    None => o.host_str().unwrap_or_default().to_string(),
+                };
+                authority.eq_ignore_ascii_case(host)
+            });
+        if !same {
+            return Some(
+                "Admin routes refuse cross-origin requests: send them without an Origin header or from the emulator's own origin #0",
+            );
+        }
+    }
+    if (method == Method::POST || method == Method::PUT) && !is_json(headers) {
+        return Some(
+            "Admin routes take JSON: send the body with Content-Type: application/json #0",
+        );
+    }
+    None
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| {
+            let m = m.trim();
+            m.eq_ignore_ascii_case("application/json")
+                || (m.len() > 17
+                    && m[..12].eq_ignore_ascii_case("application/")
+                    && m.to_ascii_lowercase().ends_with("+json"))
+        })
+}
+
+async fn guard(req: Request, next: Next) -> Response {
+    let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .is_some_and(|c| c.0.ip().is_loopback());
-    if !ok {
-        return crate::error::ko(
-            "Admin routes are only served to loopback clients #0",
-            StatusCode::FORBIDDEN,
-        )
-        .into_response();
+        .map(|c| c.0.ip());
+    if let Some(why) = refusal(peer, req.method(), req.headers()) {
+        return crate::error::ko(why, StatusCode::FORBIDDEN).into_response();
     }
     next.run(req).await
 }
@@ -168,4 +219,80 @@ async fn requests(State(app): State<Arc<App>>) -> Response {
         .cloned()
         .collect();
     ok(serde_json::to_value(log).unwrap_or(Value::Null))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any Origin, Host and Content-Type: a verdict, never a panic; a foreign origin is
+        /// always refused.
+        #[test]
+        fn any_headers_get_a_verdict(origin in "[ -~]{0,30}", host in "[ -~]{0,20}", ctype in "[ -~]{0,30}") {
+            let mut h = HeaderMap::new();
+            for (k, v) in [("origin", &origin), ("host", &host), ("content-type", &ctype)] {
+                if let Ok(v) = v.parse() {
+                    h.insert(k, v);
+                }
+            }
+            let lo = Some("127.0.0.1".parse().unwrap());
+            let _ = refusal(lo, &Method::POST, &h);
+            h.insert(header::ORIGIN, "http://evil.example".parse().unwrap());
+            h.insert(header::HOST, "127.0.0.1:1".parse().unwrap());
+            prop_assert!(refusal(lo, &Method::GET, &h).is_some());
+        }
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn mapped_ipv4_loopback_is_loopback() {
+        assert!(is_loopback_client("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(is_loopback_client("::1".parse().unwrap()));
+        assert!(is_loopback_client("127.0.0.1".parse().unwrap()));
+        assert!(!is_loopback_client("::ffff:192.0.2.1".parse().unwrap()));
+        assert!(!is_loopback_client("192.0.2.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn same_origin_json_passes_and_the_rest_is_refused() {
+        let lo = Some("127.0.0.1".parse().unwrap());
+        let json = [
+            ("host", "127.0.0.1:8080"),
+            ("content-type", "application/json"),
+        ];
+        assert_eq!(refusal(lo, &Method::POST, &headers(&json)), None);
+        let own = [
+            ("host", "127.0.0.1:8080"),
+            ("origin", "http://127.0.0.1:8080"),
+            ("content-type", "application/json; charset=utf-8"),
+        ];
+        assert_eq!(refusal(lo, &Method::PUT, &headers(&own)), None);
+        let evil = [
+            ("host", "127.0.0.1:8080"),
+            ("origin", "http://evil.example"),
+            ("content-type", "application/json"),
+        ];
+        assert!(refusal(lo, &Method::POST, &headers(&evil)).is_some());
+        assert!(refusal(lo, &Method::GET, &headers(&evil)).is_some());
+        let plain = [("host", "127.0.0.1:8080"), ("content-type", "text/plain")];
+        assert!(refusal(lo, &Method::POST, &headers(&plain)).is_some());
+        assert!(refusal(lo, &Method::POST, &headers(&[("host", "h")])).is_some());
+        assert_eq!(refusal(lo, &Method::GET, &headers(&[("host", "h")])), None);
+        assert_eq!(
+            refusal(lo, &Method::DELETE, &headers(&[("host", "h")])),
+            None
+        );
+        assert!(refusal(None, &Method::GET, &HeaderMap::new()).is_some());
+    }
 }

@@ -4,11 +4,11 @@
 
 use std::path::Path;
 
+use crate::accounts as admin_ops;
 use crate::error::EmuError;
 use crate::faults::FaultPlan;
 use crate::log::LoggedRequest;
 use crate::model::{Account, Offer};
-use crate::server::admin_ops;
 use crate::store::Store;
 
 /// An opened data directory.

@@ -7,34 +7,16 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::error::{Ko, ko};
 use crate::log::endpoint_of;
-use crate::model::Account;
 use crate::params::Params;
-use crate::server::App;
+use crate::reply::{Ctx, NO_SUCH_USER, NOT_AUTHENTICATED, NOT_CUSTOMER, bearer, json_response};
+use crate::state::App;
 use crate::{api_files, api_folders, api_misc, remote};
-
-/// Answer to a key that is not known.
-pub const NO_SUCH_USER: &str = "No such user #93";
-/// Answer when no key is sent.
-pub const NOT_AUTHENTICATED: &str = "Not authenticated #0";
-/// Answer to a free account's key.
-pub const NOT_CUSTOMER: &str = "Must be a customer (Premium, Access) #200";
-
-/// What a handler gets: the caller, its IP, and the request fields.
-#[derive(Debug)]
-pub struct Ctx {
-    /// Authenticated caller.
-    pub acct: Account,
-    /// Client IP.
-    pub ip: IpAddr,
-    /// Request body fields.
-    pub p: Params,
-}
 
 type Handler = fn(&App, &Ctx) -> Result<Value, Ko>;
 
@@ -67,32 +49,6 @@ fn handler(endpoint: &str) -> Option<Handler> {
         "vouchers/use" => api_misc::vouchers_use,
         _ => return None,
     })
-}
-
-/// JSON answer with the service's content type; indented when `pretty` was asked.
-pub fn json_response(status: StatusCode, v: &Value, pretty: bool) -> Response {
-    let text = if pretty {
-        serde_json::to_string_pretty(v)
-    } else {
-        serde_json::to_string(v)
-    }
-    .unwrap_or_else(|_| "{}".into());
-    let mut resp = (status, text).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    resp
-}
-
-/// The bearer key of a request, if any.
-pub fn bearer(headers: &HeaderMap) -> Option<String> {
-    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
-    let (scheme, rest) = v.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| rest.trim().to_string())
-        .filter(|k| !k.is_empty())
 }
 
 /// Entry point of every `/v1` request.

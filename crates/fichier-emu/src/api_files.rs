@@ -8,11 +8,11 @@ use crate::access::{
     self, Relation, check_name, check_pass, file_by_url, folder_ctx, info_object, ls_item,
     readable_file, writable_file,
 };
-use crate::api::Ctx;
-use crate::download::Token;
 use crate::error::Ko;
 use crate::ids;
-use crate::server::App;
+use crate::reply::Ctx;
+use crate::state::App;
+use crate::state::Token;
 use crate::store::{FileRow, db};
 use crate::time;
 
@@ -65,42 +65,48 @@ pub fn ls(app: &App, c: &Ctx) -> Result<Value, Ko> {
     Ok(json!({"status": "OK", "count": items.len(), "items": items}))
 }
 
-/// Find the file a request designates: `url`, or `folder_id` + `filename` (+ `sharing_user`).
-fn designated(app: &App, c: &Ctx) -> Result<FileRow, Ko> {
+/// Find the file a request designates: `url`, or `folder_id` + `filename` (+ `sharing_user`),
+/// and whether its link is hidden from the caller (reached through a `hide_links` share).
+fn designated(app: &App, c: &Ctx) -> Result<(FileRow, bool), Ko> {
     if let Some(u) = c.p.opt_str("url")? {
-        return file_by_url(app, u);
+        return Ok((file_by_url(app, u)?, false));
     }
     let (Some(folder), Some(name)) = (c.p.opt_int("folder_id")?, c.p.opt_str("filename")?) else {
         return Err(Ko::missing("url"));
     };
     let fc = folder_ctx(app, &c.acct, folder, c.p.opt_str("sharing_user")?)?;
     // At the root of a share, the files are those of the folders shared with the caller.
-    let folders: Vec<i64> = if fc.folder.is_none() && fc.share.is_some() {
+    let folders: Vec<(i64, bool)> = if fc.folder.is_none() && fc.share.is_some() {
         db(app.store.shared_with(fc.owner_id, &c.acct.email))?
             .into_iter()
-            .map(|(f, _)| f.id)
+            .map(|(f, s)| (f.id, s.hide_links))
             .collect()
     } else {
-        vec![fc.id()]
+        vec![(fc.id(), fc.hide_links())]
     };
-    for id in folders {
+    for (id, hide) in folders {
         if let Some(f) = db(app
             .store
             .files(fc.owner_id, Some(id), None, None, i64::MAX as usize))?
         .into_iter()
         .find(|f| f.filename == name)
         {
-            return Ok(f);
+            return Ok((f, hide));
         }
     }
     Err(Ko::not_found())
 }
 
-/// `file/info.cgi`: one file's details (a bare object, no `status`).
+/// `file/info.cgi`: one file's details (a bare object, no `status`). Through a `hide_links`
+/// share the link stays empty, as in `file/ls` and `folder/ls`.
 pub fn info(app: &App, c: &Ctx) -> Result<Value, Ko> {
-    let f = designated(app, c)?;
+    let (f, hide) = designated(app, c)?;
     let f = readable_file(app, &c.acct, c.ip, f, c.p.opt_str("pass")?)?;
-    info_object(app, &f)
+    let mut v = info_object(app, &f)?;
+    if hide {
+        v["url"] = json!("");
+    }
+    Ok(v)
 }
 
 /// `download/get_token.cgi`: a temporary direct URL for one file.
@@ -110,7 +116,7 @@ pub fn get_token(app: &App, c: &Ctx) -> Result<Value, Ko> {
     let single = c.p.opt_flag("single")?.unwrap_or(false);
     c.p.opt_int("restrict_ip")?;
     c.p.opt_flag("no_ssl")?;
-    let f = designated(app, c)?;
+    let (f, _) = designated(app, c)?;
     let f = readable_file(app, &c.acct, c.ip, f, c.p.opt_str("pass")?)?;
     let url_inline = c.p.opt_str("url")?.is_some_and(access::url_wants_inline);
     if cdn {

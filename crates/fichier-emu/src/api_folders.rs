@@ -3,10 +3,10 @@
 use serde_json::{Value, json};
 
 use crate::access::{check_name, check_pass, folder_ctx, ls_item};
-use crate::api::Ctx;
 use crate::error::Ko;
 use crate::ids;
-use crate::server::App;
+use crate::reply::Ctx;
+use crate::state::App;
 use crate::store::{ShareRow, db};
 use crate::time;
 

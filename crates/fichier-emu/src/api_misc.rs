@@ -3,10 +3,10 @@
 use serde_json::{Value, json};
 
 use crate::access::{check_pass, folder_ctx};
-use crate::api::Ctx;
 use crate::error::Ko;
 use crate::model::{DOMAINS, Offer};
-use crate::server::App;
+use crate::reply::Ctx;
+use crate::state::App;
 use crate::store::db;
 use crate::time;
 
@@ -92,6 +92,10 @@ pub fn user_info(app: &App, c: &Ctx) -> Result<Value, Ko> {
         "allowed_cold_storage": QUOTA,
         "available_storage": QUOTA - used,
         "available_cold_storage": QUOTA - used,
+        // No cold-storage extension bought: 0 TB, and no end date (empty, as the service
+        // writes an absent date).
+        "extended_quota": 0,
+        "extended_quota_end": "",
         "overquota": i64::from(used > QUOTA),
         "upload_forbidden": if used > QUOTA { "1" } else { "0" },
         "stats_date": time::fmt_date(now),

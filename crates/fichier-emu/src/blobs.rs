@@ -16,11 +16,12 @@ enum Msg {
     Finish,
 }
 
-/// A temp file being written. Dropping it unfinished deletes the partial bytes.
+/// A temp file being written. Dropping it unfinished, or any write error (a full disk),
+/// deletes the partial bytes: a failed upload leaves nothing behind in `tmp/`.
 #[derive(Debug)]
 pub struct Stager {
     tx: mpsc::Sender<Msg>,
-    join: tokio::task::JoinHandle<std::io::Result<(u64, String)>>,
+    join: Option<tokio::task::JoinHandle<std::io::Result<(u64, String)>>>,
     tmp: PathBuf,
 }
 
@@ -34,9 +35,23 @@ pub struct Staged {
     pub checksum: String,
 }
 
+/// The error a full disk gives, as the fault plan's `disk_full` simulates it.
+fn disk_full() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::StorageFull,
+        "no space left on device (fault plan: disk_full)",
+    )
+}
+
 impl Stager {
     /// Start a temp file under the store's tmp dir.
     pub fn new(store: &Store) -> std::io::Result<Stager> {
+        Stager::with_space(store, None)
+    }
+
+    /// Start a temp file that fails like a full disk once `space` bytes are written (the
+    /// fault plan's `disk_full`); `None` for no limit but the real disk's.
+    pub fn with_space(store: &Store, space: Option<u64>) -> std::io::Result<Stager> {
         let tmp = store.tmp_dir().join(format!("up-{}", ids::alnum(16)));
         let mut file = std::fs::File::create(&tmp)?;
         // A small queue lets the network read ahead while the disk and hash catch up,
@@ -46,56 +61,87 @@ impl Stager {
         let join = tokio::task::spawn_blocking(move || {
             let mut hasher = Whirlpool::new();
             let mut size = 0u64;
-            loop {
+            let result = loop {
                 match rx.blocking_recv() {
                     Some(Msg::Data(b)) => {
-                        hasher.update(&b);
-                        file.write_all(&b)?;
-                        size += b.len() as u64;
+                        let room = space.map_or(u64::MAX, |s| s.saturating_sub(size));
+                        let fits = usize::try_from(room).map_or(b.len(), |r| r.min(b.len()));
+                        hasher.update(&b[..fits]);
+                        if let Err(e) = file.write_all(&b[..fits]) {
+                            break Err(e);
+                        }
+                        size += fits as u64;
+                        if fits < b.len() {
+                            break Err(disk_full());
+                        }
                     }
-                    Some(Msg::Finish) => {
-                        file.sync_all()?;
-                        return Ok((size, hex::encode(hasher.finalize())));
-                    }
-                    None => {
-                        drop(file);
-                        let _ = std::fs::remove_file(&path);
-                        return Err(std::io::Error::other("upload interrupted"));
-                    }
+                    Some(Msg::Finish) => match file.sync_all() {
+                        Ok(()) => return Ok((size, hex::encode(hasher.finalize()))),
+                        Err(e) => break Err(e),
+                    },
+                    None => break Err(std::io::Error::other("upload interrupted")),
                 }
-            }
+            };
+            // Whatever went wrong, the partial bytes go: a full disk must not stay full
+            // because of them.
+            drop(file);
+            let _ = std::fs::remove_file(&path);
+            result
         });
-        Ok(Stager { tx, join, tmp })
+        Ok(Stager {
+            tx,
+            join: Some(join),
+            tmp,
+        })
     }
 
-    /// Queue a chunk.
+    /// Queue a chunk. When the writer has stopped, its own error (e.g. a full disk) is the
+    /// one returned.
     pub async fn write(&mut self, b: Bytes) -> std::io::Result<()> {
-        self.tx
-            .send(Msg::Data(b))
-            .await
-            .map_err(|_| std::io::Error::other("blob writer stopped"))
+        if self.tx.send(Msg::Data(b)).await.is_ok() {
+            return Ok(());
+        }
+        Err(match self.join.take() {
+            Some(join) => match join.await {
+                Ok(Err(e)) => e,
+                Ok(Ok(_)) => std::io::Error::other("blob writer stopped"),
+                Err(e) => std::io::Error::other(e),
+            },
+            None => std::io::Error::other("blob writer stopped"),
+        })
     }
 
     /// Flush, fsync and return the staged file.
-    pub async fn finish(self) -> std::io::Result<Staged> {
+    pub async fn finish(mut self) -> std::io::Result<Staged> {
         let tmp = self.tmp.clone();
         let _ = self.tx.send(Msg::Finish).await;
-        drop(self.tx);
-        match self.join.await {
+        let Some(join) = self.join.take() else {
+            return Err(std::io::Error::other("blob writer stopped"));
+        };
+        match join.await {
             Ok(Ok((size, checksum))) => Ok(Staged {
                 tmp: Some(tmp),
                 size,
                 checksum,
             }),
-            Ok(Err(e)) => {
-                let _ = std::fs::remove_file(&tmp);
-                Err(e)
-            }
+            Ok(Err(e)) => Err(e),
             Err(e) => {
                 let _ = std::fs::remove_file(&tmp);
                 Err(std::io::Error::other(e))
             }
         }
+    }
+}
+
+impl Drop for Stager {
+    fn drop(&mut self) {
+        // Finished: the bytes now belong to the `Staged` (or were removed by the writer).
+        if self.join.is_none() {
+            return;
+        }
+        // Unfinished: the writer sees the channel close and removes the file; removing it here
+        // too covers a writer that already stopped.
+        let _ = std::fs::remove_file(&self.tmp);
     }
 }
 

@@ -12,43 +12,12 @@ use axum::response::{IntoResponse, Response};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
-use crate::server::App;
+use crate::reply::{expired, page};
+use crate::state::App;
 use crate::store::FileRow;
 
 /// Read size for streaming files (large reads keep loopback throughput high).
 const CHUNK: usize = 256 * 1024;
-
-/// A download token handed out by `download/get_token`.
-#[derive(Debug, Clone)]
-pub struct Token {
-    /// File served.
-    pub file_id: String,
-    /// End of validity.
-    pub expires: Instant,
-    /// Only one GET allowed.
-    pub single: bool,
-    /// A GET already consumed a single-use token.
-    pub used: bool,
-    /// Serve inline instead of as an attachment.
-    pub inline: bool,
-}
-
-fn page(status: StatusCode, text: &str) -> Response {
-    let mut r = (status, format!("<html><body>{text}</body></html>")).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    r
-}
-
-/// Answer for an expired or used token (410, HTML).
-pub fn expired() -> Response {
-    page(
-        StatusCode::GONE,
-        "Download link expired: ask download/get_token.cgi for a new one",
-    )
-}
 
 /// A parsed `Range` header against a size.
 #[derive(Debug, PartialEq, Eq)]
@@ -211,6 +180,38 @@ pub async fn download(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any header and size: a range inside the file, the whole file, or 416.
+        #[test]
+        fn any_range_header_stays_inside_the_file(h in "\\PC{0,24}", size in 0u64..1 << 40) {
+            match parse_range(Some(&h), size) {
+                Range::Part(a, b) => prop_assert!(a <= b && b < size, "{h} {size}: {a}-{b}"),
+                Range::Full | Range::Unsatisfiable => {}
+            }
+        }
+
+        /// `bytes=a-b` and `bytes=-n` mean what RFC 9110 says.
+        #[test]
+        fn well_formed_ranges_are_read_exactly(size in 1u64..1 << 40, x in any::<u64>(), y in any::<u64>()) {
+            let a = x % size;
+            let b = a + y % (size - a);
+            prop_assert_eq!(parse_range(Some(&format!("bytes={a}-{b}")), size), Range::Part(a, b));
+            prop_assert_eq!(parse_range(Some(&format!("bytes={a}-")), size), Range::Part(a, size - 1));
+            let n = 1 + y % size;
+            prop_assert_eq!(
+                parse_range(Some(&format!("bytes=-{n}")), size),
+                Range::Part(size - n, size - 1)
+            );
+            prop_assert_eq!(
+                parse_range(Some(&format!("bytes={}-", size + x % 1000)), size),
+                Range::Unsatisfiable
+            );
+        }
+    }
 
     #[test]
     fn ranges() {

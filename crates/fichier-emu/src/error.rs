@@ -61,6 +61,13 @@ impl From<rusqlite::Error> for Ko {
 
 impl From<std::io::Error> for Ko {
     fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::StorageFull {
+            tracing::error!("storage full: {e}");
+            return ko(
+                "Storage full: nothing was stored, retry later #0",
+                StatusCode::SERVICE_UNAVAILABLE,
+            );
+        }
         Ko::internal(e)
     }
 }

@@ -1,24 +1,9 @@
 //! Fault plan: deterministic failures injected in front of the handlers (flood on the Nth
 //! call, 429, 5xx, malformed JSON, slow or truncated bodies, connection resets, expired
-//! tokens) and a per-connection bandwidth cap for downloads.
+//! tokens) and a per-connection bandwidth cap for downloads. The data only: `middleware`
+//! applies it.
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use tokio::time::Instant;
-
-use crate::error::ko;
-use crate::limits::IP_LOCKED;
-use crate::log::endpoint_of;
-use crate::server::App;
 
 /// One injected failure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,7 +51,18 @@ pub enum Fault {
     },
     /// Treat the download token as expired (answer 410).
     ExpiredToken,
+    /// Let an upload's file part fail like a full disk (ENOSPC) once this many bytes of it
+    /// are written (`upload` endpoint).
+    DiskFull {
+        /// Bytes written before the disk is "full".
+        after_bytes: u64,
+    },
 }
+
+/// Request extension set by the fault plan: the blob writer of this request has this much
+/// room per file part before it fails like a full disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiskSpace(pub u64);
 
 /// A rule: which calls of which endpoint get the fault.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,150 +185,6 @@ impl FaultState {
         }
         hit
     }
-}
-
-/// How a response body is delivered.
-#[derive(Debug, Clone, Copy, Default)]
-struct Shaping {
-    rate: Option<u64>,
-    cut_after: Option<u64>,
-    reset: bool,
-}
-
-/// Middleware applying the fault plan.
-pub async fn apply(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    let endpoint = endpoint_of(req.uri().path());
-    if endpoint == "admin" {
-        return next.run(req).await;
-    }
-    let (fault, bandwidth) = {
-        let mut f = app.faults.lock().unwrap_or_else(|p| p.into_inner());
-        let fault = f.take(&endpoint);
-        (fault, f.plan().download_bytes_per_sec)
-    };
-    let mut shaping = Shaping::default();
-    if endpoint == "download" {
-        shaping.rate = bandwidth;
-    }
-    match fault {
-        None => {}
-        Some(Fault::Flood { message }) => {
-            return ko(
-                message.unwrap_or_else(|| IP_LOCKED.into()),
-                StatusCode::FORBIDDEN,
-            )
-            .into_response();
-        }
-        Some(Fault::Status { status, body }) => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return match body {
-                Some(text) => (status, text).into_response(),
-                None => ko(
-                    format!("Injected failure: HTTP {} #0", status.as_u16()),
-                    status,
-                )
-                .into_response(),
-            };
-        }
-        Some(Fault::Ko { message, status }) => {
-            let status = status
-                .and_then(|s| StatusCode::from_u16(s).ok())
-                .unwrap_or(StatusCode::FORBIDDEN);
-            return ko(message, status).into_response();
-        }
-        Some(Fault::MalformedJson) => {
-            let mut resp = (
-                StatusCode::OK,
-                "{\"status\":\"OK\",\"items\":[{\"url\":\"https://1fi",
-            )
-                .into_response();
-            resp.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json; charset=utf-8"),
-            );
-            return resp;
-        }
-        Some(Fault::ExpiredToken) => return crate::download::expired(),
-        Some(Fault::SlowBody { bytes_per_sec }) => shaping.rate = Some(bytes_per_sec.max(1)),
-        Some(Fault::Truncate { after_bytes }) => shaping.cut_after = Some(after_bytes),
-        Some(Fault::Reset { after_bytes }) => {
-            shaping.cut_after = Some(after_bytes);
-            shaping.reset = true;
-        }
-    }
-    let resp = next.run(req).await;
-    if shaping.rate.is_none() && shaping.cut_after.is_none() {
-        return resp;
-    }
-    let (mut parts, body) = resp.into_parts();
-    // Keep the announced length so a truncated body is visible as such to the client.
-    if let Some(len) = axum::body::HttpBody::size_hint(&body).exact()
-        && !parts.headers.contains_key(header::CONTENT_LENGTH)
-    {
-        parts
-            .headers
-            .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    }
-    Response::from_parts(parts, shape(body, shaping))
-}
-
-fn shape(body: Body, sh: Shaping) -> Body {
-    struct St {
-        inner: axum::body::BodyDataStream,
-        pending: Bytes,
-        sent: u64,
-        start: Instant,
-        done: bool,
-    }
-    let st = St {
-        inner: body.into_data_stream(),
-        pending: Bytes::new(),
-        sent: 0,
-        start: Instant::now(),
-        done: false,
-    };
-    let stream = futures_util::stream::unfold((st, sh), |(mut st, sh)| async move {
-        if st.done {
-            return None;
-        }
-        if st.pending.is_empty() {
-            match st.inner.next().await {
-                Some(Ok(b)) => st.pending = b,
-                Some(Err(e)) => {
-                    st.done = true;
-                    return Some((Err(std::io::Error::other(e)), (st, sh)));
-                }
-                None => return None,
-            }
-        }
-        let mut take = st.pending.len() as u64;
-        if let Some(rate) = sh.rate {
-            // Small slices keep the pace smooth instead of one burst per second.
-            take = take.min((rate / 20).max(1024));
-        }
-        if let Some(limit) = sh.cut_after {
-            if st.sent >= limit {
-                st.done = true;
-                if sh.reset {
-                    let err = std::io::Error::new(
-                        std::io::ErrorKind::ConnectionReset,
-                        "fault plan: connection reset",
-                    );
-                    return Some((Err(err), (st, sh)));
-                }
-                return None;
-            }
-            take = take.min(limit - st.sent);
-        }
-        let chunk = st.pending.split_to(take as usize);
-        st.sent += take;
-        if let Some(rate) = sh.rate {
-            let due = st.start + Duration::from_secs_f64(st.sent as f64 / rate as f64);
-            tokio::time::sleep_until(due).await;
-        }
-        Some((Ok(chunk), (st, sh)))
-    });
-    Body::from_stream(stream)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 mod access;
+mod accounts;
 mod admin;
 mod api;
 mod api_files;
@@ -16,12 +17,15 @@ mod faults;
 mod ids;
 mod limits;
 mod log;
+mod middleware;
 mod model;
 mod node;
 mod params;
 mod remote;
+mod reply;
 mod server;
 mod share;
+mod state;
 mod store;
 mod time;
 mod tls;

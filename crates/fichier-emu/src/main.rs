@@ -21,7 +21,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Cmd {
     /// Run the emulator until interrupted; prints the bound address on stdout.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage accounts in a data directory.
     #[command(subcommand)]
     Account(AccountCmd),
@@ -82,6 +82,17 @@ struct ServeArgs {
     /// Host used in download token URLs (e.g. a-1.1fichier.com); default the bound address.
     #[arg(long)]
     download_host: Option<String>,
+    /// Public base URL (scheme://host[:port]) put in upload node and download URLs, for
+    /// serving plain HTTP behind a TLS terminator (e.g. https://emu.example:8443).
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+    /// Seconds a client may take to send a request's headers (also the idle limit of a
+    /// kept-alive connection).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: u64,
+    /// Most connections served at once; more wait in the listen backlog.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
     /// Fault plan (JSON file) active from the start.
     #[arg(long)]
     fault_plan: Option<PathBuf>,
@@ -190,7 +201,7 @@ fn read_plan(path: &PathBuf) -> Result<FaultPlan, String> {
 async fn run(cli: Cli) -> Result<(), String> {
     let s = |e: fichier_emu::EmuError| e.to_string();
     match cli.cmd {
-        Cmd::Serve(a) => serve(a).await,
+        Cmd::Serve(a) => serve(*a).await,
         Cmd::Account(cmd) => match cmd {
             AccountCmd::Create { dir, email, offer } => {
                 let a = DataDir::open(&dir.data_dir)
@@ -290,6 +301,9 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
     config.node_host = a.node_host;
     config.download_host = a.download_host;
     config.finalize_on_upload = a.finalize_on_upload;
+    config.public_url = a.public_url;
+    config.header_read_timeout = Duration::from_secs(a.header_timeout);
+    config.max_connections = usize::try_from(a.max_connections).unwrap_or(usize::MAX);
     if let (Some(c), Some(k)) = (a.tls_cert, a.tls_key) {
         config.tls(c, k);
     }

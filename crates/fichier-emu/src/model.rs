@@ -174,6 +174,16 @@ pub struct Config {
     pub client_country: String,
     /// Fault plan active from the start.
     pub fault_plan: Option<FaultPlan>,
+    /// Public base URL (`scheme://host[:port]`, no path) put in upload node and download URLs
+    /// instead of the bound address and own scheme: for serving plain HTTP behind a TLS
+    /// terminator. `node_host` and `download_host` still win where set.
+    pub public_url: Option<String>,
+    /// Longest wait for a request's headers (also the idle time of a kept-alive connection);
+    /// default 30 s.
+    pub header_read_timeout: Duration,
+    /// Most connections served at once; further clients wait in the listen backlog until one
+    /// closes. Default 1024.
+    pub max_connections: usize,
 }
 
 impl Config {
@@ -191,6 +201,9 @@ impl Config {
             finalize_on_upload: false,
             client_country: "FR".to_string(),
             fault_plan: None,
+            public_url: None,
+            header_read_timeout: Duration::from_secs(30),
+            max_connections: 1024,
         }
     }
 
@@ -230,6 +243,12 @@ impl Config {
     /// Put this host in download token URLs.
     pub fn download_host(&mut self, host: impl Into<String>) -> &mut Self {
         self.download_host = Some(host.into());
+        self
+    }
+
+    /// Advertise this public base URL (`https://emu.example:8443`) in node and download URLs.
+    pub fn public_url(&mut self, url: impl Into<String>) -> &mut Self {
+        self.public_url = Some(url.into());
         self
     }
 

@@ -1,19 +1,25 @@
 //! The upload node: `POST /upload.cgi?id=` (multipart, streamed to disk) answering 302 to
-//! `/end.pl?xid=`, and `end.pl` (JSON, CSV or HTML report, repeatable for 2 hours).
+//! `/end.pl?xid=`, and `end.pl` (JSON, readable JSON, CSV or HTML report, repeatable for 2
+//! hours). A body shorter than its Content-Length and 0-byte files are refused.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use axum::extract::{FromRequest, Multipart, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64_lite::decode_basic;
+use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
 
 use crate::blobs::{Staged, Stager, content_type_for};
 use crate::error::Ko;
+use crate::faults::DiskSpace;
 use crate::model::{Account, DOMAINS};
-use crate::server::App;
+use crate::state::App;
 use crate::store::{FileRow, db};
 use crate::{ids, time};
 
@@ -66,7 +72,14 @@ pub async fn upload(
             }
             r
         }
-        Err(k) => k.into_response(),
+        Err(k) => {
+            // The body may be left unread (refused early, disk full): the connection cannot
+            // carry another request, so say so instead of letting a client pool it.
+            let mut r = k.into_response();
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            r
+        }
     }
 }
 
@@ -99,9 +112,38 @@ async fn upload_inner(
     if declared > 500_000_000_000 {
         return Err(Ko::forbidden("Upload too big: 500 GB per request max #0"));
     }
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !ctype
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+    {
+        let got = if ctype.is_empty() {
+            "none".to_string()
+        } else {
+            format!("{ctype:?}")
+        };
+        return Err(Ko::forbidden(format!(
+            "Invalid upload: expected a multipart/form-data body with the file in a file[] part (Content-Type was {got}) #0"
+        )));
+    }
+    let space = req.extensions().get::<DiskSpace>().map(|d| d.0);
     // Who is uploading: Bearer key, or Basic (e-mail + key as password; the emulator has no
     // account passwords), or form fields user+pass (checked after the form is read).
     let mut owner = identify(app, &headers)?;
+    // The multipart parser stops at the closing boundary: keep a hand on the body to read
+    // what it leaves and to count every byte against the declared length.
+    let (req_parts, body) = req.into_parts();
+    let body = Arc::new(Mutex::new(Some(body.into_data_stream())));
+    let seen = Arc::new(AtomicU64::new(0));
+    let tap = Tap {
+        inner: body.clone(),
+        seen: seen.clone(),
+    };
+    let req = Request::from_parts(req_parts, axum::body::Body::from_stream(tap));
     let mut mp = Multipart::from_request(req, app)
         .await
         .map_err(|e| Ko::forbidden(format!("Invalid upload: {} #0", e.body_text())))?;
@@ -111,7 +153,7 @@ async fn upload_inner(
         let field = match mp.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
-            Err(e) => return Err(bad_body(e)),
+            Err(e) => return Err(bad_body(e, declared, &seen)),
         };
         let name = field.name().unwrap_or_default().to_string();
         if name == "file[]" || name == "file" {
@@ -120,7 +162,7 @@ async fn upload_inner(
             }
             let filename = field.file_name().unwrap_or_default().to_string();
             let given_type = field.content_type().map(str::to_string);
-            let mut stager = Stager::new(&app.store)?;
+            let mut stager = Stager::with_space(&app.store, space)?;
             let mut field = field;
             // Hand the writer big batches: fewer thread wake-ups per byte.
             let mut batch = bytes::BytesMut::new();
@@ -133,7 +175,7 @@ async fn upload_inner(
                         }
                     }
                     Ok(None) => break,
-                    Err(e) => return Err(bad_body(e)),
+                    Err(e) => return Err(bad_body(e, declared, &seen)),
                 }
             }
             if !batch.is_empty() {
@@ -141,13 +183,21 @@ async fn upload_inner(
             }
             let staged = stager.finish().await?;
             crate::access::check_name(&filename, "file")?;
+            if staged.size == 0 {
+                return Err(Ko::forbidden(format!(
+                    "Empty file {filename:?}: 0-byte files are refused (as 1fichier clients expect); nothing was stored #0"
+                )));
+            }
             parts.push(Part {
                 content_type: content_type_for(&filename, given_type.as_deref()),
                 staged,
                 name: filename,
             });
         } else {
-            let text = field.text().await.map_err(bad_body)?;
+            let text = field
+                .text()
+                .await
+                .map_err(|e| bad_body(e, declared, &seen))?;
             let slot = match name.as_str() {
                 "did" => &mut f.did,
                 "domain" => &mut f.domain,
@@ -162,6 +212,23 @@ async fn upload_inner(
             };
             *slot = Some(text);
         }
+    }
+    drop(mp);
+    // Read what follows the closing boundary: an epilogue, or the error of a body cut short.
+    let rest = body.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(mut rest) = rest {
+        while let Some(chunk) = rest.next().await {
+            match chunk {
+                Ok(b) => {
+                    seen.fetch_add(b.len() as u64, Ordering::Relaxed);
+                }
+                Err(_) => return Err(short_body(declared, seen.load(Ordering::Relaxed))),
+            }
+        }
+    }
+    let got = seen.load(Ordering::Relaxed);
+    if got != declared {
+        return Err(short_body(declared, got));
     }
     if parts.is_empty() {
         return Err(Ko::forbidden(
@@ -276,7 +343,44 @@ async fn upload_inner(
     Ok(xid)
 }
 
-fn bad_body(e: axum::extract::multipart::MultipartError) -> Ko {
+fn short_body(declared: u64, got: u64) -> Ko {
+    Ko::forbidden(format!(
+        "Upload failed: the body ended after {got} of the {declared} bytes its Content-Length declared; nothing was stored, send the whole file again #0"
+    ))
+}
+
+/// The request body as the multipart parser reads it, counting bytes, with the stream left
+/// in a shared slot so the handler can read the rest once the parser stops.
+struct Tap {
+    inner: Arc<Mutex<Option<axum::body::BodyDataStream>>>,
+    seen: Arc<AtomicU64>,
+}
+
+impl Stream for Tap {
+    type Item = Result<bytes::Bytes, axum::Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut slot = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(stream) = slot.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let r = stream.poll_next_unpin(cx);
+        if let Poll::Ready(Some(Ok(b))) = &r {
+            self.seen.fetch_add(b.len() as u64, Ordering::Relaxed);
+        }
+        r
+    }
+}
+
+/// A body the parser could not read: said as a short body when reading stopped before the
+/// declared length, as a malformed one otherwise.
+fn bad_body(e: axum::extract::multipart::MultipartError, declared: u64, seen: &AtomicU64) -> Ko {
+    let got = seen.load(Ordering::Relaxed);
+    // multer's words for a body stream that failed (hyper ends it early when the client
+    // stops before Content-Length).
+    if got < declared && e.body_text().contains("read stream") {
+        return short_body(declared, got);
+    }
     Ko::forbidden(format!(
         "Upload failed: the request body is incomplete or malformed ({}) #0",
         e.body_text()
@@ -290,10 +394,10 @@ fn identify(app: &App, headers: &HeaderMap) -> Result<Option<Account>, Ko> {
     else {
         return Ok(None);
     };
-    if let Some(key) = crate::api::bearer(headers) {
+    if let Some(key) = crate::reply::bearer(headers) {
         return db(app.store.account_by_key(&key))?
             .map(Some)
-            .ok_or_else(|| Ko::forbidden(crate::api::NO_SUCH_USER));
+            .ok_or_else(|| Ko::forbidden(crate::reply::NO_SUCH_USER));
     }
     if let Some(b64) = v.trim().strip_prefix("Basic ") {
         let (user, pass) = decode_basic(b64.trim())
@@ -350,15 +454,25 @@ fn finalize(app: &App, xid: &str) -> Result<Value, Ko> {
     Ok(report)
 }
 
-fn wants(headers: &HeaderMap, q: &HashMap<String, String>, name: &str) -> bool {
+/// The level asked for by header or query `name` (`JSON: 1`, `?JSON=2`): 0 when absent or
+/// not a number the service knows.
+fn wants(headers: &HeaderMap, q: &HashMap<String, String>, name: &str) -> u8 {
+    let level = |v: &str| match v.trim() {
+        "1" => 1,
+        "2" => 2,
+        _ => 0,
+    };
     let h = headers
         .get(name)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim() == "1");
+        .map_or(0, level);
     let query = q
         .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case(name) && v.trim() == "1");
-    h || query
+        .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| level(v))
+        .max()
+        .unwrap_or(0);
+    h.max(query)
 }
 
 /// `GET|POST /end.pl?xid=<upload id>`: the upload report.
@@ -376,7 +490,8 @@ pub async fn end(
         Ok(r) => r,
         Err(k) => return k.into_response(),
     };
-    if wants(&headers, &q, "JSON") {
+    let json_level = wants(&headers, &q, "JSON");
+    if json_level > 0 {
         let links: Vec<Value> = entries
             .iter()
             .map(|e| {
@@ -389,14 +504,15 @@ pub async fn end(
                 })
             })
             .collect();
-        return crate::api::json_response(
+        return crate::reply::json_response(
             StatusCode::OK,
             &json!({"incoming": i64::from(incoming), "links": links}),
-            false,
+            // `JSON=2` asks for readable (indented) JSON.
+            json_level == 2,
         );
     }
     let s = |e: &Value, k: &str| e[k].as_str().unwrap_or_default().to_string();
-    if wants(&headers, &q, "EXPORT") {
+    if wants(&headers, &q, "EXPORT") == 1 {
         let mut text = String::new();
         for e in &entries {
             text.push_str(&format!(
@@ -468,6 +584,34 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// `JSON`/`EXPORT` levels from any header or query value: 0, 1 or 2, never a panic.
+        #[test]
+        fn report_levels_read_any_input(h in "[ -~]{0,8}", q in "\\PC{0,8}", key in "(?i)json|export|x") {
+            let mut headers = HeaderMap::new();
+            if let Ok(v) = HeaderValue::from_str(&h) {
+                headers.insert("json", v);
+            }
+            let query = HashMap::from([(key, q)]);
+            let level = wants(&headers, &query, "JSON");
+            prop_assert!(level <= 2);
+            let expected = match h.trim() {
+                "1" => 1,
+                "2" => 2,
+                _ => 0,
+            };
+            prop_assert!(level >= expected);
+        }
+    }
+}
+
 mod base64_lite {
     //! Just enough base64 to read a Basic authorization header.
 
@@ -508,6 +652,40 @@ mod base64_lite {
 
     #[cfg(test)]
     mod tests {
+        use proptest::prelude::*;
+
+        /// Standard base64, for checking the decoder against.
+        fn encode(bytes: &[u8]) -> String {
+            const A: &[u8; 64] =
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            let mut out = String::new();
+            for c in bytes.chunks(3) {
+                let n = (u32::from(c[0]) << 16)
+                    | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+                    | u32::from(*c.get(2).unwrap_or(&0));
+                for i in 0..4 {
+                    if i <= c.len() {
+                        out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+                    } else {
+                        out.push('=');
+                    }
+                }
+            }
+            out
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// Basic credentials come back as sent; any text decodes or is refused, no panic.
+            #[test]
+            fn basic_round_trips(user in "[^:]{0,20}", pass in "\\PC{0,20}", junk in "\\PC{0,30}") {
+                let got = super::decode_basic(&encode(format!("{user}:{pass}").as_bytes()));
+                prop_assert_eq!(got, Some((user, pass)));
+                let _ = super::decode_basic(&junk);
+            }
+        }
+
         #[test]
         fn basic() {
             assert_eq!(

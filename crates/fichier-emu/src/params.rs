@@ -128,6 +128,66 @@ pub fn as_int(v: &Value) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            "[ -~]{0,12}".prop_map(Value::from),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        scalar().prop_recursive(2, 16, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-z_]{1,6}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any bytes: a `Params` or a KO naming the problem, never a panic.
+        #[test]
+        fn parse_never_panics(body in prop::collection::vec(any::<u8>(), 0..256)) {
+            if let Err(k) = Params::parse(&body) {
+                prop_assert!(k.message.starts_with("Invalid request"));
+            }
+        }
+
+        /// A JSON object survives text and back; every accessor answers without panicking.
+        #[test]
+        fn objects_round_trip_and_accessors_hold(
+            m in prop::collection::btree_map("[a-z_]{1,6}", value(), 0..6),
+        ) {
+            let obj: Map<String, Value> = m.into_iter().collect();
+            let text = serde_json::to_vec(&Value::Object(obj.clone())).unwrap();
+            let p = Params::parse(&text).unwrap();
+            prop_assert_eq!(&p.0, &obj);
+            for k in obj.keys() {
+                let _ = p.opt_int(k);
+                let _ = p.opt_flag(k);
+                let _ = p.opt_str(k);
+                let _ = p.opt_array(k);
+                let _ = p.strings(k);
+                let _ = p.opt_object(k);
+            }
+        }
+
+        /// Integers read the same from a number and from a (padded) numeric string.
+        #[test]
+        fn numeric_strings_read_as_integers(n in any::<i64>(), pad in " {0,2}") {
+            let body = serde_json::json!({"a": n, "b": format!("{pad}{n}{pad}")}).to_string();
+            let p = Params::parse(body.as_bytes()).unwrap();
+            prop_assert_eq!(p.opt_int("a").unwrap(), Some(n));
+            prop_assert_eq!(p.opt_int("b").unwrap(), Some(n));
+        }
+    }
 
     #[test]
     fn types_are_checked() {

@@ -1,6 +1,6 @@
 //! Remote uploads: `remote/request` creates a job that a background task really fetches
-//! (loopback hosts only: anything else fails the job with a clear message), `remote/ls` and
-//! `remote/info` report jobs.
+//! (loopback hosts other than the emulator itself: anything else fails the job with a clear
+//! message), `remote/ls` and `remote/info` report jobs.
 
 use std::net::IpAddr;
 use std::sync::{Arc, Weak};
@@ -9,10 +9,10 @@ use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
 
 use crate::access::folder_ctx;
-use crate::api::Ctx;
 use crate::blobs::{Stager, content_type_for};
 use crate::error::Ko;
-use crate::server::App;
+use crate::reply::Ctx;
+use crate::state::App;
 use crate::store::{FileRow, JobRow, db};
 use crate::{ids, time};
 
@@ -140,21 +140,30 @@ pub fn resume(app: &Arc<App>) {
     }
 }
 
-fn loopback_only(u: &url::Url) -> Result<(), String> {
+/// Whether a job may fetch this URL: loopback hosts only (the emulator never reaches out),
+/// and never the emulator's own port, whose admin routes trust loopback clients and whose API
+/// would hand a job another account's data (server-side request forgery). Refused URLs fail
+/// the job entry the way the service reports an unreachable URL.
+fn fetchable(u: &url::Url, own_port: u16) -> Result<(), String> {
     let ok = match u.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(a)) => IpAddr::V4(a).is_loopback(),
-        Some(url::Host::Ipv6(a)) => IpAddr::V6(a).is_loopback(),
+        Some(url::Host::Ipv6(a)) => IpAddr::V6(a).to_canonical().is_loopback(),
         None => false,
     };
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
+    if !ok {
+        return Err(format!(
             "Not fetched: the emulator only fetches loopback URLs (127.0.0.1, ::1, localhost), not {}",
             u.host_str().unwrap_or("?")
-        ))
+        ));
     }
+    if u.port_or_known_default() == Some(own_port) {
+        return Err(
+            "Not fetched: the URL points at the emulator itself, which remote uploads may not reach"
+                .to_string(),
+        );
+    }
+    Ok(())
 }
 
 async fn run_job(app: Weak<App>, id: i64) {
@@ -185,7 +194,7 @@ async fn run_job(app: Weak<App>, id: i64) {
 
 async fn fetch_one(app: &Arc<App>, job: &JobRow, link: &str) -> Result<String, String> {
     let u = url::Url::parse(link).map_err(|e| format!("Invalid URL: {e}"))?;
-    loopback_only(&u)?;
+    fetchable(&u, app.addr.port())?;
     let mut req = app.http.get(u.clone());
     if let Some(h) = job.headers.as_object() {
         for (k, v) in h {
@@ -263,4 +272,54 @@ async fn fetch_one(app: &Arc<App>, job: &JobRow, link: &str) -> Result<String, S
         .insert_file(&row)
         .map_err(|e| format!("Storage failed: {e}"))?;
     Ok(App::file_url(domain, &id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any header map: refused with the header named, or normalised once and for all.
+        #[test]
+        fn headers_are_checked_and_normalised(
+            h in prop::collection::btree_map("\\PC{0,12}", "\\PC{0,20}", 0..4),
+        ) {
+            let m: Map<String, Value> = h.into_iter().map(|(k, v)| (k, json!(v))).collect();
+            if let Ok(Value::Object(out)) = check_headers(&m) {
+                prop_assert_eq!(check_headers(&out).unwrap(), Value::Object(out.clone()));
+            }
+        }
+
+        /// Any URL the parser accepts: fetchable or refused with a reason, never a panic.
+        #[test]
+        fn any_url_is_judged(host in "[a-z0-9.:\\[\\]-]{1,20}", port in any::<u16>()) {
+            if let Ok(u) = url::Url::parse(&format!("http://{host}:{port}/x")) {
+                let _ = fetchable(&u, port);
+                prop_assert!(fetchable(&u, port).is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn own_port_and_foreign_hosts_are_not_fetched() {
+        let own = 8080;
+        let ok = |s: &str| fetchable(&url::Url::parse(s).unwrap(), own);
+        assert!(ok("http://127.0.0.1:9000/f").is_ok());
+        assert!(ok("http://localhost:9000/f").is_ok());
+        for bad in [
+            "http://127.0.0.1:8080/admin/accounts",
+            "http://localhost:8080/admin/requests",
+            "https://127.0.0.2:8080/v1/user/info.cgi",
+            "http://[::1]:8080/admin/accounts",
+            "http://[::ffff:127.0.0.1]:8080/admin/accounts",
+            "http://example.com/f",
+            "http://0.0.0.0:9000/f",
+        ] {
+            assert!(ok(bad).is_err(), "{bad}");
+        }
+        assert!(fetchable(&url::Url::parse("http://127.0.0.1/x").unwrap(), 80).is_err());
+    }
 }

@@ -1,113 +1,28 @@
-//! The running server: shared state, router, accept loop (HTTP or HTTPS), and the public
-//! [`Emulator`] handle with its admin operations.
+//! The running server: router, accept loop (HTTP or HTTPS), and the public [`Emulator`]
+//! handle with its admin operations. The top layer: it imports the handlers, never the reverse.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Mutex, RwLock};
 
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit};
 use axum::routing::{any, get, post};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
-use crate::download::Token;
+use crate::accounts as admin_ops;
 use crate::error::EmuError;
 use crate::faults::{FaultPlan, FaultState};
 use crate::ids;
 use crate::limits::{Limiter, Limits};
 use crate::log::LoggedRequest;
-use crate::model::{Account, Config, DOMAINS, Offer};
+use crate::model::{Account, Config, Offer};
+use crate::state::{App, PublicBase};
 use crate::store::Store;
-
-/// State shared by every handler.
-#[derive(Debug)]
-pub struct App {
-    /// Metadata and blobs.
-    pub store: Store,
-    /// Configuration given at start.
-    pub config: Config,
-    /// Current limits (changeable at run time).
-    pub limits: RwLock<Limits>,
-    /// Limiter windows and locks.
-    pub limiter: Mutex<Limiter>,
-    /// Fault plan and counters.
-    pub faults: Mutex<FaultState>,
-    /// Recent requests.
-    pub log: Mutex<VecDeque<LoggedRequest>>,
-    /// Live download tokens.
-    pub tokens: Mutex<HashMap<String, Token>>,
-    /// Bound address.
-    pub addr: SocketAddr,
-    /// `http` or `https`.
-    pub scheme: &'static str,
-    /// Background work (remote-upload jobs, watchers), stopped with the server.
-    pub tasks: Mutex<JoinSet<()>>,
-    /// HTTP client used by remote-upload jobs (loopback only).
-    pub http: reqwest::Client,
-    me: Weak<App>,
-}
-
-impl App {
-    /// A weak handle to this state, for background tasks that must not keep it alive.
-    pub fn self_ref(&self) -> Weak<App> {
-        self.me.clone()
-    }
-
-    /// Host advertised as upload node.
-    pub fn node_host(&self) -> String {
-        self.config
-            .node_host
-            .clone()
-            .unwrap_or_else(|| self.addr.to_string())
-    }
-
-    /// Base of download token URLs, without trailing slash.
-    pub fn download_base(&self) -> String {
-        let host = self
-            .config
-            .download_host
-            .clone()
-            .unwrap_or_else(|| self.addr.to_string());
-        format!("{}://{}/dl", self.scheme, host)
-    }
-
-    /// Public link of a file on its domain.
-    pub fn file_url(domain: i64, id: &str) -> String {
-        let d = DOMAINS
-            .get(usize::try_from(domain).unwrap_or(0))
-            .copied()
-            .unwrap_or(DOMAINS[0]);
-        format!("https://{d}/?{id}")
-    }
-
-    /// Spawn background work tied to the server's life.
-    pub fn spawn(&self, fut: impl std::future::Future<Output = ()> + Send + 'static) {
-        let mut t = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
-        // Reap finished tasks so the set does not grow without bound.
-        while t.try_join_next().is_some() {}
-        t.spawn(fut);
-    }
-
-    /// Reload the fault plan stored in the data dir by `fichier-emu faults load`, if changed.
-    fn reload_stored_plan(&self, last: &mut Option<String>) {
-        let stored = self.store.meta("fault_plan").ok().flatten();
-        if stored != *last {
-            let plan = stored
-                .as_deref()
-                .and_then(|t| FaultPlan::from_json(t).ok())
-                .unwrap_or_default();
-            self.faults
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .set(plan);
-            *last = stored;
-        }
-    }
-}
 
 fn router(app: Arc<App>) -> Router {
     Router::new()
@@ -128,11 +43,11 @@ fn router(app: Arc<App>) -> Router {
         .nest("/admin", crate::admin::router())
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
-            crate::faults::apply,
+            crate::middleware::apply,
         ))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
-            crate::log::record,
+            crate::middleware::record,
         ))
         .with_state(app)
 }
@@ -147,6 +62,16 @@ pub struct Emulator {
 impl Emulator {
     /// Open the data directory, bind, and serve in the background.
     pub async fn start(config: Config) -> Result<Emulator, EmuError> {
+        let public = config
+            .public_url
+            .as_deref()
+            .map(PublicBase::parse)
+            .transpose()?;
+        if config.max_connections == 0 {
+            return Err(EmuError::Invalid(
+                "max_connections is 0: allow at least one connection".into(),
+            ));
+        }
         let store = Store::open(&config.data_dir)?;
         let tls = match &config.tls {
             Some(files) => Some(crate::tls::acceptor(files)?),
@@ -174,6 +99,7 @@ impl Emulator {
             tokens: Mutex::new(HashMap::new()),
             addr,
             scheme: if tls.is_some() { "https" } else { "http" },
+            public,
             tasks: Mutex::new(JoinSet::new()),
             http,
         });
@@ -197,7 +123,11 @@ impl Emulator {
                 tokio::time::sleep(std::time::Duration::from_millis(500)).await;
             }
         });
-        let server = tokio::spawn(accept_loop(listener, router(app.clone()), tls));
+        let limits = ConnLimits {
+            header_read_timeout: app.config.header_read_timeout,
+            max_connections: app.config.max_connections,
+        };
+        let server = tokio::spawn(accept_loop(listener, router(app.clone()), tls, limits));
         Ok(Emulator { app, server })
     }
 
@@ -335,61 +265,32 @@ impl Drop for Emulator {
     }
 }
 
-/// Account administration shared by [`Emulator`] and the admin CLI (which works on a data
-/// directory without a running server).
-pub mod admin_ops {
-    use super::*;
-
-    /// Create an account; the e-mail must be new and the key non-empty.
-    pub fn create_account(
-        store: &Store,
-        email: &str,
-        offer: Offer,
-        key: &str,
-    ) -> Result<Account, EmuError> {
-        if email.trim().is_empty() || !email.contains('@') {
-            return Err(EmuError::Invalid(format!(
-                "e-mail {email:?} is not an address; use something like user@example.com"
-            )));
-        }
-        if key.is_empty()
-            || !key
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_=".contains(&b))
-        {
-            return Err(EmuError::Invalid(
-                "the key must be non-empty and use only [A-Za-z0-9_=-]".into(),
-            ));
-        }
-        store.create_account(email, offer, key)
-    }
-
-    /// Replace an account's key with a new generated one.
-    pub fn regenerate_key(store: &Store, email: &str) -> Result<String, EmuError> {
-        let key = ids::api_key();
-        if store.set_key(email, &key)? == 0 {
-            return Err(EmuError::NoAccount(email.to_string()));
-        }
-        Ok(key)
-    }
-
-    /// Change an account's offer.
-    pub fn set_offer(store: &Store, email: &str, offer: Offer) -> Result<(), EmuError> {
-        if store.set_offer(email, offer)? == 0 {
-            return Err(EmuError::NoAccount(email.to_string()));
-        }
-        Ok(())
-    }
+/// What bounds the connections a client can hold open.
+#[derive(Debug, Clone, Copy)]
+struct ConnLimits {
+    header_read_timeout: std::time::Duration,
+    max_connections: usize,
 }
 
 async fn accept_loop(
     listener: TcpListener,
     router: Router,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    limits: ConnLimits,
 ) {
     // Connections live in this set: aborting the loop's task drops it and closes them all.
     let mut conns = JoinSet::new();
+    // One permit per open connection: past the cap, clients wait in the listen backlog
+    // instead of each holding a task and a socket here.
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     loop {
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => continue,
+        };
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(v) => v,
@@ -410,17 +311,31 @@ async fn accept_loop(
         );
         let tls = tls.clone();
         conns.spawn(async move {
+            let _permit = permit;
             let hyper_svc = TowerToHyperService::new(svc);
             let mut builder = hyper::server::conn::http1::Builder::new();
-            builder.keep_alive(true).max_buf_size(1 << 20);
+            // The header timeout also ends kept-alive connections left idle that long.
+            builder
+                .keep_alive(true)
+                .max_buf_size(1 << 20)
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout);
             let result = match tls {
-                Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(s) => builder.serve_connection(TokioIo::new(s), hyper_svc).await,
-                    Err(e) => {
-                        tracing::debug!("TLS handshake with {peer} failed: {e}");
-                        return;
+                Some(acceptor) => {
+                    match tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream))
+                        .await
+                    {
+                        Ok(Ok(s)) => builder.serve_connection(TokioIo::new(s), hyper_svc).await,
+                        Ok(Err(e)) => {
+                            tracing::debug!("TLS handshake with {peer} failed: {e}");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!("TLS handshake with {peer} timed out");
+                            return;
+                        }
                     }
-                },
+                }
                 None => {
                     builder
                         .serve_connection(TokioIo::new(stream), hyper_svc)

@@ -10,7 +10,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::server::App;
+use crate::state::App;
 
 fn html(status: StatusCode, body: &str) -> Response {
     let mut r = (status, body.to_string()).into_response();
@@ -75,7 +75,7 @@ pub async fn listing(
                 })
             })
             .collect();
-        return crate::api::json_response(StatusCode::OK, &Value::Array(list), false);
+        return crate::reply::json_response(StatusCode::OK, &Value::Array(list), false);
     }
     let mut rows = String::new();
     for f in &files {

@@ -57,6 +57,26 @@ impl TestEmu {
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().to_path_buf()
     }
+
+    /// Renames every file and folder called `old` to `new` straight in the emulator's
+    /// database, bypassing the API's name checks: names with control characters or `/` stand
+    /// for a hostile server or a shared folder. Returns how many rows changed.
+    pub fn force_name(&self, old: &str, new: &str) -> usize {
+        let conn = rusqlite::Connection::open(self.dir.path().join("emulator.sqlite3"))
+            .expect("open the emulator's database");
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .expect("set a busy timeout");
+        let files = conn
+            .execute(
+                "UPDATE files SET filename = ?2 WHERE filename = ?1",
+                [old, new],
+            )
+            .expect("rename files");
+        let folders = conn
+            .execute("UPDATE folders SET name = ?2 WHERE name = ?1", [old, new])
+            .expect("rename folders");
+        files + folders
+    }
 }
 
 /// 32 random `[A-Za-z0-9]` characters: the shape of a real key, never a real one.

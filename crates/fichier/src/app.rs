@@ -22,7 +22,7 @@ pub fn run(cli: Cli) -> Exit {
         Ok(s) => s,
         Err(e) => {
             let r = render(&e, color_stderr);
-            eprint!("{}", r.text);
+            crate::printer::write_stderr(&r.text);
             return r.exit;
         }
     };
@@ -35,7 +35,7 @@ pub fn run(cli: Cli) -> Exit {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            printer.error_text(&format!("error: cannot start the async runtime: {e}\n"));
             return Exit::Fatal;
         }
     };
@@ -97,8 +97,13 @@ where
             tracing::Level::DEBUG => "debug",
             tracing::Level::TRACE => "trace",
         };
-        write!(writer, "{tag}: ")?;
-        ctx.field_format().format_fields(writer.by_ref(), event)?;
-        writeln!(writer)
+        // Fields are formatted plain, then escaped and key-masked: log events quote server
+        // messages and names.
+        let mut fields = String::new();
+        ctx.field_format().format_fields(
+            tracing_subscriber::fmt::format::Writer::new(&mut fields),
+            event,
+        )?;
+        writeln!(writer, "{tag}: {}", crate::printer::sanitize(&fields))
     }
 }

@@ -166,7 +166,16 @@ pub enum AuthCommand {
     Logout,
     /// Replace the stored key with a new one (read like `auth login`), then check whether the
     /// old key is now refused.
-    Rotate,
+    Rotate(RotateArgs),
+}
+
+/// `fichier auth rotate`
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// Replace the key even when the new one opens another account (asked on a terminal;
+    /// refused without this flag elsewhere).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Where `auth login` stores the key.

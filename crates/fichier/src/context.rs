@@ -1,16 +1,18 @@
 //! The per-run context: settings, printer, the API client (built lazily, from the credential
-//! chain or the sandbox), and name resolution of paths with a per-run listing cache.
+//! chain or the sandbox), and the run's [`RemoteTree`] (paths resolved by name, listings
+//! memoised for the run). The tree decides; this module only turns its errors into messages
+//! with hints.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use fichier_api::{
-    ApiKey, Client, FileEntry, FileLink, FolderId, FolderListing, FolderLsRequest, ROOT_FOLDER,
+    ApiKey, Candidate, Client, Expect, FileEntry, FileLink, FolderId, FolderListing, Node,
+    RemoteTree, TreeError,
 };
 
 use crate::credentials::{self, KeySource};
 use crate::error::Failure;
-use crate::paths::{Target, display_path};
+use crate::paths::{Target, display_path, path_failure};
 use crate::printer::Printer;
 use crate::sandbox::Sandbox;
 use crate::settings::Settings;
@@ -28,6 +30,17 @@ pub enum Want {
     FolderFirst,
 }
 
+impl Want {
+    fn expect(self) -> Expect {
+        match self {
+            Want::Any => Expect::Any,
+            Want::File => Expect::File,
+            Want::Folder => Expect::Folder,
+            Want::FolderFirst => Expect::FolderFirst,
+        }
+    }
+}
+
 /// A target resolved to something on the account.
 #[derive(Debug, Clone)]
 pub enum Resolved {
@@ -35,7 +48,7 @@ pub enum Resolved {
     Folder {
         /// Its id (0 = root).
         id: FolderId,
-        /// Its path components from the root.
+        /// Its path segments as typed (normalised; `id:N` for a folder named by id).
         path: Vec<String>,
     },
     /// A file.
@@ -44,7 +57,7 @@ pub enum Resolved {
         link: FileLink,
         /// Its listing entry, when it was found by path.
         entry: Option<Box<FileEntry>>,
-        /// Its path components, when it was found by path.
+        /// Its path segments, when it was found by path.
         path: Option<Vec<String>>,
     },
 }
@@ -69,28 +82,8 @@ pub struct Context {
     pub settings: Settings,
     /// The printer.
     pub printer: Printer,
-    client: Option<Client>,
+    tree: Option<RemoteTree>,
     sandbox: Option<Sandbox>,
-    listings: HashMap<FolderId, Arc<FolderListing>>,
-}
-
-fn candidate_lines(
-    folders: &[&fichier_api::SubFolder],
-    files: &[&FileEntry],
-    parent: &[String],
-) -> Vec<String> {
-    let mut out = Vec::new();
-    for f in folders {
-        let mut p = parent.to_vec();
-        p.push(f.name.clone());
-        out.push(format!("folder {}  (id {})", display_path(&p), f.id));
-    }
-    for f in files {
-        let mut p = parent.to_vec();
-        p.push(f.filename.clone());
-        out.push(format!("file   {}  {}", display_path(&p), f.link));
-    }
-    out
 }
 
 impl Context {
@@ -99,9 +92,8 @@ impl Context {
         Context {
             settings,
             printer,
-            client: None,
+            tree: None,
             sandbox: None,
-            listings: HashMap::new(),
         }
     }
 
@@ -155,81 +147,74 @@ impl Context {
         crate::client::build(&self.settings, url, key)
     }
 
-    /// The API client, built on first use.
-    pub async fn client(&mut self) -> anyhow::Result<&Client> {
-        if self.client.is_none() {
+    /// The run's remote tree (and its client), built on first use. Folder creation is locked
+    /// across processes in the cache dir, beside the pacer's state.
+    pub async fn tree(&mut self) -> anyhow::Result<&RemoteTree> {
+        if self.tree.is_none() {
             let (url, key, source) = self.key().await?;
             self.printer
                 .verbose(&format!("using the API key from the {}", source.describe()));
             let client = self.build_client(&url, key)?;
-            self.client = Some(client);
+            // Like the pacer state: without a usable cache dir the run still works, only
+            // without the guard against another process creating the same folder.
+            let cache = &self.settings.dirs.cache;
+            let tree = if std::fs::create_dir_all(cache).is_ok() {
+                RemoteTree::with_lock_dir(client, cache.clone())
+            } else {
+                self.printer.verbose(&format!(
+                    "{} cannot be created: folders are created without the cross-process lock",
+                    cache.display()
+                ));
+                RemoteTree::new(client)
+            };
+            self.tree = Some(tree);
         }
-        Ok(self.client.as_ref().expect("built above"))
+        Ok(self.tree.as_ref().expect("built above"))
+    }
+
+    /// The API client, built on first use.
+    pub async fn client(&mut self) -> anyhow::Result<&Client> {
+        Ok(self.tree().await?.client())
     }
 
     /// A folder's listing with its files (one `folder/ls` call per folder per run).
     pub async fn listing(&mut self, id: FolderId) -> anyhow::Result<Arc<FolderListing>> {
-        if let Some(l) = self.listings.get(&id) {
-            return Ok(l.clone());
-        }
-        let listing = self
-            .client()
-            .await?
-            .folder_ls(&FolderLsRequest::with_files(id))
-            .await?;
-        let listing = Arc::new(listing);
-        self.listings.insert(id, listing.clone());
-        Ok(listing)
+        Ok(self.tree().await?.listing(id).await?)
     }
 
-    /// Forgets cached listings after a change.
+    /// Forgets memoised listings after a change.
     pub fn invalidate(&mut self, ids: &[FolderId]) {
-        for id in ids {
-            self.listings.remove(id);
-        }
-    }
-
-    /// Records a folder created in this run, so later lookups need no new listing (1fichier
-    /// allows one listing per folder per 30 s; a new folder is known to be empty).
-    pub fn note_created_folder(&mut self, parent: FolderId, id: FolderId, name: &str) {
-        let sub = serde_json::from_value::<fichier_api::SubFolder>(
-            serde_json::json!({ "id": id, "name": name }),
-        );
-        match (self.listings.get_mut(&parent), sub) {
-            (Some(listing), Ok(sub)) => Arc::make_mut(listing).sub_folders.push(sub),
-            _ => {
-                self.listings.remove(&parent);
+        if let Some(tree) = &self.tree {
+            for id in ids {
+                tree.forget(*id);
             }
         }
-        if let Ok(empty) = serde_json::from_value::<FolderListing>(
-            serde_json::json!({ "folder_id": id, "name": name }),
-        ) {
-            self.listings.insert(id, Arc::new(empty));
-        }
     }
 
-    /// Applies a change this run made to a folder to its cached listing, instead of listing
+    /// Applies a change this run made to a folder to its memoised listing, instead of listing
     /// it again (see `note_created_folder`).
     pub fn update_listing(&mut self, id: FolderId, f: impl FnOnce(&mut FolderListing)) {
-        if let Some(listing) = self.listings.get_mut(&id) {
-            f(Arc::make_mut(listing));
+        if let Some(tree) = &self.tree {
+            tree.update(id, f);
         }
     }
 
-    /// Forgets every cached listing (after moves, which touch several folders).
+    /// Forgets every memoised listing (after moves, which touch several folders).
     pub fn invalidate_all(&mut self) {
-        self.listings.clear();
+        if let Some(tree) = &self.tree {
+            tree.forget_all();
+        }
     }
 
     /// Resolves a target typed by the user.
     pub async fn resolve(&mut self, target: &Target, want: Want) -> anyhow::Result<Resolved> {
-        let components = match target {
+        let path = match target {
             Target::Link(link) => {
                 if want == Want::Folder {
                     return Err(Failure::usage(format!(
                         "{link} is a file link, but a folder is expected here"
                     ))
-                    .with_hint("name folders by path, e.g. /Backups/2026")
+                    .with_hint("name folders by path, e.g. /Backups/2026, or by id, e.g. id:12345")
                     .into());
                 }
                 return Ok(Resolved::File {
@@ -238,93 +223,26 @@ impl Context {
                     path: None,
                 });
             }
-            Target::Path(c) => c.clone(),
+            Target::Path(p) => p,
         };
-        if components.is_empty() {
-            if want == Want::File {
-                return Err(
-                    Failure::usage("/ is the root folder, but a file is expected here")
-                        .with_hint("name a file, e.g. /Backups/db.tar, or a file link")
-                        .into(),
-                );
-            }
-            return Ok(Resolved::Folder {
-                id: ROOT_FOLDER,
-                path: Vec::new(),
-            });
-        }
-        let mut current = ROOT_FOLDER;
-        let last = components.len() - 1;
-        for (i, name) in components.iter().enumerate() {
-            let listing = self.listing(current).await?;
-            let parent = &components[..i];
-            let folders: Vec<_> = listing
-                .sub_folders
-                .iter()
-                .filter(|f| &f.name == name)
-                .collect();
-            let files: Vec<_> = listing
-                .items
-                .iter()
-                .filter(|f| &f.filename == name)
-                .collect();
-            let here = &components[..=i];
-            let want_here = if i < last { Want::Folder } else { want };
-            let pick_folder = match want_here {
-                Want::Folder => true,
-                Want::File => false,
-                Want::FolderFirst => !folders.is_empty(),
-                Want::Any => !folders.is_empty(),
-            };
-            if want_here == Want::Any && folders.len() + files.len() > 1 {
-                return Err(ambiguous(here, &folders, &files, parent));
-            }
-            if pick_folder {
-                match folders.len() {
-                    1 => {
-                        current = folders[0].id;
-                        if i == last {
-                            return Ok(Resolved::Folder {
-                                id: current,
-                                path: components,
-                            });
-                        }
-                    }
-                    0 if !files.is_empty() => {
-                        return Err(Failure::usage(format!(
-                            "{} is a file, not a folder",
-                            display_path(here)
-                        ))
-                        .with_hint(if i < last {
-                            "a file cannot contain anything: check the path".to_owned()
-                        } else {
-                            "name a folder here (`fichier ls` shows which entries are folders)"
-                                .to_owned()
-                        })
-                        .into());
-                    }
-                    0 => return Err(not_found(here, &listing)),
-                    _ => return Err(ambiguous(here, &folders, &[], parent)),
-                }
-            } else {
-                return match files.len() {
-                    1 => Ok(Resolved::File {
-                        link: files[0].link.clone(),
-                        entry: Some(Box::new(files[0].clone())),
-                        path: Some(components),
-                    }),
-                    0 if !folders.is_empty() => Err(Failure::usage(format!(
-                        "{} is a folder, not a file",
-                        display_path(here)
-                    ))
-                    .with_hint("name a file here, or use a command that works on folders")
-                    .into()),
-                    0 => Err(not_found(here, &listing)),
-                    _ => Err(ambiguous(here, &[], &files, parent)),
-                };
-            }
-        }
-        unreachable!("the loop returns on the last component")
+        let node = self
+            .tree()
+            .await?
+            .resolve(path, want.expect())
+            .await
+            .map_err(tree_failure)?;
+        Ok(match node {
+            Node::File { entry, path, .. } => Resolved::File {
+                link: entry.link.clone(),
+                entry: Some(entry),
+                path: Some(path.components()),
+            },
+            Node::Folder { id, path, .. } => Resolved::Folder {
+                id,
+                path: path.components(),
+            },
+            _ => unreachable!("a tree node is a folder or a file"),
+        })
     }
 
     /// Resolves a destination folder, creating nothing.
@@ -337,39 +255,87 @@ impl Context {
     }
 }
 
-fn ambiguous(
-    here: &[String],
-    folders: &[&fichier_api::SubFolder],
-    files: &[&FileEntry],
-    parent: &[String],
-) -> anyhow::Error {
-    let mut f = Failure::usage(format!(
-        "{} is ambiguous: {} entries have that name",
-        display_path(here),
-        folders.len() + files.len()
-    ))
-    .with_hint("name the file by its link instead (fichier never picks one of several)");
-    for line in candidate_lines(folders, files, parent) {
-        f = f.with_detail(line);
+/// The message and hint for a path the tree could not resolve or create.
+pub fn tree_failure(e: TreeError) -> anyhow::Error {
+    match e {
+        TreeError::Path(e) => path_failure(&e).into(),
+        TreeError::NotFound { path, similar } => {
+            let parent = path.parent().unwrap_or_default();
+            let hint = match (similar.first(), path.last()) {
+                (Some(c), _) => format!("did you mean `{c}`? (names are case-sensitive)"),
+                (None, Some(fichier_api::Segment::Id(id)))
+                    if parent.is_root() && path.segments().len() == 1 =>
+                {
+                    format!(
+                        "no folder of this account has id {id}: `fichier ls -l` shows folder ids"
+                    )
+                }
+                (None, Some(fichier_api::Segment::Id(id))) => format!(
+                    "{parent} has no sub-folder with id {id}: `fichier ls -l {parent}` shows their ids"
+                ),
+                (None, _) => format!("`fichier ls {parent}` shows what {parent} contains"),
+            };
+            Failure::fatal(format!("{path}: no such file or folder"))
+                .with_hint(hint)
+                .into()
+        }
+        TreeError::Ambiguous { path, candidates } => {
+            let folders = candidates
+                .iter()
+                .filter(|c| matches!(c, Candidate::Folder { .. }))
+                .count();
+            let hint = match (folders, candidates.len() - folders) {
+                (0, _) => "name the file by its link instead (fichier never picks one of several)"
+                    .to_owned(),
+                (_, 0) => format!(
+                    "name the folder by id instead, e.g. {} (fichier never picks one of several)",
+                    candidates[0].handle()
+                ),
+                _ => "name a file by its link or a folder by its id:N form (fichier never picks one of several)".to_owned(),
+            };
+            let mut f = Failure::usage(format!(
+                "{path} is ambiguous: {} entries have that name",
+                candidates.len()
+            ))
+            .with_hint(hint);
+            for c in &candidates {
+                f = f.with_detail(match c {
+                    Candidate::Folder { .. } => format!("folder {path}  {}", c.handle()),
+                    _ => format!("file   {path}  {}", c.handle()),
+                });
+            }
+            f.into()
+        }
+        TreeError::NotAFolder { path, inside } => {
+            Failure::usage(format!("{path} is a file, not a folder"))
+                .with_hint(if inside {
+                    "a file cannot contain anything: check the path"
+                } else {
+                    "name a folder here (`fichier ls` shows which entries are folders)"
+                })
+                .into()
+        }
+        TreeError::NotAFile { path } if path.is_root() => {
+            Failure::usage("/ is the root folder, but a file is expected here")
+                .with_hint("name a file, e.g. /Backups/db.tar, or a file link")
+                .into()
+        }
+        TreeError::NotAFile { path } => Failure::usage(format!("{path} is a folder, not a file"))
+            .with_hint("name a file here, or use a command that works on folders")
+            .into(),
+        TreeError::Lock { path, source } => Failure::fatal(format!(
+            "cannot take the folder-creation lock {}",
+            path.display()
+        ))
+        .with_cause(source.to_string())
+        .with_hint(format!(
+            "check that {} is a writable directory",
+            path.parent()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default()
+        ))
+        .into(),
+        TreeError::Api(e) => e.into(),
+        other => Failure::fatal(other.to_string()).into(),
     }
-    f.into()
-}
-
-fn not_found(here: &[String], listing: &FolderListing) -> anyhow::Error {
-    let name = here.last().map(String::as_str).unwrap_or("");
-    let parent = display_path(&here[..here.len() - 1]);
-    let close: Vec<String> = listing
-        .sub_folders
-        .iter()
-        .map(|f| f.name.clone())
-        .chain(listing.items.iter().map(|f| f.filename.clone()))
-        .filter(|n| n.eq_ignore_ascii_case(name))
-        .collect();
-    let hint = match close.first() {
-        Some(c) => format!("did you mean `{c}`? (names are case-sensitive)"),
-        None => format!("`fichier ls {parent}` shows what {parent} contains"),
-    };
-    Failure::fatal(format!("{}: no such file or folder", display_path(here)))
-        .with_hint(hint)
-        .into()
 }

@@ -319,14 +319,19 @@ fn ensure_private_dir(dir: &Path, warnings: &mut Vec<String>) -> std::io::Result
     if let Ok(mode) = mode_of(dir)
         && mode & 0o077 != 0
     {
-        warnings.push(format!(
-            "{} is accessible by other users (mode {mode:o}); run `chmod 700 {}`",
-            dir.display(),
-            dir.display()
-        ));
+        warnings.push(open_dir_warning(dir, mode));
     }
     let _ = warnings;
     Ok(())
+}
+
+/// The warning for a credentials directory open to group or others (docs/cli.md §Keys).
+fn open_dir_warning(dir: &Path, mode: u32) -> String {
+    format!(
+        "{} is accessible by other users (mode {mode:o}); run `chmod 700 {}`",
+        dir.display(),
+        dir.display()
+    )
 }
 
 /// Writes `bytes` to `path` with mode `0600`, atomically (temp file then rename).
@@ -374,11 +379,29 @@ pub fn read_key_file(path: &Path) -> anyhow::Result<ApiKey> {
         })?;
         return parse_key(&text, "standard input");
     }
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    // Look before reading: a fifo would block the read, and /dev/null or a directory are
+    // no key files whatever their mode (a chmod hint there would be dangerous advice).
+    let meta = std::fs::metadata(path).map_err(|e| {
         Failure::auth(format!("cannot read key file {}", path.display()))
             .with_cause(e.to_string())
-            .with_hint("check the path given to --api-key-file")
+            .with_hint("check the path given to --api-key-file (or `api_key_file` in the config)")
     })?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file"
+        };
+        return Err(Failure::auth(format!(
+            "key file {} is {what}",
+            path.display()
+        ))
+        .with_hint(
+            "give --api-key-file the path of a regular file (mode 600) holding only the key, \
+             or `-` to read it from standard input",
+        )
+        .into());
+    }
     #[cfg(unix)]
     {
         let mode = mode_of(path).unwrap_or(0);
@@ -394,6 +417,11 @@ pub fn read_key_file(path: &Path) -> anyhow::Result<ApiKey> {
             .into());
         }
     }
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure::auth(format!("cannot read key file {}", path.display()))
+            .with_cause(e.to_string())
+            .with_hint("check the path given to --api-key-file")
+    })?;
     parse_key(&text, &format!("key file {}", path.display()))
 }
 
@@ -420,6 +448,14 @@ fn read_credentials_file(
             path.display(),
             path.display()
         ));
+    }
+    // An open directory lets others replace or remove the file even when the file is 0600.
+    #[cfg(unix)]
+    if let Some(dir) = path.parent()
+        && let Ok(mode) = mode_of(dir)
+        && mode & 0o077 != 0
+    {
+        warnings.push(open_dir_warning(dir, mode));
     }
     let _ = &warnings;
     let doc: CredentialsDoc = toml::from_str(&text).map_err(|_| {
@@ -624,16 +660,16 @@ pub fn read_key_for_login(stdin_tty: bool) -> anyhow::Result<ApiKey> {
 mod tests {
     use super::*;
 
+    /// A key typed in the wrong place is masked in messages exactly as `auth status` shows it.
     #[test]
-    fn masks_to_two_and_two() {
+    fn misplaced_key_is_masked_like_the_stored_one() {
         let raw = fichier_testkit::fake_key();
         let key = ApiKey::parse(&raw).unwrap();
+        let text = format!("cannot read key file /tmp/{raw}");
         assert_eq!(
-            key.masked(),
-            format!("{}…{}", &raw[..2], &raw[raw.len() - 2..])
+            crate::printer::mask_keys(&text),
+            format!("cannot read key file /tmp/{}", key.masked())
         );
-        let short = ApiKey::parse("abc").unwrap();
-        assert_eq!(short.masked(), "****");
     }
 
     #[test]

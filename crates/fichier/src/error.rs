@@ -1,10 +1,16 @@
 //! Exit codes and error rendering: `error: ...`, its causes, then `hint: ...` saying what to do.
 //!
 //! Commands return `anyhow::Error`; anything that should pick a specific exit code or carry a
-//! hint is (or wraps) a [`Failure`]. Errors from `fichier-api` are classified in `api_failure`
-//! so every command maps them the same way.
+//! hint is (or wraps) a [`Failure`]. Errors from `fichier-api` carry a kind, not advice:
+//! [`failure_for`] is the one table turning them into a message, an exit code and a hint, so
+//! every command maps them the same way. Everything rendered is escaped and key-masked
+//! (`printer::sanitize`): error lines quote remote names and server messages.
 
 use std::fmt;
+
+use fichier_api::{Error as ApiError, NotAllowedReason};
+
+use crate::printer::sanitize;
 
 /// The process exit codes (documented in docs/cli.md; stable for scripts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +115,9 @@ const RESET: &str = "\x1b[0m";
 
 /// Renders an error chain the way every command prints errors.
 pub fn render(err: &anyhow::Error, color: bool) -> Rendered {
-    let (exit, causes, details, hint, headline) = match find_failure(err) {
+    let api = err.chain().find_map(|e| e.downcast_ref::<ApiError>());
+    let api_failure = api.map(failure_for);
+    let (mut exit, causes, details, mut hint, headline) = match find_failure(err) {
         Some(f) => (
             f.exit,
             f.causes.clone(),
@@ -117,23 +125,43 @@ pub fn render(err: &anyhow::Error, color: bool) -> Rendered {
             f.hint.clone(),
             f.message.clone(),
         ),
-        None => match crate::apierr::classify_chain(err) {
-            Some(f) => (f.exit, f.causes, f.details, f.hint, f.message),
+        None => match &api_failure {
+            Some(f) => (
+                f.exit,
+                f.causes.clone(),
+                f.details.clone(),
+                f.hint.clone(),
+                f.message.clone(),
+            ),
             None => (Exit::Fatal, Vec::new(), Vec::new(), None, String::new()),
         },
     };
-    // The outermost message leads; inner layers become "caused by" lines. When the Failure is
-    // itself the outermost error its message leads and its causes follow.
-    let mut lines: Vec<String> = err.chain().map(|e| e.to_string()).collect();
-    // An API error at the top gets the classified wording (e.g. "cannot reach 1fichier: ...").
-    if lines.is_empty() {
-        lines.push(headline.clone());
-    } else if crate::apierr::is_api_error(err) {
-        lines[0] = headline.clone();
+    if let Some(f) = &api_failure {
+        // A flood lock decides the outcome whatever the command wrapped it in: waiting is
+        // what helps, and scripts key on exit 4 (docs/cli.md).
+        if f.exit == Exit::Flood {
+            exit = Exit::Flood;
+            hint = f.hint.clone();
+        } else if hint.is_none() {
+            hint = f.hint.clone();
+        }
     }
-    let first = lines.remove(0);
+    // The outermost message leads; inner layers become "caused by" lines. An API error is
+    // shown with the table's wording wherever it sits in the chain.
+    let mut lines: Vec<String> = err
+        .chain()
+        .map(|e| match e.downcast_ref::<ApiError>() {
+            Some(api) => failure_for(api).message,
+            None => e.to_string(),
+        })
+        .collect();
+    if lines.is_empty() {
+        lines.push(headline);
+    }
+    let first = sanitize(&lines.remove(0));
     let mut cause_lines: Vec<String> = Vec::new();
     for l in lines.into_iter().chain(causes) {
+        let l = sanitize(&l);
         if l != first && !cause_lines.contains(&l) && !l.is_empty() {
             cause_lines.push(l);
         }
@@ -151,12 +179,110 @@ pub fn render(err: &anyhow::Error, color: bool) -> Rendered {
         text.push_str(&format!("  caused by: {c}\n"));
     }
     for d in details {
-        text.push_str(&format!("  {d}\n"));
+        text.push_str(&format!("  {}\n", sanitize(&d)));
     }
     if let Some(h) = hint {
-        text.push_str(&format!("{hint_tag} {h}\n"));
+        text.push_str(&format!("{hint_tag} {}\n", sanitize(&h)));
     }
     Rendered { exit, text }
+}
+
+/// The exit code, message and hint for one API error: the CLI's only table of advice.
+pub fn failure_for(err: &ApiError) -> Failure {
+    let msg = err.to_string();
+    match err {
+        ApiError::FloodLocked { retry_after, .. } | ApiError::Paced { retry_after, .. } => {
+            let secs = retry_after.as_secs().max(1);
+            let at = jiff::Timestamp::now()
+                .checked_add(jiff::SignedDuration::from_secs(secs as i64))
+                .map(|t| t.strftime("%H:%M:%S UTC").to_string())
+                .unwrap_or_default();
+            Failure::flood(msg).with_hint(format!(
+                "retry in {secs}s (after {at}); fichier paces its own calls, so check that no \
+                 other program uses this key at the same time"
+            ))
+        }
+        ApiError::BadKey { .. } => Failure::auth(msg).with_hint(
+            "a regenerated key replaces the old one; copy the current key and run \
+             `fichier auth login` (check `fichier auth status` for where the key comes from)",
+        ),
+        ApiError::NotAuthenticated { .. } => {
+            Failure::auth(msg).with_hint("run `fichier auth login` to store a key")
+        }
+        ApiError::NotCustomer { .. } => Failure::auth(msg).with_hint(
+            "the API only works for Premium or Access accounts; `fichier --sandbox ...` works \
+             without one",
+        ),
+        ApiError::NotFound { .. } => {
+            Failure::fatal(msg).with_hint("check the name with `fichier ls` or the link")
+        }
+        ApiError::NotAllowed { reason, .. } => {
+            let hint = match reason {
+                NotAllowedReason::PasswordMissing => {
+                    "the file is password-protected: add --password (asks) or --password-file FILE"
+                }
+                NotAllowedReason::PasswordInvalid => {
+                    "the password is wrong: check it and pass it again with --password or \
+                     --password-file"
+                }
+                _ => "the owner restricted access (private file, IP, country or user list)",
+            };
+            Failure::fatal(msg).with_hint(hint)
+        }
+        ApiError::LocationLimit { .. } => {
+            Failure::fatal(msg).with_hint("wait about 5 minutes, then retry")
+        }
+        ApiError::Transport { .. } => Failure::fatal(format!("cannot reach 1fichier: {msg}"))
+            .with_hint(
+                "check the network connection and the API URL (--api-url, FICHIER_API_URL); \
+                 `fichier --sandbox ...` works offline",
+            ),
+        // The library leaves the endpoint empty when the answer came from a URL it will not
+        // name (a download or node URL): never print "from :".
+        ApiError::Protocol {
+            endpoint,
+            what,
+            excerpt,
+            ..
+        } => {
+            let from = if endpoint.is_empty() {
+                "1fichier"
+            } else {
+                endpoint.as_str()
+            };
+            let body = if excerpt.is_empty() {
+                String::new()
+            } else {
+                format!(" (body starts: {excerpt})")
+            };
+            Failure::fatal(format!("unexpected answer from {from}: {what}{body}")).with_hint(
+                "1fichier seems to have trouble: retry in a few minutes (a transfer resumes \
+                 where it stopped)",
+            )
+        }
+        ApiError::Server { .. } => {
+            Failure::fatal(msg).with_hint("1fichier seems to have trouble: retry in a few minutes")
+        }
+        ApiError::OutcomeUnknown { .. } => {
+            Failure::fatal(msg).with_hint("look at the account with `fichier ls` before retrying")
+        }
+        ApiError::Quota { .. } => Failure::fatal(msg)
+            .with_hint("free some space or check the offer with `fichier account`"),
+        ApiError::TokenExpired { .. } => Failure::fatal(msg)
+            .with_hint("run the command again: a new download link is requested and it resumes"),
+        ApiError::OwnerLocked { .. } => Failure::fatal(msg)
+            .with_hint("the file cannot be fetched while its owner is locked; nothing to retry"),
+        ApiError::CdnRequired { .. } => Failure::fatal(msg)
+            .with_hint("download from a residential connection, or add CDN credits to the account"),
+        ApiError::Integrity { .. } => Failure::fatal(msg).with_hint(
+            "the copy was not kept; run the command again (if it repeats, the remote file may \
+             be damaged)",
+        ),
+        ApiError::InvalidInput { .. } | ApiError::Rejected { .. } => {
+            Failure::fatal(msg).with_hint("check the arguments against `fichier help <command>`")
+        }
+        _ => Failure::fatal(msg).with_hint("retry; run with -v to see the calls made"),
+    }
 }
 
 fn find_failure(err: &anyhow::Error) -> Option<&Failure> {
@@ -166,6 +292,48 @@ fn find_failure(err: &anyhow::Error) -> Option<&Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn empty_endpoint_is_never_rendered_and_a_hint_is_given() {
+        let err = ApiError::Protocol {
+            endpoint: String::new(),
+            what: "HTTP 410 without a JSON error message".into(),
+            excerpt: String::new(),
+            transient: false,
+            attempts: fichier_api::Attempts::default(),
+        };
+        let r = render(
+            &anyhow::Error::from(err).context("downloading /a.bin failed"),
+            false,
+        );
+        assert!(!r.text.contains("from :"), "{}", r.text);
+        assert!(r.text.contains("from 1fichier: HTTP 410"), "{}", r.text);
+        assert!(r.text.contains("\nhint: "), "{}", r.text);
+    }
+
+    #[test]
+    fn flood_anywhere_in_the_chain_exits_4_with_the_retry_time() {
+        let err = ApiError::FloodLocked {
+            message: fichier_api::ServiceMessage::parse("Flood detected", 403),
+            retry_after: std::time::Duration::from_secs(42),
+        };
+        let wrapped = anyhow::Error::from(err).context(Failure::fatal("moving /a failed"));
+        let r = render(&wrapped, false);
+        assert_eq!(r.exit, Exit::Flood);
+        assert!(r.text.contains("retry in 42s"), "{}", r.text);
+    }
+
+    #[test]
+    fn error_lines_escape_control_characters() {
+        let err: anyhow::Error = Failure::fatal("/\u{1b}[2Jevil\nhint: fake")
+            .with_cause("KO \u{7}bell")
+            .into();
+        let r = render(&err, false);
+        assert_eq!(
+            r.text,
+            "error: /\\e[2Jevil\\nhint: fake\n  caused by: KO \\abell\n"
+        );
+    }
 
     #[test]
     fn renders_message_causes_and_hint() {

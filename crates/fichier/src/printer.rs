@@ -1,11 +1,133 @@
 //! The one printer: stdout carries only data (human columns or a JSON document), stderr carries
 //! status lines, warnings and errors. Colour only on a terminal and never with `NO_COLOR`.
+//!
+//! Human output never carries a control character it did not put there itself: remote names
+//! and server messages go through [`escape`] (JSON stays exact), and key-shaped tokens in
+//! warnings and errors go through [`mask_keys`]. This module imports nothing else of the crate,
+//! so every other module (errors included) can use it.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::settings::OutputSettings;
+/// How output is written.
+#[derive(Debug, Clone)]
+pub struct OutputSettings {
+    /// JSON documents on stdout instead of human output.
+    pub json: bool,
+    /// Suppress status lines and warnings.
+    pub quiet: bool,
+    /// Verbosity level (count of -v).
+    pub verbose: u8,
+    /// Draw progress bars (only ever on a terminal).
+    pub progress: bool,
+    /// Colour on stdout.
+    pub color_stdout: bool,
+    /// Colour on stderr.
+    pub color_stderr: bool,
+    /// stdin is a terminal (prompts are possible).
+    pub stdin_tty: bool,
+}
+
+/// Escapes what could drive a terminal or break one-record-per-line output: C0 controls
+/// (newline, carriage return, tab, BEL...), DEL and the C1 range (which holds single-character
+/// CSI and OSC on some terminals). ESC shows as `\e`, newline as `\n`; others as `\xHH`
+/// (C0, DEL) or `\u{HH}` (C1). The backslash itself doubles, so two different names never
+/// look the same. Text without any of these is returned as is.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    let needs = |c: char| c == '\\' || c.is_control();
+    if !text.chars().any(needs) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{1b}' => out.push_str("\\e"),
+            '\u{7}' => out.push_str("\\a"),
+            c if (c as u32) < 0x80 && c.is_control() => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Shortest run of key characters treated as a key: a whole key is 32, and a key cut short
+/// when pasted is still a secret.
+const KEY_RUN_MIN: usize = 20;
+
+/// True when `run` (letters, digits, `_`, `-`) could be an API key or most of one, by the
+/// scanner's shape rule (`fichier-scan`): long enough, both cases (file ids in links are
+/// lower case, `snake_case_words` too), a digit or many capitals (unlike most CamelCase
+/// words), and not a hex digest (whirlpool sums appear in messages). A random 32-character
+/// key fails this with a probability under 1e-7.
+pub fn looks_like_key(run: &str) -> bool {
+    if run.len() < KEY_RUN_MIN || run.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return false;
+    }
+    let upper = run.bytes().filter(u8::is_ascii_uppercase).count();
+    let lower = run.bytes().any(|b| b.is_ascii_lowercase());
+    let digit = run.bytes().any(|b| b.is_ascii_digit());
+    upper > 0 && lower && (digit || upper >= 8)
+}
+
+/// Masks every key-shaped token of `text` to its first and last two characters (`ab…yz`, the
+/// form `ApiKey::masked` shows): a key typed in the wrong place (an argument, the config file)
+/// must never come back in full in a message.
+pub fn mask_keys(text: &str) -> Cow<'_, str> {
+    let is_key_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let mut out = String::new();
+    let mut last = 0;
+    let mut changed = false;
+    let mut iter = text.char_indices().peekable();
+    while let Some((start, c)) = iter.next() {
+        if !is_key_char(c) {
+            continue;
+        }
+        let mut end = start + c.len_utf8();
+        while let Some(&(i, d)) = iter.peek() {
+            if !is_key_char(d) {
+                break;
+            }
+            end = i + d.len_utf8();
+            iter.next();
+        }
+        let run = &text[start..end];
+        if looks_like_key(run) {
+            out.push_str(&text[last..start]);
+            out.push_str(&run[..2]);
+            out.push('…');
+            out.push_str(&run[run.len() - 2..]);
+            last = end;
+            changed = true;
+        }
+    }
+    if !changed {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[last..]);
+    Cow::Owned(out)
+}
+
+/// What fichier may show of a message from outside (server, remote names, user input):
+/// control characters escaped and key-shaped tokens masked.
+pub fn sanitize(text: &str) -> String {
+    mask_keys(&escape(text)).into_owned()
+}
+
+/// Writes already rendered text on stderr, before any printer exists (argument errors).
+pub fn write_stderr(text: &str) {
+    let mut err = io::stderr().lock();
+    handle(err.write_all(text.as_bytes()));
+}
 
 /// Horizontal alignment of a table column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,33 +203,56 @@ impl Printer {
         handle(writeln!(out, "{text}"));
     }
 
-    /// Prints one line of data on stdout.
-    pub fn line(&self, text: &str) {
+    /// Prints an already serialized JSON document on stdout, as is (JSON escapes control
+    /// characters itself).
+    pub fn json_text(&self, text: &str) {
         let mut out = io::stdout().lock();
         handle(writeln!(out, "{text}"));
     }
 
-    /// Styles `text` for stdout.
+    /// Prints one line of data on stdout, escaped: a newline inside `text` shows as `\n`, so
+    /// one record stays one line.
+    pub fn line(&self, text: &str) {
+        let mut out = io::stdout().lock();
+        handle(writeln!(out, "{}", escape(text)));
+    }
+
+    /// Styles `text` for stdout, with its control characters escaped first.
     pub fn paint(&self, text: &str, style: Style) -> String {
+        let text = escape(text);
         if !self.out.color_stdout || style == Style::Plain {
-            text.to_owned()
+            text.into_owned()
         } else {
             format!("{}{text}\x1b[0m", style_code(style))
         }
     }
 
+    /// Prints a heading line (bold on a terminal) on stdout, escaped.
+    pub fn heading(&self, text: &str) {
+        let mut out = io::stdout().lock();
+        handle(writeln!(out, "{}", self.paint(text, Style::Bold)));
+    }
+
     /// Prints rows as aligned columns on stdout. Cells are `(text, style)`; widths are computed
     /// on the unstyled text so colour never breaks alignment. The last column is not padded.
     pub fn table(&self, aligns: &[Align], rows: &[Vec<(String, Style)>]) {
+        let rows: Vec<Vec<(String, Style)>> = rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|(text, style)| (escape(text).into_owned(), *style))
+                    .collect()
+            })
+            .collect();
         let cols = aligns.len();
         let mut widths = vec![0usize; cols];
-        for row in rows {
+        for row in &rows {
             for (i, (text, _)) in row.iter().enumerate().take(cols) {
                 widths[i] = widths[i].max(text.chars().count());
             }
         }
         let mut out = io::stdout().lock();
-        for row in rows {
+        for row in &rows {
             let mut line = String::new();
             for (i, (text, style)) in row.iter().enumerate().take(cols) {
                 let pad = widths[i].saturating_sub(text.chars().count());
@@ -118,7 +263,12 @@ impl Printer {
                 if aligns[i] == Align::Right {
                     line.push_str(&" ".repeat(pad));
                 }
-                line.push_str(&self.paint(text, *style));
+                // Already escaped above: paint only adds the style.
+                if !self.out.color_stdout || *style == Style::Plain {
+                    line.push_str(text);
+                } else {
+                    line.push_str(&format!("{}{text}\x1b[0m", style_code(*style)));
+                }
                 if aligns[i] == Align::Left && !last {
                     line.push_str(&" ".repeat(pad));
                 }
@@ -135,9 +285,10 @@ impl Printer {
             let key = format!("{k}:");
             handle(writeln!(
                 out,
-                "{}{} {v}",
+                "{}{} {}",
                 self.paint(&key, Style::Bold),
-                " ".repeat(width - key.len())
+                " ".repeat(width - key.len()),
+                escape(v)
             ));
         }
     }
@@ -148,7 +299,7 @@ impl Printer {
             return;
         }
         let mut err = io::stderr().lock();
-        handle(writeln!(err, "{text}"));
+        handle(writeln!(err, "{}", sanitize(text)));
     }
 
     /// A warning on stderr, hidden with `-q`.
@@ -162,7 +313,7 @@ impl Printer {
             "warning:"
         };
         let mut err = io::stderr().lock();
-        handle(writeln!(err, "{tag} {text}"));
+        handle(writeln!(err, "{tag} {}", sanitize(text)));
     }
 
     /// Detail shown with `-v`.
@@ -171,7 +322,7 @@ impl Printer {
             return;
         }
         let mut err = io::stderr().lock();
-        handle(writeln!(err, "{text}"));
+        handle(writeln!(err, "{}", sanitize(text)));
     }
 
     /// Writes an already rendered error on stderr (never hidden, not even by `-q`).
@@ -189,5 +340,119 @@ mod tests {
     fn sizes_are_binary() {
         assert_eq!(human_size(0), "0 B");
         assert_eq!(human_size(1536), "1.5 KiB");
+    }
+
+    #[test]
+    fn escapes_terminal_sequences_and_keeps_plain_text() {
+        assert_eq!(escape("plain name.txt"), "plain name.txt");
+        assert_eq!(
+            escape("\u{1b}[31mRED\u{1b}]0;X\u{7}\n\r\t\u{7f}\u{9b}\\"),
+            "\\e[31mRED\\e]0;X\\a\\n\\r\\t\\x7f\\u{9b}\\\\"
+        );
+    }
+
+    #[test]
+    fn masks_key_shaped_tokens_only() {
+        let key = fichier_testkit::fake_key();
+        let text = format!("unexpected argument '{key}' found");
+        assert_eq!(
+            mask_keys(&text),
+            format!("unexpected argument '{}…{}' found", &key[..2], &key[30..])
+        );
+        // Links, hex digests and words stay readable.
+        for plain in [
+            "https://1fichier.com/?a1b2c3d4e5f6g7h8i9j0",
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "a_very_long_snake_case_file_name.txt",
+            "/home/user/Backups/2026-01-31/db.tar",
+        ] {
+            assert_eq!(mask_keys(plain), plain);
+        }
+    }
+
+    /// The inverse of `escape`, only to prove that escaping loses nothing.
+    fn unescape(text: &str) -> String {
+        let mut out = String::new();
+        let mut chars = text.chars();
+        while let Some(c) = chars.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            match chars.next().expect("a complete escape") {
+                '\\' => out.push('\\'),
+                'n' => out.push('\n'),
+                'r' => out.push('\r'),
+                't' => out.push('\t'),
+                'e' => out.push('\u{1b}'),
+                'a' => out.push('\u{7}'),
+                'x' => {
+                    let hex: String = chars.by_ref().take(2).collect();
+                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).unwrap()).unwrap());
+                }
+                'u' => {
+                    let hex: String = chars.by_ref().skip(1).take_while(|&c| c != '}').collect();
+                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).unwrap()).unwrap());
+                }
+                other => panic!("unknown escape \\{other}"),
+            }
+        }
+        out
+    }
+
+    mod props {
+        use proptest::prelude::*;
+
+        use super::super::{escape, mask_keys};
+        use super::unescape;
+
+        /// Text biased toward what terminals react to: C0, DEL, C1, backslashes.
+        fn hostile_text() -> impl Strategy<Value = String> {
+            proptest::collection::vec(
+                prop_oneof![
+                    proptest::char::range('\u{0}', '\u{1f}'),
+                    proptest::char::range('\u{7f}', '\u{9f}'),
+                    Just('\\'),
+                    Just('e'),
+                    Just('['),
+                    any::<char>(),
+                ],
+                0..40,
+            )
+            .prop_map(|v| v.into_iter().collect())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn escaped_text_has_no_control_characters(s in hostile_text()) {
+                prop_assert!(!escape(&s).chars().any(char::is_control));
+            }
+
+            /// Injective: the original comes back, so two names never show the same.
+            #[test]
+            fn escaping_loses_nothing(s in hostile_text()) {
+                prop_assert_eq!(unescape(&escape(&s)), s);
+            }
+
+            /// Text with no control character and no backslash is shown as is.
+            #[test]
+            fn printable_text_is_unchanged(s in "[^\\p{Cc}\\\\]{0,40}") {
+                prop_assert_eq!(escape(&s), s.as_str());
+            }
+
+            /// A key-shaped token never survives masking, whatever surrounds it.
+            #[test]
+            fn keys_never_survive_masking(
+                before in "[^A-Za-z0-9_-]{0,1}[ -~]{0,20}[^A-Za-z0-9_-]",
+                key in "[A-Z][a-z][0-9][A-Za-z0-9]{29}",
+                after in "[^A-Za-z0-9_-][ -~]{0,20}",
+            ) {
+                let text = format!("{before}{key}{after}");
+                prop_assert!(!mask_keys(&text).contains(&key));
+                prop_assert!(!mask_keys(&escape(&text)).contains(&key));
+            }
+        }
     }
 }

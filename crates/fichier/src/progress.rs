@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use fichier_transfer::{Event, EventSink, FileId, Summary};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::printer::{Printer, human_size};
+use crate::printer::{Printer, human_size, sanitize};
 
 /// The bars currently drawn, if any: the log writer prints above them instead of through them.
 fn active_bars() -> &'static Mutex<Option<MultiProgress>> {
@@ -294,9 +294,9 @@ impl Reporter {
                 stderr_line(&line);
                 for f in &summary.failures {
                     if f.error.contains(&f.name) {
-                        stderr_line(&format!("  {}", f.error));
+                        stderr_line(&format!("  {}", sanitize(&f.error)));
                     } else {
-                        stderr_line(&format!("  {}: {}", f.name, f.error));
+                        stderr_line(&format!("  {}: {}", sanitize(&f.name), sanitize(&f.error)));
                     }
                 }
             }
@@ -311,12 +311,12 @@ impl Reporter {
             ("error:", "hint:")
         };
         let mut text = if error.contains(name) {
-            format!("{e} {error}\n")
+            format!("{e} {}\n", sanitize(error))
         } else {
-            format!("{e} {name}: {error}\n")
+            format!("{e} {}: {}\n", sanitize(name), sanitize(error))
         };
         if let Some(hint) = hint {
-            text.push_str(&format!("{h} {hint}\n"));
+            text.push_str(&format!("{h} {}\n", sanitize(hint)));
         }
         stderr_line(&text);
     }
@@ -390,7 +390,7 @@ impl EventSink for Reporter {
                             self.total.as_ref().expect("bars mode has a total"),
                             ProgressBar::new(size).with_style(file_style()),
                         );
-                        b.set_message(short(&name));
+                        b.set_message(short(&sanitize(&name)));
                         b
                     });
                     bar.set_length(size);
@@ -409,7 +409,8 @@ impl EventSink for Reporter {
                 }
                 if resumed_from > 0 {
                     stderr_line(&format!(
-                        "resuming {name} from {}",
+                        "resuming {} from {}",
+                        sanitize(&name),
                         human_size(resumed_from)
                     ));
                 }
@@ -452,7 +453,7 @@ impl EventSink for Reporter {
             }
             Event::Skipped { id, reason, .. } => {
                 self.drop_bar(id);
-                stderr_line(&format!("skipped: {reason}"));
+                stderr_line(&format!("skipped: {}", sanitize(&reason)));
             }
             Event::Failed {
                 id,
@@ -463,7 +464,7 @@ impl EventSink for Reporter {
                 self.drop_bar(id);
                 self.error(&name, &error, hint.as_deref());
             }
-            Event::Notice { message } => stderr_line(&message),
+            Event::Notice { message } => stderr_line(&sanitize(&message)),
             Event::Queued { .. } => {}
             _ => {}
         }
@@ -490,6 +491,6 @@ impl Reporter {
         } else {
             "warning:"
         };
-        stderr_line(&format!("{tag} {text}"));
+        stderr_line(&format!("{tag} {}", sanitize(text)));
     }
 }

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use fichier_api::DEFAULT_API_URL;
+
 use crate::cli::GlobalArgs;
 use crate::error::Failure;
-
-/// The built-in API base URL.
-pub const DEFAULT_API_URL: &str = "https://api.1fichier.com/v1/";
+use crate::printer::OutputSettings;
 
 /// Which keyring `credentials` talks to (`FICHIER_KEYRING`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,25 +39,6 @@ pub struct Dirs {
     pub cache: PathBuf,
 }
 
-/// How output is written.
-#[derive(Debug, Clone)]
-pub struct OutputSettings {
-    /// JSON documents on stdout instead of human output.
-    pub json: bool,
-    /// Suppress status lines and warnings.
-    pub quiet: bool,
-    /// Verbosity level (count of -v).
-    pub verbose: u8,
-    /// Draw progress bars (only ever on a terminal).
-    pub progress: bool,
-    /// Colour on stdout.
-    pub color_stdout: bool,
-    /// Colour on stderr.
-    pub color_stderr: bool,
-    /// stdin is a terminal (prompts are possible).
-    pub stdin_tty: bool,
-}
-
 /// Everything a command needs to know about how it was asked to run.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -67,6 +48,9 @@ pub struct Settings {
     pub api_url: url::Url,
     /// `--api-key-file` (or the config file's `api_key_file`); `-` means stdin.
     pub api_key_file: Option<PathBuf>,
+    /// The `api_key_file` of the config file in use (`--config`, `FICHIER_CONFIG` or the
+    /// default path), whether or not a flag overrides it.
+    pub config_key_file: Option<PathBuf>,
     /// Output options.
     pub output: OutputSettings,
     /// Directories.
@@ -125,14 +109,65 @@ pub fn dirs() -> anyhow::Result<Dirs> {
     })
 }
 
-fn load_config(path: &Path, explicit: bool) -> anyhow::Result<ConfigFile> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => toml::from_str(&text).map_err(|e| {
-            Failure::fatal(format!("invalid config file {}", path.display()))
-                .with_cause(e.to_string().trim_end().to_owned())
+/// Config keys that would hold the key itself: keys never belong in the config file.
+const KEY_FIELDS: &[&str] = &["api_key", "apikey", "key", "fichier_api_key", "token"];
+
+/// Where keys belong, for every message about a key found in the wrong place.
+pub const WHERE_KEYS_BELONG: &str = "store the key with `fichier auth login` (OS keyring or a \
+     0600 file), or name a 0600 key file with --api-key-file or `api_key_file`, or set \
+     FICHIER_API_KEY";
+
+/// Parses the config file text. Errors never show a key-shaped token in full (TOML errors
+/// quote the offending line), and a key written into the file gets its own message.
+pub fn parse_config(text: &str, path: &Path) -> anyhow::Result<ConfigFile> {
+    // A key in the config file (`api_key = "..."`, the rclone habit) is named as such, without
+    // quoting the line; so is a bare key-shaped line.
+    let table = toml::from_str::<toml::Table>(text).ok();
+    let key_field = table
+        .as_ref()
+        .and_then(|t| KEY_FIELDS.iter().find(|f| t.contains_key(**f)));
+    if let Some(field) = key_field {
+        return Err(Failure::fatal(format!(
+            "the config file {} sets `{field}`: the API key does not belong in the config file",
+            path.display()
+        ))
+        .with_hint(format!(
+            "remove that line (and regenerate the key if the file was shared); {WHERE_KEYS_BELONG}"
+        ))
+        .into());
+    }
+    toml::from_str(text).map_err(|e| {
+        let holds_key = crate::printer::mask_keys(text) != text;
+        // The position and the message, not toml's rendering, which quotes the line.
+        let at = e
+            .span()
+            .map(|span| {
+                let before = text.get(..span.start).unwrap_or(text);
+                let line = before.matches('\n').count() + 1;
+                let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+                format!("line {line}, column {column}: ")
+            })
+            .unwrap_or_default();
+        let failure = Failure::fatal(format!("invalid config file {}", path.display()))
+            .with_cause(format!("{at}{}", e.message().trim_end()));
+        if holds_key {
+            failure
+                .with_hint(format!(
+                    "the file holds something shaped like an API key: remove it; \
+                     {WHERE_KEYS_BELONG}"
+                ))
+                .into()
+        } else {
+            failure
                 .with_hint("fix the file; keys are documented in docs/cli.md")
                 .into()
-        }),
+        }
+    })
+}
+
+fn load_config(path: &Path, explicit: bool) -> anyhow::Result<ConfigFile> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse_config(&text, path),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
             Ok(ConfigFile::default())
         }
@@ -154,6 +189,9 @@ fn is_loopback(url: &url::Url) -> bool {
 }
 
 /// Checks an API base URL: https anywhere, plain http only for loopback hosts.
+///
+/// The same rule as the library's (`fichier_api`'s base URL parser), which is not public: this
+/// copy only exists to give the CLI's error and hint before any client is built.
 pub fn parse_api_url(raw: &str) -> anyhow::Result<url::Url> {
     let bad = || {
         Failure::usage(format!("invalid API URL `{raw}`"))
@@ -236,7 +274,8 @@ impl Settings {
         Ok(Settings {
             sandbox,
             api_url,
-            api_key_file: global.api_key_file.clone().or(config.api_key_file),
+            api_key_file: global.api_key_file.clone().or(config.api_key_file.clone()),
+            config_key_file: config.api_key_file,
             output,
             dirs,
             keyring,
@@ -268,5 +307,66 @@ mod tests {
     fn config_rejects_unknown_keys() {
         assert!(toml::from_str::<ConfigFile>("sandbox = true\n").is_ok());
         assert!(toml::from_str::<ConfigFile>("sandbx = true\n").is_err());
+    }
+
+    #[test]
+    fn config_errors_give_the_position_not_the_line() {
+        let err =
+            parse_config("sandbox = true\nprogress = maybe\n", Path::new("c.toml")).unwrap_err();
+        let text = crate::error::render(&err, false).text;
+        assert!(text.contains("line 2, column 12"), "{text}");
+        assert!(!text.contains("progress = maybe"), "{text}");
+    }
+
+    mod props {
+        use std::path::Path;
+
+        use proptest::prelude::*;
+
+        use super::super::parse_config;
+
+        /// TOML-ish text: config keys, a key-shaped token, punctuation and arbitrary strings,
+        /// glued in any order.
+        fn tomlish(key: String) -> impl Strategy<Value = String> {
+            proptest::collection::vec(
+                prop_oneof![
+                    Just("api_key".to_owned()),
+                    Just("api_url".to_owned()),
+                    Just("api_key_file".to_owned()),
+                    Just("sandbox".to_owned()),
+                    Just("progress".to_owned()),
+                    Just("min_gap_ms".to_owned()),
+                    Just(" = ".to_owned()),
+                    Just("\"".to_owned()),
+                    Just("'".to_owned()),
+                    Just("[".to_owned()),
+                    Just("]".to_owned()),
+                    Just("\n".to_owned()),
+                    Just("true".to_owned()),
+                    Just("42".to_owned()),
+                    Just(key),
+                    ".{0,12}",
+                ],
+                0..24,
+            )
+            .prop_map(|parts| parts.concat())
+        }
+
+        fn case() -> impl Strategy<Value = (String, String)> {
+            "[A-Z][a-z][0-9][A-Za-z0-9]{29}".prop_flat_map(|key| (Just(key.clone()), tomlish(key)))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// Never panics, and an error never shows a key-shaped token in full.
+            #[test]
+            fn config_parser_never_echoes_a_key((key, text) in case()) {
+                if let Err(err) = parse_config(&text, Path::new("/c/config.toml")) {
+                    let rendered = crate::error::render(&err, false).text;
+                    prop_assert!(!rendered.contains(&key), "{}", rendered);
+                }
+            }
+        }
     }
 }

@@ -13,7 +13,7 @@ pub async fn run(ctx: &mut Context, cmd: AuthCommand) -> anyhow::Result<Exit> {
         AuthCommand::Login(args) => login(ctx, args).await,
         AuthCommand::Status => status(ctx).await,
         AuthCommand::Logout => logout(ctx).await,
-        AuthCommand::Rotate => super::rotate::run(ctx).await,
+        AuthCommand::Rotate(args) => super::rotate::run(ctx, args).await,
     }
 }
 

@@ -175,16 +175,7 @@ pub async fn run(ctx: &mut Context, args: LsArgs) -> anyhow::Result<Exit> {
                 Some(e) => *e,
                 None => {
                     let info = ctx.client().await?.file_info(&link, None).await?;
-                    let mut e: FileEntry = serde_json::from_value(serde_json::json!({
-                        "url": info.link.as_str(), "filename": info.filename, "size": info.size,
-                    }))?;
-                    e.date = info.date;
-                    e.checksum = info.checksum;
-                    e.content_type = info.content_type;
-                    e.password = info.password;
-                    e.cdn = info.cdn;
-                    e.acl = info.acl.is_some();
-                    e
+                    FileEntry::from_info(&info)
                 }
             };
             if ctx.printer.json_mode() {
@@ -228,10 +219,7 @@ pub async fn run(ctx: &mut Context, args: LsArgs) -> anyhow::Result<Exit> {
                 if !first {
                     ctx.printer.line("");
                 }
-                ctx.printer.line(&format!(
-                    "{}:",
-                    ctx.printer.paint(&display_path(&path), Style::Bold)
-                ));
+                ctx.printer.heading(&format!("{}:", display_path(&path)));
             }
             let r = rows(ctx, args.long, &sub_folders, &files);
             print_rows(ctx, args.long, &r);

@@ -12,7 +12,7 @@ pub fn run() -> Exit {
     let cmd = Cli::command();
     let mut out = Vec::new();
     if clap_mangen::Man::new(cmd.clone()).render(&mut out).is_err() {
-        eprintln!("error: cannot render the man page");
+        crate::printer::write_stderr("error: cannot render the man page\n");
         return Exit::Fatal;
     }
     // The top-level page lists subcommands; append each one's options so `man fichier` is

@@ -1,14 +1,15 @@
 //! `fichier mkdir [-p] PATH..`: create folders (and with -p their missing parents). The
-//! service allows two folders with the same name; fichier never creates such a duplicate.
+//! service allows two folders with the same name; fichier never creates such a duplicate, even
+//! when several processes create the same path at once (the remote tree locks each parent).
 
-use fichier_api::{FolderId, FolderMkdirRequest, ROOT_FOLDER};
+use fichier_api::{FolderId, RemotePath, TreeError};
 use serde::Serialize;
 
 use super::Batch;
 use crate::cli::MkdirArgs;
-use crate::context::Context;
+use crate::context::{Context, tree_failure};
 use crate::error::{Exit, Failure};
-use crate::paths::{Target, display_path, parse_target};
+use crate::paths::{Target, parse_target};
 
 /// One folder in `mkdir --json`.
 #[derive(Serialize)]
@@ -24,80 +25,74 @@ struct MkdirJson {
     folders: Vec<MkdirEntry>,
 }
 
-/// Creates one path; returns every folder created or found on the way (last = the target).
+/// Creates one path; records every folder created, and the target when it already existed
+/// (`-p`).
 async fn mkdir_one(
     ctx: &mut Context,
-    components: &[String],
+    path: &RemotePath,
     parents: bool,
     out: &mut Vec<MkdirEntry>,
 ) -> anyhow::Result<()> {
-    if components.is_empty() {
+    let tree = ctx.tree().await?.clone();
+    let Some(parent) = path.parent() else {
+        // The root, or a folder named by id: nothing to create.
         if parents {
+            let id = tree.resolve_folder(path).await.map_err(tree_failure)?;
+            out.push(MkdirEntry {
+                path: path.to_string(),
+                id,
+                created: false,
+            });
             return Ok(());
         }
-        return Err(Failure::usage("/ already exists").into());
-    }
-    let mut current = ROOT_FOLDER;
-    for (i, name) in components.iter().enumerate() {
-        let here = &components[..=i];
-        let last = i + 1 == components.len();
-        let listing = ctx.listing(current).await?;
-        let found: Vec<_> = listing
-            .sub_folders
-            .iter()
-            .filter(|f| &f.name == name)
-            .collect();
-        match found.len() {
-            1 => {
-                if last && !parents {
-                    return Err(
-                        Failure::usage(format!("{} already exists", display_path(here)))
-                            .with_hint("use -p to accept existing folders")
-                            .into(),
-                    );
-                }
-                current = found[0].id;
-                if last {
-                    out.push(MkdirEntry {
-                        path: display_path(here),
-                        id: current,
-                        created: false,
-                    });
-                }
+        return Err(Failure::usage(format!("{path} already exists")).into());
+    };
+    if parents {
+        let ensured = tree.ensure_folder(path).await.map_err(tree_failure)?;
+        let last = ensured.steps.len().saturating_sub(1);
+        for (i, step) in ensured.steps.into_iter().enumerate() {
+            if step.created {
+                ctx.printer.status(&format!("Created {}", step.path));
             }
-            0 => {
-                if !last && !parents {
-                    return Err(
-                        Failure::fatal(format!("{}: no such folder", display_path(here)))
-                            .with_hint("use -p to create missing parent folders")
-                            .into(),
-                    );
-                }
-                let created = ctx
-                    .client()
-                    .await?
-                    .folder_mkdir(&FolderMkdirRequest::new(name.clone(), current))
-                    .await?;
-                ctx.note_created_folder(current, created.folder_id, name);
-                current = created.folder_id;
-                ctx.printer
-                    .status(&format!("Created {}", display_path(here)));
+            if step.created || i == last {
                 out.push(MkdirEntry {
-                    path: display_path(here),
-                    id: current,
-                    created: true,
+                    path: step.path.to_string(),
+                    id: step.id,
+                    created: step.created,
                 });
             }
-            n => {
-                return Err(Failure::usage(format!(
-                    "{} is ambiguous: {n} folders have that name",
-                    display_path(here)
-                ))
-                .with_hint("rename one of them first (`fichier ls -l` shows their ids)")
-                .into());
-            }
         }
+        return Ok(());
     }
+    let parent_id = match tree.resolve_folder(&parent).await {
+        Ok(id) => id,
+        Err(TreeError::NotFound { path: missing, .. }) => {
+            return Err(Failure::fatal(format!("{missing}: no such folder"))
+                .with_hint("use -p to create missing parent folders")
+                .into());
+        }
+        Err(e) => return Err(tree_failure(e)),
+    };
+    let Some(name) = path.last_name() else {
+        return Err(Failure::usage(format!("{path} already exists"))
+            .with_hint("mkdir takes the name of the new folder as the last part of the path")
+            .into());
+    };
+    let (id, created) = tree
+        .ensure_child(parent_id, &parent, name)
+        .await
+        .map_err(tree_failure)?;
+    if !created {
+        return Err(Failure::usage(format!("{path} already exists"))
+            .with_hint("use -p to accept existing folders")
+            .into());
+    }
+    ctx.printer.status(&format!("Created {path}"));
+    out.push(MkdirEntry {
+        path: path.to_string(),
+        id,
+        created: true,
+    });
     Ok(())
 }
 

@@ -123,6 +123,25 @@ pub fn read_password(
     Ok(Some(Password::new(raw)))
 }
 
+/// Asks a yes/no question on the terminal (stderr), `no` unless the answer is y or yes.
+/// Callers ask only when stdin is a terminal.
+pub fn ask_yes_no(question: &str) -> anyhow::Result<bool> {
+    use std::io::Write as _;
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{} [y/N] ", crate::printer::sanitize(question));
+    let _ = err.flush();
+    drop(err);
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Failure::fatal("cannot read the answer").with_cause(e.to_string()))?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
 /// Counts per-item successes and failures of a multi-target command; failures are printed as
 /// they happen, and the exit code is 1 when some but not all failed.
 #[derive(Debug, Default)]

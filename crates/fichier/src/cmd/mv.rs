@@ -1,12 +1,12 @@
 //! `fichier mv SRC.. DST`: move files and folders into a folder; with one source and a DST
 //! that does not exist yet, move and rename (like `mv a /B/b`).
 
-use fichier_api::{FileLink, FileMvRequest, FolderId, FolderMvRequest};
+use fichier_api::{Expect, FileLink, FileMvRequest, FolderId, FolderMvRequest, Node, TreeError};
 use serde::Serialize;
 
 use super::Batch;
 use crate::cli::MvArgs;
-use crate::context::{Context, Resolved, Want};
+use crate::context::{Context, Resolved, Want, tree_failure};
 use crate::error::{Exit, Failure};
 use crate::paths::{Target, display_path, parse_target};
 
@@ -52,32 +52,29 @@ async fn destination(
     single: bool,
 ) -> anyhow::Result<(FolderId, Vec<String>, Option<String>)> {
     let target = parse_target(raw)?;
-    let Target::Path(components) = &target else {
+    let Target::Path(dest) = &target else {
         return Err(Failure::usage(format!(
             "the destination `{raw}` is a file link; give a folder path"
         ))
         .into());
     };
-    match ctx.resolve(&target, Want::FolderFirst).await {
-        Ok(Resolved::Folder { id, path }) => Ok((id, path, None)),
-        Ok(Resolved::File { .. }) => Err(Failure::usage(format!(
-            "the destination {} is a file, not a folder",
-            display_path(components)
-        ))
-        .with_hint("move into a folder; to replace a file, remove it first")
-        .into()),
-        Err(e) if single && !components.is_empty() => {
-            // `mv /a.txt /B/b.txt`: the parent must exist, the last part is the new name.
-            let parent = &components[..components.len() - 1];
-            match ctx
-                .resolve(&Target::Path(parent.to_vec()), Want::Folder)
-                .await
-            {
-                Ok(Resolved::Folder { id, path }) => Ok((id, path, components.last().cloned())),
-                _ => Err(e),
-            }
+    let tree = ctx.tree().await?.clone();
+    match tree.resolve(dest, Expect::FolderFirst).await {
+        Ok(Node::Folder { id, path, .. }) => Ok((id, path.components(), None)),
+        Ok(_) => Err(
+            Failure::usage(format!("the destination {dest} is a file, not a folder"))
+                .with_hint("move into a folder; to replace a file, remove it first")
+                .into(),
+        ),
+        // `mv /a.txt /B/b.txt`: the parent must exist, the last part is the new name.
+        Err(TreeError::NotFound { path: missing, .. })
+            if single && missing == *dest && dest.last_name().is_some() =>
+        {
+            let parent = dest.parent().unwrap_or_default();
+            let id = tree.resolve_folder(&parent).await.map_err(tree_failure)?;
+            Ok((id, parent.components(), dest.last_name().map(str::to_owned)))
         }
-        Err(e) => Err(e),
+        Err(e) => Err(tree_failure(e)),
     }
 }
 

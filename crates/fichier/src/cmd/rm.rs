@@ -2,8 +2,6 @@
 //! Asks for confirmation on a terminal unless --force. Files go in batches of `file/rm`,
 //! then folders deepest first (the service refuses to delete a non-empty folder).
 
-use std::io::{BufRead as _, Write as _};
-
 use fichier_api::{FileLink, FileRmRequest, FolderId};
 use serde::Serialize;
 
@@ -68,22 +66,10 @@ async fn plan_folder(
 }
 
 fn confirm(plan: &Plan) -> anyhow::Result<bool> {
-    let mut err = std::io::stderr().lock();
-    let _ = write!(
-        err,
-        "Delete {} file(s) and {} folder(s)? This cannot be undone. [y/N] ",
+    super::ask_yes_no(&format!(
+        "Delete {} file(s) and {} folder(s)? This cannot be undone.",
         plan.files.len(),
         plan.folders.len()
-    );
-    let _ = err.flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| Failure::fatal("cannot read the answer").with_cause(e.to_string()))?;
-    Ok(matches!(
-        answer.trim().to_ascii_lowercase().as_str(),
-        "y" | "yes"
     ))
 }
 

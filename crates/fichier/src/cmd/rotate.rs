@@ -3,11 +3,13 @@
 //!
 //! The new key is read like `auth login` reads one (hidden prompt, stdin, `--api-key-file`)
 //! and checked with `user/info` before anything is stored. A key given by `FICHIER_API_KEY`
-//! is not fichier's to replace: the command says what to change and stores nothing.
+//! is not fichier's to replace: the command says what to change and stores nothing. A new key
+//! that opens another account (compared by e-mail, from the paced `user/info` answers of both
+//! keys) is only stored after a "yes" on a terminal, or with `--force`.
 
 use serde::Serialize;
 
-use crate::cli::StoreChoice;
+use crate::cli::{RotateArgs, StoreChoice};
 use crate::context::Context;
 use crate::credentials::{self, KeySource};
 use crate::error::{Exit, Failure};
@@ -24,6 +26,8 @@ struct RotateJson {
     offer: Option<String>,
     /// `revoked` (1fichier refuses it), `live` (still accepted) or `unknown`.
     old_key: &'static str,
+    /// True when the new key opens another account than the old one.
+    account_changed: bool,
 }
 
 /// What became of the old key.
@@ -34,7 +38,7 @@ enum OldKey {
 }
 
 /// Runs `fichier auth rotate`.
-pub async fn run(ctx: &mut Context) -> anyhow::Result<Exit> {
+pub async fn run(ctx: &mut Context, args: RotateArgs) -> anyhow::Result<Exit> {
     if ctx.settings.sandbox {
         return Err(
             Failure::usage("the sandbox has its own key; there is nothing to rotate")
@@ -44,7 +48,7 @@ pub async fn run(ctx: &mut Context) -> anyhow::Result<Exit> {
     }
     // A key file named in the config file is the key in use on every run: a key stored
     // elsewhere would stay shadowed by it.
-    if let Some(path) = configured_key_file(&ctx.settings)
+    if let Some(path) = ctx.settings.config_key_file.clone()
         && ctx.settings.api_key_file.as_ref() == Some(&path)
     {
         return Err(not_ours(&KeySource::KeyFile(path)));
@@ -104,23 +108,15 @@ pub async fn run(ctx: &mut Context) -> anyhow::Result<Exit> {
         }
     };
 
-    let settings = ctx.settings.clone();
-    let stored_key = new.clone();
-    let stored =
-        tokio::task::spawn_blocking(move || credentials::store(&settings, &stored_key, choice))
-            .await
-            .map_err(|e| Failure::fatal("storing the key failed").with_cause(e.to_string()))??;
-    for w in &stored.warnings {
-        ctx.printer.warn(w);
-    }
-
-    // Is the old key refused now? One user/info with it, through its own pacer (its 5-minute
-    // window is per key and shared with other processes through the per-key state file).
-    // An answer served from the pacer's shared cache (the key was queried less than 5
-    // minutes ago) predates the rotation and says nothing about the key now: nothing sent.
+    // Is the old key refused now, and which account does it open? One user/info with it,
+    // through its own pacer (its 5-minute window is per key and shared with other processes
+    // through the per-key state file), before anything is stored. An answer served from that
+    // shared cache predates this run and says nothing about revocation, but still names the
+    // account.
     let old_client = ctx.build_client(&url, old.key)?;
     let answer = old_client.user_info().await;
     let sent = old_client.pacer().calls_sent().await > 0;
+    let old_email = answer.as_ref().ok().map(|i| i.email.clone());
     let old_state = match answer {
         Ok(_) if !sent => OldKey::Unknown(
             "it was used for an account query less than 5 minutes ago (1fichier allows one \
@@ -136,6 +132,37 @@ pub async fn run(ctx: &mut Context) -> anyhow::Result<Exit> {
         )),
         Err(e) => OldKey::Unknown(e.to_string()),
     };
+    let new_email = info.as_ref().map(|i| i.email.clone());
+    let account_changed = match (&old_email, &new_email) {
+        (Some(o), Some(n)) => !o.eq_ignore_ascii_case(n),
+        _ => false,
+    };
+    if account_changed {
+        let (o, n) = (
+            old_email.clone().unwrap_or_default(),
+            new_email.clone().unwrap_or_default(),
+        );
+        let what = format!("the new key opens another account: {n} (the stored key opens {o})");
+        if args.force {
+            ctx.printer.warn(&format!("{what}; replacing it (--force)"));
+        } else if ctx.settings.output.stdin_tty {
+            if !super::ask_yes_no(&format!("{what}. Replace the stored key?"))? {
+                return Err(switch_refused(&what));
+            }
+        } else {
+            return Err(switch_refused(&what));
+        }
+    }
+
+    let settings = ctx.settings.clone();
+    let stored_key = new.clone();
+    let stored =
+        tokio::task::spawn_blocking(move || credentials::store(&settings, &stored_key, choice))
+            .await
+            .map_err(|e| Failure::fatal("storing the key failed").with_cause(e.to_string()))??;
+    for w in &stored.warnings {
+        ctx.printer.warn(w);
+    }
 
     if ctx.printer.json_mode() {
         ctx.printer.json(&RotateJson {
@@ -150,6 +177,7 @@ pub async fn run(ctx: &mut Context) -> anyhow::Result<Exit> {
                 OldKey::Live => "live",
                 OldKey::Unknown(_) => "unknown",
             },
+            account_changed,
         });
     } else {
         let who = info
@@ -165,6 +193,11 @@ pub async fn run(ctx: &mut Context) -> anyhow::Result<Exit> {
         OldKey::Revoked => ctx
             .printer
             .status("The old key is revoked: 1fichier refuses it."),
+        OldKey::Live if account_changed => ctx.printer.warn(&format!(
+            "the old key is still live: it still opens {}; fichier no longer uses it. If it \
+             leaked, regenerate it on {CONSOLE_URL} while logged in to that account",
+            old_email.as_deref().unwrap_or("the other account")
+        )),
         OldKey::Live => ctx.printer.warn(&format!(
             "the old key is still live: 1fichier accepts it. Regenerate the key on {CONSOLE_URL} \
              (that revokes the old one), then run `fichier auth rotate` with the newest key"
@@ -177,16 +210,14 @@ pub async fn run(ctx: &mut Context) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// The `api_key_file` of the config file (`FICHIER_CONFIG` or the default path), if any.
-fn configured_key_file(settings: &crate::settings::Settings) -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("FICHIER_CONFIG")
-        .filter(|v| !v.is_empty())
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| settings.dirs.config.join("config.toml"));
-    let text = std::fs::read_to_string(path).ok()?;
-    toml::from_str::<crate::settings::ConfigFile>(&text)
-        .ok()?
-        .api_key_file
+/// The error when the user did not confirm an account switch: nothing was stored.
+fn switch_refused(what: &str) -> anyhow::Error {
+    Failure::usage(format!("{what}; nothing was stored"))
+        .with_hint(
+            "check that you copied the key of the right account; to switch accounts on purpose, \
+             run `fichier auth rotate --force` (or `fichier auth login`)",
+        )
+        .into()
 }
 
 /// The error for a key source fichier does not write: say what to change instead.

@@ -71,8 +71,14 @@ pub async fn run(ctx: &mut Context, args: ScanArgs) -> anyhow::Result<Exit> {
         render_text(&report)
     };
     let text = text.trim_end_matches('\n');
-    if !text.is_empty() {
-        ctx.printer.line(text);
+    if json || args.sarif {
+        // Serialized JSON escapes control characters itself and must stay exact.
+        ctx.printer.json_text(text);
+    } else {
+        // One data line per printed line: `line` escapes what a scanned path could smuggle in.
+        for line in text.lines() {
+            ctx.printer.line(line);
+        }
     }
     for e in &report.errors {
         ctx.printer.warn(&format!("{}: {}", e.path, e.message));

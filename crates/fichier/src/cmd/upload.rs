@@ -130,7 +130,7 @@ pub async fn run(ctx: &mut Context, args: UploadArgs) -> anyhow::Result<Exit> {
             locals.pop();
         }
     }
-    let remote_path = split_path(remote.as_deref().unwrap_or("/"));
+    let remote_path = split_path(remote.as_deref().unwrap_or("/"))?;
     if remote_path
         .iter()
         .any(|c| c.starts_with("http:") || c.starts_with("https:"))

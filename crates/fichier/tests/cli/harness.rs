@@ -166,14 +166,16 @@ impl Env {
     }
 
     /// Runs the binary on a pseudo-terminal (through util-linux `script`), feeding `stdin`.
-    /// stdout and stderr arrive merged, as on a terminal. `None` when `script` is missing.
-    pub fn run_pty(&self, args: &[&str], stdin: &str) -> Option<Out> {
+    /// stdout and stderr arrive merged, as on a terminal. A missing `script` fails the test:
+    /// terminal behaviour untested must not look like terminal behaviour tested.
+    pub fn run_pty(&self, args: &[&str], stdin: &str) -> Out {
         for a in args {
             assert!(!a.contains(self.key()), "a test passed the key on argv");
         }
-        if !Path::new("/usr/bin/script").exists() {
-            return None;
-        }
+        assert!(
+            Path::new("/usr/bin/script").exists(),
+            "terminal tests need util-linux `script` at /usr/bin/script (install util-linux)"
+        );
         let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
         let line = std::iter::once(BIN)
             .chain(args.iter().copied())
@@ -197,11 +199,11 @@ impl Env {
             !text.contains(self.key()),
             "the key leaked to the terminal of {args:?}"
         );
-        Some(Out {
+        Out {
             code: out.status.code().unwrap_or(-1),
             stdout: text,
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        })
+        }
     }
 
     /// Runs with empty stdin.

@@ -11,13 +11,11 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
     // Piped: never colour, even without NO_COLOR.
     env.env.push(("NO_COLOR".into(), String::new()));
     assert!(!env.run(&["ls"]).ok().contains('\x1b'));
-    let Some(out) = env.run_pty(&["ls"], "") else {
-        return;
-    };
+    let out = env.run_pty(&["ls"], "");
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert!(out.stdout.contains("\x1b[1;34mBlue/"), "{:?}", out.stdout);
     env.env.push(("NO_COLOR".into(), "1".into()));
-    let out = env.run_pty(&["ls"], "").unwrap();
+    let out = env.run_pty(&["ls"], "");
     assert!(!out.stdout.contains('\x1b'), "{:?}", out.stdout);
 }
 
@@ -25,9 +23,7 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
 fn rm_asks_on_a_terminal() {
     let env = Env::logged_in();
     env.upload("keep.txt", b"k", 0);
-    let Some(out) = env.run_pty(&["rm", "/keep.txt"], "n\n") else {
-        return;
-    };
+    let out = env.run_pty(&["rm", "/keep.txt"], "n\n");
     assert_eq!(out.code, 2, "{}", out.stdout);
     assert!(
         out.stdout.contains("Delete 1 file(s) and 0 folder(s)?"),
@@ -36,12 +32,12 @@ fn rm_asks_on_a_terminal() {
     );
     assert!(out.stdout.contains("nothing was deleted"), "{}", out.stdout);
     env.run(&["info", "/keep.txt"]).ok();
-    let out = env.run_pty(&["rm", "/keep.txt"], "y\n").unwrap();
+    let out = env.run_pty(&["rm", "/keep.txt"], "y\n");
     assert_eq!(out.code, 0, "{}", out.stdout);
     env.run(&["info", "/keep.txt"]).code(2);
     // --force never asks.
     env.upload("gone.txt", b"g", 0);
-    let out = env.run_pty(&["rm", "-f", "/gone.txt"], "").unwrap();
+    let out = env.run_pty(&["rm", "-f", "/gone.txt"], "");
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert!(!out.stdout.contains("[y/N]"), "{}", out.stdout);
 }

@@ -49,7 +49,11 @@ fn rotate_in_file_store_warns_when_old_key_still_works() {
         .create_account("second@example.com", Offer::Premium)
         .unwrap()
         .api_key;
-    let out = clean(env.run_stdin(&["auth", "rotate"], &other), &[&other]);
+    // Another account: only with --force when stdin is not a terminal.
+    let out = clean(
+        env.run_stdin(&["auth", "rotate", "--force"], &other),
+        &[&other],
+    );
     out.ok();
     assert!(out.stderr.contains("still live"), "{}", out.stderr);
     assert!(

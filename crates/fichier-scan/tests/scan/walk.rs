@@ -1,12 +1,10 @@
 //! Directory walks: .gitignore and .fichier-scan-ignore respected, hidden files scanned, `.git`
 //! skipped, symlinks never followed out of the tree, explicit files always scanned.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::Rng;
+use crate::common::Rng;
 use fichier_scan::{ScanOptions, Scanner};
 
 fn write(root: &Path, rel: &str, text: &str) {

@@ -1,7 +1,7 @@
 //! Bad input: every malformed or invalid request gets a KO in the service's style (403, or
 //! 404 for unknown resources), never a panic or a 500, and changes nothing.
 
-mod common;
+use crate::common;
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -2,12 +2,10 @@
 //! history (deleted files, other branches, one report per blob, the commit that added it),
 //! staged changes, and the pre-commit hook installer.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::Rng;
+use crate::common::Rng;
 use fichier_scan::{HookOptions, ScanError, ScanOptions, Scanner, install_hook};
 
 fn git(repo: &Path, args: &[&str]) -> String {

@@ -3,7 +3,7 @@
 //! certificate in `tests/data` (signed by the test CA `ca.pem`) covers the 1fichier names,
 //! localhost and 127.0.0.1.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

@@ -1,6 +1,6 @@
 //! The Rust surface other crates code against, and the authentication answers.
 
-mod common;
+use crate::common;
 
 use fichier_emu::Offer;
 use serde_json::json;

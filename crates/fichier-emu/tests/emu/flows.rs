@@ -2,7 +2,7 @@
 //! tokens), remote upload from a loopback server, flood lock and recovery, restart
 //! persistence, and the end.pl report formats.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -400,20 +400,20 @@ async fn remote_upload_fetches_loopback_and_refuses_others() {
     assert_eq!(ls["data"][0]["id"], id);
 }
 
-/// Windows long enough that two quick calls always fall inside them, even on a loaded
-/// machine; a short lock so recovery comes quickly.
+/// Windows and a lock long enough that quick calls always fall inside them, even on a loaded
+/// machine: asserting what a lock refuses must not race its end.
 fn test_limits() -> Limits {
     let mut l = Limits::scaled();
     l.user_info_ip_window = Some(Duration::from_secs(60));
     l.user_info_user_window = Some(Duration::from_secs(60));
     l.file_ls_folder_window = Some(Duration::from_secs(60));
-    l.lock_time = Duration::from_secs(2);
-    l.lock_max = Duration::from_secs(2);
+    l.lock_time = Duration::from_secs(60);
+    l.lock_max = Duration::from_secs(60);
     l
 }
 
 #[tokio::test]
-async fn flood_lock_then_recovery() {
+async fn flood_lock_refuses_every_call_until_it_lifts() {
     let env = common::start_with(|c| {
         c.limits(test_limits());
     })
@@ -425,25 +425,32 @@ async fn flood_lock_then_recovery() {
         (s, v["message"].as_str().unwrap()),
         (403, "Flood detected: IP Locked #38")
     );
-    // The lock refuses every call for a while…
+    // The lock (60 s here) refuses every call, whatever the endpoint.
     let (_, v) = env.call("folder/ls", json!({})).await;
     assert_eq!(v["message"], "Flood detected: IP Locked #38");
-    // …then lifts.
-    let mut ok = false;
-    for _ in 0..100 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        if env.call("folder/ls", json!({})).await.0 == 200 {
-            ok = true;
-            break;
-        }
-    }
-    assert!(ok, "the lock never lifted");
 
     // Listing one folder twice within its window locks too.
     env.emu.set_limits(test_limits());
     assert_eq!(env.call("file/ls", json!({"folder_id": 0})).await.0, 200);
     let (_, v) = env.call("file/ls", json!({"folder_id": 0})).await;
     assert_eq!(v["message"], "Flood detected: IP Locked #374");
+
+    // A short lock lifts by itself: wait for that state, with a generous deadline, instead
+    // of assuming when it happens.
+    let mut short = test_limits();
+    short.lock_time = Duration::from_millis(500);
+    short.lock_max = Duration::from_millis(500);
+    env.emu.set_limits(short);
+    assert_eq!(env.call("user/info", json!({})).await.0, 200);
+    assert_eq!(env.call("user/info", json!({})).await.0, 403);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while env.call("folder/ls", json!({})).await.0 != 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lock never lifted"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     env.emu.set_limits(Limits::off());
     for _ in 0..20 {
         assert_eq!(env.call("user/info", json!({})).await.0, 200);

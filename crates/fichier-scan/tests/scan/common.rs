@@ -1,5 +1,4 @@
 //! Shared helpers for the integration tests: a seeded random generator and fake keys.
-#![allow(dead_code)] // each test binary uses a different subset
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -1,8 +1,6 @@
 //! Shared helpers for the emulator's integration tests: a started emulator with a Premium
 //! account and a raw HTTP client (reqwest, deliberately not the project's client library).
 
-#![allow(dead_code)]
-
 use fichier_emu::{Account, Config, Emulator, Offer};
 use serde_json::Value;
 

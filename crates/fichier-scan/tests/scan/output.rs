@@ -1,11 +1,9 @@
 //! Outputs, baselines, exit codes and the no-leak guarantee: a canary key planted in real
 //! files must never appear in text, JSON, SARIF, summaries, Debug output or baseline files.
 
-mod common;
-
 use std::io::Cursor;
 
-use common::Rng;
+use crate::common::Rng;
 use fichier_scan::{
     Baseline, Confidence, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, InputError, Report, RuleId,
     ScanError, ScanOptions, Scanner, Verification, exit_code_for, render_json, render_sarif,

@@ -2,7 +2,7 @@
 //! to the same request (ids mapped onto a seeded account) has the same fields with the same
 //! JSON types, the same HTTP status, and for KO answers the same message.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -198,6 +198,11 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
+/// Fields the emulator sends beyond the captured fixtures because the reference lists them
+/// (`user/info`: both the reference and the independent OpenAPI description have them; the
+/// captured answers predate them). Only these paths may be extra.
+const BEYOND_FIXTURES: &[&str] = &["$.extended_quota", "$.extended_quota_end"];
+
 /// Same fields, same JSON types, recursively (arrays: first elements compared).
 fn same_shape(path: &str, want: &Value, got: &Value, errs: &mut Vec<String>) {
     if kind(want) != kind(got) {
@@ -217,8 +222,9 @@ fn same_shape(path: &str, want: &Value, got: &Value, errs: &mut Vec<String>) {
                 }
             }
             for k in g.keys() {
-                if !w.contains_key(k) {
-                    errs.push(format!("{path}.{k}: not in the fixture"));
+                let at = format!("{path}.{k}");
+                if !w.contains_key(k) && !BEYOND_FIXTURES.contains(&at.as_str()) {
+                    errs.push(format!("{at}: not in the fixture"));
                 }
             }
         }

@@ -2,9 +2,7 @@
 //! make the scanner panic, in default or strict mode, and every finding points inside its
 //! input with a masked key and a fingerprint.
 
-mod common;
-
-use common::Rng;
+use crate::common::Rng;
 use fichier_scan::{Confidence, ScanOptions, Scanner, render_json, render_sarif, render_text};
 
 const PIECES: &[&str] = &[

@@ -1,12 +1,10 @@
 //! Corpus test: recall on every positive format, no false positive on look-alikes, strict-only
 //! cases, with the measured counts printed (`cargo test -p fichier-scan -- --nocapture`).
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use common::{ALNUM, Rng};
+use crate::common::{ALNUM, Rng};
 use fichier_scan::{Finding, ScanOptions, Scanner};
 
 /// Rounds of fresh random values per run: more placements, same cost class (milliseconds).

@@ -2,7 +2,7 @@
 //! truncated and reset bodies, slow bodies, expired tokens, download bandwidth cap, and the
 //! admin HTTP routes.
 
-mod common;
+use crate::common;
 
 use fichier_emu::{Fault, FaultPlan};
 use serde_json::{Value, json};
@@ -122,6 +122,7 @@ async fn admin_routes_load_plans_limits_and_show_the_log() {
     let r = env
         .http
         .put(format!("{base}/admin/faults"))
+        .header("Content-Type", "application/json")
         .body(plan.to_string())
         .send()
         .await
@@ -131,6 +132,7 @@ async fn admin_routes_load_plans_limits_and_show_the_log() {
     let r = env
         .http
         .put(format!("{base}/admin/faults"))
+        .header("Content-Type", "application/json")
         .body("{\"rules\": 3}")
         .send()
         .await
@@ -146,6 +148,7 @@ async fn admin_routes_load_plans_limits_and_show_the_log() {
     let r = env
         .http
         .post(format!("{base}/admin/limits"))
+        .header("Content-Type", "application/json")
         .body(r#"{"preset":"scaled"}"#)
         .send()
         .await
@@ -166,6 +169,7 @@ async fn admin_routes_load_plans_limits_and_show_the_log() {
     let r = env
         .http
         .put(format!("{base}/admin/limits"))
+        .header("Content-Type", "application/json")
         .body(limits.to_string())
         .send()
         .await
@@ -176,6 +180,7 @@ async fn admin_routes_load_plans_limits_and_show_the_log() {
     let r = env
         .http
         .post(format!("{base}/admin/accounts"))
+        .header("Content-Type", "application/json")
         .body(r#"{"email":"new@example.com","offer":"access"}"#)
         .send()
         .await

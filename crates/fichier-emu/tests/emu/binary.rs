@@ -2,7 +2,7 @@
 //! in the middle of an upload (no half file is ever listed), a fault plan loaded from the
 //! CLI into a running server, and `demo`.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -247,4 +247,131 @@ async fn serve_takes_a_fault_plan_file_and_limits_preset() {
         (403, "Flood detected: IP Locked #38")
     );
     drop(server);
+}
+
+#[tokio::test]
+async fn serve_takes_a_public_url_and_connection_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = run(&["account", "create", "owner@example.com"], dir.path())
+        .trim()
+        .to_string();
+    let (server, base) = serve_with(
+        dir.path(),
+        &[
+            "--public-url",
+            "https://emu.example:8443",
+            "--header-timeout",
+            "5",
+            "--max-connections",
+            "8",
+        ],
+    );
+    let (s, v) = call(&base, &key, "upload/get_upload_server", json!({})).await;
+    assert_eq!((s, v["url"].as_str().unwrap()), (200, "emu.example:8443"));
+    drop(server);
+    for (flag, value, says) in [
+        (
+            "--public-url",
+            "https://emu.example/base",
+            "like https://emu.example:8443",
+        ),
+        ("--max-connections", "0", "--max-connections"),
+        ("--header-timeout", "0", "--header-timeout"),
+    ] {
+        let out = bin()
+            .args(["serve", "--bind", "127.0.0.1:0", flag, value, "--data-dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{flag} {value}: {err}");
+    }
+}
+
+/// A real full disk: the server runs on a 20 MiB tmpfs (mounted in a user namespace), a
+/// 40 MB upload fails, and the next upload and metadata write work without a restart.
+#[tokio::test]
+#[ignore = "needs unprivileged user namespaces (unshare -rm) to mount a tmpfs; the disk_full fault covers the same path everywhere"]
+async fn real_full_disk_upload_fails_and_the_server_recovers() {
+    let mount = tempfile::tempdir().unwrap();
+    let script = format!(
+        "mount -t tmpfs -o size=20m tmpfs '{m}' && exec '{bin}' serve --bind 127.0.0.1:0 --data-dir '{m}' --account owner@example.com",
+        m = mount.path().display(),
+        bin = env!("CARGO_BIN_EXE_fichier-emu"),
+    );
+    let mut child = Command::new("unshare")
+        .args(["-rm", "sh", "-c", &script])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    // Kept open to the end: the server writes on stderr and must not see a closed pipe.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut err_line = String::new();
+    stderr.read_line(&mut err_line).unwrap();
+    let server = Server(child);
+    let base = line.trim().to_string();
+    assert!(
+        base.starts_with("http://"),
+        "serve did not start: {err_line}"
+    );
+    let key = err_line
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .find(|w| w.len() == 32)
+        .expect("key on stderr")
+        .to_string();
+    // A kept-alive client: the refused upload's connection, whose body the server stopped
+    // reading, is announced as closing and must not be reused.
+    let http = common::client();
+    let upload = |bytes: Vec<u8>| {
+        let http = http.clone();
+        let (base, key) = (base.clone(), key.clone());
+        async move {
+            let srv: Value = http
+                .get(format!("{base}/v1/upload/get_upload_server.cgi"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let form = reqwest::multipart::Form::new().part(
+                "file[]",
+                reqwest::multipart::Part::bytes(bytes).file_name("f.bin"),
+            );
+            let r = http
+                .post(format!(
+                    "http://{}/upload.cgi?id={}",
+                    srv["url"].as_str().unwrap(),
+                    srv["id"].as_str().unwrap()
+                ))
+                .bearer_auth(&key)
+                .multipart(form)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            let status = r.status().as_u16();
+            Ok::<_, String>((status, r.text().await.unwrap_or_default()))
+        }
+    };
+    // The server answers before reading the whole body and closes the connection: the client
+    // sees the 503, or a reset if it was still sending; either way nothing is stored.
+    match upload(vec![5u8; 40_000_000]).await {
+        Ok((s, text)) => {
+            assert_eq!(s, 503, "{text}");
+            assert!(text.contains("Storage full"), "{text}");
+        }
+        Err(e) => eprintln!("the refused upload ended in a transport error: {e}"),
+    }
+    let (s, text) = upload(vec![6u8; 1_000_000]).await.unwrap();
+    assert_eq!(s, 302, "{text}");
+    let (s, v) = call(&base, &key, "folder/mkdir", json!({"name": "After"})).await;
+    assert_eq!(s, 200, "{v}");
+    drop(server);
+    drop(stderr);
 }

@@ -1,0 +1,131 @@
+//! `upload/get_upload_server` and the `end.pl` report types (the node transfer itself is in `crate::upload`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::client::{Client, Ep, Kind, Rules};
+use crate::error::{Error, Result};
+use crate::listing_cache::Edit;
+use crate::values::*;
+use crate::wire::{de_flag, de_opt_nonempty, de_u64, de_vec};
+
+pub(crate) const UPLOAD_SERVER: Ep = Ep {
+    path: "upload/get_upload_server.cgi",
+    kind: Kind::Read,
+    auth: false,
+    ko_is_answer: false,
+};
+
+/// `upload/get_upload_server.cgi` answer: a node and an upload id.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[non_exhaustive]
+pub struct UploadServer {
+    /// Node host name (no scheme).
+    #[serde(rename(deserialize = "url"))]
+    pub host: String,
+    /// Upload id (`id`/`xid`), 10 alphanumerics.
+    pub id: String,
+}
+
+/// One file of an `end.pl` JSON report.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[non_exhaustive]
+pub struct UploadedLink {
+    /// File link.
+    pub download: FileLink,
+    /// Stored name.
+    pub filename: String,
+    /// Removal link; `None` when tied to an account.
+    #[serde(default, deserialize_with = "de_opt_nonempty")]
+    pub remove: Option<String>,
+    /// Size in bytes (a string on the wire).
+    #[serde(deserialize_with = "de_u64")]
+    pub size: u64,
+    /// Whirlpool as reported.
+    #[serde(default)]
+    pub whirlpool: String,
+}
+
+/// `end.pl` JSON report.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[non_exhaustive]
+pub struct UploadReport {
+    /// Files went to a user's `incoming` folder.
+    #[serde(default, deserialize_with = "de_flag")]
+    pub incoming: bool,
+    /// One entry per uploaded file.
+    #[serde(default, deserialize_with = "de_vec")]
+    pub links: Vec<UploadedLink>,
+}
+
+/// A verified upload: the service listed the file with the local size and whirlpool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct UploadedFile {
+    /// File link.
+    pub link: FileLink,
+    /// Stored name.
+    pub filename: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Whirlpool (lowercase hex), equal to the local one.
+    pub whirlpool: String,
+    /// Removal link (anonymous uploads only).
+    pub remove: Option<String>,
+    /// True when the file was found already uploaded (after an ambiguous failure) rather
+    /// than confirmed by this attempt's report.
+    pub recovered: bool,
+}
+
+impl Client {
+    /// `upload/get_upload_server.cgi`: a node and an upload id (no key needed).
+    ///
+    /// An upload follows, whose folder this call does not know: the cached listings are
+    /// forgotten, so no later command reads a listing without the new file (callers that
+    /// report the upload with [`Client::note_uploaded`] keep the listings they fetch after).
+    pub async fn upload_server(&self) -> Result<UploadServer> {
+        self.inner.pacer.invalidate_listings().await;
+        let s: UploadServer = self
+            .call(UPLOAD_SERVER, &Empty {}, Rules::default())
+            .await?;
+        let host_ok = !s.host.is_empty()
+            && s.host.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
+            });
+        let id_ok =
+            !s.id.is_empty() && s.id.len() <= 64 && s.id.bytes().all(|b| b.is_ascii_alphanumeric());
+        if !host_ok || !id_ok {
+            return Err(Error::protocol(
+                UPLOAD_SERVER.path,
+                "the node host or upload id has an unexpected form",
+                b"",
+            ));
+        }
+        Ok(s)
+    }
+
+    /// Records files this program uploaded into `folder` (confirmed by `end.pl`) in the cached
+    /// listings of that folder, here and for the user's other processes, so the next listing
+    /// shows them without a call.
+    pub async fn note_uploaded(&self, folder: FolderId, files: &[UploadedFile]) {
+        let date = crate::wire::format_date(&jiff::ZonedDateTime::now());
+        let entries = files
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "url": f.link.as_str(),
+                    "filename": f.filename,
+                    "size": f.size,
+                    "checksum": f.whirlpool,
+                    "date": date,
+                    "pass": 0,
+                    "acl": 0,
+                    "cdn": 0,
+                })
+            })
+            .collect();
+        self.inner
+            .pacer
+            .edit_listings(&Edit::FilesAdded { folder, entries })
+            .await;
+    }
+}
