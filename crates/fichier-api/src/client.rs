@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -584,7 +584,7 @@ impl Client {
             .timeout(self.inner.request_timeout)
             .body(body.to_vec());
         if ep.auth {
-            req = req.header(AUTHORIZATION, self.bearer()?);
+            req = self.authorized(req)?;
         }
         let span = tracing::debug_span!("api_call", endpoint = ep.path);
         let (status, bytes) = async {
@@ -602,9 +602,13 @@ impl Client {
         self.decode_envelope(ep, status, &bytes)
     }
 
-    pub(crate) fn bearer(&self) -> Result<HeaderValue> {
+    /// Adds the key's `Authorization` header (through [`ApiKey::authorize`]).
+    pub(crate) fn authorized(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<reqwest::RequestBuilder> {
         match &self.inner.key {
-            Some(k) => Ok(k.bearer_header()),
+            Some(k) => Ok(k.authorize(req)),
             None => Err(Error::NotAuthenticated {
                 message: crate::error::ServiceMessage {
                     text: "no API key configured".into(),

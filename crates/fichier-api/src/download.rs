@@ -1,22 +1,18 @@
-//! The download primitive: a token, then streamed `GET`s with `Range` into any `AsyncWrite`.
-//!
-//! `Content-Range` is validated (a `200` to a ranged request is an error, never silently
-//! accepted), a cut connection resumes from the bytes already written, the token is renewed
-//! when it expires (or is refused), and progress is reported per chunk. The token URL is never
-//! logged or put in an error.
+//! Whole-file downloads into any `AsyncWrite`: a token, then ranged GETs (each one
+//! [`Client::range_get`], which validates the answer) resumed after cuts, the token renewed
+//! when it expires or is refused, progress reported per chunk. The token URL is never logged
+//! or put in an error. Segmented, resumable downloads to disk are `fichier-transfer`'s.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, RANGE};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::hash::{HashPipe, same_whirlpool};
+use crate::hash::HashPipe;
 use crate::progress::Progress;
+use crate::range::RangeAnswer;
 use crate::types::{DownloadToken, DownloadTokenRequest, FileLink, Password};
 
 /// What to download.
@@ -78,36 +74,6 @@ pub struct RangeOutcome {
     pub total_size: Option<u64>,
     /// Why the range stopped early (cut connection, server error); `None` when complete.
     pub interrupted: Option<Error>,
-}
-
-/// A byte range answer, parsed from `Content-Range: bytes a-b/total`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ContentRange {
-    /// First byte.
-    pub start: u64,
-    /// Last byte (inclusive).
-    pub end: u64,
-    /// Full size, when given (`*` otherwise).
-    pub total: Option<u64>,
-}
-
-impl ContentRange {
-    /// Parses a `Content-Range` header value.
-    pub fn parse(v: &str) -> Option<ContentRange> {
-        let rest = v.trim().strip_prefix("bytes")?.trim_start();
-        let (range, total) = rest.split_once('/')?;
-        let (a, b) = range.trim().split_once('-')?;
-        let start: u64 = a.trim().parse().ok()?;
-        let end: u64 = b.trim().parse().ok()?;
-        let total = match total.trim() {
-            "*" => None,
-            t => Some(t.parse().ok()?),
-        };
-        if end < start || total.is_some_and(|t| end >= t) {
-            return None;
-        }
-        Some(ContentRange { start, end, total })
-    }
 }
 
 /// Why one GET stopped.
@@ -260,6 +226,7 @@ impl Client {
         })
     }
 
+    /// One ranged GET through [`Client::range_get`], written to `writer` (and the hasher).
     #[allow(clippy::too_many_arguments)]
     async fn download_leg<W>(
         &self,
@@ -275,177 +242,41 @@ impl Client {
     where
         W: AsyncWrite + Unpin + Send + ?Sized,
     {
-        let what = "download";
-        let ranged = *offset > 0 || req.end.is_some();
-        let mut http = self.inner.http.get(token.expose_url());
-        if ranged {
-            let range = match req.end {
-                Some(e) => format!("bytes={}-{}", *offset, e.saturating_sub(1)),
-                None => format!("bytes={}-", *offset),
-            };
-            http = http.header(RANGE, range);
+        let mut body = match self.range_get(token, *offset, req.end).await? {
+            RangeAnswer::Body(b) => b,
+            RangeAnswer::Cut(e) => return Ok(Leg::Cut(e)),
+            RangeAnswer::Refused(e) => return Ok(Leg::TokenRefused(e)),
+        };
+        if let (Some(t), Some(prev)) = (body.total(), *total)
+            && t != prev
+        {
+            return Err(Error::protocol(
+                "download URL",
+                format!("the file size changed from {prev} to {t} during the download"),
+                b"",
+            ));
         }
-        let resp = match http.send().await {
-            Ok(r) => r,
-            Err(e) if e.is_timeout() || e.is_connect() || e.is_request() => {
-                return Ok(Leg::Cut(Error::transport(what, e)));
-            }
-            Err(e) => return Err(Error::transport(what, e)),
-        };
-        let status = resp.status().as_u16();
-        let header = |name| {
-            resp.headers()
-                .get(name)
-                .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let expected_len: u64 = match status {
-            206 => {
-                let raw = header(CONTENT_RANGE)
-                    .ok_or_else(|| Error::protocol(what, "206 without Content-Range", b""))?;
-                let cr = ContentRange::parse(&raw).ok_or_else(|| {
-                    Error::protocol(what, format!("invalid Content-Range {raw:?}"), b"")
-                })?;
-                if cr.start != *offset {
-                    return Err(Error::protocol(
-                        what,
-                        format!(
-                            "asked for bytes from {}, got Content-Range {raw:?}",
-                            *offset
-                        ),
-                        b"",
-                    ));
-                }
-                if let (Some(t), Some(prev)) = (cr.total, *total)
-                    && t != prev
-                {
-                    return Err(Error::protocol(
-                        what,
-                        format!("the file size changed from {prev} to {t} during the download"),
-                        b"",
-                    ));
-                }
-                if cr.total.is_some() {
-                    *total = cr.total;
-                }
-                let len = cr.end - cr.start + 1;
-                if let Some(cl) = header(CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok())
-                    && cl != len
-                {
-                    return Err(Error::protocol(
-                        what,
-                        format!("Content-Length {cl} does not match Content-Range {raw:?}"),
-                        b"",
-                    ));
-                }
-                len
-            }
-            200 if ranged => {
-                return Err(Error::protocol(
-                    what,
-                    "the server answered 200 (whole file) to a ranged request; refusing to append it",
-                    b"",
-                ));
-            }
-            200 => {
-                let cl = header(CONTENT_LENGTH)
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .ok_or_else(|| Error::protocol(what, "200 without Content-Length", b""))?;
-                if let Some(prev) = *total
-                    && prev != cl
-                {
-                    return Err(Error::protocol(
-                        what,
-                        "the file size changed during the download",
-                        b"",
-                    ));
-                }
-                *total = Some(cl);
-                cl
-            }
-            416 => {
-                // Asking past the end: fine only when everything is already there.
-                let t = header(CONTENT_RANGE).and_then(|v| {
-                    v.rsplit('/')
-                        .next()
-                        .and_then(|t| t.trim().parse::<u64>().ok())
-                });
-                if t == Some(*offset) {
-                    *total = t;
-                    return Ok(Leg::Complete);
-                }
-                return Err(Error::protocol(
-                    what,
-                    format!("range from {} not satisfiable (size {t:?})", *offset),
-                    b"",
-                ));
-            }
-            401 | 403 | 404 | 410 => {
-                // A JSON KO (flood, not allowed…) keeps its meaning; a bare refusal of the
-                // token URL means it expired or was used up.
-                let body = resp.bytes().await.unwrap_or_default();
-                let msg = serde_json::from_slice::<serde_json::Value>(&body)
-                    .ok()
-                    .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned));
-                let err = match msg {
-                    Some(m) => crate::error::classify(status, Some(&m), &self.redact_bytes(&body)),
-                    None => Error::TokenExpired { status },
-                };
-                return Ok(Leg::TokenRefused(err));
-            }
-            s if s >= 500 => {
-                let body = resp.bytes().await.unwrap_or_default();
-                return Ok(Leg::Cut(crate::error::classify(
-                    status,
-                    None,
-                    &self.redact_bytes(&body),
-                )));
-            }
-            _ => {
-                let body = resp.bytes().await.unwrap_or_default();
-                return Err(crate::error::classify(
-                    status,
-                    None,
-                    &self.redact_bytes(&body),
-                ));
-            }
-        };
+        if body.total().is_some() {
+            *total = body.total();
+        }
         if !*started {
             progress.start(*total, *offset);
             *started = true;
         }
-        let mut received = 0u64;
-        let mut stream = resp.bytes_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = match chunk {
-                Ok(c) => c,
-                Err(e) => return Ok(Leg::Cut(Error::transport(what, e))),
+        loop {
+            let chunk = match body.next_chunk(progress).await {
+                Ok(Some(c)) => c,
+                Ok(None) => break,
+                Err(e) => return Ok(Leg::Cut(e)),
             };
-            let n = chunk.len() as u64;
-            if received + n > expected_len {
-                return Err(Error::protocol(
-                    what,
-                    "the server sent more bytes than announced",
-                    b"",
-                ));
-            }
             writer
                 .write_all(&chunk)
                 .await
                 .map_err(|e| Error::io(None, e))?;
+            *offset += chunk.len() as u64;
             if let Some(h) = hasher {
                 h.feed(chunk).await;
             }
-            received += n;
-            *offset += n;
-            progress.bytes(n);
-        }
-        if received < expected_len {
-            return Ok(Leg::Cut(Error::protocol_transient(
-                what,
-                format!("the connection ended after {received} of {expected_len} bytes"),
-                b"",
-            )));
         }
         let stop = match (req.end, *total) {
             (Some(e), Some(t)) => e.min(t),
@@ -457,7 +288,7 @@ impl Client {
             Ok(Leg::Complete)
         } else {
             Ok(Leg::Cut(Error::protocol_transient(
-                what,
+                "download URL",
                 "short range answer",
                 b"",
             )))
@@ -522,118 +353,5 @@ impl Client {
             total_size: total,
             interrupted,
         })
-    }
-
-    /// Downloads a file to `dest`, resuming from `dest.part` when present, then checks size
-    /// and whirlpool against `file/info` before renaming `.part` into place.
-    pub async fn download_file(
-        &self,
-        link: &FileLink,
-        pass: Option<&Password>,
-        dest: &Path,
-        progress: &dyn Progress,
-    ) -> Result<DownloadOutcome> {
-        let info = self.file_info(link, pass).await?;
-        let part = part_path(dest);
-        let mut file = tokio::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&part)
-            .await
-            .map_err(|e| Error::io(Some(part.clone()), e))?;
-        let mut offset = file
-            .metadata()
-            .await
-            .map_err(|e| Error::io(Some(part.clone()), e))?
-            .len();
-        if offset > info.size {
-            // Longer than the file: not a prefix of it. Start over.
-            file.set_len(0)
-                .await
-                .map_err(|e| Error::io(Some(part.clone()), e))?;
-            offset = 0;
-        }
-        let mut req = DownloadRequest::new(link.clone());
-        req.password = pass.cloned();
-        req.offset = offset;
-        let outcome = if offset == info.size {
-            DownloadOutcome {
-                bytes_written: 0,
-                end_offset: offset,
-                total_size: Some(info.size),
-                whirlpool: None,
-                tokens_used: 0,
-            }
-        } else {
-            self.download_to(&req, &mut file, progress).await?
-        };
-        file.sync_all()
-            .await
-            .map_err(|e| Error::io(Some(part.clone()), e))?;
-        drop(file);
-        if outcome.end_offset != info.size {
-            return Err(Error::Integrity {
-                what: format!("size of {}", dest.display()),
-                expected: info.size.to_string(),
-                actual: outcome.end_offset.to_string(),
-            });
-        }
-        let local = match &outcome.whirlpool {
-            Some(h) => h.clone(),
-            None => crate::hash::whirlpool_file(&part).await?,
-        };
-        if let Some(expected) = &info.checksum
-            && !same_whirlpool(expected, &local)
-        {
-            // A damaged .part must not be resumed again.
-            let _ = tokio::fs::remove_file(&part).await;
-            return Err(Error::Integrity {
-                what: format!("whirlpool of {}", dest.display()),
-                expected: expected.clone(),
-                actual: local,
-            });
-        }
-        tokio::fs::rename(&part, dest)
-            .await
-            .map_err(|e| Error::io(Some(dest.to_path_buf()), e))?;
-        Ok(DownloadOutcome {
-            whirlpool: Some(local),
-            ..outcome
-        })
-    }
-}
-
-/// `<dest>.part`: where an unfinished download lives.
-pub fn part_path(dest: &Path) -> PathBuf {
-    let mut s = dest.as_os_str().to_owned();
-    s.push(".part");
-    PathBuf::from(s)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn content_range() {
-        assert_eq!(
-            ContentRange::parse("bytes 0-15/34"),
-            Some(ContentRange {
-                start: 0,
-                end: 15,
-                total: Some(34)
-            })
-        );
-        assert_eq!(
-            ContentRange::parse("bytes 5-9/*"),
-            Some(ContentRange {
-                start: 5,
-                end: 9,
-                total: None
-            })
-        );
-        assert_eq!(ContentRange::parse("bytes 9-5/34"), None);
-        assert_eq!(ContentRange::parse("bytes 0-34/34"), None);
-        assert_eq!(ContentRange::parse("items 0-1/2"), None);
     }
 }

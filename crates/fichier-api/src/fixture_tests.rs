@@ -407,3 +407,172 @@ fn error_catalogue() {
         );
     }
 }
+
+mod props {
+    use super::*;
+    use crate::listing_cache::{self, Edit, Entry};
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    /// Any JSON value, nested a few levels.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            any::<String>().prop_map(Value::from),
+            "[0-9]{1,20}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 32, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                proptest::collection::btree_map(
+                    prop_oneof![
+                        Just("items".to_string()),
+                        Just("sub_folders".to_string()),
+                        Just("url".to_string()),
+                        Just("id".to_string()),
+                        Just("size".to_string()),
+                        Just("filename".to_string()),
+                        Just("date".to_string()),
+                        Just("folder_id".to_string()),
+                        any::<String>(),
+                    ],
+                    inner,
+                    0..6
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A well-formed `file/ls` item as the service sends it (numbers sometimes as strings).
+    fn item() -> impl Strategy<Value = (String, u64, Value)> {
+        ("[a-z0-9]{10,20}", any::<String>(), any::<u64>(), any::<bool>(), any::<bool>()).prop_map(
+            |(id, name, size, size_as_text, with_date)| {
+                let mut v = serde_json::json!({
+                    "url": format!("https://1fichier.com/?{id}"),
+                    "filename": name,
+                    "size": if size_as_text { Value::from(size.to_string()) } else { Value::from(size) },
+                    "checksum": "ab".repeat(64),
+                    "content-type": "text/plain",
+                    "pass": 0,
+                });
+                if with_date {
+                    v["date"] = Value::from("2026-03-29 02:30:00");
+                }
+                (name_of(&v), size, v)
+            },
+        )
+    }
+
+    fn name_of(v: &Value) -> String {
+        v["filename"].as_str().unwrap_or_default().to_owned()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_json_never_panics_the_listing_decoders(v in any_json()) {
+            let _ = serde_json::from_value::<FolderListing>(v.clone());
+            let _ = serde_json::from_value::<FileList>(v.clone());
+            let _ = serde_json::from_value::<FileEntry>(v.clone());
+            let _ = serde_json::from_value::<SubFolder>(v.clone());
+            // The cached-listing edits take any shape too.
+            let mut entries = BTreeMap::new();
+            entries.insert(listing_cache::folder_key(1, true), Entry { at_ms: 1, body: v.clone() });
+            entries.insert(listing_cache::file_key(2), Entry { at_ms: 1, body: v });
+            for edit in [
+                Edit::FilesRemoved { urls: vec!["https://1fichier.com/?abcdefghij".into()] },
+                Edit::FilesMoved { moves: vec![("a".into(), "b".into())], to: 2, rename: None },
+                Edit::FolderMoved { id: 1, to: 2, rename: Some("n".into()) },
+                Edit::FolderCreated { parent: 1, id: 3, name: "n".into() },
+                Edit::FolderRemoved { id: 2 },
+            ] {
+                listing_cache::apply(&mut entries, &edit, 2);
+            }
+        }
+
+        #[test]
+        fn generated_listings_decode_and_survive_the_shared_cache(
+            items in proptest::collection::vec(item(), 0..8),
+            folder in 0u64..1_000_000,
+        ) {
+            let body = serde_json::json!({
+                "status": "OK",
+                "folder_id": folder,
+                "name": "f",
+                "sub_folders": [{"id": folder.to_string(), "name": "s"}],
+                "items": items.iter().map(|(_, _, v)| v.clone()).collect::<Vec<_>>(),
+            });
+            let l: FolderListing = serde_json::from_value(body.clone()).unwrap();
+            prop_assert_eq!(l.items.len(), items.len());
+            for (entry, (name, size, _)) in l.items.iter().zip(&items) {
+                prop_assert_eq!(&entry.filename, name);
+                prop_assert_eq!(entry.size, *size);
+            }
+            // Through the shared listing file's format and back: the same listing.
+            let mut shared = listing_cache::SharedListings::default();
+            shared.entries.insert(listing_cache::folder_key(folder, true), Entry { at_ms: 1, body });
+            let text = serde_json::to_vec(&shared).unwrap();
+            let back: listing_cache::SharedListings = serde_json::from_slice(&text).unwrap();
+            let again: FolderListing = serde_json::from_value(
+                back.entries[&listing_cache::folder_key(folder, true)].body.clone(),
+            )
+            .unwrap();
+            prop_assert_eq!(
+                serde_json::to_value(&again).unwrap(),
+                serde_json::to_value(&l).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn reference_fixtures_survive_the_shared_cache() {
+        for (file, key) in [
+            ("folder_ls.json", listing_cache::folder_key(0, true)),
+            ("file_ls.json", listing_cache::file_key(0)),
+        ] {
+            for (_, status, body) in examples(file) {
+                if status != 200 {
+                    continue;
+                }
+                let mut shared = listing_cache::SharedListings::default();
+                shared.entries.insert(
+                    key.clone(),
+                    Entry {
+                        at_ms: 1,
+                        body: body.clone(),
+                    },
+                );
+                let back: listing_cache::SharedListings =
+                    serde_json::from_slice(&serde_json::to_vec(&shared).unwrap()).unwrap();
+                assert_eq!(back.entries[&key].body, body, "{file}");
+            }
+        }
+    }
+
+    #[test]
+    fn user_info_reads_extended_quota_and_file_info_either_content_type() {
+        let me: UserInfo = serde_json::from_value(serde_json::json!({
+            "email": "a@b.c",
+            "extended_quota": "2",
+            "extended_quota_end": "2027-01-31 23:59:59",
+        }))
+        .unwrap();
+        assert_eq!(me.extended_quota, Some(2));
+        assert!(me.extended_quota_end.is_some());
+        for field in ["content-type", "content_type"] {
+            let info: FileInfo = serde_json::from_value(serde_json::json!({
+                "url": "https://1fichier.com/?abcdefghij",
+                "filename": "a.txt",
+                "size": 3,
+                field: "text/plain",
+            }))
+            .unwrap();
+            assert_eq!(info.content_type.as_deref(), Some("text/plain"), "{field}");
+        }
+    }
+}

@@ -209,6 +209,81 @@ impl HashPipe {
     }
 }
 
+/// Hashes several streams (the parts of one multipart upload) on one blocking thread. Each
+/// digest is published as soon as its stream delivered all its bytes, so a caller never waits
+/// for the HTTP stack to drop the request body.
+#[derive(Debug)]
+pub(crate) struct MultiHashPipe {
+    tx: tokio::sync::mpsc::Sender<(usize, bytes::Bytes)>,
+    done: std::sync::Arc<std::sync::Mutex<Vec<Option<String>>>>,
+    finished: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl MultiHashPipe {
+    /// One hasher per stream, with the stream lengths.
+    pub(crate) fn start(lens: Vec<u64>) -> MultiHashPipe {
+        // A small bound keeps memory flat when hashing is slower than the network.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<(usize, bytes::Bytes)>(32);
+        let done = std::sync::Arc::new(std::sync::Mutex::new(vec![None; lens.len()]));
+        let finished = std::sync::Arc::new(tokio::sync::Notify::new());
+        let (out, note) = (done.clone(), finished.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut hs: Vec<Option<WhirlpoolHasher>> =
+                lens.iter().map(|_| Some(WhirlpoolHasher::new())).collect();
+            let mut seen = vec![0u64; lens.len()];
+            let mut left = lens.len();
+            while left > 0 {
+                let Some((i, chunk)) = rx.blocking_recv() else {
+                    break;
+                };
+                let Some(Some(h)) = hs.get_mut(i) else {
+                    continue;
+                };
+                h.update(&chunk);
+                seen[i] += chunk.len() as u64;
+                if seen[i] >= lens[i] {
+                    let h = hs[i].take().expect("present above");
+                    out.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(h.finish_hex());
+                    note.notify_waiters();
+                    left -= 1;
+                }
+            }
+            note.notify_waiters();
+        });
+        MultiHashPipe { tx, done, finished }
+    }
+
+    /// A feeder for `'static` streams: `(stream index, chunk)`.
+    pub(crate) fn sender(&self) -> tokio::sync::mpsc::Sender<(usize, bytes::Bytes)> {
+        self.tx.clone()
+    }
+
+    /// The digests of the streams marked `complete` (the others are `None`). A stream is
+    /// complete once its last chunk was sent, so its digest arrives shortly.
+    pub(crate) async fn finish(self, complete: &[bool]) -> Vec<Option<String>> {
+        drop(self.tx);
+        loop {
+            let wait = self.finished.notified();
+            {
+                let done = self.done.lock().unwrap_or_else(|p| p.into_inner());
+                if complete
+                    .iter()
+                    .zip(done.iter())
+                    .all(|(c, d)| !*c || d.is_some())
+                {
+                    return done
+                        .iter()
+                        .zip(complete)
+                        .map(|(d, c)| if *c { d.clone() } else { None })
+                        .collect();
+                }
+            }
+            // Bounded wait: a notification between the check and here is not lost for long.
+            let _ = tokio::time::timeout(std::time::Duration::from_millis(20), wait).await;
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The block function. Tables are computed at compile time from the S-box definition (mini-boxes
 // E, E^-1, R) and the circulant MDS matrix (1, 1, 4, 1, 8, 5, 2, 9) over GF(2^8) mod 0x11D.

@@ -115,15 +115,16 @@ impl ApiKey {
         self.0.expose_secret()
     }
 
-    /// Builds `Authorization: Bearer <key>`, marked sensitive so HTTP debug logs hide it.
+    /// Adds `Authorization: Bearer <key>` to a request, the value marked sensitive so HTTP
+    /// debug logs hide it.
     ///
-    /// The one way to authenticate a request the client does not build itself (e.g. a
-    /// multi-file upload form sent to a node): never format the key into a header by hand.
-    pub fn bearer_header(&self) -> HeaderValue {
+    /// The one function of the workspace that turns the key into a header (a workspace test
+    /// enforces it): every authenticated request of the client goes through it.
+    pub(crate) fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         let mut value = HeaderValue::from_str(&format!("Bearer {}", self.0.expose_secret()))
             .expect("a parsed key only holds header-safe ASCII characters");
         value.set_sensitive(true);
-        value
+        request.header(reqwest::header::AUTHORIZATION, value)
     }
 
     /// True when `text` contains this key; used to redact bodies kept in errors.
@@ -215,8 +216,79 @@ mod tests {
     fn header_is_sensitive() {
         let raw = fichier_testkit::fake_key();
         let k = ApiKey::parse(&raw).unwrap();
-        let h = k.bearer_header();
+        let req = k
+            .authorize(reqwest::Client::new().get("http://127.0.0.1/"))
+            .build()
+            .unwrap();
+        let h = req.headers().get(reqwest::header::AUTHORIZATION).unwrap();
         assert!(h.is_sensitive());
         assert!(!format!("{h:?}").contains(&raw));
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        const ALPHABET: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_=-";
+
+        fn key_chars() -> impl Strategy<Value = String> {
+            proptest::collection::vec(
+                proptest::sample::select(ALPHABET.as_bytes().to_vec()),
+                1..80,
+            )
+            .prop_map(|b| String::from_utf8(b).unwrap())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn pasted_keys_parse_to_the_trimmed_key(
+                key in key_chars(),
+                before in "[ \t\r\n]{0,4}",
+                after in "[ \t\r\n]{0,4}",
+            ) {
+                let parsed = ApiKey::parse(&format!("{before}{key}{after}")).unwrap();
+                prop_assert_eq!(parsed.len(), key.len());
+                prop_assert!(parsed.occurs_in(&key));
+                let shown = format!("{parsed:?}");
+                prop_assert!(!shown.contains(&key) || key.len() < 8);
+            }
+
+            #[test]
+            fn any_input_is_parsed_or_refused_without_echoing_it(input in any::<String>()) {
+                match ApiKey::parse(&input) {
+                    Ok(k) => prop_assert_eq!(k.len(), input.trim().len()),
+                    Err(KeyError::Empty) => prop_assert!(input.trim().is_empty()),
+                    Err(KeyError::InvalidCharacter { position, len, .. }) => {
+                        let trimmed: Vec<char> = input.trim().chars().collect();
+                        prop_assert_eq!(len, trimmed.len());
+                        let bad = trimmed[position - 1];
+                        prop_assert!(!(bad.is_ascii_alphanumeric() || matches!(bad, '_' | '=' | '-')));
+                        prop_assert!(trimmed[..position - 1]
+                            .iter()
+                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '=' | '-')));
+                    }
+                }
+            }
+
+            #[test]
+            fn a_key_with_one_bad_character_is_refused_and_not_shown(
+                key in key_chars(),
+                at in any::<prop::sample::Index>(),
+                bad in "[ \"'\\/:;,.!?<>{}()\u{e9}\u{200b}]",
+            ) {
+                let mut chars: Vec<char> = key.chars().collect();
+                let i = at.index(chars.len() + 1).min(chars.len());
+                chars.insert(i, bad.chars().next().unwrap());
+                let input: String = chars.iter().collect();
+                let Err(err) = ApiKey::parse(&format!("x{input}x")) else {
+                    return Err(TestCaseError::fail("accepted a bad character"));
+                };
+                if key.len() >= 8 {
+                    prop_assert!(!err.to_string().contains(&key));
+                }
+            }
+        }
     }
 }

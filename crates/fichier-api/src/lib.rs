@@ -61,8 +61,8 @@
 //! | website `dir/<id>?json=1` | [`Client::shared_folder_ls`] |
 //! | `remote/ls`, `remote/info`, `remote/request` | [`Client::remote_ls`], [`Client::remote_info`], [`Client::remote_request`] |
 //! | `upload/get_upload_server` | [`Client::upload_server`] |
-//! | node `upload.cgi` + `end.pl` | [`Client::upload_file`] (verified), [`Client::upload_report`] |
-//! | token URL (ranged GET) | [`Client::download_to`] (any `AsyncWrite`), [`Client::download_range`] (one range of a token), [`Client::download_file`] (`.part` + verify) |
+//! | node `upload.cgi` + `end.pl` | [`Client::upload_to_node`] (several files, one request), [`Client::upload_file`] (one file, verified), [`Client::upload_report`] |
+//! | token URL (ranged GET) | [`Client::range_get`] (one validated range, chunk by chunk), [`Client::download_to`] (any `AsyncWrite`), [`Client::download_range`] (one range of a token) |
 //! | `ftp/process`, `ftp/users/*` | [`Client::ftp_process`], [`Client::ftp_users_ls`], [`Client::ftp_users_add`], [`Client::ftp_users_rm`] |
 //! | `vouchers/*` | [`Client::vouchers_ls`], [`Client::vouchers_check`], [`Client::vouchers_use`] |
 //!
@@ -88,17 +88,20 @@
 //!
 //! # Transfers
 //!
-//! [`Client::upload_file`] and [`Client::download_to`] stream (never buffer whole files) and
-//! hash whirlpool on a separate thread ([`HashPipe`]) while bytes pass, so a file is read
-//! once. On loopback the hashed paths run at hashing speed (about 150–180 MiB/s per core
-//! here); [`Client::download_range`] alone (no hash) outruns `curl` — see
-//! `examples/transfer_bench.rs` and `bench/whirlpool.sh`.
+//! Two primitives carry every byte: [`Client::upload_to_node`] (several known-length file
+//! parts in one multipart request, streamed from disk, hashed on a separate thread from the
+//! same reads, then the `end.pl` report) and [`Client::range_get`] (one validated ranged
+//! `GET` of a token URL, read chunk by chunk). [`Client::upload_file`] (one verified file) and
+//! [`Client::download_to`] / [`Client::download_range`] are thin layers over them; the
+//! `fichier-transfer` engine builds segments, resume and batching on the same two. On loopback
+//! the hashed paths run at hashing speed (about 150–180 MiB/s per core here); the unhashed
+//! range path keeps up with `curl` — see `examples/transfer_bench.rs` and `bench/whirlpool.sh`.
 //!
 //! # Secrets
 //!
 //! The key lives in [`ApiKey`] (redacted `Debug`/`Display`, zeroed on drop), leaves it only
-//! for the `Authorization` header (marked sensitive, also [`ApiKey::bearer_header`] for custom
-//! requests) and [`ApiKey::expose_for_key_store`]; users see [`ApiKey::masked`], files are named
+//! for the `Authorization` header (marked sensitive, built in one function for every request,
+//! node uploads included) and [`ApiKey::expose_for_key_store`]; users see [`ApiKey::masked`], files are named
 //! by [`ApiKey::fingerprint`].
 //! Token URLs are [`DownloadToken`]s whose `Debug`/`Display` hide the token; transport errors
 //! drop URLs; error bodies are redacted.
@@ -117,9 +120,11 @@ mod error;
 mod hash;
 mod key;
 mod listing_cache;
+mod node;
 mod pacer;
 mod private_fs;
 mod progress;
+mod range;
 mod remote_tree;
 mod retry;
 mod types;
@@ -131,15 +136,17 @@ mod wire;
 mod fixture_tests;
 
 pub use client::{Client, ClientBuilder, DEFAULT_API_URL, DEFAULT_USER_AGENT, DEFAULT_WEBSITE_URL};
-pub use download::{ContentRange, DownloadOutcome, DownloadRequest, RangeOutcome, part_path};
+pub use download::{DownloadOutcome, DownloadRequest, RangeOutcome};
 pub use error::{Attempts, Error, ErrorKind, NotAllowedReason, Result, ServiceMessage, classify};
 pub use hash::{
     HASH_BUFFER, HashPipe, WhirlpoolHasher, same_whirlpool, whirlpool_file, whirlpool_hex,
     whirlpool_reader,
 };
 pub use key::{ApiKey, KeyError, USUAL_KEY_LEN};
+pub use node::{NodeAnswer, NodeFields, NodeFile, NodePart, NodeUpload};
 pub use pacer::{Clock, Pacer, PacerConfig, TokioClock};
-pub use progress::{NoProgress, Progress};
+pub use progress::{NoProgress, PartObserver, Progress};
+pub use range::{ContentRange, RangeAnswer, RangeBody};
 pub use remote_tree::{
     Candidate, Child, ChildRef, Ensured, EnsuredStep, Expect, ID_PREFIX, Node, PathError,
     RemotePath, RemoteTree, Segment, TreeError,

@@ -1,6 +1,10 @@
 //! The progress trait transfers report through (start, bytes, finish), with a no-op default.
 //!
-//! The library never draws anything; a CLI implements [`Progress`] with its own bars.
+//! The library never draws anything; a CLI implements [`Progress`] (one transfer) or
+//! [`PartObserver`] (the parts of a multi-file upload) with its own bars.
+
+use std::future::Future;
+use std::pin::Pin;
 
 /// Receives progress of one transfer. Every method has a no-op default, so implement only
 /// what you need. Implementations must be cheap: `bytes` is called for every chunk.
@@ -25,3 +29,36 @@ pub trait Progress: Send + Sync {
 pub struct NoProgress;
 
 impl Progress for NoProgress {}
+
+/// Receives progress of the parts of one multi-file node upload
+/// ([`crate::Client::upload_to_node`]), and may pace the stream. Every method has a default.
+pub trait PartObserver: Send + Sync {
+    /// Part `index` (declared `len` bytes) is in the request.
+    fn part_started(&self, index: usize, len: u64) {
+        let _ = (index, len);
+    }
+    /// `n` more bytes of part `index` were handed to the request.
+    fn part_bytes(&self, index: usize, n: u64) {
+        let _ = (index, n);
+    }
+    /// Called before each chunk of `n` bytes is sent; the stream waits for the returned
+    /// future (a bandwidth limit sleeps here).
+    fn pace(&self, n: u64) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        let _ = n;
+        Box::pin(std::future::ready(()))
+    }
+}
+
+impl PartObserver for NoProgress {}
+
+/// A [`PartObserver`] over a single-transfer [`Progress`] (all parts count as one transfer).
+pub(crate) struct PartsAsOne(pub(crate) std::sync::Arc<dyn Progress>);
+
+impl PartObserver for PartsAsOne {
+    fn part_started(&self, _index: usize, len: u64) {
+        self.0.start(Some(len), 0);
+    }
+    fn part_bytes(&self, _index: usize, n: u64) {
+        self.0.bytes(n);
+    }
+}

@@ -1,26 +1,19 @@
-//! The upload primitive: node flow (`get_upload_server` → multipart `upload.cgi` streamed with
-//! a known length → `end.pl` JSON report), whirlpool computed in the same read pass, and the
-//! result verified (name, size, whirlpool) before success. An ambiguous failure is resolved by
+//! One verified file upload on top of the node primitive ([`Client::upload_to_node`]): the
+//! `end.pl` report parsed and checked (name, size, whirlpool) before success, and the node URL
+//! rule (https unless loopback) in one place. An ambiguous failure is resolved by
 //! looking at the report and the folder before any re-upload, so no duplicate is left behind.
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use futures_util::StreamExt;
-use reqwest::header::AUTHORIZATION;
-use reqwest::multipart::{Form, Part};
 use serde_json::Value;
-use tokio_util::io::ReaderStream;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::hash::{HashPipe, same_whirlpool, whirlpool_file};
-use crate::progress::Progress;
+use crate::hash::{same_whirlpool, whirlpool_file};
+use crate::node::{NodeAnswer, NodeFields, NodeFile};
+use crate::progress::{PartsAsOne, Progress};
 use crate::types::{Domain, FolderId, Password, UploadReport, UploadServer, UploadedFile};
-
-/// Read size of the upload stream.
-const UPLOAD_CHUNK: usize = 512 * 1024;
 
 /// What to upload and where.
 #[derive(Debug, Clone)]
@@ -158,17 +151,14 @@ impl Client {
         }
     }
 
+    /// One attempt: the multi-file node primitive with this one file, then verification.
     async fn upload_attempt(
         &self,
         req: &UploadRequest,
         name: &str,
         progress: Arc<dyn Progress>,
     ) -> Attempt {
-        let file = match tokio::fs::File::open(&req.path).await {
-            Ok(f) => f,
-            Err(e) => return Attempt::Clean(Error::io(Some(req.path.clone()), e)),
-        };
-        let len = match file.metadata().await {
+        let len = match tokio::fs::metadata(&req.path).await {
             Ok(m) if m.is_file() => m.len(),
             Ok(_) => {
                 return Attempt::Clean(Error::invalid_input(format!(
@@ -178,102 +168,47 @@ impl Client {
             }
             Err(e) => return Attempt::Clean(Error::io(Some(req.path.clone()), e)),
         };
-        let server = match self.upload_server().await {
+        let fields = NodeFields {
+            domain: req.domain,
+            password: req.password.clone(),
+            ..NodeFields::new(req.folder_id)
+        };
+        let file = NodeFile {
+            path: req.path.clone(),
+            name: name.to_owned(),
+            len,
+        };
+        let sent = match self
+            .upload_to_node(&fields, &[file], Arc::new(PartsAsOne(progress)))
+            .await
+        {
             Ok(s) => s,
             Err(e) => return Attempt::Clean(e),
         };
-        let node = match self.node_url(&server, "upload.cgi") {
-            Ok(u) => u,
-            Err(e) => return Attempt::Clean(e),
-        };
-
-        // One read pass: each chunk goes to the socket and (a cheap clone) to the hasher.
-        let pipe = HashPipe::start();
-        let sender = pipe.sender();
-        let sent = Arc::new(AtomicU64::new(0));
-        let sent_in_stream = sent.clone();
-        let prog = progress.clone();
-        progress.start(Some(len), 0);
-        let stream = ReaderStream::with_capacity(file, UPLOAD_CHUNK).then(move |chunk| {
-            let sender = sender.clone();
-            let sent = sent_in_stream.clone();
-            let prog = prog.clone();
-            async move {
-                if let Ok(bytes) = &chunk {
-                    if let Some(tx) = &sender {
-                        // Waits (asynchronously) when the hasher is behind.
-                        let _ = tx.send(bytes.clone()).await;
-                    }
-                    sent.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                    prog.bytes(bytes.len() as u64);
-                }
-                chunk
-            }
-        });
-        let part = Part::stream_with_length(reqwest::Body::wrap_stream(stream), len)
-            .file_name(name.to_owned());
-        let part = match part.mime_str("application/octet-stream") {
-            Ok(p) => p,
-            Err(e) => return Attempt::Clean(Error::transport("upload form", e)),
-        };
-        let mut form = Form::new().text("did", req.folder_id.to_string());
-        if let Some(d) = req.domain {
-            form = form.text("domain", d.0.to_string());
+        let part = sent.parts.into_iter().next().unwrap_or_default();
+        if let Some(msg) = part.local_error {
+            return Attempt::Clean(Error::io(
+                Some(req.path.clone()),
+                std::io::Error::other(msg),
+            ));
         }
-        if let Some(p) = &req.password {
-            form = form.text("dpass", p.expose().to_owned());
-        }
-        let form = form.part("file[]", part);
-        let mut http = self.inner.http.post(node).multipart(form);
-        if let Ok(b) = self.bearer() {
-            http = http.header(AUTHORIZATION, b);
-        }
-        let result = http.send().await;
-        // Whatever happened, the folder may now hold a new file: cached listings are stale.
-        self.inner.pacer.invalidate_listings().await;
-        let hash = match pipe.finish().await {
-            Ok(h) => h,
-            Err(e) => return Attempt::Clean(e),
-        };
-        let resp = match result {
-            Ok(r) => r,
-            Err(e) if e.is_connect() => return Attempt::Clean(Error::transport("upload.cgi", e)),
-            Err(e) => return Attempt::Ambiguous(Error::transport("upload.cgi", e), server, hash),
-        };
-        let status = resp.status().as_u16();
-        let body = resp.bytes().await.unwrap_or_default();
-        let streamed = sent.load(Ordering::Relaxed);
-        if streamed != len {
+        let Some(hash) = part.whirlpool else {
             return Attempt::Clean(Error::io(
                 Some(req.path.clone()),
                 std::io::Error::other(format!(
-                    "the file changed during upload ({len} bytes expected, {streamed} read)"
+                    "the file changed during upload ({len} bytes expected, {} read)",
+                    part.streamed
                 )),
             ));
-        }
-        match status {
-            200..=399 => {}
-            500..=599 => {
-                return Attempt::Ambiguous(
-                    crate::error::classify(status, None, &self.redact_bytes(&body)),
-                    server,
-                    hash,
-                );
-            }
-            _ => {
-                let msg = serde_json::from_slice::<Value>(&body)
-                    .ok()
-                    .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned));
-                return Attempt::Clean(crate::error::classify(
-                    status,
-                    msg.as_deref(),
-                    &self.redact_bytes(&body),
-                ));
-            }
-        }
-        let report = match self.upload_report(&server).await {
-            Ok(r) => r,
-            Err(e) => return Attempt::Ambiguous(e, server, hash),
+        };
+        let server = sent.server;
+        let report = match sent.answer {
+            NodeAnswer::Report(r) => r,
+            NodeAnswer::Failed {
+                error,
+                ambiguous: true,
+            } => return Attempt::Ambiguous(error, server, hash),
+            NodeAnswer::Failed { error, .. } => return Attempt::Clean(error),
         };
         match verify_report(&report, name, len, &hash) {
             Ok(f) => Attempt::Done(f),
@@ -287,7 +222,7 @@ impl Client {
     /// (it only reads). An HTML answer or an empty `links` list is a protocol error.
     pub async fn upload_report(&self, server: &UploadServer) -> Result<UploadReport> {
         let mut url = self.node_url(server, "end.pl")?;
-        url.set_query(Some(&format!("xid={}", server.id)));
+        url.query_pairs_mut().append_pair("xid", &server.id);
         let policy = &self.inner.retry;
         let mut attempt = 0u32;
         loop {
@@ -316,8 +251,8 @@ impl Client {
             .get(url)
             .header("JSON", "1")
             .timeout(self.inner.request_timeout);
-        if let Ok(b) = self.bearer() {
-            req = req.header(AUTHORIZATION, b);
+        if self.has_key() {
+            req = self.authorized(req)?;
         }
         let resp = req.send().await.map_err(|e| Error::transport(what, e))?;
         let status = resp.status().as_u16();
@@ -424,6 +359,13 @@ impl Client {
     /// `<scheme of the API base>://<node host>/<path>`.
     pub(crate) fn node_url(&self, server: &UploadServer, path: &str) -> Result<url::Url> {
         let scheme = self.inner.api_base.scheme();
+        if server.host.is_empty() || server.host.contains(['/', '?', '#', '@', '\\']) {
+            return Err(Error::protocol_transient(
+                "upload/get_upload_server.cgi",
+                format!("the node host {:?} is not a valid host name", server.host),
+                b"",
+            ));
+        }
         let raw = format!("{scheme}://{}/{path}", server.host);
         let mut url = url::Url::parse(&raw).map_err(|_| {
             Error::protocol(
@@ -433,7 +375,7 @@ impl Client {
             )
         })?;
         if path == "upload.cgi" {
-            url.set_query(Some(&format!("id={}", server.id)));
+            url.query_pairs_mut().append_pair("id", &server.id);
         }
         // http is acceptable only for loopback nodes (the emulator).
         crate::client::parse_base(url.as_str(), "upload node URL")?;
@@ -498,4 +440,86 @@ pub(crate) fn verify_report(
         remove: entry.remove.clone(),
         recovered: false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use proptest::prelude::*;
+
+    fn client() -> Client {
+        Client::builder()
+            .api_url("http://127.0.0.1:9/v1/")
+            .build()
+            .expect("loopback client")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Whatever a node answers (bytes, CSV lines, HTML, any status), the parser never
+        /// panics and never calls a report without files a success.
+        #[test]
+        fn end_pl_answers_never_panic_or_pass_empty(
+            status in prop_oneof![Just(200u16), Just(302), Just(403), Just(500), 100u16..600],
+            body in prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..200),
+                "[a-z0-9;,\"\\n]{0,120}".prop_map(String::into_bytes),
+                "<html>[ -~]{0,60}</html>".prop_map(String::into_bytes),
+                Just(br#"{"incoming":0,"links":[]}"#.to_vec()),
+            ],
+        ) {
+            if let Ok(report) = client().parse_report(status, &body) {
+                prop_assert!(!report.links.is_empty());
+                prop_assert!((200..300).contains(&status));
+            }
+        }
+
+        /// A CSV report (end.pl without `JSON: 1`) is a protocol error, never a success.
+        #[test]
+        fn end_pl_csv_is_a_protocol_error(
+            rows in proptest::collection::vec(("[a-z]{1,8}\\.bin", 1u64..1 << 40), 1..5)
+        ) {
+            let csv: String = rows
+                .iter()
+                .map(|(n, s)| format!("{n};{s};https://1fichier.com/?abcde12345\n"))
+                .collect();
+            let e = client().parse_report(200, csv.as_bytes()).unwrap_err();
+            prop_assert_eq!(e.kind(), ErrorKind::Protocol);
+        }
+
+        /// A well-formed JSON report keeps every file's name, size (string on the wire) and
+        /// whirlpool, and verifies against them.
+        #[test]
+        fn end_pl_json_round_trips(
+            files in proptest::collection::vec(("[A-Za-z0-9 _.()-]{1,30}", 0u64..1 << 50, "[0-9a-f]{128}"), 1..6)
+        ) {
+            let links: Vec<serde_json::Value> = files
+                .iter()
+                .enumerate()
+                .map(|(i, (name, size, hash))| serde_json::json!({
+                    "download": format!("https://1fichier.com/?abcde{i:05}"),
+                    "filename": name,
+                    "size": size.to_string(),
+                    "whirlpool": hash,
+                    "remove": "",
+                }))
+                .collect();
+            let body = serde_json::to_vec(&serde_json::json!({"incoming": 0, "links": links})).unwrap();
+            let report = client().parse_report(200, &body).unwrap();
+            prop_assert_eq!(report.links.len(), files.len());
+            for (l, (name, size, hash)) in report.links.iter().zip(&files) {
+                prop_assert_eq!(&l.filename, name);
+                prop_assert_eq!(l.size, *size);
+                prop_assert_eq!(&l.whirlpool, hash);
+                prop_assert_eq!(&l.remove, &None);
+            }
+            if files.len() == 1 {
+                let (name, size, hash) = &files[0];
+                prop_assert!(verify_report(&report, name, *size, hash).is_ok());
+                prop_assert!(verify_report(&report, name, *size + 1, hash).is_err());
+            }
+        }
+    }
 }

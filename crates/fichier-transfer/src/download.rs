@@ -2,18 +2,18 @@
 //! with `-r`, public shared-folder links, `--input` lists) into files with a safe local
 //! destination, then fetch them with `-j` files in parallel under the global connection cap.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fichier_api::{DOMAINS, FileEntry, FileLink, FolderId, Password};
+use fichier_api::{DOMAINS, Expect, FileEntry, FileLink, FolderId, Node, Password, RemotePath};
 use futures_util::StreamExt;
 
-use crate::engine::{Engine, ErrorClass, TransferError};
+use crate::engine::Engine;
+use crate::error::{ErrorClass, TransferError};
 use crate::events::{Event, EventSink, FileId};
 use crate::fetch::{FetchOpts, Fetched, FileJob};
-use crate::names::{join_inside, safe_local_name};
+use crate::names::{LocalNames, join_inside, safe_local_name};
 use crate::summary::Summary;
 
 /// One thing to download, as the user named it.
@@ -22,8 +22,9 @@ use crate::summary::Summary;
 pub enum DownloadInput {
     /// A file link (`https://1fichier.com/?id`, any of the 11 domains).
     Link(FileLink),
-    /// A path in the account (`/Backups/db.tar`, or a folder with `-r`), as components.
-    Path(Vec<String>),
+    /// A path in the account (`/Backups/db.tar`, `id:123/sub`, or a folder with `-r`), read
+    /// by the library's one path rule (`.`/`..` included).
+    Path(RemotePath),
     /// A public shared folder (`https://1fichier.com/dir/<id>`).
     SharedFolder(String),
 }
@@ -56,22 +57,16 @@ impl DownloadInput {
                 .map(DownloadInput::Link)
                 .map_err(|e| e.to_string());
         }
-        let parts: Vec<String> = t
-            .split('/')
-            .filter(|p| !p.is_empty() && *p != ".")
-            .map(str::to_owned)
-            .collect();
-        if parts.iter().any(|p| p == "..") {
-            return Err(format!("{t:?}: `..` is not allowed in a remote path"));
-        }
-        Ok(DownloadInput::Path(parts))
+        RemotePath::parse(t)
+            .map(DownloadInput::Path)
+            .map_err(|e| format!("{t:?}: {e}"))
     }
 
     /// How to show it.
     pub fn display(&self) -> String {
         match self {
             DownloadInput::Link(l) => l.to_string(),
-            DownloadInput::Path(p) => format!("/{}", p.join("/")),
+            DownloadInput::Path(p) => p.to_string(),
             DownloadInput::SharedFolder(s) => s.clone(),
         }
     }
@@ -129,7 +124,7 @@ struct Resolver<'a> {
     opts: &'a DownloadOptions,
     events: &'a dyn EventSink,
     next_id: FileId,
-    used: HashSet<PathBuf>,
+    used: LocalNames,
     jobs: Vec<FileJob>,
     summary: Summary,
 }
@@ -142,13 +137,9 @@ impl Resolver<'_> {
 
     fn fail(&mut self, name: &str, e: TransferError) {
         let id = self.id();
-        self.events.event(Event::Failed {
-            id,
-            name: name.to_owned(),
-            error: e.message.clone(),
-            hint: e.hint.clone(),
-        });
-        if e.class == ErrorClass::Auth && self.summary.stopped.is_none() {
+        self.events.event(Event::failed(id, name.to_owned(), &e));
+        if matches!(e.class, ErrorClass::Auth | ErrorClass::Flood) && self.summary.stopped.is_none()
+        {
             self.summary.stopped = Some(e.clone());
         }
         self.summary.fail(name, &e);
@@ -157,21 +148,8 @@ impl Resolver<'_> {
     /// A destination for `remote_name` in `dir` (relative components, already safe), made
     /// unique within the run when two remote files share a name.
     fn dest(&mut self, dir: &[String], remote_name: &str, link: &FileLink) -> Option<PathBuf> {
-        let mut comps = dir.to_vec();
-        comps.push(safe_local_name(remote_name));
-        let mut p = join_inside(&self.opts.out_dir, &comps)?;
-        if self.used.contains(&p) {
-            let name = comps.pop().unwrap_or_default();
-            let tag = link.id().unwrap_or("dup");
-            let renamed = match name.rfind('.') {
-                Some(i) if i > 0 => format!("{} ({tag}){}", &name[..i], &name[i..]),
-                _ => format!("{name} ({tag})"),
-            };
-            comps.push(safe_local_name(&renamed));
-            p = join_inside(&self.opts.out_dir, &comps)?;
-        }
-        self.used.insert(p.clone());
-        Some(p)
+        let tag = link.id().unwrap_or("dup");
+        self.used.claim(&self.opts.out_dir, dir, remote_name, tag)
     }
 
     fn push(
@@ -254,65 +232,27 @@ impl Resolver<'_> {
         Ok(())
     }
 
-    async fn resolve_path(&mut self, comps: &[String]) -> Result<(), TransferError> {
-        let mut folder: FolderId = 0;
-        if comps.is_empty() {
-            return self.resolve_folder(0, Vec::new(), "/").await;
-        }
-        for (i, name) in comps.iter().enumerate() {
-            let listing = self.engine.listing(folder).await?;
-            let here = format!("/{}", comps[..=i].join("/"));
-            let folders: Vec<_> = listing
-                .sub_folders
-                .iter()
-                .filter(|f| &f.name == name)
-                .collect();
-            let files: Vec<_> = listing
-                .items
-                .iter()
-                .filter(|f| &f.filename == name)
-                .collect();
-            let last = i + 1 == comps.len();
-            if last && !files.is_empty() && folders.is_empty() {
-                if files.len() > 1 {
-                    return Err(TransferError::new(
-                        ErrorClass::Permanent,
-                        format!("{} files are named {here}", files.len()),
-                    )
-                    .hint("download it by its link (`fichier ls -l` shows the links)"));
-                }
-                let e = files[0].clone();
-                self.push_entry(here, &e, &[]);
-                return Ok(());
+    async fn resolve_path(&mut self, path: &RemotePath) -> Result<(), TransferError> {
+        let here = path.to_string();
+        match self.engine.tree().resolve(path, Expect::Any).await? {
+            Node::File { entry, .. } => {
+                self.push_entry(here, &entry, &[]);
+                Ok(())
             }
-            match folders.len() {
-                1 => folder = folders[0].id,
-                0 => {
-                    return Err(TransferError::new(
-                        ErrorClass::Permanent,
-                        "no such file or folder",
-                    )
-                    .hint("check the path with `fichier ls`"));
-                }
-                _ => {
-                    return Err(TransferError::new(
-                        ErrorClass::Permanent,
-                        format!("{} folders are named {here}", folders.len()),
-                    ));
-                }
+            Node::Folder { id, .. } => {
+                let base = match path.last_name() {
+                    _ if path.is_root() => Vec::new(),
+                    Some(n) => vec![safe_local_name(n)],
+                    // `id:N`: the folder's own name.
+                    None => vec![safe_local_name(&self.engine.listing(id).await?.name)],
+                };
+                self.resolve_folder(id, base, &here).await
             }
+            _ => Err(TransferError::new(
+                ErrorClass::Permanent,
+                "not a file or folder",
+            )),
         }
-        let here = format!("/{}", comps.join("/"));
-        if !self.opts.recursive {
-            return Err(
-                TransferError::new(ErrorClass::Permanent, "this is a folder")
-                    .hint("add -r to download the folder and everything inside it"),
-            );
-        }
-        let base = vec![safe_local_name(
-            comps.last().map(String::as_str).unwrap_or("_"),
-        )];
-        self.resolve_folder(folder, base, &here).await
     }
 
     /// Every file under `folder`, into local `dir` (one listing per folder).
@@ -400,13 +340,13 @@ impl Engine {
     ) -> Summary {
         let started = std::time::Instant::now();
         let calls_before = self.client().pacer().calls_sent().await;
-        self.forget_listings().await;
+        self.forget_listings();
         let mut r = Resolver {
             engine: self,
             opts,
             events: events.as_ref(),
             next_id: 0,
-            used: HashSet::new(),
+            used: LocalNames::default(),
             jobs: Vec::new(),
             summary: Summary::default(),
         };
@@ -449,7 +389,10 @@ impl Engine {
                             None => self.fetch(&job, fetch_opts, events.clone()).await,
                         };
                         if let Err(e) = &r
-                            && matches!(e.class, ErrorClass::Auth | ErrorClass::DiskFull)
+                            && matches!(
+                                e.class,
+                                ErrorClass::Auth | ErrorClass::Flood | ErrorClass::DiskFull
+                            )
                         {
                             stop.lock()
                                 .unwrap_or_else(|p| p.into_inner())
@@ -470,12 +413,7 @@ impl Engine {
                                 name: job.display.clone(),
                                 reason: reason.clone(),
                             }),
-                            Err(e) => events.event(Event::Failed {
-                                id: job.id,
-                                name: job.display.clone(),
-                                error: e.message.clone(),
-                                hint: e.hint.clone(),
-                            }),
+                            Err(e) => events.event(Event::failed(job.id, job.display.clone(), e)),
                         }
                         (job, r)
                     }
@@ -532,14 +470,16 @@ mod tests {
         ));
         assert_eq!(
             DownloadInput::parse("/Backups//2026/db.tar"),
-            Ok(DownloadInput::Path(vec![
-                "Backups".into(),
-                "2026".into(),
-                "db.tar".into()
-            ]))
+            Ok(DownloadInput::Path(RemotePath::from_names([
+                "Backups", "2026", "db.tar"
+            ])))
         );
         assert!(DownloadInput::parse("https://example.com/?abcde").is_err());
-        assert!(DownloadInput::parse("/a/../b").is_err());
+        // `..` means what it means everywhere else (the library's path rule).
+        assert_eq!(
+            DownloadInput::parse("/a/../b"),
+            Ok(DownloadInput::Path(RemotePath::from_names(["b"])))
+        );
         assert_eq!(
             input_lines("# list\n\n  https://1fichier.com/?abcde  \n#x\n/a\n"),
             vec!["https://1fichier.com/?abcde".to_owned(), "/a".to_owned()]

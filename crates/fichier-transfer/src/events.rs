@@ -93,6 +93,14 @@ pub enum Event {
         /// What to do about it.
         #[serde(skip_serializing_if = "Option::is_none")]
         hint: Option<String>,
+        /// How to handle it.
+        class: crate::error::ErrorClass,
+        /// The API error's kind, when it came from the API (for the caller's hints).
+        #[serde(skip)]
+        api_kind: Option<fichier_api::ErrorKind>,
+        /// For a flood lock: when the service accepts calls again.
+        #[serde(skip)]
+        retry_after: Option<std::time::Duration>,
     },
     /// Something the user should know that is not tied to one file (a flood cooldown, a
     /// folder created, a warning).
@@ -103,6 +111,19 @@ pub enum Event {
 }
 
 impl Event {
+    /// The `Failed` event of file `id` for `e`.
+    pub fn failed(id: FileId, name: impl Into<String>, e: &crate::error::TransferError) -> Event {
+        Event::Failed {
+            id,
+            name: name.into(),
+            error: e.message.clone(),
+            hint: e.hint.clone(),
+            class: e.class,
+            api_kind: e.api_kind,
+            retry_after: e.retry_after,
+        }
+    }
+
     /// The file id, for per-file events.
     pub fn id(&self) -> Option<FileId> {
         match self {

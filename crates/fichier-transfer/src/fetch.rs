@@ -9,17 +9,27 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use fichier_api::{
-    ContentRange, DownloadToken, DownloadTokenRequest, FileLink, Password, same_whirlpool,
+    DownloadToken, DownloadTokenRequest, FileLink, Password, Progress, RangeAnswer, same_whirlpool,
 };
-use futures_util::StreamExt;
-use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, RANGE};
 use tokio::time::Instant;
 
-use crate::engine::{Engine, ErrorClass, TransferError};
+use crate::engine::Engine;
+use crate::error::{ErrorClass, TransferError};
 use crate::events::{Event, EventSink, FileId};
-use crate::hashing::{FrontierHasher, whirlpool_file};
+use crate::hashing::{FrontierHasher, hash_local_file};
 use crate::state::{self, PartState, Segment};
-use crate::upload::without_url;
+
+/// Reports the chunks of a range to the file's events.
+struct EventBytes<'a> {
+    events: &'a dyn EventSink,
+    id: FileId,
+}
+
+impl Progress for EventBytes<'_> {
+    fn bytes(&self, n: u64) {
+        self.events.bytes(self.id, n);
+    }
+}
 
 /// Bytes gathered from the network before one positioned write.
 const WRITE_BUFFER: usize = 512 * 1024;
@@ -228,7 +238,7 @@ impl Engine {
         if let Some(skip) = self.check_existing(job, opts).await? {
             return Ok(Fetched::Skipped(skip));
         }
-        let max = self.config().max_attempts.clamp(1, 3);
+        let max = self.max_attempts().min(3);
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -240,7 +250,7 @@ impl Engine {
                         attempt,
                         reason: e.message.clone(),
                     });
-                    tokio::time::sleep(self.config().backoff(attempt)).await;
+                    self.backoff(attempt).await;
                 }
                 other => return other,
             }
@@ -268,7 +278,7 @@ impl Engine {
         if meta.len() == job.size {
             match (&job.checksum, opts.verify) {
                 (Some(expected), true) => {
-                    let local = whirlpool_file(job.dest.clone())
+                    let local = hash_local_file(job.dest.clone())
                         .await
                         .map_err(|e| TransferError::io(&format!("cannot read {dest}"), &e))?;
                     if same_whirlpool(expected, &local) {
@@ -312,13 +322,11 @@ impl Engine {
         let wanted = segments_for(size, opts.segments);
         let (p2, s2) = (part.clone(), state_file.clone());
         // Decide where to resume from (blocking file work).
-        let prepared = tokio::task::spawn_blocking(move || {
+        let (file, segments) = tokio::task::spawn_blocking(move || {
             prepare(&p2, &s2, &link, size, checksum.as_deref(), wanted)
         })
         .await
-        .map_err(|e| TransferError::new(ErrorClass::Local, e.to_string()))?
-        .map_err(|e| TransferError::io(&format!("cannot prepare {}", part.display()), &e))?;
-        let (file, segments, persist) = prepared;
+        .map_err(|e| TransferError::new(ErrorClass::Local, e.to_string()))??;
         let resumed_from: u64 = segments.iter().map(|s| s.done).sum();
         let prefix = state::prefix(&segments);
         let (hasher, hash_task) = if opts.verify {
@@ -359,7 +367,7 @@ impl Engine {
 
         // The state saver: rewrites NAME.part.state while segments run.
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-        let saver = persist.then(|| {
+        let saver = {
             let ctx = ctx.clone();
             let path = state_file.clone();
             let link = job.link.as_str().to_owned();
@@ -375,7 +383,7 @@ impl Engine {
                     let _ = tokio::task::spawn_blocking(move || state::save(&p, &st)).await;
                 }
             })
-        });
+        };
 
         let results = futures_util::future::join_all(
             todo.iter()
@@ -384,9 +392,7 @@ impl Engine {
         )
         .await;
         let _ = stop_tx.send(true);
-        if let Some(s) = saver {
-            let _ = s.await;
-        }
+        let _ = saver.await;
         let failure = results
             .into_iter()
             .filter_map(Result::err)
@@ -396,7 +402,7 @@ impl Engine {
                 ErrorClass::Permanent => 2,
                 _ => 3,
             });
-        if persist {
+        {
             let st = PartState::new(
                 job.link.as_str(),
                 size,
@@ -474,7 +480,7 @@ impl Engine {
 
     /// Downloads one segment to its end, resuming after cuts and renewing the token.
     async fn run_segment(&self, ctx: Arc<FileCtx>, i: usize) -> Result<(), TransferError> {
-        let max = self.config().max_attempts.max(1);
+        let max = self.max_attempts();
         let mut failures = 0u32;
         loop {
             let seg = ctx.segment(i);
@@ -505,7 +511,7 @@ impl Engine {
                             seg.start + ctx.segment(i).done
                         ),
                     });
-                    tokio::time::sleep(self.config().backoff(failures)).await;
+                    self.backoff(failures).await;
                 }
                 Leg::Refused(e) => {
                     if !progressed {
@@ -518,7 +524,7 @@ impl Engine {
         }
     }
 
-    /// One ranged GET for the rest of segment `i`.
+    /// One ranged GET for the rest of segment `i` ([`fichier_api::Client::range_get`]).
     async fn leg(
         &self,
         ctx: &FileCtx,
@@ -530,94 +536,34 @@ impl Engine {
         let pos = seg.start + seg.done;
         let end = seg.end; // exclusive
         let size = ctx.job.size;
-        let resp = match self
-            .inner
-            .http
-            .get(token.expose_url())
-            .header(RANGE, format!("bytes={pos}-{}", end - 1))
-            .send()
-            .await
-        {
-            Ok(r) => r,
-            Err(e) => {
-                return Ok(Leg::Cut(TransferError::new(
-                    ErrorClass::Retryable,
-                    format!("download connection failed: {}", without_url(&e)),
-                )));
-            }
-        };
-        let status = resp.status().as_u16();
-        let header = |name| {
-            resp.headers()
-                .get(name)
-                .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let protocol = |msg: String| TransferError::new(ErrorClass::Retryable, msg);
-        let expected = match status {
-            206 => {
-                let raw = header(CONTENT_RANGE).ok_or_else(|| {
-                    protocol("the server answered 206 without Content-Range".into())
-                })?;
-                let cr = ContentRange::parse(&raw)
-                    .ok_or_else(|| protocol(format!("invalid Content-Range {raw:?}")))?;
-                if cr.total.is_some_and(|t| t != size) {
-                    return Err(TransferError::new(
-                        ErrorClass::Permanent,
-                        format!(
-                            "the file size changed on the server ({} instead of {size} bytes)",
-                            cr.total.unwrap_or_default()
-                        ),
-                    ));
-                }
-                if cr.start != pos || cr.end >= end {
-                    return Err(protocol(format!(
-                        "asked for bytes {pos}-{}, got Content-Range {raw:?}",
-                        end - 1
-                    )));
-                }
-                cr.end + 1 - cr.start
-            }
-            200 => {
-                // The whole file: usable only from byte 0 (we stop reading at `end`).
-                let cl = header(CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
-                if pos != 0 || cl != Some(size) {
-                    return Err(protocol(
-                        "the server ignored the Range header; refusing to write the whole file into a segment"
-                            .into(),
-                    ));
-                }
-                end
-            }
-            401 | 403 | 404 | 410 => {
-                let body = resp.bytes().await.unwrap_or_default();
-                let msg = serde_json::from_slice::<serde_json::Value>(&body)
-                    .ok()
-                    .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned));
-                let e: TransferError = fichier_api::classify(status, msg.as_deref(), b"").into();
+        let mut body = match self.client().range_get(token, pos, Some(end)).await {
+            Ok(RangeAnswer::Body(b)) => b,
+            Ok(RangeAnswer::Cut(e)) => return Ok(Leg::Cut(e.into())),
+            Ok(RangeAnswer::Refused(e)) => {
+                let e = TransferError::from(e);
                 return Ok(Leg::Refused(TransferError {
-                    message: format!(
-                        "the download link was refused (HTTP {status}): {}",
-                        e.message
-                    ),
+                    message: format!("the download link was refused: {}", e.message),
                     ..e
                 }));
             }
-            s if s == 429 || s >= 500 => {
+            Ok(_) => {
                 return Ok(Leg::Cut(TransferError::new(
                     ErrorClass::Retryable,
-                    format!("the download server answered HTTP {s}"),
+                    "unexpected download answer",
                 )));
             }
-            s => {
-                return Err(TransferError::new(
-                    ErrorClass::Permanent,
-                    format!("the download server answered HTTP {s}"),
-                ));
-            }
+            Err(e) => return Err(e.into()),
         };
+        if let Some(t) = body.total()
+            && t != size
+        {
+            return Err(TransferError::new(
+                ErrorClass::Permanent,
+                format!("the file size changed on the server ({t} instead of {size} bytes)"),
+            ));
+        }
+        let expected = body.len();
         ctx.tokens.worked(generation).await;
-        let mut stream = resp.bytes_stream();
         let mut buf = BytesMut::with_capacity(WRITE_BUFFER);
         let mut offset = pos; // where `buf` goes
         let mut received = 0u64;
@@ -625,23 +571,22 @@ impl Engine {
         // One write in flight while the next buffer fills: reading the socket and writing the
         // disk overlap instead of taking turns.
         let mut pending: Option<PendingWrite> = None;
+        let observer = EventBytes {
+            events: ctx.events.as_ref(),
+            id: ctx.job.id,
+        };
         while received < expected {
-            let chunk = match stream.next().await {
-                Some(Ok(c)) => c,
-                Some(Err(e)) => {
-                    cut = Some(TransferError::new(
-                        ErrorClass::Retryable,
-                        format!("the download connection was cut: {}", without_url(&e)),
-                    ));
+            let chunk = match body.next_chunk(&observer).await {
+                Ok(Some(c)) => c,
+                Ok(None) => break,
+                Err(e) => {
+                    cut = Some(e.into());
                     break;
                 }
-                None => break,
             };
-            let take = (chunk.len() as u64).min(expected - received) as usize;
-            let chunk = chunk.slice(..take);
+            let take = chunk.len();
             self.throttle(take as u64).await;
             received += take as u64;
-            ctx.events.bytes(ctx.job.id, take as u64);
             buf.extend_from_slice(&chunk);
             if buf.len() >= WRITE_BUFFER {
                 let data = buf.split().freeze();
@@ -706,66 +651,123 @@ impl Engine {
     }
 }
 
-/// Opens `.part` and works out the segments: from the state file when it matches, from the
-/// `.part` length when there is no state (a plain prefix), or from scratch. Returns the file,
-/// the segments and whether a state file is kept (more than one segment).
-fn prepare(
+/// `O_NOFOLLOW` where its value is known without libc: opening `.part` then fails on a
+/// symbolic link instead of writing through it (the `symlink_metadata` check before the open
+/// covers the other platforms, minus the race).
+#[cfg(unix)]
+const O_NOFOLLOW: i32 = if cfg!(any(target_os = "macos", target_os = "ios")) {
+    0x100
+} else if cfg!(all(
+    target_os = "linux",
+    any(target_arch = "aarch64", target_arch = "arm")
+)) {
+    0o100000
+} else if cfg!(target_os = "linux") {
+    0o400000
+} else {
+    0
+};
+
+/// Opens `.part` for this download and works out the segments. Data safety first:
+///
+/// - a symbolic link (or anything but a regular file) at `.part` is refused, and the open
+///   itself does not follow links;
+/// - the `.part` is locked exclusively for the whole download: a second process writing the
+///   same target is refused instead of mixing its bytes in;
+/// - an existing `.part` is resumed only when its `.part.state` names the same remote file
+///   (link, size, whirlpool) and its length is the one the state implies; anything else is
+///   refused and left untouched.
+///
+/// A new `.part` gets its state first, then its full length (so a crash never leaves bytes
+/// without the state that says which are valid).
+pub(crate) fn prepare(
     part: &Path,
     state_file: &Path,
     link: &str,
     size: u64,
     checksum: Option<&str>,
     wanted: u32,
-) -> std::io::Result<(std::fs::File, Vec<Segment>, bool)> {
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(part)?;
-    let len = file.metadata()?.len();
-    if let Some(st) = state::load(state_file)
-        && st.matches(link, size, checksum)
-        && len == size
-        && st.segments.len() > 1
+) -> Result<(std::fs::File, Vec<Segment>), TransferError> {
+    let shown = part.display();
+    let io = |e: std::io::Error| TransferError::io(&format!("cannot open {shown}"), &e);
+    let existed = match std::fs::symlink_metadata(part) {
+        Ok(m) if m.file_type().is_symlink() => {
+            return Err(TransferError::new(
+                ErrorClass::Local,
+                format!("{shown} is a symbolic link; refusing to write through it"),
+            )
+            .hint("remove the link, or download into another directory with -o"));
+        }
+        Ok(m) if !m.is_file() => {
+            return Err(TransferError::new(
+                ErrorClass::Local,
+                format!("{shown} exists and is not a regular file"),
+            )
+            .hint("move it away, or download into another directory with -o"));
+        }
+        Ok(_) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => return Err(io(e)),
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
     {
-        return Ok((file, st.segments, true));
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(O_NOFOLLOW);
     }
-    // No usable state: the .part (if any) is a prefix written by one connection.
-    let _ = std::fs::remove_file(state_file);
-    let mut have = len;
-    if have > size {
-        file.set_len(0)?;
-        have = 0;
+    let file = options.open(part).map_err(|e| {
+        if e.raw_os_error() == Some(40) || e.raw_os_error() == Some(62) {
+            // ELOOP (Linux 40, macOS 62): a link appeared after the check.
+            TransferError::new(
+                ErrorClass::Local,
+                format!("{shown} is a symbolic link; refusing to write through it"),
+            )
+        } else {
+            io(e)
+        }
+    })?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(TransferError::new(
+                ErrorClass::Local,
+                format!("another process is downloading into {shown}"),
+            )
+            .hint("wait for it to finish (then run the command again), or download into another directory with -o"));
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
     }
-    let mut segments = Vec::new();
-    if have > 0 {
-        segments.push(Segment {
-            start: 0,
-            end: have,
-            done: have,
-        });
+    let len = file.metadata().map_err(io)?.len();
+    if existed && len > 0 {
+        return match state::load(state_file) {
+            Some(st) if st.matches(link, size, checksum) && len == size => {
+                Ok((file, st.segments))
+            }
+            Some(_) => Err(TransferError::new(
+                ErrorClass::Local,
+                format!(
+                    "{shown} holds the bytes of another download (its resume state names another file or size); it was left untouched"
+                ),
+            )
+            .hint("move or delete it (and its .part.state), then run the command again")),
+            None => Err(TransferError::new(
+                ErrorClass::Local,
+                format!(
+                    "{shown} exists but has no resume state saying which file its bytes belong to; it was left untouched"
+                ),
+            )
+            .hint("move or delete it, then run the command again")),
+        };
     }
-    if have < size {
-        let rest = size - have;
-        let n = segments_for(rest, Some(wanted)).min(wanted.max(1));
-        segments.extend(state::split(have, size, n));
-    }
-    let persist = segments.iter().filter(|s| !s.complete()).count() > 1;
-    if persist {
-        // The state goes first, so a crash never leaves a sparse .part without it.
-        let st = PartState::new(link, size, checksum, segments.clone());
-        state::save(state_file, &st)?;
-        file.set_len(size)?;
-    } else {
-        // One connection: keep the .part a prefix (its length is the resume point).
-        segments = vec![Segment {
-            start: 0,
-            end: size,
-            done: have,
-        }];
-    }
-    Ok((file, segments, persist))
+    // A new (or empty) .part: nothing to lose.
+    let segments = state::split(0, size, segments_for(size, Some(wanted)).min(wanted.max(1)));
+    let st = PartState::new(link, size, checksum, segments.clone());
+    state::save(state_file, &st)
+        .map_err(|e| TransferError::io(&format!("cannot write {}", state_file.display()), &e))?;
+    file.set_len(size)
+        .map_err(|e| TransferError::io(&format!("cannot extend {shown}"), &e))?;
+    Ok((file, segments))
 }
 
 #[cfg(test)]
@@ -783,36 +785,61 @@ mod tests {
     }
 
     #[test]
-    fn prefix_part_becomes_segments() {
+    fn part_resumes_only_with_its_own_state() {
         let dir = tempfile::tempdir().unwrap();
         let part = dir.path().join("f.part");
         let st = state::state_path(&part);
-        std::fs::write(&part, vec![7u8; 3 << 20]).unwrap();
-        let (_f, segs, persist) = prepare(&part, &st, "l", 9 << 20, None, 3).unwrap();
-        assert!(persist);
-        assert_eq!(
-            segs[0],
-            Segment {
-                start: 0,
-                end: 3 << 20,
-                done: 3 << 20
-            }
-        );
-        assert_eq!(segs.len(), 4);
+        let (f, segs) = prepare(&part, &st, "l", 9 << 20, Some("AB"), 3).unwrap();
+        assert_eq!(segs.len(), 3);
         assert_eq!(std::fs::metadata(&part).unwrap().len(), 9 << 20);
-        // Reopening uses the state file.
-        let (_f, again, _) = prepare(&part, &st, "l", 9 << 20, None, 3).unwrap();
+        drop(f);
+        // Reopening with the same file uses the state.
+        let (f, again) = prepare(&part, &st, "l", 9 << 20, Some("ab"), 3).unwrap();
         assert_eq!(again, segs);
-        // Another file (size) discards it and starts over.
-        let (_f, other, persist) = prepare(&part, &st, "l", 2 << 20, None, 1).unwrap();
-        assert!(!persist);
-        assert_eq!(
-            other,
-            vec![Segment {
-                start: 0,
-                end: 2 << 20,
-                done: 0
-            }]
-        );
+        drop(f);
+        // Another file (size, whirlpool or link) is refused and the .part kept.
+        for (link, size, sum) in [
+            ("l", 2 << 20, Some("ab")),
+            ("l", 9 << 20, Some("cd")),
+            ("m", 9 << 20, Some("ab")),
+        ] {
+            let e = prepare(&part, &st, link, size, sum, 1).unwrap_err();
+            assert_eq!(e.class, ErrorClass::Local, "{e}");
+            assert!(e.message.contains("left untouched"), "{e}");
+            assert_eq!(std::fs::metadata(&part).unwrap().len(), 9 << 20);
+        }
+    }
+
+    #[test]
+    fn part_without_state_is_refused_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let part = dir.path().join("g.part");
+        std::fs::write(&part, b"foreign bytes").unwrap();
+        let e = prepare(&part, &state::state_path(&part), "l", 13, None, 1).unwrap_err();
+        assert!(e.message.contains("no resume state"), "{e}");
+        assert_eq!(std::fs::read(&part).unwrap(), b"foreign bytes");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinked_part_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"VICTIM").unwrap();
+        let part = dir.path().join("b.part");
+        std::os::unix::fs::symlink(&victim, &part).unwrap();
+        let e = prepare(&part, &state::state_path(&part), "l", 100, None, 1).unwrap_err();
+        assert!(e.message.contains("symbolic link"), "{e}");
+        assert_eq!(std::fs::read(&victim).unwrap(), b"VICTIM");
+    }
+
+    #[test]
+    fn locked_part_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let part = dir.path().join("c.part");
+        let st = state::state_path(&part);
+        let (_held, _) = prepare(&part, &st, "l", 10, None, 1).unwrap();
+        let e = prepare(&part, &st, "l", 10, None, 1).unwrap_err();
+        assert!(e.message.contains("another process"), "{e}");
     }
 }

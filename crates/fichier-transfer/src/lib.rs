@@ -1,6 +1,9 @@
 //! `fichier-transfer`: the transfer engine of the `fichier` CLI, usable on its own.
 //!
-//! Multi-file uploads and downloads on top of [`fichier_api`], with:
+//! Multi-file uploads and downloads on top of [`fichier_api`]'s transfer primitives (the
+//! multi-file node upload and the ranged GET): this crate plans, batches, resumes, splits
+//! into segments, verifies and avoids duplicates; it builds no request body and no header.
+//! With:
 //!
 //! - **verified uploads**: each file streamed from disk with a known length, its whirlpool
 //!   computed in the same read pass, done only when the `end.pl` report (or the folder)
@@ -22,8 +25,8 @@
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let key = ApiKey::parse(&std::env::var("FICHIER_API_KEY")?)?;
-//! let client = Client::builder().api_key(key.clone()).build()?;
-//! let engine = Engine::new(client, Some(key), EngineConfig::default())?;
+//! let client = Client::builder().api_key(key).build()?;
+//! let engine = Engine::new(client, EngineConfig::default());
 //! let inputs = vec![DownloadInput::parse("https://1fichier.com/?abcde12345")?];
 //! let summary = engine
 //!     .download(&inputs, &DownloadOptions::new("downloads"), Arc::new(NoEvents))
@@ -37,6 +40,7 @@
 pub mod backup;
 mod download;
 mod engine;
+mod error;
 mod events;
 mod fetch;
 mod hashing;
@@ -47,7 +51,8 @@ mod summary;
 mod upload;
 
 pub use download::{DownloadInput, DownloadOptions, input_lines, is_inside};
-pub use engine::{Engine, EngineConfig, ErrorClass, TransferError};
+pub use engine::{Engine, EngineConfig};
+pub use error::{ErrorClass, TransferError};
 pub use events::{Event, EventSink, FileId, NoEvents, RecordEvents};
 pub use fetch::MAX_SEGMENTS;
 pub use limits::{ConnectionCap, RateLimiter, parse_rate};

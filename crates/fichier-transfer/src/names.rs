@@ -92,9 +92,123 @@ pub fn join_inside(dir: &Path, components: &[String]) -> Option<PathBuf> {
     Some(p)
 }
 
+/// The local paths a download run has handed out. A path counts as taken together with its
+/// `.part` and `.part.state` companions, so a remote file named `x.part` never shares bytes
+/// with the `.part` of a remote `x`.
+#[derive(Debug, Default)]
+pub(crate) struct LocalNames {
+    taken: std::collections::HashSet<PathBuf>,
+}
+
+/// `path` and the files a download of it writes beside it.
+fn companions(path: &Path) -> [PathBuf; 3] {
+    let with = |suffix: &str| {
+        let mut s = path.as_os_str().to_owned();
+        s.push(suffix);
+        PathBuf::from(s)
+    };
+    [path.to_path_buf(), with(".part"), with(".part.state")]
+}
+
+impl LocalNames {
+    /// A path for `remote_name` in `dir` (relative components, already safe) that no other
+    /// file of this run uses: the safe name itself, else `stem (TAG).ext`, else
+    /// `stem (TAG-2).ext`, … whatever the remote names are. `None` when it would leave the
+    /// output dir.
+    pub(crate) fn claim(
+        &mut self,
+        out_dir: &Path,
+        dir: &[String],
+        remote_name: &str,
+        tag: &str,
+    ) -> Option<PathBuf> {
+        let name = safe_local_name(remote_name);
+        let mut comps = dir.to_vec();
+        for n in 0u32.. {
+            let candidate = match n {
+                0 => name.clone(),
+                1 => tagged(&name, tag),
+                n => tagged(&name, &format!("{tag}-{n}")),
+            };
+            comps.push(safe_local_name(&candidate));
+            let p = join_inside(out_dir, &comps)?;
+            comps.pop();
+            let c = companions(&p);
+            if c.iter().all(|q| !self.taken.contains(q)) {
+                self.taken.extend(c);
+                return Some(p);
+            }
+        }
+        None
+    }
+}
+
+/// `stem (tag).ext`, or `name (tag)` without an extension.
+fn tagged(name: &str, tag: &str) -> String {
+    match name.rfind('.') {
+        Some(i) if i > 0 => format!("{} ({tag}){}", &name[..i], &name[i..]),
+        _ => format!("{name} ({tag})"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn dedup_names_stay_unique_whatever_the_remote_names() {
+        // A remote file literally named like the tagged form of another one.
+        let mut names = LocalNames::default();
+        let out = Path::new("/out");
+        let a = names.claim(out, &[], "dup (ID3).txt", "ID1").unwrap();
+        let b = names.claim(out, &[], "dup.txt", "ID2").unwrap();
+        let c = names.claim(out, &[], "dup.txt", "ID3").unwrap();
+        assert_eq!(a, out.join("dup (ID3).txt"));
+        assert_eq!(b, out.join("dup.txt"));
+        assert_ne!(c, a);
+        assert_ne!(c, b);
+        // A remote `x.part` and a remote `x` never share the `.part`.
+        let p = names.claim(out, &[], "x.part", "ID4").unwrap();
+        let x = names.claim(out, &[], "x", "ID5").unwrap();
+        assert_eq!(p, out.join("x.part"));
+        assert_ne!(x, out.join("x"));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Whatever the server sends: one component, inside the dir, no `..`, `/`, NUL or
+        /// control characters.
+        #[test]
+        fn safe_local_names_are_one_harmless_component(remote in "\\PC{0,300}|[./\\\\\\x00-\\x1f ]{0,8}") {
+            let n = safe_local_name(&remote);
+            prop_assert!(!n.is_empty());
+            prop_assert!(n != "." && n != "..");
+            prop_assert!(!n.contains('/') && !n.contains('\\') && !n.contains('\0'));
+            prop_assert!(!n.chars().any(char::is_control));
+            prop_assert!(n.len() <= MAX_LOCAL_NAME_BYTES);
+            let dir = Path::new("/out");
+            let p = join_inside(dir, std::slice::from_ref(&n)).expect("inside");
+            prop_assert_eq!(p.parent(), Some(dir));
+        }
+
+        /// Names claimed in one run are unique, with their `.part` companions.
+        #[test]
+        fn claimed_local_names_are_unique_within_a_run(
+            files in proptest::collection::vec(("[a-c.( )]{0,6}(\\.part)?", "[A-C0-9]{1,3}"), 1..24)
+        ) {
+            let mut names = LocalNames::default();
+            let mut all = std::collections::HashSet::new();
+            let out = Path::new("/out");
+            for (remote, tag) in files {
+                let p = names.claim(out, &[], &remote, &tag).expect("claimed");
+                for c in companions(&p) {
+                    prop_assert!(all.insert(c), "{} claimed twice", p.display());
+                }
+            }
+        }
+    }
 
     #[test]
     fn remote_names() {

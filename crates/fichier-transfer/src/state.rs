@@ -4,8 +4,9 @@
 //!
 //! A segment's `done` counter only ever counts bytes whose `write` to the `.part` file has
 //! returned, so after a crash the bytes it claims are in the file (the page cache survives
-//! the process). A single-connection download needs no state file: its `.part` is a prefix
-//! of the file and its length is the resume point.
+//! the process). Every download keeps one (a single connection too): a `.part` is resumed
+//! only when its state names the same remote file, so stray or foreign bytes are never
+//! adopted.
 
 use std::path::{Path, PathBuf};
 
@@ -67,7 +68,8 @@ impl PartState {
             && self.size == size
             && match (&self.checksum, checksum) {
                 (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
-                _ => true,
+                (None, None) => true,
+                _ => false,
             }
             && self
                 .segments
@@ -96,7 +98,18 @@ pub(crate) fn save(path: &Path, state: &PartState) -> std::io::Result<()> {
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
     let text = serde_json::to_vec(state).map_err(std::io::Error::other)?;
-    std::fs::write(&tmp, text)?;
+    // A fresh file, never through whatever (a link…) sits at the temporary name.
+    match std::fs::remove_file(&tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)?;
+    std::io::Write::write_all(&mut f, &text)?;
+    drop(f);
     std::fs::rename(&tmp, path)
 }
 

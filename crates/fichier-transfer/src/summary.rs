@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::engine::{ErrorClass, TransferError};
+use crate::error::{ErrorClass, TransferError};
 
 /// One failed file in the summary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -16,6 +16,9 @@ pub struct FailedFile {
     pub hint: Option<String>,
     /// Error class.
     pub class: ErrorClass,
+    /// The API error's kind, when it came from the API (for the caller's hints).
+    #[serde(skip)]
+    pub api_kind: Option<fichier_api::ErrorKind>,
 }
 
 /// What a whole upload or download run did. Serialises as the final `--json` object
@@ -56,6 +59,7 @@ impl Summary {
             error: e.message.clone(),
             hint: e.hint.clone(),
             class: e.class,
+            api_kind: e.api_kind,
         });
     }
 }

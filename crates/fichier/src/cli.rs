@@ -86,6 +86,10 @@ pub struct GlobalArgs {
     )]
     pub quiet: bool,
 
+    /// Fetch live listings instead of reusing those fetched in the last 30 s (-v shows reuse)
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub fresh: bool,
+
     /// More detail on stderr (-v: requests, -vv: debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Global options")]
     pub verbose: u8,
@@ -143,9 +147,9 @@ pub enum Command {
     #[command(subcommand)]
     Remote(RemoteCommand),
     /// Upload files and folder trees, verified, skipping identical files already there.
-    Upload(crate::cmd::upload::UploadArgs),
+    Upload(UploadArgs),
     /// Download links, paths, folders or shared folders: resumable, segmented, verified.
-    Download(crate::cmd::download::DownloadArgs),
+    Download(DownloadArgs),
     /// Find leaked 1fichier API keys in files, trees, stdin, git history or staged changes.
     Scan(ScanArgs),
     /// Print a shell completion script.
@@ -469,4 +473,99 @@ pub struct InstallHookArgs {
     /// Baseline file the hook passes to `fichier scan --staged` (relative to the repository).
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<String>,
+}
+
+/// `fichier upload`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The last argument is the remote folder when it starts with / and is not \
+                        a local path (or use --to). Folders are created when missing. A trailing \
+                        slash on a local directory uploads its contents, without it the \
+                        directory itself. Files already there with the same name, size and \
+                        whirlpool are skipped (--force uploads them again)."
+)]
+pub struct UploadArgs {
+    /// Local files and directories, then optionally the remote folder (default /).
+    #[arg(required = true, value_name = "LOCAL.. [REMOTE_DIR]")]
+    pub paths: Vec<PathBuf>,
+    /// Remote folder to upload into (instead of a last argument starting with /).
+    #[arg(long, value_name = "REMOTE_DIR")]
+    pub to: Option<String>,
+    /// Upload directories as folder trees.
+    #[arg(short, long)]
+    pub recursive: bool,
+    /// Files uploaded in parallel.
+    #[arg(short, long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=30))]
+    pub jobs: u16,
+    /// Upload even files already present with the same name, size and whirlpool.
+    #[arg(long)]
+    pub force: bool,
+    /// Protect the uploaded files with a password (asked, or read with --password-file).
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    /// Domain of the links: a name (e.g. megadl.fr) or its number 0-10.
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Option<String>,
+    /// Notify this address when the upload is done (repeatable, at most 20).
+    #[arg(long = "mail", value_name = "EMAIL")]
+    pub mails: Vec<String>,
+    /// Text of the notification mail (at most 2000 characters).
+    #[arg(long, value_name = "TEXT", requires = "mails")]
+    pub message: Option<String>,
+    /// Follow symbolic links to directories with -r (loops are detected); without it such
+    /// links are skipped with a warning. Links to files are always followed.
+    #[arg(long)]
+    pub follow_symlinks: bool,
+    /// Bandwidth limit across all connections, e.g. 500k, 10M (bytes per second).
+    #[arg(long, value_name = "RATE", value_parser = parse_limit_rate)]
+    pub limit_rate: Option<u64>,
+}
+
+/// `fichier download`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Files are written as NAME.part and renamed only after their whirlpool \
+                        matches; running the same command again resumes any interrupted file \
+                        from the bytes on disk. Shared folders: https://1fichier.com/dir/ID \
+                        (add --password-file when protected)."
+)]
+pub struct DownloadArgs {
+    /// File links (any 1fichier domain), paths in the account, or shared-folder links.
+    #[arg(value_name = "URL|PATH", required_unless_present = "input")]
+    pub targets: Vec<String>,
+    /// Output directory (created when missing).
+    #[arg(short, long, value_name = "DIR", default_value = ".")]
+    pub output: PathBuf,
+    /// Download folders (paths) with everything inside.
+    #[arg(short, long)]
+    pub recursive: bool,
+    /// Files downloaded in parallel.
+    #[arg(short, long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=30))]
+    pub jobs: u16,
+    /// Connections per file (default: 3 for files of 64 MiB or more, else 1; at most 20).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=fichier_transfer::MAX_SEGMENTS as i64))]
+    pub segments: Option<u32>,
+    /// Most connections across all files (1fichier allows 30 per account).
+    #[arg(long, value_name = "N", default_value_t = 30, value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub connections: u16,
+    /// Read more links or paths from this file, one per line (`#` comments); `-` for stdin.
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Replace existing files that differ from the remote ones.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Do not compare the whirlpool before renaming .part into place (size is still checked).
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Bandwidth limit across all connections, e.g. 500k, 10M (bytes per second).
+    #[arg(long, value_name = "RATE", value_parser = parse_limit_rate)]
+    pub limit_rate: Option<u64>,
+    /// Password of protected files or shared folders (asked, or read with --password-file).
+    #[command(flatten)]
+    pub password: PasswordArgs,
+}
+
+/// Parses `--limit-rate` (e.g. `500k`, `10M`: bytes per second).
+fn parse_limit_rate(raw: &str) -> Result<u64, String> {
+    fichier_transfer::parse_rate(raw).map_err(|e| format!("{e} (e.g. --limit-rate 10M)"))
 }

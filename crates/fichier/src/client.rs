@@ -19,7 +19,10 @@ pub fn build(settings: &Settings, url: &url::Url, key: ApiKey) -> anyhow::Result
         .dirs
         .cache
         .join(format!("pacer-{}.json", key_digest(&key)));
-    let mut builder = Client::builder().api_url(url.as_str()).api_key(key);
+    let mut builder = Client::builder()
+        .api_url(url.as_str())
+        .api_key(key)
+        .fresh(settings.fresh);
     if settings.sandbox || settings.unthrottled {
         builder = builder.pacer_config(PacerConfig::unthrottled());
         if settings.unthrottled {

@@ -460,6 +460,7 @@ impl EventSink for Reporter {
                 name,
                 error,
                 hint,
+                ..
             } => {
                 self.drop_bar(id);
                 self.error(&name, &error, hint.as_deref());

@@ -64,6 +64,8 @@ pub struct Settings {
     /// honoured only when the API URL is a loopback address (the emulator), never for the
     /// real service.
     pub unthrottled: bool,
+    /// `--fresh`: listings are always fetched live, never from the shared cache.
+    pub fresh: bool,
 }
 
 /// The config file (`config.toml`). Unknown keys are errors so typos do not go unnoticed.
@@ -281,6 +283,7 @@ impl Settings {
             keyring,
             min_gap,
             unthrottled,
+            fresh: global.fresh,
         })
     }
 }

@@ -2,61 +2,15 @@
 //! the transfer engine; this file only turns flags into engine options and renders the result.
 
 use std::io::Read as _;
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use clap::Args;
-use fichier_transfer::{DownloadInput, DownloadOptions, EngineConfig, MAX_SEGMENTS, input_lines};
+use fichier_transfer::{DownloadInput, DownloadOptions, EngineConfig, EventSink, input_lines};
 
-use super::upload::{conclude, engine, limit_rate};
-use crate::cli::PasswordArgs;
+use super::transfer::{Hinting, conclude, engine, hint_summary};
+use crate::cli::DownloadArgs;
 use crate::context::Context;
 use crate::error::{Exit, Failure};
 use crate::progress::{Reporter, Verb};
-
-/// `fichier download`
-#[derive(Debug, Args)]
-#[command(
-    after_help = "Files are written as NAME.part and renamed only after their whirlpool \
-                        matches; running the same command again resumes any interrupted file \
-                        from the bytes on disk. Shared folders: https://1fichier.com/dir/ID \
-                        (add --password-file when protected)."
-)]
-pub struct DownloadArgs {
-    /// File links (any 1fichier domain), paths in the account, or shared-folder links.
-    #[arg(value_name = "URL|PATH", required_unless_present = "input")]
-    pub targets: Vec<String>,
-    /// Output directory (created when missing).
-    #[arg(short, long, value_name = "DIR", default_value = ".")]
-    pub output: PathBuf,
-    /// Download folders (paths) with everything inside.
-    #[arg(short, long)]
-    pub recursive: bool,
-    /// Files downloaded in parallel.
-    #[arg(short, long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=30))]
-    pub jobs: u16,
-    /// Connections per file (default: 3 for files of 64 MiB or more, else 1; at most 20).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=MAX_SEGMENTS as i64))]
-    pub segments: Option<u32>,
-    /// Most connections across all files (1fichier allows 30 per account).
-    #[arg(long, value_name = "N", default_value_t = 30, value_parser = clap::value_parser!(u16).range(1..=100))]
-    pub connections: u16,
-    /// Read more links or paths from this file, one per line (`#` comments); `-` for stdin.
-    #[arg(long, value_name = "FILE")]
-    pub input: Option<PathBuf>,
-    /// Replace existing files that differ from the remote ones.
-    #[arg(long)]
-    pub overwrite: bool,
-    /// Do not compare the whirlpool before renaming .part into place (size is still checked).
-    #[arg(long)]
-    pub no_verify: bool,
-    /// Bandwidth limit across all connections, e.g. 500k, 10M (bytes per second).
-    #[arg(long, value_name = "RATE")]
-    pub limit_rate: Option<String>,
-    /// Password of protected files or shared folders (asked, or read with --password-file).
-    #[command(flatten)]
-    pub password: PasswordArgs,
-}
 
 /// Runs `fichier download`.
 pub async fn run(ctx: &mut Context, args: DownloadArgs) -> anyhow::Result<Exit> {
@@ -91,7 +45,7 @@ pub async fn run(ctx: &mut Context, args: DownloadArgs) -> anyhow::Result<Exit> 
     }
     let password = super::read_password(&args.password, "password", 1)?;
     let mut config = EngineConfig::default();
-    config.limit_rate = limit_rate(args.limit_rate.as_deref())?;
+    config.limit_rate = args.limit_rate;
     config.connections = usize::from(args.connections);
     let engine = engine(ctx, config).await?;
     let mut opts = DownloadOptions::new(&args.output);
@@ -102,13 +56,9 @@ pub async fn run(ctx: &mut Context, args: DownloadArgs) -> anyhow::Result<Exit> 
     opts.recursive = args.recursive;
     opts.password = password;
     let reporter = Reporter::new(&ctx.printer, Verb::Download);
-    let summary = engine
-        .download(
-            &inputs,
-            &opts,
-            reporter.clone() as Arc<dyn fichier_transfer::EventSink>,
-        )
-        .await;
+    let sink: Arc<dyn EventSink> = Arc::new(Hinting(reporter.clone()));
+    let mut summary = engine.download(&inputs, &opts, sink).await;
+    hint_summary(&mut summary);
     reporter.finish(&summary);
     Ok(conclude(ctx, &summary))
 }

@@ -19,6 +19,7 @@ pub mod rm;
 pub mod rotate;
 pub mod scan;
 pub mod share;
+pub mod transfer;
 pub mod upload;
 
 use std::io::{BufRead as _, IsTerminal as _};

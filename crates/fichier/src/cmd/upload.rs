@@ -1,60 +1,17 @@
 //! `fichier upload LOCAL.. [REMOTE_DIR]`: verified uploads of files and trees through the
 //! transfer engine; this file only turns flags into engine options and renders the result.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use clap::Args;
 use fichier_api::{DOMAINS, Domain};
-use fichier_transfer::{Engine, EngineConfig, ErrorClass, Summary, UploadDest, UploadOptions};
+use fichier_transfer::{EngineConfig, EventSink, UploadDest, UploadOptions};
 
-use crate::cli::PasswordArgs;
+use super::transfer::{Hinting, conclude, engine, failure, hint_summary};
+use crate::cli::UploadArgs;
 use crate::context::Context;
 use crate::error::{Exit, Failure};
 use crate::paths::split_path;
 use crate::progress::{Reporter, Verb};
-
-/// `fichier upload`
-#[derive(Debug, Args)]
-#[command(
-    after_help = "The last argument is the remote folder when it starts with / and is not \
-                        a local path (or use --to). Folders are created when missing. A trailing \
-                        slash on a local directory uploads its contents, without it the \
-                        directory itself. Files already there with the same name, size and \
-                        whirlpool are skipped (--force uploads them again)."
-)]
-pub struct UploadArgs {
-    /// Local files and directories, then optionally the remote folder (default /).
-    #[arg(required = true, value_name = "LOCAL.. [REMOTE_DIR]")]
-    pub paths: Vec<PathBuf>,
-    /// Remote folder to upload into (instead of a last argument starting with /).
-    #[arg(long, value_name = "REMOTE_DIR")]
-    pub to: Option<String>,
-    /// Upload directories as folder trees.
-    #[arg(short, long)]
-    pub recursive: bool,
-    /// Files uploaded in parallel.
-    #[arg(short, long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=30))]
-    pub jobs: u16,
-    /// Upload even files already present with the same name, size and whirlpool.
-    #[arg(long)]
-    pub force: bool,
-    /// Protect the uploaded files with a password (asked, or read with --password-file).
-    #[command(flatten)]
-    pub password: PasswordArgs,
-    /// Domain of the links: a name (e.g. megadl.fr) or its number 0-10.
-    #[arg(long, value_name = "DOMAIN")]
-    pub domain: Option<String>,
-    /// Notify this address when the upload is done (repeatable, at most 20).
-    #[arg(long = "mail", value_name = "EMAIL")]
-    pub mails: Vec<String>,
-    /// Text of the notification mail (at most 2000 characters).
-    #[arg(long, value_name = "TEXT", requires = "mails")]
-    pub message: Option<String>,
-    /// Bandwidth limit across all connections, e.g. 500k, 10M (bytes per second).
-    #[arg(long, value_name = "RATE")]
-    pub limit_rate: Option<String>,
-}
 
 fn parse_domain(s: &str) -> anyhow::Result<Domain> {
     if let Ok(n) = s.trim().parse::<u8>()
@@ -67,48 +24,6 @@ fn parse_domain(s: &str) -> anyhow::Result<Domain> {
             .with_hint(format!("use one of {} (or 0-10)", DOMAINS.join(", ")))
             .into()
     })
-}
-
-/// Builds the engine of a transfer command (its own client, so one pacer covers everything).
-pub async fn engine(ctx: &mut Context, config: EngineConfig) -> anyhow::Result<Engine> {
-    let (url, key, _) = ctx.key().await?;
-    let client = ctx.build_client(&url, key.clone())?;
-    Engine::new(client, Some(key), config)
-        .map_err(|e| Failure::fatal(format!("cannot start the transfer engine: {e}")).into())
-}
-
-/// Says why a run stopped early (flood lock, full disk...), then gives the exit code.
-pub(super) fn conclude(ctx: &Context, summary: &Summary) -> Exit {
-    if let Some(stop) = &summary.stopped {
-        ctx.printer.error_text(&format!(
-            "error: stopped: {}\n{}",
-            stop.message,
-            stop.hint
-                .as_deref()
-                .map(|h| format!("hint: {h}\n"))
-                .unwrap_or_default()
-        ));
-    }
-    exit_for(summary)
-}
-
-/// The exit code of a transfer run.
-pub fn exit_for(summary: &Summary) -> Exit {
-    match summary.stopped.as_ref().map(|e| e.class) {
-        Some(ErrorClass::Auth) => Exit::Auth,
-        Some(ErrorClass::Flood) => Exit::Flood,
-        _ if summary.failed > 0 => Exit::Partial,
-        _ => Exit::Ok,
-    }
-}
-
-/// Parses `--limit-rate`.
-pub fn limit_rate(raw: Option<&str>) -> anyhow::Result<Option<u64>> {
-    raw.map(|r| {
-        fichier_transfer::parse_rate(r)
-            .map_err(|e| anyhow::Error::from(Failure::usage(e).with_hint("e.g. --limit-rate 10M")))
-    })
-    .transpose()
 }
 
 /// Runs `fichier upload`.
@@ -161,21 +76,15 @@ pub async fn run(ctx: &mut Context, args: UploadArgs) -> anyhow::Result<Exit> {
         return Err(Failure::usage("the message is longer than 2000 characters").into());
     }
     let mut config = EngineConfig::default();
-    config.limit_rate = limit_rate(args.limit_rate.as_deref())?;
+    config.limit_rate = args.limit_rate;
     let engine = engine(ctx, config).await?;
     let folder = engine.ensure_folder_path(&remote_path).await.map_err(|e| {
-        let mut f = Failure::fatal(format!(
+        let what = format!(
             "cannot use the remote folder /{}: {}",
             remote_path.join("/"),
             e.message
-        ));
-        if let Some(h) = e.hint {
-            f = f.with_hint(h);
-        }
-        if e.class == ErrorClass::Auth {
-            f.exit = Exit::Auth;
-        }
-        anyhow::Error::from(f)
+        );
+        failure(what, e)
     })?;
     let mut opts = UploadOptions::default();
     opts.jobs = usize::from(args.jobs);
@@ -185,8 +94,10 @@ pub async fn run(ctx: &mut Context, args: UploadArgs) -> anyhow::Result<Exit> {
     opts.domain = domain;
     opts.mails = args.mails;
     opts.message = args.message;
+    opts.follow_symlinks = args.follow_symlinks;
     let reporter = Reporter::new(&ctx.printer, Verb::Upload);
-    let summary = engine
+    let sink: Arc<dyn EventSink> = Arc::new(Hinting(reporter.clone()));
+    let mut summary = engine
         .upload(
             &locals,
             &UploadDest {
@@ -194,9 +105,10 @@ pub async fn run(ctx: &mut Context, args: UploadArgs) -> anyhow::Result<Exit> {
                 path: remote_path,
             },
             &opts,
-            reporter.clone() as Arc<dyn fichier_transfer::EventSink>,
+            sink,
         )
         .await;
+    hint_summary(&mut summary);
     reporter.finish(&summary);
     Ok(conclude(ctx, &summary))
 }

@@ -2,7 +2,7 @@
 //! stage: free accounts, bad keys, flood answers, cut and expired downloads, server errors on
 //! mutations, broken upload reports.
 
-mod suite;
+use crate::suite;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -214,26 +214,68 @@ impl Clock for ManualClock {
     }
 }
 
-/// A clock that records the deadline of every sleep the pacer asks for.
-#[derive(Debug, Default)]
-struct RecordingClock {
-    inner: TokioClock,
-    sleeps: Mutex<Vec<Instant>>,
+/// A clock that stands still until the test moves it: every sleep waits for
+/// [`GatedClock::advance`], so what happens during a wait is decided by events, not timing.
+#[derive(Debug)]
+struct GatedClock {
+    base: Instant,
+    offset: tokio::sync::watch::Sender<Duration>,
+    sleeping: Arc<std::sync::atomic::AtomicUsize>,
 }
 
-impl Clock for RecordingClock {
+impl Default for GatedClock {
+    fn default() -> Self {
+        GatedClock {
+            base: Instant::now(),
+            offset: tokio::sync::watch::Sender::new(Duration::ZERO),
+            sleeping: Arc::default(),
+        }
+    }
+}
+
+impl GatedClock {
+    fn advance(&self, d: Duration) {
+        self.offset.send_modify(|o| *o += d);
+    }
+    fn sleeping(&self) -> usize {
+        self.sleeping.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Clock for GatedClock {
     fn now(&self) -> Instant {
-        self.inner.now()
+        self.base + *self.offset.borrow()
     }
     fn sleep_until(
         &self,
         deadline: Instant,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
-        self.sleeps.lock().unwrap().push(deadline);
-        self.inner.sleep_until(deadline)
+        let mut rx = self.offset.subscribe();
+        let target = deadline.saturating_duration_since(self.base);
+        let sleeping = self.sleeping.clone();
+        Box::pin(async move {
+            if *rx.borrow() >= target {
+                return;
+            }
+            sleeping.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = rx.wait_for(|o| *o >= target).await;
+            sleeping.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        })
     }
     fn wall_now(&self) -> std::time::SystemTime {
-        self.inner.wall_now()
+        std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000) + *self.offset.borrow()
+    }
+}
+
+/// Yields until `cond` holds (bounded, so a broken build fails instead of hanging).
+async fn until(what: &str, mut cond: impl AsyncFnMut() -> bool) {
+    let give_up = std::time::Instant::now() + Duration::from_secs(30);
+    while !cond().await {
+        assert!(
+            std::time::Instant::now() < give_up,
+            "never happened: {what}"
+        );
+        tokio::task::yield_now().await;
     }
 }
 
@@ -242,8 +284,7 @@ async fn flood_answer_starts_a_cooldown_during_which_nothing_is_sent() {
     let t = TestEmu::start().await;
     t.emu
         .set_fault_plan(FaultPlan::new().on_call("file/ls", 1, Fault::flood()));
-    let clock = Arc::new(RecordingClock::default());
-    // Long enough that the polling below sees it even on a loaded machine.
+    let clock = Arc::new(GatedClock::default());
     let cooldown = Duration::from_millis(1000);
     let c = builder(&t, t.key())
         .pacer_config(PacerConfig {
@@ -255,50 +296,44 @@ async fn flood_answer_starts_a_cooldown_during_which_nothing_is_sent() {
         .build()
         .unwrap();
 
-    // While the first call sits out the cooldown, a second task tries another call.
+    // The first call gets the flood answer and sits out the cooldown on the stopped clock.
+    let c1 = c.clone();
+    let first = tokio::spawn(async move { c1.file_ls(ROOT_FOLDER).await });
+    until("the client waits out the cooldown", async || {
+        clock.sleeping() == 1 && c.pacer().cooldown_remaining().await.is_some()
+    })
+    .await;
+    assert_eq!(c.pacer().cooldown_remaining().await, Some(cooldown));
+    // A second call queues behind it; the clock has not moved, so nothing can be sent.
     let c2 = c.clone();
-    let first = tokio::spawn(async move { c2.file_ls(ROOT_FOLDER).await });
-    // Wait (condition, not time) until the client has processed the flood answer.
-    let cooldown_end = loop {
-        if let Some(left) = c.pacer().cooldown_remaining().await {
-            break Instant::now() + left;
-        }
-        assert!(
-            !first.is_finished(),
-            "the first call ended without a cooldown: {:?}",
-            t.emu.request_log()
-        );
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    };
+    let second = tokio::spawn(async move { c2.user_info().await });
+    for _ in 0..100 {
+        tokio::task::yield_now().await;
+    }
+    assert!(!first.is_finished() && !second.is_finished());
     assert_eq!(
-        count(&t, "file/ls"),
+        t.emu.request_log().len(),
         1,
-        "nothing is re-sent during the cooldown"
+        "nothing is sent during the cooldown"
     );
-    let other = c.user_info().await.expect("user/info after the cooldown");
-    assert!(!other.email.is_empty());
+
+    clock.advance(cooldown);
     first
         .await
         .unwrap()
         .expect("file/ls succeeds after the cooldown");
-
-    // Requests in order: flood answer, then nothing until the cooldown ended, then the rest.
-    let log = t.emu.request_log();
-    let eps: Vec<_> = log
+    // The queued call still keeps the minimum gap after the first one's re-send.
+    clock.advance(Duration::from_secs(1));
+    let other = second.await.unwrap().expect("user/info after the cooldown");
+    assert!(!other.email.is_empty());
+    let eps: Vec<_> = t
+        .emu
+        .request_log()
         .iter()
-        .map(|r| (r.endpoint.as_str(), r.status))
+        .map(|r| (r.endpoint.clone(), r.status))
         .collect();
-    assert_eq!(eps[0], ("file/ls", 403), "{eps:?}");
     assert_eq!(eps.len(), 3, "{eps:?}");
-    // The pacer slept until the end of the cooldown before letting anything through (the
-    // deadline is the cooldown's end itself; the margin covers the two clock reads above).
-    let deadlines = clock.sleeps.lock().unwrap().clone();
-    assert!(
-        deadlines
-            .iter()
-            .any(|d| *d + Duration::from_millis(50) >= cooldown_end),
-        "{deadlines:?} vs {cooldown_end:?}"
-    );
+    assert_eq!(eps[0], ("file/ls".to_string(), 403), "{eps:?}");
     assert!(c.pacer().cooldown_remaining().await.is_none());
 
     // With no flood retries the error surfaces, with its wait.
@@ -807,24 +842,6 @@ async fn listing_options_password_shares_and_part_resume() {
         ErrorKind::InvalidInput
     );
 
-    // download_file resumes from an existing .part and verifies the whole file.
-    let dest = s.dir.path().join("resumed.bin");
-    std::fs::write(part_path(&dest), &data[..40_000]).unwrap();
-    let got = c
-        .download_file(&up.link, None, &dest, &NoProgress)
-        .await
-        .expect("resume from .part");
-    assert_eq!(got.bytes_written, 50_000);
-    assert_eq!(std::fs::read(&dest).unwrap(), data);
-    // A .part that is not a prefix of the file fails the whirlpool check and is removed.
-    let dest2 = s.dir.path().join("corrupt.bin");
-    std::fs::write(part_path(&dest2), vec![0u8; 40_000]).unwrap();
-    let err = c
-        .download_file(&up.link, None, &dest2, &NoProgress)
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Integrity, "{err}");
-    assert!(!part_path(&dest2).exists() && !dest2.exists());
     suite::cleanup(&c, s.folder).await;
 }
 

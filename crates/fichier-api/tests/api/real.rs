@@ -1,23 +1,22 @@
-//! The behaviour suite against the real service, opt-in: it runs only when
-//! `FICHIER_API_TEST_KEY` holds a key (a Premium/Access account you own). It paces itself with
-//! the default pacer, works inside a fresh scratch folder, and deletes what it created.
-//! Without the variable the test returns immediately (and says so), so CI never touches the
-//! network.
+//! The behaviour suite against the real service, opt-in: ignored unless asked for
+//! (`--ignored`), and then it needs `FICHIER_API_TEST_KEY` holding a key (a Premium/Access
+//! account you own). It paces itself with the default pacer, works inside a fresh scratch
+//! folder, and deletes what it created. CI never touches the network.
 //!
 //! ```text
-//! FICHIER_API_TEST_KEY=$(cat ~/.config/fichier/test-key) cargo test -p fichier-api --test behaviour_real -- --nocapture
+//! FICHIER_API_TEST_KEY=$(cat ~/.config/fichier/test-key) cargo test -p fichier-api --test api real:: -- --ignored --nocapture
 //! ```
 
-mod suite;
+use crate::suite;
 
 use fichier_api::*;
 
 #[tokio::test]
+#[ignore = "needs a real 1fichier key: FICHIER_API_TEST_KEY=... cargo test -p fichier-api --test api real:: -- --ignored"]
 async fn generic_suite_on_the_real_service() {
-    let Ok(raw) = std::env::var("FICHIER_API_TEST_KEY") else {
-        eprintln!("FICHIER_API_TEST_KEY not set: skipping the real-service suite");
-        return;
-    };
+    let raw = std::env::var("FICHIER_API_TEST_KEY").expect(
+        "the real-service suite needs FICHIER_API_TEST_KEY (a key of a Premium/Access account)",
+    );
     let key = ApiKey::parse(&raw).expect("FICHIER_API_TEST_KEY is not a valid key");
     let mut builder = Client::builder().api_key(key);
     if let Ok(url) = std::env::var("FICHIER_API_TEST_URL") {

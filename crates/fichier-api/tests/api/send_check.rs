@@ -1,6 +1,5 @@
 //! Compile-time check: every client future is `Send`, so callers can spawn them on tokio.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use fichier_api::*;
@@ -41,7 +40,12 @@ fn all_client_futures_are_send(c: &Client, l: &FileLink, t: &DownloadToken, w: &
     assert_send(c.upload_file(&UploadRequest::new("x", 0), Arc::new(NoProgress)));
     assert_send(c.download_to(&DownloadRequest::new(l.clone()), w, &NoProgress));
     assert_send(c.download_range(t, 0, None, &mut Vec::new(), &NoProgress));
-    assert_send(c.download_file(l, None, Path::new("x"), &NoProgress));
+    assert_send(c.range_get(t, 0, None));
+    assert_send(c.upload_to_node(
+        &NodeFields::new(0),
+        &[],
+        Arc::new(NoProgress) as Arc<dyn PartObserver>,
+    ));
 }
 
 #[test]
