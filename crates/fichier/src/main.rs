@@ -15,7 +15,6 @@ mod printer;
 mod progress;
 mod sandbox;
 mod settings;
-#[allow(dead_code)] // used by `backup schedule` and `daemon install` (being wired)
 mod units;
 
 fn main() {

@@ -7,6 +7,7 @@ pub mod journal;
 pub mod lock;
 pub mod manifest;
 pub mod plan;
+pub mod remote;
 pub mod retention;
 pub mod run;
 pub mod source;

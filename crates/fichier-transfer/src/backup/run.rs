@@ -241,8 +241,18 @@ pub async fn run_backup<R: BackupRemote>(
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let new_stamp =
+    let mut new_stamp =
         version_folder_name(jiff::Timestamp::try_from(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH));
+    // Two runs in one second (or a clock stepped back) must not share a version folder.
+    if let Some(last) = journal
+        .last_run(&job.profile)
+        .map_err(|e| RunError::State(e.to_string()))?
+        && last.state != "running"
+        && last.stamp >= new_stamp
+        && let Some(t) = parse_version_folder_name(&last.stamp)
+    {
+        new_stamp = version_folder_name(t + jiff::SignedDuration::from_secs(1));
+    }
     let (run, resumed) = journal
         .begin(&job.profile, &new_stamp, now_secs)
         .map_err(|e| RunError::State(e.to_string()))?;
@@ -405,10 +415,14 @@ async fn prune_manifests<R: BackupRemote>(
             return;
         }
     };
-    let stamps: Vec<String> = names
+    let mut stamps: Vec<String> = names
         .iter()
         .filter_map(|n| n.strip_suffix(".jsonl.gz").map(String::from))
         .collect();
+    // The listing may predate this run's own manifest; the policy counts it all the same.
+    if !stamps.iter().any(|s| s == current) {
+        stamps.push(current.to_string());
+    }
     for stamp in prune_list(&job.retention, &stamps, Some(current)) {
         let name = manifest_file_name(&stamp);
         if let Err(e) = remote.remove_manifest(&name).await {
