@@ -37,6 +37,7 @@
 //!
 //! The resume design is described in `docs/transfers.md`.
 
+pub mod backup;
 mod download;
 mod engine;
 mod error;

@@ -150,6 +150,12 @@ pub enum Command {
     Upload(UploadArgs),
     /// Download links, paths, folders or shared folders: resumable, segmented, verified.
     Download(DownloadArgs),
+    /// Nightly, incremental, verified backups: local is the truth, old copies kept as versions.
+    Backup(BackupCommand),
+    /// Rebuild a backed-up tree as of a backup run (verified, with empty files, mtimes, modes).
+    Restore(RestoreArgs),
+    /// Check a backup destination against its last manifest (listings only, or --read-data).
+    Verify(VerifyArgs),
     /// Find leaked 1fichier API keys in files, trees, stdin, git history or staged changes.
     Scan(ScanArgs),
     /// Print a shell completion script.
@@ -568,4 +574,151 @@ pub struct DownloadArgs {
 /// Parses `--limit-rate` (e.g. `500k`, `10M`: bytes per second).
 fn parse_limit_rate(raw: &str) -> Result<u64, String> {
     fichier_transfer::parse_rate(raw).map_err(|e| format!("{e} (e.g. --limit-rate 10M)"))
+}
+
+/// `fichier backup`
+#[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "Run a profile of the config file ([backup.NAME] with source, destination, \
+                  filters, retention, limits) with `fichier backup NAME`, or give SOURCE and \
+                  DEST. Files are compared by size and whirlpool; a local index re-hashes only \
+                  files whose size, mtime or inode changed. Old copies of changed or removed \
+                  files move into DEST/.versions/<run>/ (nothing is deleted unless \
+                  --no-versions). Exit codes: 0 done (or nothing to do), 1 some files failed, \
+                  2 usage error, 3 key problem, 4 flood lock (rerun resumes), 5 another run of \
+                  this profile is active, 6 refused by a safety rule (empty or missing source, \
+                  --max-delete)."
+)]
+pub struct BackupCommand {
+    /// `ls` or `schedule` instead of a run.
+    #[command(subcommand)]
+    pub action: Option<BackupAction>,
+    /// The run's options.
+    #[command(flatten)]
+    pub run: BackupRunArgs,
+}
+
+/// `fichier backup ls|schedule`
+#[derive(Debug, Subcommand)]
+pub enum BackupAction {
+    /// List the profiles of the config file and their last run.
+    Ls,
+    /// Write a systemd user timer that runs a profile daily (or print a crontab line).
+    Schedule(BackupScheduleArgs),
+}
+
+/// `fichier backup schedule`
+#[derive(Debug, Args)]
+pub struct BackupScheduleArgs {
+    /// The profile to run.
+    pub profile: String,
+    /// Time of day, HH:MM (local time).
+    #[arg(long, value_name = "HH:MM")]
+    pub daily: String,
+    /// Print the unit files and the crontab line instead of writing anything.
+    #[arg(long)]
+    pub print: bool,
+    /// Replace existing unit files with other content.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The options of a backup run (each overrides the profile's value).
+#[derive(Debug, Args)]
+pub struct BackupRunArgs {
+    /// A profile name, or SOURCE and DEST.
+    #[arg(value_name = "PROFILE | SOURCE DEST", num_args = 1..=2, required = true)]
+    pub target: Vec<String>,
+    /// Show what would be done; change nothing.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// Leave out paths matching this gitignore-style pattern (repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+    /// Keep paths matching this pattern even when excluded (repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    pub include: Vec<String>,
+    /// Read exclude patterns from a file (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub exclude_from: Vec<PathBuf>,
+    /// Leave out directories holding a file of this name (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub exclude_if_present: Vec<String>,
+    /// Leave out files smaller than this (e.g. 1k).
+    #[arg(long, value_name = "SIZE")]
+    pub min_size: Option<String>,
+    /// Leave out files larger than this (e.g. 4G).
+    #[arg(long, value_name = "SIZE")]
+    pub max_size: Option<String>,
+    /// Leave out files not modified within this span (e.g. 30d).
+    #[arg(long, value_name = "SPAN")]
+    pub max_age: Option<String>,
+    /// Leave out files modified within this span (e.g. 10m: still being written).
+    #[arg(long, value_name = "SPAN")]
+    pub min_age: Option<String>,
+    /// Follow symbolic links (loops are detected).
+    #[arg(long)]
+    pub follow_symlinks: bool,
+    /// Keep the newest version of each of the last N days.
+    #[arg(long, value_name = "N")]
+    pub keep_daily: Option<u32>,
+    /// Keep the newest version of each of the last N weeks.
+    #[arg(long, value_name = "N")]
+    pub keep_weekly: Option<u32>,
+    /// Keep the newest version of each of the last N months.
+    #[arg(long, value_name = "N")]
+    pub keep_monthly: Option<u32>,
+    /// Keep every version within this span of the newest (e.g. 30d, 6m, 1y).
+    #[arg(long, value_name = "SPAN")]
+    pub keep_within: Option<String>,
+    /// Plain mirror: delete old copies instead of keeping them as versions.
+    #[arg(long)]
+    pub no_versions: bool,
+    /// Stop before retiring more removed files than this (N or P%).
+    #[arg(long, value_name = "N|P%")]
+    pub max_delete: Option<String>,
+    /// Allow an empty source (otherwise refused: an unmounted disk must not empty the backup).
+    #[arg(long)]
+    pub allow_empty_source: bool,
+    /// Files uploaded in parallel.
+    #[arg(short, long, value_parser = clap::value_parser!(u16).range(1..=30))]
+    pub jobs: Option<u16>,
+}
+
+/// `fichier restore`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Reads the manifest of the chosen run from REMOTE_DIR/.versions/manifests \
+                  (so it works on a new machine), fetches each file from the live tree or the \
+                  versions, verifies it, and sets mtime and mode. Existing local files are \
+                  never overwritten: identical ones are kept, different ones reported."
+)]
+pub struct RestoreArgs {
+    /// The backup destination.
+    pub remote: String,
+    /// Where to rebuild the tree.
+    pub local: PathBuf,
+    /// Only these paths or folders (relative to the backup root).
+    pub paths: Vec<String>,
+    /// The last run at or before this date (YYYY-MM-DD, YYYY-MM-DDTHH:MM, local time).
+    #[arg(long, value_name = "DATE")]
+    pub at: Option<String>,
+    /// Files downloaded in parallel.
+    #[arg(short, long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=30))]
+    pub jobs: u16,
+}
+
+/// `fichier verify`
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The backup destination.
+    pub remote: String,
+    /// Also download files and hash them again.
+    #[arg(long)]
+    pub read_data: bool,
+    /// With --read-data, only this share of the files, picked at random (e.g. 10%).
+    #[arg(long, value_name = "P%", requires = "read_data")]
+    pub sample: Option<String>,
 }

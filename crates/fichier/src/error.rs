@@ -25,6 +25,11 @@ pub enum Exit {
     Auth = 3,
     /// The service flood-locked the key or IP: retry later.
     Flood = 4,
+    /// Another run of the same backup profile is active (cron overlap): nothing was done.
+    Locked = 5,
+    /// A backup safety rule refused the run (source missing or empty, --max-delete): nothing
+    /// was changed.
+    Refused = 6,
 }
 
 impl Exit {
@@ -70,6 +75,14 @@ impl Failure {
     /// An authentication problem (exit 3).
     pub fn auth(message: impl Into<String>) -> Failure {
         Failure::new(Exit::Auth, message)
+    }
+    /// Another run of a backup profile is active (exit 5).
+    pub fn locked(message: impl Into<String>) -> Failure {
+        Failure::new(Exit::Locked, message)
+    }
+    /// A safety refusal (exit 6).
+    pub fn refused(message: impl Into<String>) -> Failure {
+        Failure::new(Exit::Refused, message)
     }
     /// A flood lock (exit 4).
     pub fn flood(message: impl Into<String>) -> Failure {

@@ -15,6 +15,7 @@ mod printer;
 mod progress;
 mod sandbox;
 mod settings;
+mod units;
 
 fn main() {
     let cli = match parse_args() {

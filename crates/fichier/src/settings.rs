@@ -4,6 +4,7 @@
 //! `Settings` built here. Environment variables with a flag form are read by clap (so `--help`
 //! shows them); the few without one (key store mode, pacer gap for tests) are read here.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -66,6 +67,11 @@ pub struct Settings {
     pub unthrottled: bool,
     /// `--fresh`: listings are always fetched live, never from the shared cache.
     pub fresh: bool,
+    /// Backup profiles from the config file.
+    pub backup_profiles: BTreeMap<String, BackupProfile>,
+    /// The config file, when named by `--config` or `FICHIER_CONFIG` (scheduled runs name it
+    /// again).
+    pub config_path: Option<PathBuf>,
 }
 
 /// The config file (`config.toml`). Unknown keys are errors so typos do not go unnoticed.
@@ -83,6 +89,58 @@ pub struct ConfigFile {
     /// Minimum gap between API calls in milliseconds (the service asks for ≤ 3 calls/s;
     /// values under 350 are raised to 350).
     pub min_gap_ms: Option<u64>,
+    /// Named backup profiles (`[backup.photos]`), run by `fichier backup photos`.
+    #[serde(default)]
+    pub backup: BTreeMap<String, BackupProfile>,
+}
+
+/// One `[backup.NAME]` table of the config file. Command-line flags override these values;
+/// list flags (`--exclude`, ...) add to them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupProfile {
+    /// The local directory to back up.
+    pub source: Option<PathBuf>,
+    /// The remote folder to back up into.
+    pub destination: Option<String>,
+    /// Gitignore-style patterns to leave out.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Patterns that win over `exclude`.
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Files of exclude patterns.
+    #[serde(default)]
+    pub exclude_from: Vec<PathBuf>,
+    /// A directory holding a file of this name is left out.
+    #[serde(default)]
+    pub exclude_if_present: Vec<String>,
+    /// Leave out files smaller than this (`10k`, `1M`).
+    pub min_size: Option<String>,
+    /// Leave out files larger than this.
+    pub max_size: Option<String>,
+    /// Leave out files not modified within this span (`30d`).
+    pub max_age: Option<String>,
+    /// Leave out files modified within this span (still being written).
+    pub min_age: Option<String>,
+    /// Follow symlinks.
+    pub follow_symlinks: Option<bool>,
+    /// Retention: newest version of each of the last N days.
+    pub keep_daily: Option<u32>,
+    /// Retention: newest version of each of the last N weeks.
+    pub keep_weekly: Option<u32>,
+    /// Retention: newest version of each of the last N months.
+    pub keep_monthly: Option<u32>,
+    /// Retention: every version within this span of the newest (`30d`, `6m`).
+    pub keep_within: Option<String>,
+    /// Keep old copies as versions (default true); false gives a plain mirror.
+    pub versions: Option<bool>,
+    /// Stop before retiring more files removed from the source than this (`50`, `10%`).
+    pub max_delete: Option<String>,
+    /// Allow an empty source.
+    pub allow_empty_source: Option<bool>,
+    /// Files uploaded in parallel.
+    pub jobs: Option<u16>,
 }
 
 /// The smallest gap the config file may ask for; only the hidden test variable goes lower.
@@ -284,6 +342,8 @@ impl Settings {
             min_gap,
             unthrottled,
             fresh: global.fresh,
+            backup_profiles: config.backup,
+            config_path: explicit.then_some(config_path),
         })
     }
 }

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod attr;
 pub mod auth;
+pub mod backup;
 pub mod completions;
 pub mod cp;
 pub mod download;
@@ -15,6 +16,7 @@ pub mod mkdir;
 pub mod mv;
 pub mod remote;
 pub mod rename;
+pub mod restore;
 pub mod rm;
 pub mod rotate;
 pub mod scan;
@@ -49,6 +51,9 @@ pub async fn dispatch(ctx: &mut Context, command: Command) -> anyhow::Result<Exi
         Command::Remote(c) => remote::run(ctx, c).await,
         Command::Upload(a) => upload::run(ctx, a).await,
         Command::Download(a) => download::run(ctx, a).await,
+        Command::Backup(c) => backup::run(ctx, c).await,
+        Command::Restore(a) => restore::run(ctx, a).await,
+        Command::Verify(a) => restore::verify(ctx, a).await,
         Command::Scan(a) => scan::run(ctx, a).await,
         Command::Completions(a) => Ok(completions::run(&a)),
         Command::Man => Ok(man::run()),

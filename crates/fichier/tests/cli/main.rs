@@ -6,6 +6,7 @@ mod harness;
 
 mod attr_share;
 mod auth;
+mod backup;
 mod canary;
 mod errors;
 mod files;

@@ -1,0 +1,512 @@
+//! The backup destination on 1fichier: [`BackupRemote`] over the engine (uploads, verified)
+//! and its [`RemoteTree`](fichier_api::RemoteTree) (listings, folders), plus the library's file
+//! moves and deletes. Listings come through the tree, so each folder is listed at most once a
+//! run and the cross-process listing cache serves back-to-back runs.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use fichier_api::{
+    ErrorKind, Expect, FileLink, FileMvRequest, FileRmRequest, FolderId, Node, RemotePath,
+    TreeError,
+};
+
+use super::manifest::MANIFESTS_DIR;
+use super::plan::{LocalEntry, RemoteCopy};
+use super::run::{BackupRemote, RemoteError, VERSIONS_DIR};
+use crate::engine::Engine;
+use crate::error::{ErrorClass, TransferError};
+use crate::events::{Event, RecordEvents};
+use crate::upload::{UploadDest, UploadOptions};
+
+/// The destination folder of a backup, reached through an engine.
+#[derive(Debug)]
+pub struct EngineRemote<'a> {
+    engine: &'a Engine,
+    dest: RemotePath,
+    jobs: usize,
+    scratch: PathBuf,
+    /// API calls sent by this destination's operations (for the run summary).
+    pub api_calls_start: u64,
+}
+
+impl<'a> EngineRemote<'a> {
+    /// The destination `dest` (created when missing by the first upload), `jobs` files
+    /// uploaded in parallel, `scratch` a private directory for manifest files.
+    pub fn new(engine: &'a Engine, dest: RemotePath, jobs: usize, scratch: PathBuf) -> Self {
+        EngineRemote {
+            engine,
+            dest,
+            jobs: jobs.max(1),
+            scratch,
+            api_calls_start: 0,
+        }
+    }
+
+    fn path(&self, rel_dir: &str) -> RemotePath {
+        let mut p = self.dest.clone();
+        for part in rel_dir.split('/').filter(|s| !s.is_empty()) {
+            p = p.join(part);
+        }
+        p
+    }
+
+    /// The folder at `rel_dir` under the destination, if it exists.
+    async fn find_folder(&self, rel_dir: &str) -> Result<Option<FolderId>, RemoteError> {
+        match self
+            .engine
+            .tree()
+            .resolve(&self.path(rel_dir), Expect::Folder)
+            .await
+        {
+            Ok(Node::Folder { id, .. }) => Ok(Some(id)),
+            Ok(_) => Err(RemoteError {
+                message: format!("{} is a file, not a folder", self.path(rel_dir)),
+                stop_run: true,
+            }),
+            Err(TreeError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(tree_error(e)),
+        }
+    }
+
+    async fn ensure(&self, rel_dir: &str) -> Result<FolderId, RemoteError> {
+        self.engine
+            .tree()
+            .ensure_folder(&self.path(rel_dir))
+            .await
+            .map(|e| e.id)
+            .map_err(tree_error)
+    }
+
+    async fn files_in(&self, id: FolderId) -> Result<Vec<fichier_api::FileEntry>, RemoteError> {
+        let listing = self.engine.tree().listing(id).await.map_err(api_error)?;
+        Ok(listing.items.clone())
+    }
+
+    async fn remove_links(&self, links: Vec<String>) -> Result<(), RemoteError> {
+        for chunk in links.chunks(100) {
+            let parsed: Vec<FileLink> = chunk
+                .iter()
+                .filter_map(|l| FileLink::parse(l).ok())
+                .collect();
+            if parsed.is_empty() {
+                continue;
+            }
+            self.engine
+                .client()
+                .file_rm(&FileRmRequest::new(parsed))
+                .await
+                .map_err(api_error)?;
+        }
+        Ok(())
+    }
+
+    /// Empties and removes a folder, children first (the service refuses a non-empty one).
+    async fn remove_tree(&self, id: FolderId) -> Result<(), RemoteError> {
+        let mut stack = vec![(id, false)];
+        while let Some((folder, expanded)) = stack.pop() {
+            let listing = self
+                .engine
+                .tree()
+                .listing_fresh(folder)
+                .await
+                .map_err(api_error)?;
+            if !expanded && !listing.sub_folders.is_empty() {
+                stack.push((folder, true));
+                for sub in &listing.sub_folders {
+                    stack.push((sub.id, false));
+                }
+                continue;
+            }
+            let links = listing.items.iter().map(|f| f.link.to_string()).collect();
+            self.remove_links(links).await?;
+            self.engine
+                .client()
+                .folder_rm(folder)
+                .await
+                .map_err(api_error)?;
+            self.engine.tree().forget(folder);
+        }
+        Ok(())
+    }
+}
+
+impl EngineRemote<'_> {
+    /// Every file under the destination, live and in versions (not the manifests), as
+    /// (path relative to the destination, copy): what a restore can fetch from.
+    pub async fn all_copies(&mut self) -> Result<Vec<(String, RemoteCopy)>, RemoteError> {
+        let mut out = Vec::new();
+        let Some(root) = self.find_folder("").await? else {
+            return Ok(out);
+        };
+        let manifests = format!("{VERSIONS_DIR}/{MANIFESTS_DIR}");
+        let mut stack = vec![(root, String::new())];
+        while let Some((id, rel)) = stack.pop() {
+            if rel == manifests {
+                continue;
+            }
+            let listing = self.engine.tree().listing(id).await.map_err(api_error)?;
+            for f in &listing.items {
+                let copy = RemoteCopy {
+                    link: f.link.to_string(),
+                    size: f.size,
+                    whirlpool: f.checksum.clone(),
+                };
+                out.push((join(&rel, &f.filename), copy));
+            }
+            for sub in &listing.sub_folders {
+                stack.push((sub.id, join(&rel, &sub.name)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Downloads a manifest file and returns its bytes (at most 256 MiB).
+    pub async fn read_manifest(&mut self, name: &str) -> Result<Vec<u8>, RemoteError> {
+        let missing = || RemoteError {
+            message: format!("no manifest {name} in {VERSIONS_DIR}/{MANIFESTS_DIR}"),
+            stop_run: true,
+        };
+        let id = self
+            .find_folder(&format!("{VERSIONS_DIR}/{MANIFESTS_DIR}"))
+            .await?
+            .ok_or_else(missing)?;
+        let file = self
+            .files_in(id)
+            .await?
+            .into_iter()
+            .find(|f| f.filename == name)
+            .ok_or_else(missing)?;
+        if file.size > 256 << 20 {
+            return Err(RemoteError {
+                message: format!("manifest {name} is {} bytes, more than 256 MiB", file.size),
+                stop_run: true,
+            });
+        }
+        let dir = self.scratch.join("manifest");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(local_error)?;
+        let opts = crate::download::DownloadOptions::new(&dir);
+        let rec = Arc::new(RecordEvents::new());
+        let summary = self
+            .engine
+            .download(
+                &[crate::download::DownloadInput::Link(file.link.clone())],
+                &opts,
+                rec.clone(),
+            )
+            .await;
+        if let Some(f) = summary.failures.first() {
+            return Err(RemoteError {
+                message: f.error.clone(),
+                stop_run: stops(f.class),
+            });
+        }
+        let path = rec
+            .events()
+            .into_iter()
+            .find_map(|e| match e {
+                Event::Done { path: Some(p), .. } => Some(PathBuf::from(p)),
+                _ => None,
+            })
+            .ok_or_else(missing)?;
+        let bytes = std::fs::read(&path).map_err(local_error)?;
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(bytes)
+    }
+}
+
+impl BackupRemote for EngineRemote<'_> {
+    async fn live_files(&mut self) -> Result<BTreeMap<String, Vec<RemoteCopy>>, RemoteError> {
+        let mut out: BTreeMap<String, Vec<RemoteCopy>> = BTreeMap::new();
+        let Some(root) = self.find_folder("").await? else {
+            return Ok(out);
+        };
+        let mut stack = vec![(root, String::new())];
+        while let Some((id, rel)) = stack.pop() {
+            let listing = self.engine.tree().listing(id).await.map_err(api_error)?;
+            for f in &listing.items {
+                let path = join(&rel, &f.filename);
+                out.entry(path).or_default().push(RemoteCopy {
+                    link: f.link.to_string(),
+                    size: f.size,
+                    whirlpool: f.checksum.clone(),
+                });
+            }
+            for sub in &listing.sub_folders {
+                if rel.is_empty() && sub.name == VERSIONS_DIR {
+                    continue;
+                }
+                stack.push((sub.id, join(&rel, &sub.name)));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn upload(
+        &mut self,
+        files: &[(PathBuf, LocalEntry)],
+    ) -> Vec<Result<RemoteCopy, RemoteError>> {
+        let mut results: Vec<Option<Result<RemoteCopy, RemoteError>>> = vec![None; files.len()];
+        let mut by_dir: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, (_, e)) in files.iter().enumerate() {
+            let dir = e
+                .rel
+                .rsplit_once('/')
+                .map(|(d, _)| d.to_string())
+                .unwrap_or_default();
+            by_dir.entry(dir).or_default().push(i);
+        }
+        let mut stop: Option<RemoteError> = None;
+        for (dir, idx) in by_dir {
+            if let Some(s) = &stop {
+                for i in idx {
+                    results[i] = Some(Err(s.clone()));
+                }
+                continue;
+            }
+            let folder = match self.ensure(&dir).await {
+                Ok(id) => id,
+                Err(e) => {
+                    if e.stop_run {
+                        stop = Some(e.clone());
+                    }
+                    for i in idx {
+                        results[i] = Some(Err(e.clone()));
+                    }
+                    continue;
+                }
+            };
+            let paths: Vec<PathBuf> = idx.iter().map(|&i| files[i].0.clone()).collect();
+            let dest = UploadDest {
+                folder,
+                path: self.path(&dir).components(),
+            };
+            // The plan already compared contents: upload without the engine's own re-check.
+            let opts = UploadOptions {
+                jobs: self.jobs,
+                force: true,
+                ..UploadOptions::default()
+            };
+            let rec = Arc::new(RecordEvents::new());
+            let summary = self.engine.upload(&paths, &dest, &opts, rec.clone()).await;
+            let mut names: BTreeMap<u64, String> = BTreeMap::new();
+            let mut done: BTreeMap<String, RemoteCopy> = BTreeMap::new();
+            let mut failed: BTreeMap<String, RemoteError> = BTreeMap::new();
+            for ev in rec.events() {
+                match ev {
+                    Event::Queued { id, name, .. } => {
+                        names.insert(id, name);
+                    }
+                    Event::Done {
+                        id,
+                        name,
+                        size,
+                        link,
+                        whirlpool,
+                        ..
+                    } => {
+                        let name = names.get(&id).cloned().unwrap_or(name);
+                        if let Some(link) = link {
+                            done.insert(
+                                name,
+                                RemoteCopy {
+                                    link,
+                                    size,
+                                    whirlpool,
+                                },
+                            );
+                        }
+                    }
+                    Event::Failed {
+                        name, error, class, ..
+                    } => {
+                        failed.insert(
+                            name,
+                            RemoteError {
+                                message: error,
+                                stop_run: stops(class),
+                            },
+                        );
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(s) = &summary.stopped {
+                stop = Some(transfer_error(s));
+            }
+            for (&i, p) in idx.iter().zip(&paths) {
+                let key = p.display().to_string();
+                results[i] = Some(match (done.remove(&key), failed.remove(&key)) {
+                    (Some(copy), _) => Ok(copy),
+                    (None, Some(e)) => Err(e),
+                    (None, None) => Err(stop.clone().unwrap_or(RemoteError {
+                        message: "the upload ended without a verdict for this file".into(),
+                        stop_run: false,
+                    })),
+                });
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or(Err(RemoteError {
+                    message: "not attempted".into(),
+                    stop_run: false,
+                }))
+            })
+            .collect()
+    }
+
+    async fn move_into(&mut self, copy: &RemoteCopy, dir: &str) -> Result<(), RemoteError> {
+        let folder = self.ensure(dir).await?;
+        let link = FileLink::parse(&copy.link).map_err(api_error)?;
+        self.engine
+            .client()
+            .file_mv(&FileMvRequest::new([link], folder))
+            .await
+            .map(|_| ())
+            .map_err(api_error)
+    }
+
+    async fn delete(&mut self, copy: &RemoteCopy) -> Result<(), RemoteError> {
+        self.remove_links(vec![copy.link.clone()]).await
+    }
+
+    async fn version_folders(&mut self) -> Result<Vec<String>, RemoteError> {
+        let Some(id) = self.find_folder(VERSIONS_DIR).await? else {
+            return Ok(Vec::new());
+        };
+        let listing = self.engine.tree().listing(id).await.map_err(api_error)?;
+        Ok(listing.sub_folders.iter().map(|s| s.name.clone()).collect())
+    }
+
+    async fn remove_version_folder(&mut self, name: &str) -> Result<(), RemoteError> {
+        match self.find_folder(&format!("{VERSIONS_DIR}/{name}")).await? {
+            Some(id) => self.remove_tree(id).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn manifests(&mut self) -> Result<Vec<String>, RemoteError> {
+        let Some(id) = self
+            .find_folder(&format!("{VERSIONS_DIR}/{MANIFESTS_DIR}"))
+            .await?
+        else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .files_in(id)
+            .await?
+            .into_iter()
+            .map(|f| f.filename)
+            .collect())
+    }
+
+    async fn put_manifest(&mut self, name: &str, bytes: Vec<u8>) -> Result<(), RemoteError> {
+        let dir = format!("{VERSIONS_DIR}/{MANIFESTS_DIR}");
+        let folder = self.ensure(&dir).await?;
+        let before: Vec<String> = self
+            .files_in(folder)
+            .await?
+            .into_iter()
+            .filter(|f| f.filename == name)
+            .map(|f| f.link.to_string())
+            .collect();
+        std::fs::create_dir_all(&self.scratch).map_err(local_error)?;
+        let path = self.scratch.join(name);
+        std::fs::write(&path, &bytes).map_err(local_error)?;
+        let entry = LocalEntry {
+            rel: format!("{dir}/{name}"),
+            size: bytes.len() as u64,
+            whirlpool: fichier_api::whirlpool_hex(&bytes),
+        };
+        let result = self.upload(&[(path.clone(), entry)]).await.pop();
+        let _ = std::fs::remove_file(&path);
+        let copy = result.unwrap_or(Err(RemoteError {
+            message: "manifest not uploaded".into(),
+            stop_run: false,
+        }))?;
+        // A rerun of the same stamp (resumed run) replaces its manifest: the new copy is in
+        // place before the old one goes.
+        let old: Vec<String> = before.into_iter().filter(|l| *l != copy.link).collect();
+        self.remove_links(old).await
+    }
+
+    async fn remove_manifest(&mut self, name: &str) -> Result<(), RemoteError> {
+        let Some(id) = self
+            .find_folder(&format!("{VERSIONS_DIR}/{MANIFESTS_DIR}"))
+            .await?
+        else {
+            return Ok(());
+        };
+        let links = self
+            .files_in(id)
+            .await?
+            .into_iter()
+            .filter(|f| f.filename == name)
+            .map(|f| f.link.to_string())
+            .collect();
+        self.remove_links(links).await
+    }
+}
+
+fn join(rel: &str, name: &str) -> String {
+    if rel.is_empty() {
+        name.to_string()
+    } else {
+        format!("{rel}/{name}")
+    }
+}
+
+fn stops(class: ErrorClass) -> bool {
+    matches!(
+        class,
+        ErrorClass::Auth | ErrorClass::Flood | ErrorClass::DiskFull
+    )
+}
+
+fn transfer_error(e: &TransferError) -> RemoteError {
+    RemoteError {
+        message: e.message.clone(),
+        stop_run: stops(e.class),
+    }
+}
+
+/// Errors after which nothing more should be sent this run: the key, a flood lock, the
+/// network. Everything else fails one item.
+pub(crate) fn api_error(e: fichier_api::Error) -> RemoteError {
+    let stop_run = matches!(
+        e.kind(),
+        ErrorKind::FloodLocked
+            | ErrorKind::Paced
+            | ErrorKind::BadKey
+            | ErrorKind::NotAuthenticated
+            | ErrorKind::NotCustomer
+            | ErrorKind::Transport
+            | ErrorKind::OwnerLocked
+            | ErrorKind::LocationLimit
+    );
+    RemoteError {
+        message: e.to_string(),
+        stop_run,
+    }
+}
+
+fn tree_error(e: TreeError) -> RemoteError {
+    match e {
+        TreeError::Api(api) => api_error(api),
+        other => RemoteError {
+            message: other.to_string(),
+            stop_run: true,
+        },
+    }
+}
+
+fn local_error(e: std::io::Error) -> RemoteError {
+    RemoteError {
+        message: format!("local scratch file: {e}"),
+        stop_run: true,
+    }
+}

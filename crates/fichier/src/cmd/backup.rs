@@ -1,0 +1,545 @@
+//! `fichier backup`: resolve a profile and flags into one backup job, run it through the
+//! transfer crate's backup run, and render the summary; `backup ls` and `backup schedule`.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use fichier_api::RemotePath;
+use fichier_transfer::backup::journal::Journal;
+use fichier_transfer::backup::plan::{MaxDelete, PlanError, Safety};
+use fichier_transfer::backup::remote::EngineRemote;
+use fichier_transfer::backup::retention::{KeepWithin, Retention};
+use fichier_transfer::backup::run::{BackupJob, RunError, RunSummary, run_backup};
+use fichier_transfer::backup::source::SourceFilter;
+use fichier_transfer::{EngineConfig, parse_rate};
+
+use super::transfer::engine;
+use crate::cli::{BackupAction, BackupCommand, BackupRunArgs, BackupScheduleArgs};
+use crate::context::Context;
+use crate::error::{Exit, Failure};
+use crate::printer::human_size;
+use crate::settings::BackupProfile;
+use crate::units::{
+    DailyAt, crontab_line, service_unit, timer_unit, unit_name_part, user_unit_dir, write_units,
+};
+
+/// Runs `fichier backup ...`.
+pub async fn run(ctx: &mut Context, cmd: BackupCommand) -> anyhow::Result<Exit> {
+    match cmd.action {
+        Some(BackupAction::Ls) => list(ctx),
+        Some(BackupAction::Schedule(a)) => schedule(ctx, a),
+        None => run_job(ctx, cmd.run).await,
+    }
+}
+
+/// The state directory of backups (locks, index, journal, scratch).
+fn state_dir(ctx: &Context) -> PathBuf {
+    ctx.settings.dirs.data.join("backup")
+}
+
+/// Profile name, source and destination from the positional arguments.
+fn target(ctx: &Context, args: &BackupRunArgs) -> anyhow::Result<(String, BackupProfile)> {
+    match args.target.as_slice() {
+        [name] => {
+            let profile = ctx.settings.backup_profiles.get(name).cloned().ok_or_else(|| {
+                let known: Vec<&str> = ctx.settings.backup_profiles.keys().map(String::as_str).collect();
+                Failure::usage(format!("no backup profile named `{name}` in the config file"))
+                    .with_hint(if known.is_empty() {
+                        "add a [backup.NAME] table with source and destination to the config file, or give SOURCE DEST".to_string()
+                    } else {
+                        format!("known profiles: {}; or give SOURCE DEST", known.join(", "))
+                    })
+            })?;
+            Ok((name.clone(), profile))
+        }
+        [source, dest] => {
+            let source = PathBuf::from(source);
+            // Ad-hoc runs get a profile name of their own, so their index and lock are theirs.
+            let abs = std::path::absolute(&source).unwrap_or_else(|_| source.clone());
+            let name = format!("{}=>{}", abs.display(), dest);
+            Ok((
+                name,
+                BackupProfile {
+                    source: Some(source),
+                    destination: Some(dest.clone()),
+                    ..Default::default()
+                },
+            ))
+        }
+        _ => Err(Failure::usage("give a profile name, or SOURCE and DEST").into()),
+    }
+}
+
+fn usage(e: String) -> anyhow::Error {
+    Failure::usage(e).into()
+}
+
+/// `30d`, `12h`, `10m` (minutes), `2w`, `45s` as a duration.
+fn parse_age(text: &str, flag: &str) -> anyhow::Result<Duration> {
+    let t = text.trim();
+    let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = num.parse().map_err(|_| {
+        usage(format!(
+            "{flag} {t:?}: expected a number and a unit, e.g. 30d, 12h, 10m"
+        ))
+    })?;
+    let secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" | "" => 86_400,
+        "w" => 7 * 86_400,
+        _ => {
+            return Err(usage(format!(
+                "{flag} {t:?}: unknown unit `{unit}`; use s, m, h, d or w"
+            )));
+        }
+    };
+    Ok(Duration::from_secs(n.saturating_mul(secs)))
+}
+
+fn parse_size(text: &str, flag: &str) -> anyhow::Result<u64> {
+    parse_rate(text).map_err(|e| usage(format!("{flag}: {e}")))
+}
+
+/// Flags over the profile: the job a run executes.
+fn job(
+    ctx: &Context,
+    name: String,
+    p: BackupProfile,
+    a: &BackupRunArgs,
+) -> anyhow::Result<(BackupJob, String, usize)> {
+    let source = p.source.clone().ok_or_else(|| {
+        Failure::usage(format!("backup profile `{name}` has no `source`"))
+            .with_hint("add source = \"/path\" to its table")
+    })?;
+    let dest = p.destination.clone().ok_or_else(|| {
+        Failure::usage(format!("backup profile `{name}` has no `destination`"))
+            .with_hint("add destination = \"/Backups/NAME\" to its table")
+    })?;
+    let size =
+        |cli: &Option<String>, cfg: &Option<String>, flag: &str| -> anyhow::Result<Option<u64>> {
+            cli.as_ref()
+                .or(cfg.as_ref())
+                .map(|v| parse_size(v, flag))
+                .transpose()
+        };
+    let age = |cli: &Option<String>,
+               cfg: &Option<String>,
+               flag: &str|
+     -> anyhow::Result<Option<Duration>> {
+        cli.as_ref()
+            .or(cfg.as_ref())
+            .map(|v| parse_age(v, flag))
+            .transpose()
+    };
+    let filter = SourceFilter {
+        exclude: p.exclude.iter().chain(&a.exclude).cloned().collect(),
+        include: p.include.iter().chain(&a.include).cloned().collect(),
+        exclude_from: p
+            .exclude_from
+            .iter()
+            .chain(&a.exclude_from)
+            .cloned()
+            .collect(),
+        exclude_if_present: p
+            .exclude_if_present
+            .iter()
+            .chain(&a.exclude_if_present)
+            .cloned()
+            .collect(),
+        min_size: size(&a.min_size, &p.min_size, "--min-size")?,
+        max_size: size(&a.max_size, &p.max_size, "--max-size")?,
+        max_age: age(&a.max_age, &p.max_age, "--max-age")?,
+        min_age: age(&a.min_age, &p.min_age, "--min-age")?,
+        follow_symlinks: a.follow_symlinks || p.follow_symlinks.unwrap_or(false),
+    };
+    let within = a
+        .keep_within
+        .as_ref()
+        .or(p.keep_within.as_ref())
+        .map(|w| KeepWithin::parse(w))
+        .transpose()
+        .map_err(usage)?;
+    let retention = Retention {
+        daily: a.keep_daily.or(p.keep_daily).unwrap_or(0),
+        weekly: a.keep_weekly.or(p.keep_weekly).unwrap_or(0),
+        monthly: a.keep_monthly.or(p.keep_monthly).unwrap_or(0),
+        within,
+    };
+    let max_delete = a
+        .max_delete
+        .as_ref()
+        .or(p.max_delete.as_ref())
+        .map(|m| MaxDelete::parse(m))
+        .transpose()
+        .map_err(usage)?;
+    let job = BackupJob {
+        profile: name,
+        source,
+        filter,
+        safety: Safety {
+            max_delete,
+            allow_empty_source: a.allow_empty_source || p.allow_empty_source.unwrap_or(false),
+        },
+        retention,
+        versions: !a.no_versions && p.versions.unwrap_or(true),
+        dry_run: a.dry_run,
+        state_dir: state_dir(ctx),
+    };
+    let jobs = usize::from(a.jobs.or(p.jobs).unwrap_or(2));
+    Ok((job, dest, jobs))
+}
+
+async fn run_job(ctx: &mut Context, args: BackupRunArgs) -> anyhow::Result<Exit> {
+    let (name, profile) = target(ctx, &args)?;
+    let (job, dest, jobs) = job(ctx, name, profile, &args)?;
+    let dest_path =
+        RemotePath::parse(&dest).map_err(|e| Failure::usage(format!("destination: {e}")))?;
+    if dest_path.is_root() {
+        return Err(Failure::usage("the backup destination cannot be the root folder")
+            .with_hint("back up into a folder of its own, e.g. /Backups/photos: old versions go into DEST/.versions")
+            .into());
+    }
+    let engine = engine(ctx, EngineConfig::default()).await?;
+    let calls_before = engine.client().pacer().calls_sent().await;
+    let started = std::time::Instant::now();
+    let scratch = job
+        .state_dir
+        .join("scratch")
+        .join(std::process::id().to_string());
+    let mut remote = EngineRemote::new(&engine, dest_path, jobs, scratch.clone());
+    let result = run_backup(&job, &mut remote, now(ctx)).await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    let summary = match result {
+        Ok(s) => s,
+        Err(RunError::Locked(e)) => {
+            return Err(Failure::locked(e.to_string())
+                .with_hint(
+                    "wait for it to finish; a run killed earlier releases its lock by itself",
+                )
+                .into());
+        }
+        Err(RunError::Source(e)) => {
+            return Err(Failure::refused(e.to_string())
+                .with_hint("check the source path (is the disk mounted?)")
+                .into());
+        }
+        Err(RunError::Refused(e)) => {
+            let hint = match e {
+                PlanError::EmptySource { .. } => {
+                    "if the source really is empty, rerun with --allow-empty-source"
+                }
+                PlanError::TooManyRemovals { .. } => {
+                    "check the source; if the removals are intended, raise --max-delete for this run"
+                }
+            };
+            return Err(Failure::refused(e.to_string()).with_hint(hint).into());
+        }
+        Err(RunError::Remote(e)) if e.stop_run => {
+            return Err(stop_failure(&e.message));
+        }
+        Err(e) => return Err(Failure::fatal(e.to_string()).into()),
+    };
+    let calls = engine
+        .client()
+        .pacer()
+        .calls_sent()
+        .await
+        .saturating_sub(calls_before);
+    render(ctx, &summary, calls, started.elapsed());
+    Ok(if summary.stopped.is_some() {
+        let reason = summary.stopped.clone().unwrap_or_default();
+        if is_flood(&reason) {
+            Exit::Flood
+        } else {
+            Exit::Partial
+        }
+    } else if summary.failed.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Partial
+    })
+}
+
+/// The run's clock: the real one, or `FICHIER_TEST_NOW` (seconds since the epoch) for tests
+/// of retention, honoured only where the hidden test pacer is (a loopback emulator).
+fn now(ctx: &Context) -> SystemTime {
+    let fake = ctx
+        .settings
+        .unthrottled
+        .then(|| std::env::var("FICHIER_TEST_NOW").ok())
+        .flatten()
+        .and_then(|v| v.parse::<u64>().ok());
+    match fake {
+        Some(secs) => SystemTime::UNIX_EPOCH + Duration::from_secs(secs),
+        None => SystemTime::now(),
+    }
+}
+
+fn is_flood(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("flood") || m.contains("locked")
+}
+
+fn stop_failure(message: &str) -> anyhow::Error {
+    if is_flood(message) {
+        Failure::flood(format!("the backup stopped: {message}"))
+            .with_hint("1fichier's flood protection is active; the next run resumes where this one stopped")
+            .into()
+    } else {
+        Failure::fatal(format!("the backup stopped: {message}"))
+            .with_hint("the next run resumes where this one stopped")
+            .into()
+    }
+}
+
+#[derive(serde::Serialize)]
+struct JsonSummary<'a> {
+    #[serde(flatten)]
+    run: &'a RunSummary,
+    outcome: &'a str,
+    changed: bool,
+    api_calls: u64,
+    seconds: f64,
+}
+
+fn render(ctx: &Context, s: &RunSummary, calls: u64, elapsed: Duration) {
+    let p = &ctx.printer;
+    let changed = s.uploaded + s.versioned + s.deleted + s.pruned_versions > 0;
+    if p.json_mode() {
+        p.json(&JsonSummary {
+            run: s,
+            outcome: s.outcome(),
+            changed,
+            api_calls: calls,
+            seconds: elapsed.as_secs_f64(),
+        });
+        return;
+    }
+    for k in &s.skipped {
+        p.warn(&format!("skipped {}: {}", k.path, k.reason));
+    }
+    for f in &s.failed {
+        p.warn(&format!("failed {}: {}", f.path, f.reason));
+    }
+    if let Some(plan) = &s.plan {
+        p.line(&format!("dry run of {} (nothing changed):", s.profile));
+        for u in &plan.upload {
+            p.line(&format!("  upload   {u}"));
+        }
+        for (path, why) in &plan.retire {
+            p.line(&format!("  version  {path} ({why})"));
+        }
+        for v in &plan.prune {
+            p.line(&format!("  prune    .versions/{v}"));
+        }
+        p.line(&format!(
+            "{} to upload ({}), {} unchanged, {} to move to versions, {} version folders to prune",
+            plan.upload.len(),
+            human_size(s.uploaded_bytes),
+            s.unchanged,
+            plan.retire.len(),
+            plan.prune.len()
+        ));
+        return;
+    }
+    let mut line = format!(
+        "backup {}: {} uploaded ({}), {} unchanged, {} hashed",
+        s.profile,
+        s.uploaded,
+        human_size(s.uploaded_bytes),
+        s.unchanged,
+        s.hashed
+    );
+    if s.versioned > 0 {
+        line.push_str(&format!(", {} versioned", s.versioned));
+    }
+    if s.deleted > 0 {
+        line.push_str(&format!(", {} deleted", s.deleted));
+    }
+    if s.pruned_versions > 0 {
+        line.push_str(&format!(", {} old versions pruned", s.pruned_versions));
+    }
+    if s.empty > 0 {
+        line.push_str(&format!(", {} empty recorded", s.empty));
+    }
+    if !s.skipped.is_empty() {
+        line.push_str(&format!(", {} skipped", s.skipped.len()));
+    }
+    if !s.failed.is_empty() {
+        line.push_str(&format!(", {} failed", s.failed.len()));
+    }
+    line.push_str(&format!(
+        ", {calls} API calls, {:.1} s",
+        elapsed.as_secs_f64()
+    ));
+    if s.resumed {
+        line.push_str(" (resumed an interrupted run)");
+    }
+    if !changed && s.failed.is_empty() {
+        line.push_str(" - nothing to do");
+    }
+    if !p.settings().quiet {
+        p.line(&line);
+    }
+    if let Some(why) = &s.stopped {
+        p.warn(&format!("stopped early: {why}; the next run resumes"));
+    }
+}
+
+/// `fichier backup ls`: profiles and their last run.
+fn list(ctx: &Context) -> anyhow::Result<Exit> {
+    let journal_path = state_dir(ctx).join("backup-journal.db");
+    let journal = if journal_path.exists() {
+        Journal::open(&journal_path, Duration::from_secs(5)).ok()
+    } else {
+        None
+    };
+    let mut rows = Vec::new();
+    for (name, p) in &ctx.settings.backup_profiles {
+        let last = journal
+            .as_ref()
+            .and_then(|j| j.last_run(name).ok().flatten());
+        rows.push(serde_json::json!({
+            "profile": name,
+            "source": p.source,
+            "destination": p.destination,
+            "last_run": last.as_ref().map(|r| serde_json::json!({
+                "stamp": r.stamp, "state": r.state, "summary": r.summary,
+                "started": r.started, "finished": r.finished,
+            })),
+        }));
+    }
+    if ctx.printer.json_mode() {
+        ctx.printer.json(&serde_json::json!({ "profiles": rows }));
+        return Ok(Exit::Ok);
+    }
+    if rows.is_empty() {
+        ctx.printer.line(
+            "no backup profile: add a [backup.NAME] table to the config file (see docs/backup.md)",
+        );
+        return Ok(Exit::Ok);
+    }
+    for (name, p) in &ctx.settings.backup_profiles {
+        let last = journal
+            .as_ref()
+            .and_then(|j| j.last_run(name).ok().flatten());
+        let when = last
+            .as_ref()
+            .map(|r| format!("{} {} ({})", r.stamp, r.state, r.summary))
+            .unwrap_or_else(|| "never run".into());
+        ctx.printer.line(&format!(
+            "{name}: {} -> {}  last: {when}",
+            p.source
+                .as_ref()
+                .map(|s| s.display().to_string())
+                .unwrap_or_else(|| "(no source)".into()),
+            p.destination.as_deref().unwrap_or("(no destination)")
+        ));
+    }
+    Ok(Exit::Ok)
+}
+
+/// `fichier backup schedule PROFILE --daily HH:MM`.
+fn schedule(ctx: &Context, a: BackupScheduleArgs) -> anyhow::Result<Exit> {
+    if !ctx.settings.backup_profiles.contains_key(&a.profile) {
+        return Err(Failure::usage(format!(
+            "no backup profile named `{}` in the config file",
+            a.profile
+        ))
+        .with_hint("schedule a profile defined as [backup.NAME] in the config file")
+        .into());
+    }
+    let at = DailyAt::parse(&a.daily).map_err(usage)?;
+    let exe = std::env::current_exe()
+        .map_err(|e| Failure::fatal(format!("cannot find the fichier binary: {e}")))?;
+    let mut exec = vec![exe.display().to_string()];
+    if let Some(config) = &ctx.settings.config_path {
+        exec.push("--config".into());
+        let config = std::path::absolute(config).unwrap_or_else(|_| config.clone());
+        exec.push(config.display().to_string());
+    }
+    exec.extend([
+        "--quiet".to_string(),
+        "backup".to_string(),
+        a.profile.clone(),
+    ]);
+    let base = format!("fichier-backup-{}", unit_name_part(&a.profile));
+    let service = service_unit(&format!("fichier backup {}", a.profile), &exec, true);
+    let timer = timer_unit(
+        &format!("Nightly fichier backup {}", a.profile),
+        &format!("{base}.service"),
+        at,
+    );
+    let cron = crontab_line(at, &exec).map_err(usage)?;
+    let systemd = std::path::Path::new("/run/systemd/system").exists();
+    if a.print || !systemd {
+        if !systemd && !a.print {
+            ctx.printer
+                .warn("systemd is not running here: add this line with `crontab -e` instead");
+        }
+        let text =
+            format!("# {base}.service\n{service}\n# {base}.timer\n{timer}\n# crontab\n{cron}");
+        for line in text.lines() {
+            ctx.printer.line(line);
+        }
+        return Ok(Exit::Ok);
+    }
+    let dir = user_unit_dir(
+        &ctx.settings
+            .dirs
+            .config
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_default(),
+    );
+    let written = write_units(
+        &dir,
+        &[
+            (format!("{base}.service"), service),
+            (format!("{base}.timer"), timer),
+        ],
+        a.force,
+    )
+    .map_err(Failure::fatal)?;
+    for w in &written {
+        ctx.printer.line(&format!("wrote {}", w.display()));
+    }
+    ctx.printer.line(&format!(
+        "enable it with: systemctl --user daemon-reload && systemctl --user enable --now {base}.timer"
+    ));
+    ctx.printer.line(&format!(
+        "check it with: systemctl --user list-timers {base}.timer; journalctl --user -u {base}.service"
+    ));
+    Ok(Exit::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_and_their_mistakes() {
+        assert_eq!(
+            parse_age("30d", "--max-age").unwrap(),
+            Duration::from_secs(30 * 86_400)
+        );
+        assert_eq!(
+            parse_age("10m", "--min-age").unwrap(),
+            Duration::from_secs(600)
+        );
+        assert!(
+            parse_age("ten", "--max-age")
+                .unwrap_err()
+                .to_string()
+                .contains("number and a unit")
+        );
+        assert!(
+            parse_age("3y", "--max-age")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown unit")
+        );
+    }
+}

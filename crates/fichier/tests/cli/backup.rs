@@ -1,0 +1,393 @@
+//! `fichier backup`, `restore` and `verify` end to end: the real binary against an emulator on
+//! 127.0.0.1:0, real trees on disk, every safety rule with its exit code, `kill -9` in the
+//! middle of a run, duplicates on the remote, retention with the test clock, and the
+//! scheduler files.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use fichier_emu::{Fault, FaultPlan};
+
+use crate::harness::Env;
+
+fn write(root: &Path, rel: &str, body: &[u8]) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, body).unwrap();
+}
+
+/// Every file under `root` as (relative path, bytes, mode), sorted.
+fn snapshot(root: &Path) -> Vec<(String, Vec<u8>, u32)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            if meta.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                out.push((
+                    rel,
+                    std::fs::read(&p).unwrap(),
+                    meta.permissions().mode() & 0o777,
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Live and versioned paths of the destination, through `ls -R --json`.
+fn remote_files(env: &Env, dest: &str) -> Vec<String> {
+    let out = env.run(&["ls", "-R", "--json", dest]);
+    let v = out.json();
+    let mut files = Vec::new();
+    collect(&v, &mut files);
+    files.sort();
+    files
+}
+
+fn collect(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            if let (Some(path), Some(kind)) = (
+                m.get("path").and_then(|p| p.as_str()),
+                m.get("type").and_then(|t| t.as_str()),
+            ) && kind == "file"
+            {
+                out.push(path.to_string());
+            }
+            for x in m.values() {
+                collect(x, out);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| collect(x, out)),
+        _ => {}
+    }
+}
+
+fn config(env: &Env, text: &str) {
+    std::fs::create_dir_all(env.config_dir()).unwrap();
+    std::fs::write(env.config_dir().join("config.toml"), text).unwrap();
+}
+
+#[test]
+fn nightly_runs_hash_only_changes_keep_versions_and_restore_byte_identical() {
+    let env = Env::logged_in();
+    let src = env.root().join("src");
+    write(&src, "a.txt", b"first");
+    write(&src, "photos/2026/IMG 1 (été).jpg", &vec![7u8; 300_000]);
+    write(&src, "empty.cfg", b"");
+    std::fs::set_permissions(src.join("a.txt"), std::fs::Permissions::from_mode(0o640)).unwrap();
+    let s = src.to_str().unwrap();
+
+    let first = env.run(&["backup", s, "/Backups/home", "--json"]).json();
+    assert_eq!(
+        (
+            first["uploaded"].as_u64(),
+            first["empty"].as_u64(),
+            first["outcome"].as_str()
+        ),
+        (Some(2), Some(1), Some("done"))
+    );
+
+    let again = env.run(&["backup", s, "/Backups/home", "--json"]).json();
+    assert_eq!(
+        (
+            again["uploaded"].as_u64(),
+            again["hashed"].as_u64(),
+            again["changed"].as_bool()
+        ),
+        (Some(0), Some(0), Some(false))
+    );
+
+    write(&src, "a.txt", b"second version");
+    std::fs::remove_file(src.join("photos/2026/IMG 1 (été).jpg")).unwrap();
+    write(&src, "new/b.bin", b"bbb");
+    let third = env.run(&["backup", s, "/Backups/home", "--json"]).json();
+    assert_eq!(
+        (
+            third["uploaded"].as_u64(),
+            third["versioned"].as_u64(),
+            third["hashed"].as_u64()
+        ),
+        (Some(2), Some(2), Some(2))
+    );
+    let stamp = third["stamp"].as_str().unwrap().to_string();
+    let files = remote_files(&env, "/Backups/home");
+    assert!(
+        files.contains(&format!("/Backups/home/.versions/{stamp}/a.txt")),
+        "{files:?}"
+    );
+    assert!(
+        files.contains(&format!(
+            "/Backups/home/.versions/{stamp}/photos/2026/IMG 1 (été).jpg"
+        )),
+        "{files:?}"
+    );
+
+    let out = env.root().join("restored");
+    env.run(&["restore", "/Backups/home", out.to_str().unwrap()])
+        .code(0);
+    assert_eq!(
+        snapshot(&out),
+        snapshot(&src),
+        "the latest run comes back byte for byte, with modes and empty files"
+    );
+
+    // The first run, from the live tree and the versions.
+    let old = env.root().join("old");
+    let first_stamp = first["stamp"].as_str().unwrap();
+    let at = format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &first_stamp[0..4],
+        &first_stamp[5..7],
+        &first_stamp[8..10],
+        &first_stamp[11..13],
+        &first_stamp[13..15],
+        &first_stamp[15..17]
+    );
+    env.run(&[
+        "restore",
+        "/Backups/home",
+        old.to_str().unwrap(),
+        "--at",
+        &at,
+    ])
+    .code(0);
+    let names: Vec<String> = snapshot(&old).into_iter().map(|f| f.0).collect();
+    assert_eq!(names, ["a.txt", "empty.cfg", "photos/2026/IMG 1 (été).jpg"]);
+    assert_eq!(std::fs::read(old.join("a.txt")).unwrap(), b"first");
+
+    // Restoring over an existing tree keeps every local file.
+    write(&out, "a.txt", b"local edit");
+    let r = env.run(&["restore", "/Backups/home", out.to_str().unwrap(), "--json"]);
+    r.code(1);
+    assert_eq!(r.json()["conflicts"][0], "a.txt");
+    assert_eq!(std::fs::read(out.join("a.txt")).unwrap(), b"local edit");
+}
+
+#[test]
+fn safety_rules_refuse_with_their_exit_codes_and_change_nothing() {
+    let env = Env::logged_in();
+    let src = env.root().join("src");
+    for i in 0..4 {
+        write(&src, &format!("f{i}"), format!("file {i}").as_bytes());
+    }
+    config(
+        &env,
+        &format!(
+            "[backup.docs]\nsource = {:?}\ndestination = \"/B\"\nmax_delete = \"50%\"\n",
+            src
+        ),
+    );
+    env.run(&["backup", "docs"]).code(0);
+    let before = remote_files(&env, "/B");
+
+    // A source disk that failed to mount: missing, then empty.
+    let gone = env.root().join("not-mounted");
+    let out = env.run(&["backup", gone.to_str().unwrap(), "/B"]);
+    out.code(6);
+    assert!(out.stderr.contains("is the disk mounted"), "{}", out.stderr);
+    for i in 0..4 {
+        std::fs::remove_file(src.join(format!("f{i}"))).unwrap();
+    }
+    let out = env.run(&["backup", "docs"]);
+    out.code(6);
+    assert!(
+        out.stderr.contains("--allow-empty-source"),
+        "{}",
+        out.stderr
+    );
+
+    // Three of four removed: more than 50%.
+    write(&src, "f0", b"file 0");
+    let out = env.run(&["backup", "docs"]);
+    out.code(6);
+    assert!(out.stderr.contains("--max-delete"), "{}", out.stderr);
+    assert_eq!(remote_files(&env, "/B"), before, "nothing was touched");
+
+    // Another run of the profile holds its lock: exit 5 at once.
+    let lock_dir = env.root().join("data/fichier/backup/locks");
+    std::fs::create_dir_all(&lock_dir).unwrap();
+    let held = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(lock_dir.join("docs.lock"))
+        .unwrap();
+    held.lock().unwrap();
+    let started = Instant::now();
+    let out = env.run(&["backup", "docs", "--max-delete", "100%"]);
+    out.code(5);
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(
+        out.stderr.contains("another backup of profile"),
+        "{}",
+        out.stderr
+    );
+    held.unlock().unwrap();
+    env.run(&["backup", "docs", "--max-delete", "100%"]).code(0);
+
+    // Usage mistakes name themselves.
+    let out = env.run(&["backup", "nope"]);
+    out.code(2);
+    assert!(
+        out.stderr.contains("known profiles: docs"),
+        "{}",
+        out.stderr
+    );
+    env.run(&["backup", src.to_str().unwrap(), "/"]).code(2);
+    env.run(&["backup", "docs", "--keep-within", "30"]).code(2);
+}
+
+#[test]
+fn duplicates_on_the_remote_are_resolved_keeping_the_matching_copy() {
+    let env = Env::logged_in();
+    let src = env.root().join("src");
+    write(&src, "doc.txt", b"the real content");
+    let s = src.to_str().unwrap();
+    env.run(&["backup", s, "/D"]).code(0);
+    // Another copy with the same name and other content appears (another tool, a crash).
+    let folder = env.folder_id("/D");
+    env.upload("doc.txt", b"a stale copy", folder);
+    let out = env.run(&["backup", s, "/D", "--json"]).json();
+    assert_eq!(
+        (out["uploaded"].as_u64(), out["versioned"].as_u64()),
+        (Some(0), Some(1))
+    );
+    let live: Vec<String> = remote_files(&env, "/D")
+        .into_iter()
+        .filter(|p| !p.contains("/.versions/"))
+        .collect();
+    assert_eq!(live, ["/D/doc.txt"]);
+    let verify = env.run(&["verify", "/D", "--read-data", "--json"]);
+    verify.code(0);
+    assert_eq!(verify.json()["read"], 1);
+}
+
+#[test]
+fn verify_catches_a_file_changed_on_the_remote() {
+    let env = Env::logged_in();
+    let src = env.root().join("src");
+    write(&src, "a", b"aaaa");
+    write(&src, "b", b"bbbb");
+    env.run(&["backup", src.to_str().unwrap(), "/V"]).code(0);
+    env.run(&["verify", "/V"]).code(0);
+    env.run(&["rm", "/V/a"]).code(0);
+    let folder = env.folder_id("/V");
+    env.upload("a", b"tampered", folder);
+    let out = env.run(&["verify", "/V", "--json"]);
+    out.code(1);
+    let v = out.json();
+    assert_eq!(v["changed"][0], "a");
+    assert_eq!(v["ok"], 1);
+}
+
+#[test]
+fn retention_prunes_old_versions_on_the_test_clock() {
+    let mut env = Env::logged_in();
+    let src = env.root().join("src");
+    let s = src.to_str().unwrap().to_string();
+    for day in 0..5u64 {
+        write(&src, "f.txt", format!("day {day}").as_bytes());
+        env.env = vec![(
+            "FICHIER_TEST_NOW".into(),
+            (1_780_000_000 + day * 86_400).to_string(),
+        )];
+        env.run(&["backup", &s, "/R", "--keep-daily", "2"]).code(0);
+    }
+    let out = env.run(&["ls", "/R/.versions", "--json"]).json();
+    let mut names: Vec<String> = out["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["name"].as_str().map(String::from))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names.len(),
+        3,
+        "two version folders and the manifests: {names:?}"
+    );
+    assert_eq!(names[2], "manifests");
+    let manifests = env.run(&["ls", "/R/.versions/manifests", "--json"]).json();
+    assert_eq!(manifests["entries"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn a_run_killed_at_any_point_converges_without_duplicates() {
+    let env = Env::logged_in();
+    // Slow end.pl reports: kills land between an upload and its confirmation, the case that
+    // leaves an unconfirmed copy behind.
+    env.emu.emu.set_fault_plan(FaultPlan::new().rule(
+        "end",
+        1,
+        100_000,
+        Fault::SlowBody {
+            bytes_per_sec: 2_000,
+        },
+    ));
+    let src = env.root().join("src");
+    for i in 0..12 {
+        write(
+            &src,
+            &format!("dir{}/file{i}.bin", i % 3),
+            &vec![i as u8; 150_000],
+        );
+    }
+    let s = src.to_str().unwrap();
+    let mut killed = 0;
+    for delay_ms in [400u64, 1200, 2500] {
+        let mut child = env.command(&["backup", s, "/K", "-q"]).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            killed += 1;
+        }
+        child.wait().unwrap();
+    }
+    let out = env.run(&["backup", s, "/K", "--json"]);
+    out.code(0);
+    let live: Vec<String> = remote_files(&env, "/K")
+        .into_iter()
+        .filter(|p| !p.contains("/.versions/"))
+        .collect();
+    let mut unique = live.clone();
+    unique.dedup();
+    assert_eq!(live, unique, "no same-name duplicate left in the live tree");
+    assert_eq!(live.len(), 12, "{live:?}");
+    assert!(killed >= 1, "at least one run was killed mid-way");
+    env.run(&["verify", "/K"]).code(0);
+}
+
+#[test]
+fn schedule_writes_a_timer_and_a_service() {
+    let env = Env::logged_in();
+    config(
+        &env,
+        "[backup.photos]\nsource = \"/srv/photos\"\ndestination = \"/Backups/photos\"\n",
+    );
+    let out = env.run(&[
+        "backup", "schedule", "photos", "--daily", "02:30", "--print",
+    ]);
+    out.code(0);
+    assert!(
+        out.stdout.contains("OnCalendar=*-*-* 02:30:00"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("backup photos"), "{}", out.stdout);
+    assert!(out.stdout.contains("30 2 * * * "), "{}", out.stdout);
+    env.run(&["backup", "schedule", "photos", "--daily", "25:00"])
+        .code(2);
+    env.run(&["backup", "schedule", "other", "--daily", "02:30"])
+        .code(2);
+    let listed = env.run(&["backup", "ls", "--json"]).json();
+    assert_eq!(listed["profiles"][0]["profile"], "photos");
+}
