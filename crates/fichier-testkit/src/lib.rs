@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub mod modgraph;
+
 pub use fichier_emu::{Account, Config, Emulator, Fault, FaultPlan, Limits, Offer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -57,3 +57,44 @@ async fn test_emu_fixtures_and_static_server() {
     .await;
     assert_ne!(custom.emu.addr(), t.emu.addr());
 }
+
+/// DESIGN.md §2: no module imports a module that imports it back, in any crate of the
+/// workspace (read from the sources, so a new cycle fails here with its path).
+#[test]
+fn no_module_of_the_workspace_imports_a_module_that_imports_it_back() {
+    let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut checked = 0;
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(&crates).unwrap() {
+        let src = entry.unwrap().path().join("src");
+        if !src.is_dir() {
+            continue;
+        }
+        let graph = fichier_testkit::modgraph::ModuleGraph::read(&src).unwrap();
+        checked += graph.edges.len();
+        for cycle in graph.cycles() {
+            found.push(format!("{}: {}", src.display(), cycle.join(" -> ")));
+        }
+    }
+    assert!(checked > 50, "the sources were read ({checked} modules)");
+    assert!(found.is_empty(), "import cycles:\n{}", found.join("\n"));
+}
+
+/// The checker sees a cycle when there is one (grouped imports, `super::`, re-exports).
+#[test]
+fn the_cycle_checker_finds_a_planted_cycle() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path();
+    std::fs::write(src.join("lib.rs"), "mod a;\nmod b;\npub use b::Thing;\n").unwrap();
+    std::fs::write(src.join("a.rs"), "use crate::Thing;\npub fn f() {}\n").unwrap();
+    std::fs::write(
+        src.join("b.rs"),
+        "use crate::{a::f, other};\npub struct Thing;\n",
+    )
+    .unwrap();
+    let g = fichier_testkit::modgraph::ModuleGraph::read(src).unwrap();
+    assert_eq!(g.cycles().len(), 1, "{:?}", g.edges);
+    std::fs::write(src.join("b.rs"), "// crate::a is named in a comment only\npub struct Thing;\nconst S: &str = \"crate::a\";\n").unwrap();
+    let g = fichier_testkit::modgraph::ModuleGraph::read(src).unwrap();
+    assert!(g.cycles().is_empty(), "{:?}", g.edges);
+}

@@ -19,15 +19,18 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
                   any of the 11 domains) are accepted wherever a file is expected.\n\nTry it \
                   offline first: `fichier --sandbox ls` runs against an embedded emulator.",
     after_help = "Exit codes: 0 ok, 1 partial failure, 2 usage or fatal error, 3 authentication \
-                  problem, 4 flood lock (retry later).",
+                  problem, 4 flood lock (retry later), 5 backup already running, 6 backup \
+                  refused by a safety rule.",
     after_long_help = "Examples:\n  fichier --sandbox mkdir -p /Backups/2026   try everything offline\n  \
                        fichier auth login                         paste the key (hidden)\n  \
                        fichier ls -lR /Backups                    recursive long listing\n  \
                        fichier mv /a.tar /b.tar /Backups/2026     move files into a folder\n  \
                        fichier share /Photos --public --password  public link with a password\n  \
+                       fichier backup ~/photos /Backups/photos    nightly, versioned backup\n  \
                        fichier ls --json | jq '.entries[].link'   scripting\n\n\
                        Exit codes: 0 ok, 1 partial failure, 2 usage or fatal error, 3 \
-                       authentication problem, 4 flood lock (retry later).",
+                       authentication problem, 4 flood lock (retry later), 5 backup already \
+                       running, 6 backup refused by a safety rule.",
     max_term_width = 100
 )]
 pub struct Cli {
