@@ -164,7 +164,6 @@ fn dot_and_dot_dot_follow_one_rule() {
 }
 
 #[test]
-#[ignore = "needs the transfer engine on RemoteTree (the xfer branch switches ensure_folder_path/child_folder)"]
 fn mkdir_racing_a_tree_upload_creates_each_folder_once() {
     let env = Env::logged_in();
     for round in 0..3 {
