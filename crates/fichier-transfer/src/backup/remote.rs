@@ -79,6 +79,13 @@ impl<'a> EngineRemote<'a> {
             .map_err(tree_error)
     }
 
+    fn not_planned(&self) -> Result<FolderId, RemoteError> {
+        Err(RemoteError {
+            message: "folder not prepared".into(),
+            stop_run: false,
+        })
+    }
+
     async fn files_in(&self, id: FolderId) -> Result<Vec<fichier_api::FileEntry>, RemoteError> {
         let listing = self.engine.tree().listing(id).await.map_err(api_error)?;
         Ok(listing.items.clone())
@@ -259,6 +266,22 @@ impl BackupRemote for EngineRemote<'_> {
             by_dir.entry(dir).or_default().push(i);
         }
         let mut stop: Option<RemoteError> = None;
+        // Every folder first, while the run's listings are still memoised: the engine forgets
+        // its memo at the start of each upload, so creating folders between uploads would list
+        // every ancestor again.
+        let mut folders: BTreeMap<String, Result<FolderId, RemoteError>> = BTreeMap::new();
+        for dir in by_dir.keys() {
+            let result = match &stop {
+                Some(s) => Err(s.clone()),
+                None => self.ensure(dir).await,
+            };
+            if let Err(e) = &result
+                && e.stop_run
+            {
+                stop = Some(e.clone());
+            }
+            folders.insert(dir.clone(), result);
+        }
         for (dir, idx) in by_dir {
             if let Some(s) = &stop {
                 for i in idx {
@@ -266,12 +289,9 @@ impl BackupRemote for EngineRemote<'_> {
                 }
                 continue;
             }
-            let folder = match self.ensure(&dir).await {
+            let folder = match folders.remove(&dir).unwrap_or_else(|| self.not_planned()) {
                 Ok(id) => id,
                 Err(e) => {
-                    if e.stop_run {
-                        stop = Some(e.clone());
-                    }
                     for i in idx {
                         results[i] = Some(Err(e.clone()));
                     }
