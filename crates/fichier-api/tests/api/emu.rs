@@ -24,14 +24,6 @@ fn client(t: &TestEmu) -> Client {
     builder(t, t.key()).build().unwrap()
 }
 
-fn count(t: &TestEmu, endpoint: &str) -> usize {
-    t.emu
-        .request_log()
-        .iter()
-        .filter(|r| r.endpoint == endpoint)
-        .count()
-}
-
 #[tokio::test]
 async fn generic_suite_on_emulator() {
     let t = TestEmu::start().await;
@@ -177,7 +169,7 @@ async fn free_account_and_bad_key() {
     );
     assert!(!err.is_retryable());
     // Not retried: one request only.
-    assert_eq!(count(&t, "file/ls"), 1);
+    assert_eq!(t.calls("file/ls"), 1);
 }
 
 /// A clock that only moves when the pacer sleeps (and then jumps to the deadline): windows
@@ -413,10 +405,10 @@ async fn listings_and_user_info_are_cached_and_mutations_update_them() {
         .unwrap();
     c.user_info().await.unwrap();
     c.user_info().await.unwrap();
-    assert_eq!(count(&t, "user/info"), 1);
+    assert_eq!(t.calls("user/info"), 1);
     c.file_ls(ROOT_FOLDER).await.unwrap();
     c.file_ls(ROOT_FOLDER).await.unwrap();
-    assert_eq!(count(&t, "file/ls"), 1);
+    assert_eq!(t.calls("file/ls"), 1);
     let root = FolderLsRequest::with_files(ROOT_FOLDER);
     assert!(c.folder_ls(&root).await.unwrap().sub_folders.is_empty());
     let made = c
@@ -427,20 +419,20 @@ async fn listings_and_user_info_are_cached_and_mutations_update_them() {
     let l = c.folder_ls(&root).await.unwrap();
     assert_eq!(l.sub_folders.len(), 1);
     assert_eq!(l.sub_folders[0].id, made.folder_id);
-    assert_eq!(count(&t, "folder/ls"), 1, "served from the edited cache");
+    assert_eq!(t.calls("folder/ls"), 1, "served from the edited cache");
     // A new folder is known to be empty.
     let inner = c
         .folder_ls(&FolderLsRequest::with_files(made.folder_id))
         .await
         .unwrap();
     assert!(inner.items.is_empty() && inner.sub_folders.is_empty());
-    assert_eq!(count(&t, "folder/ls"), 1);
+    assert_eq!(t.calls("folder/ls"), 1);
     // Removing it updates the parent too; the truth agrees.
     c.folder_rm(made.folder_id).await.unwrap();
     assert!(c.folder_ls(&root).await.unwrap().sub_folders.is_empty());
-    assert_eq!(count(&t, "folder/ls"), 1);
+    assert_eq!(t.calls("folder/ls"), 1);
     c.file_ls(ROOT_FOLDER).await.unwrap();
-    assert_eq!(count(&t, "file/ls"), 1);
+    assert_eq!(t.calls("file/ls"), 1);
 }
 
 #[tokio::test]
@@ -470,7 +462,7 @@ async fn download_resumes_after_truncation_and_renews_expired_tokens() {
     assert_eq!(out, data);
     assert_eq!(got.tokens_used, 1);
     assert_eq!(got.whirlpool.as_deref(), Some(up.whirlpool.as_str()));
-    assert_eq!(count(&t, "download"), 2);
+    assert_eq!(t.calls("download"), 2);
 
     t.emu.set_fault_plan(
         FaultPlan::new()
@@ -571,7 +563,7 @@ async fn mutations_check_state_before_any_resend() {
     c.file_mv(&FileMvRequest::new([up.link.clone()], sub.folder_id))
         .await
         .expect("mv after check");
-    assert_eq!(count(&t, "file/mv"), 2);
+    assert_eq!(t.calls("file/mv"), 2);
     assert_eq!(
         c.file_info(&up.link, None).await.unwrap().folder_id,
         Some(sub.folder_id)
@@ -585,7 +577,7 @@ async fn mutations_check_state_before_any_resend() {
         .await
         .expect("rm confirmed by state");
     assert_eq!(rm.removed, Some(1));
-    assert_eq!(count(&t, "file/rm"), 1);
+    assert_eq!(t.calls("file/rm"), 1);
 
     // A copy cannot be checked: the outcome is reported unknown, never blindly re-sent.
     let up2 = suite::upload_bytes(&c, &s, s.folder, "b.txt", b"bbbb\n").await;
@@ -596,7 +588,7 @@ async fn mutations_check_state_before_any_resend() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::OutcomeUnknown, "{err}");
-    assert_eq!(count(&t, "file/cp"), 1);
+    assert_eq!(t.calls("file/cp"), 1);
 
     // Reads are simply retried on temporary failures.
     t.emu.set_fault_plan(
@@ -649,7 +641,7 @@ async fn upload_recovers_without_duplicates_and_rejects_bad_reports() {
         1,
         "no duplicate"
     );
-    assert_eq!(count(&t, "upload"), 2);
+    assert_eq!(t.calls("upload"), 2);
 
     // An HTML report, or one with no links, is never a success: the report call fails…
     for body in [
@@ -867,7 +859,7 @@ async fn user_info_answer_is_shared_between_processes_through_the_state_file() {
     // calling (or being refused).
     let second = b.user_info().await.expect("shared answer");
     assert_eq!(first.email, second.email);
-    assert_eq!(count(&t, "user/info"), 1);
+    assert_eq!(t.calls("user/info"), 1);
     // Without the shared answer, the window refuses rather than risk a flood lock.
     let state = std::fs::read_to_string(dir.path().join("pacer.json")).unwrap();
     assert!(!state.contains(t.key()));
@@ -878,7 +870,7 @@ async fn user_info_answer_is_shared_between_processes_through_the_state_file() {
     let err = c.user_info().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Paced, "{err}");
     assert!(err.retry_after().unwrap() > Duration::from_secs(200));
-    assert_eq!(count(&t, "user/info"), 1);
+    assert_eq!(t.calls("user/info"), 1);
 }
 
 #[tokio::test]
