@@ -144,6 +144,16 @@ async fn download(
     (s, ev)
 }
 
+/// Uploads `len` random bytes (from `seed`) as `name` into the root: the bytes and the link.
+async fn uploaded(env: &Env, eng: &Engine, name: &str, seed: u64, len: usize) -> (Vec<u8>, String) {
+    let data = random_bytes(seed, len);
+    let src = env.work.path().join(name);
+    write(&src, &data);
+    let (s, ev) = upload(eng, &[src], &[], &UploadOptions::default()).await;
+    assert_clean(&s);
+    (data, links(&ev).pop().unwrap())
+}
+
 fn links(ev: &RecordEvents) -> Vec<String> {
     ev.events()
         .into_iter()
@@ -254,19 +264,8 @@ async fn tree_round_trip_with_odd_names_then_skip_identical() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hundred_mib_file_segmented_both_ways() {
     let env = env().await;
-    let src = env.work.path().join("huge.bin");
-    let data = random_bytes(42, 100 << 20);
-    write(&src, &data);
     let eng = engine(&env);
-    let (s, ev) = upload(
-        &eng,
-        std::slice::from_ref(&src),
-        &[],
-        &UploadOptions::default(),
-    )
-    .await;
-    assert_clean(&s);
-    let link = links(&ev).pop().unwrap();
+    let (data, link) = uploaded(&env, &eng, "huge.bin", 42, 100 << 20).await;
     let out = env.work.path().join("dl");
     let (d, ev) = download(&eng, &[&link], &DownloadOptions::new(&out)).await;
     assert_clean(&d);
@@ -276,12 +275,7 @@ async fn hundred_mib_file_segmented_both_ways() {
             .iter()
             .any(|e| matches!(e, Event::Started { connections: 3, .. }))
     );
-    let tokens = env
-        .emu
-        .request_log()
-        .iter()
-        .filter(|r| r.endpoint == "download/get_token")
-        .count();
+    let tokens = env.calls("download/get_token");
     assert_eq!(tokens, 1);
     assert!(std::fs::read(out.join("huge.bin")).unwrap() == data);
 }
@@ -364,13 +358,8 @@ async fn file_growing_while_uploaded_fails_and_leaves_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resets_and_truncation_at_random_offsets_resume_byte_identical() {
     let env = env().await;
-    let data = random_bytes(3, 9 << 20);
-    let src = env.work.path().join("r.bin");
-    write(&src, &data);
     let eng = engine(&env);
-    let (s, ev) = upload(&eng, &[src], &[], &UploadOptions::default()).await;
-    assert_clean(&s);
-    let link = links(&ev).pop().unwrap();
+    let (data, link) = uploaded(&env, &eng, "r.bin", 3, 9 << 20).await;
     let mut rng = rand::rngs::StdRng::seed_from_u64(99);
     let mut plan = FaultPlan::new();
     for call in 1..=6u64 {
@@ -415,13 +404,8 @@ async fn token_expiring_mid_file_is_renewed() {
         c.token_ttl = Duration::from_secs(1);
     })
     .await;
-    let data = random_bytes(5, 6 << 20);
-    let src = env.work.path().join("t.bin");
-    write(&src, &data);
     let eng = engine(&env);
-    let (s, ev) = upload(&eng, &[src], &[], &UploadOptions::default()).await;
-    assert_clean(&s);
-    let link = links(&ev).pop().unwrap();
+    let (data, link) = uploaded(&env, &eng, "t.bin", 5, 6 << 20).await;
     // Each GET is cut after 1.5 MiB, so the next GET comes after the token expired.
     env.emu.set_fault_plan(
         FaultPlan::new()
@@ -646,13 +630,8 @@ async fn hostile_names_shared_folders_and_the_connection_cap() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interrupted_segmented_download_resumes_from_state() {
     let env = env().await;
-    let data = random_bytes(8, 8 << 20);
-    let src = env.work.path().join("s.bin");
-    write(&src, &data);
     let eng = engine(&env);
-    let (s, ev) = upload(&eng, &[src], &[], &UploadOptions::default()).await;
-    assert_clean(&s);
-    let link = links(&ev).pop().unwrap();
+    let (data, link) = uploaded(&env, &eng, "s.bin", 8, 8 << 20).await;
     // The first 4 GETs end early, then every GET gets 503s long enough to exhaust the retries:
     // the run fails and keeps .part + .part.state.
     env.emu.set_fault_plan(

@@ -140,15 +140,7 @@ async fn kill_9_during_an_upload_leaves_no_half_file() {
     let (child, base) = serve(dir.path());
     let (_, ls) = call(&base, &key, "file/ls", json!({"folder_id": -1})).await;
     assert_eq!(ls["count"], 0, "{ls}");
-    let end: Value = common::client()
-        .get(format!("{base}/end.pl?xid={id}"))
-        .header("JSON", "1")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let end: Value = common::end_json(&common::client(), format!("{base}/end.pl?xid={id}")).await;
     assert_eq!(end["links"], json!([]));
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
     assert_eq!(

@@ -71,15 +71,7 @@ async fn https_api_node_and_download() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 302);
-    let rep: Value = http
-        .get(format!("https://{node}/end.pl?xid={id}"))
-        .header("JSON", "1")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rep: Value = common::end_json(&http, format!("https://{node}/end.pl?xid={id}")).await;
     let url = rep["links"][0]["download"].clone();
     let t: Value = http
         .post(format!(
