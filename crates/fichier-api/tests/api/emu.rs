@@ -24,6 +24,16 @@ fn client(t: &TestEmu) -> Client {
     builder(t, t.key()).build().unwrap()
 }
 
+/// Downloads `req` into memory (`what` names the step if it fails): the bytes and the outcome.
+async fn download_all(c: &Client, req: &DownloadRequest, what: &str) -> (Vec<u8>, DownloadOutcome) {
+    let mut out = Vec::new();
+    let got = c
+        .download_to(req, &mut out, &NoProgress)
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    (out, got)
+}
+
 #[tokio::test]
 async fn generic_suite_on_emulator() {
     let t = TestEmu::start().await;
@@ -450,15 +460,7 @@ async fn download_resumes_after_truncation_and_renews_expired_tokens() {
             after_bytes: 70_000,
         },
     ));
-    let mut out = Vec::new();
-    let got = c
-        .download_to(
-            &DownloadRequest::new(up.link.clone()),
-            &mut out,
-            &NoProgress,
-        )
-        .await
-        .expect("resumed");
+    let (out, got) = download_all(&c, &DownloadRequest::new(up.link.clone()), "resumed").await;
     assert_eq!(out, data);
     assert_eq!(got.tokens_used, 1);
     assert_eq!(got.whirlpool.as_deref(), Some(up.whirlpool.as_str()));
@@ -475,15 +477,7 @@ async fn download_resumes_after_truncation_and_renews_expired_tokens() {
             )
             .on_call("download", 2, Fault::ExpiredToken),
     );
-    let mut out = Vec::new();
-    let got = c
-        .download_to(
-            &DownloadRequest::new(up.link.clone()),
-            &mut out,
-            &NoProgress,
-        )
-        .await
-        .expect("renewed");
+    let (out, got) = download_all(&c, &DownloadRequest::new(up.link.clone()), "renewed").await;
     assert_eq!(out, data);
     assert_eq!(got.tokens_used, 2);
 
@@ -499,11 +493,7 @@ async fn download_resumes_after_truncation_and_renews_expired_tokens() {
         token_max_age: Duration::ZERO,
         ..DownloadRequest::new(up.link.clone())
     };
-    let mut out = Vec::new();
-    let got = c
-        .download_to(&req, &mut out, &NoProgress)
-        .await
-        .expect("aged token");
+    let (out, got) = download_all(&c, &req, "aged token").await;
     assert_eq!(out, data);
     assert_eq!(got.tokens_used, 2);
 
