@@ -126,6 +126,11 @@ impl Env {
     }
 }
 
+/// The JSON answer of a GET of `url`.
+pub async fn get_json(http: &reqwest::Client, url: impl reqwest::IntoUrl) -> Value {
+    http.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 /// The JSON `end.pl` report at `url` (`JSON: 1` asked by header, as the clients do).
 pub async fn end_json(http: &reqwest::Client, url: impl reqwest::IntoUrl) -> Value {
     http.get(url)

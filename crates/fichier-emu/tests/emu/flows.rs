@@ -243,15 +243,7 @@ async fn end_pl_is_repeatable_and_has_three_formats() {
     assert_eq!(r.status().as_u16(), 302);
     let end = format!("http://{node}/end.pl?xid={id}");
     let a: Value = common::end_json(&env.http, &end).await;
-    let b: Value = env
-        .http
-        .get(format!("{end}&JSON=1"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let b: Value = common::get_json(&env.http, format!("{end}&JSON=1")).await;
     assert_eq!(a, b, "the report is repeatable");
     let link = &a["links"][0];
     assert!(
@@ -740,15 +732,8 @@ async fn incoming_delivery_basic_auth_date_filters_and_result_cap() {
             reqwest::multipart::Part::bytes(b"for you".to_vec()).file_name("gift.txt"),
         );
     env.post_upload(&node, &id, form, None).await;
-    let rep: Value = env
-        .http
-        .get(format!("http://{node}/end.pl?xid={id}&JSON=1"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rep: Value =
+        common::get_json(&env.http, format!("http://{node}/end.pl?xid={id}&JSON=1")).await;
     assert_eq!(rep["incoming"], 1);
     let (_, v) = env.call("folder/ls", json!({})).await;
     assert_eq!(v["sub_folders"][0]["name"], "incoming");

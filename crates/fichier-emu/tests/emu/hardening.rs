@@ -171,15 +171,7 @@ async fn admin_routes_refuse_cross_site_requests() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 403);
     assert_eq!(env.call("user/info", json!({})).await.0, 200);
-    let list: Value = env
-        .http
-        .get(format!("{base}/admin/accounts"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = common::get_json(&env.http, format!("{base}/admin/accounts")).await;
     assert!(
         !list.to_string().contains("evil@example.com"),
         "a cross-site request created an account: {list}"

@@ -47,16 +47,11 @@ async fn https_api_node_and_download() {
         .unwrap();
     assert_eq!(v["status"], "OK");
 
-    let srv: Value = http
-        .get(format!(
-            "https://api.1fichier.com:{port}/v1/upload/get_upload_server.cgi"
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let srv: Value = common::get_json(
+        &http,
+        format!("https://api.1fichier.com:{port}/v1/upload/get_upload_server.cgi"),
+    )
+    .await;
     let node = srv["url"].as_str().unwrap();
     let id = srv["id"].as_str().unwrap();
     let form = reqwest::multipart::Form::new().part(

@@ -35,6 +35,16 @@ fn hooked_commit(env: &Env, repo: &Path, path: &str, msg: &str) -> std::process:
         .unwrap()
 }
 
+/// A new git repository at `repo` whose first commit adds `file` assigning `key` to
+/// `FICHIER_API_KEY`.
+pub fn repo_with_key(repo: &Path, file: &str, key: &str) {
+    std::fs::create_dir_all(repo).unwrap();
+    git(repo, &["init", "-q"]);
+    std::fs::write(repo.join(file), format!("FICHIER_API_KEY={key}\n")).unwrap();
+    git(repo, &["add", file]);
+    git(repo, &["commit", "-qm", "leak"]);
+}
+
 /// `git` with a fixed identity, in `dir`.
 pub fn git(dir: &Path, args: &[&str]) {
     let out = Command::new("git")
@@ -154,11 +164,7 @@ fn git_history_and_pre_commit_hook() {
     let env = Env::new();
     let key = fichier_testkit::fake_key();
     let repo = env.root().join("repo");
-    std::fs::create_dir_all(&repo).unwrap();
-    git(&repo, &["init", "-q"]);
-    std::fs::write(repo.join("deploy.sh"), format!("FICHIER_API_KEY={key}\n")).unwrap();
-    git(&repo, &["add", "deploy.sh"]);
-    git(&repo, &["commit", "-qm", "add"]);
+    repo_with_key(&repo, "deploy.sh", &key);
     git(&repo, &["rm", "-q", "deploy.sh"]);
     git(&repo, &["commit", "-qm", "remove"]);
     // The working tree is clean; the history is not.
