@@ -126,6 +126,24 @@ impl Env {
     }
 }
 
+/// The JSON answer of a POST of `body` as JSON to `url` with `key` as the bearer token.
+pub async fn post_json(
+    http: &reqwest::Client,
+    url: impl reqwest::IntoUrl,
+    key: &str,
+    body: &Value,
+) -> Value {
+    http.post(url)
+        .bearer_auth(key)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// The JSON answer of a GET of `url`.
 pub async fn get_json(http: &reqwest::Client, url: impl reqwest::IntoUrl) -> Value {
     http.get(url).send().await.unwrap().json().await.unwrap()
