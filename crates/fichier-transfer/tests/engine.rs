@@ -319,27 +319,13 @@ async fn file_growing_while_uploaded_fails_and_leaves_nothing() {
     let env = env().await;
     let path = env.work.path().join("growing.log");
     write(&path, &random_bytes(7, 2 << 20));
-    // 1 MiB/s: the upload takes about 2 s; the file grows once bytes have been sent.
-    let eng = engine_with(&env, PacerConfig::unthrottled(), |c| {
-        c.limit_rate = Some(1 << 20)
-    });
-    let rec = Arc::new(RecordEvents::new());
-    let (p2, r2) = (path.clone(), rec.clone());
-    let writer = tokio::spawn(async move {
-        wait_until(|| r2.bytes_total() > 0).await;
+    // The file grows once bytes have been sent.
+    let (s, _) = upload_changing(&env, &path, |p| {
         use std::io::Write;
-        let mut f = std::fs::OpenOptions::new().append(true).open(&p2).unwrap();
+        let mut f = std::fs::OpenOptions::new().append(true).open(p).unwrap();
         f.write_all(b"one more line\n").unwrap();
-    });
-    let s = eng
-        .upload(
-            std::slice::from_ref(&path),
-            &UploadDest::root(),
-            &UploadOptions::default(),
-            rec.clone(),
-        )
-        .await;
-    writer.await.unwrap();
+    })
+    .await;
     assert_eq!(s.failed, 1);
     assert!(
         s.failures[0]
@@ -450,6 +436,34 @@ fn logged_at(at: &str) -> fichier_api::jiff::civil::DateTime {
 }
 
 /// Waits (polling the condition, no assumption about timing) until `f` holds, 60 s at most.
+/// Uploads `path` to the root at 1 MiB/s (about 2 s for 2 MiB), running `change` on the file
+/// once its first bytes were sent: a file that changes while it is uploaded.
+async fn upload_changing(
+    env: &Env,
+    path: &Path,
+    change: impl FnOnce(&Path) + Send + 'static,
+) -> (Summary, Arc<RecordEvents>) {
+    let eng = engine_with(env, PacerConfig::unthrottled(), |c| {
+        c.limit_rate = Some(1 << 20)
+    });
+    let rec = Arc::new(RecordEvents::new());
+    let (p2, r2) = (path.to_path_buf(), rec.clone());
+    let changer = tokio::spawn(async move {
+        wait_until(|| r2.bytes_total() > 0).await;
+        change(&p2);
+    });
+    let s = eng
+        .upload(
+            &[path.to_path_buf()],
+            &UploadDest::root(),
+            &UploadOptions::default(),
+            rec.clone(),
+        )
+        .await;
+    changer.await.unwrap();
+    (s, rec)
+}
+
 async fn wait_until(f: impl Fn() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while !f() {
@@ -671,29 +685,15 @@ async fn file_shrinking_while_uploaded_is_retried_from_the_file() {
     let path = env.work.path().join("shrinking.bin");
     let data = random_bytes(11, 2 << 20);
     write(&path, &data);
-    let eng = engine_with(&env, PacerConfig::unthrottled(), |c| {
-        c.limit_rate = Some(1 << 20)
-    });
-    let rec = Arc::new(RecordEvents::new());
-    let (p2, r2) = (path.clone(), rec.clone());
-    let shrinker = tokio::spawn(async move {
-        wait_until(|| r2.bytes_total() > 0).await;
+    let (s, rec) = upload_changing(&env, &path, |p| {
         std::fs::OpenOptions::new()
             .write(true)
-            .open(&p2)
+            .open(p)
             .unwrap()
             .set_len(100_000)
             .unwrap();
-    });
-    let s = eng
-        .upload(
-            std::slice::from_ref(&path),
-            &UploadDest::root(),
-            &UploadOptions::default(),
-            rec.clone(),
-        )
-        .await;
-    shrinker.await.unwrap();
+    })
+    .await;
     assert_clean(&s);
     // The node never got a short body: one copy, of the file as it is now.
     let c = client_with(&env, PacerConfig::unthrottled());
