@@ -190,20 +190,8 @@ async fn tree_round_trip_with_odd_names_then_skip_identical() {
 
     // The tree exists remotely, empty folder included.
     let c = client_with(&env, PacerConfig::unthrottled());
-    let root = c.folder_ls(&FolderLsRequest::new(0)).await.unwrap();
-    let backups = root
-        .sub_folders
-        .iter()
-        .find(|f| f.name == "Backups")
-        .unwrap()
-        .id;
-    let b = c.folder_ls(&FolderLsRequest::new(backups)).await.unwrap();
-    let photos = b
-        .sub_folders
-        .iter()
-        .find(|f| f.name == "Photos 2026")
-        .unwrap()
-        .id;
+    let backups = sub_folder(&c, 0, "Backups").await;
+    let photos = sub_folder(&c, backups, "Photos 2026").await;
     let p = c
         .folder_ls(&FolderLsRequest::with_files(photos))
         .await
@@ -464,6 +452,17 @@ async fn upload_changing(
     (s, rec)
 }
 
+/// The id of the folder `name` directly under `parent` (which must hold it).
+async fn sub_folder(c: &Client, parent: u64, name: &str) -> u64 {
+    let listing = c.folder_ls(&FolderLsRequest::new(parent)).await.unwrap();
+    listing
+        .sub_folders
+        .iter()
+        .find(|f| f.name == name)
+        .unwrap_or_else(|| panic!("no folder {name:?} under {parent}"))
+        .id
+}
+
 async fn wait_until(f: impl Fn() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while !f() {
@@ -539,13 +538,7 @@ async fn server_errors_on_end_pl_and_lost_upload_answers_leave_no_duplicate() {
     assert_clean(&s);
     assert_eq!(s.done, 3);
     let c = client_with(&env, PacerConfig::unthrottled());
-    let root = c.folder_ls(&FolderLsRequest::new(0)).await.unwrap();
-    let dest = root
-        .sub_folders
-        .iter()
-        .find(|f| f.name == "Dest")
-        .unwrap()
-        .id;
+    let dest = sub_folder(&c, 0, "Dest").await;
     let mut names: Vec<_> = c
         .file_ls(dest)
         .await
