@@ -20,30 +20,12 @@ cd "$(dirname "$0")/.."
 need() { command -v "$1" >/dev/null || { echo "error: $1 not found ($2)" >&2; exit 2; }; }
 need python3 "install python3"
 
-TD="${CARGO_TARGET_DIR:-target}"
-if [ -z "${FICHIER_BIN:-}" ] || [ -z "${FICHIER_EMU_BIN:-}" ]; then
-  cargo build --release -q -p fichier -p fichier-emu
-fi
-FICHIER_BIN="${FICHIER_BIN:-$TD/release/fichier}"
-EMU="${FICHIER_EMU_BIN:-$TD/release/fichier-emu}"
-
-WORK="$(mktemp -d "${BENCH_TMP:-/tmp}/fichier-listing.XXXXXX")"
-EMU_PID=""
-cleanup() { [ -n "$EMU_PID" ] && kill "$EMU_PID" 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-export HOME="$WORK/home" XDG_CONFIG_HOME="$WORK/config" XDG_DATA_HOME="$WORK/data" \
-       XDG_CACHE_HOME="$WORK/cache" FICHIER_KEYRING=none NO_COLOR=1
+. bench/lib.sh
+bench_binaries
+bench_workdir "${BENCH_TMP:-/tmp}/fichier-listing.XXXXXX"
 unset FICHIER_TEST_PACER FICHIER_API_KEY || true
-mkdir -p "$HOME"
-
-KEY=$("$EMU" account create bench@example.com --data-dir "$WORK/emu")
-printf '%s\n' "$KEY" > "$WORK/key"; chmod 600 "$WORK/key"; unset KEY
-"$EMU" serve --data-dir "$WORK/emu" --bind 127.0.0.1:0 --limits realistic \
-  > "$WORK/emu.out" 2>/dev/null &
-EMU_PID=$!
-for _ in $(seq 200); do [ -s "$WORK/emu.out" ] && break; sleep 0.05; done
-BASE=$(head -n1 "$WORK/emu.out")
+bench_emulator bench@example.com --limits realistic
+unset KEY
 export FICHIER_API_URL="$BASE/v1/"
 
 F() { "$FICHIER_BIN" --api-key-file "$WORK/key" --no-progress "$@"; }

@@ -17,28 +17,13 @@ SOAK_MIB="${SOAK_MIB:-32}"
 SEG_CAP="${SEG_CAP:-8388608}"   # bytes/s per download connection, so kills land mid-transfer
 TREE_FILES="${TREE_FILES:-40}"
 
-TD="${CARGO_TARGET_DIR:-target}"
-if [ -z "${FICHIER_BIN:-}" ] || [ -z "${FICHIER_EMU_BIN:-}" ]; then
-  cargo build --release -q -p fichier -p fichier-emu
-fi
-FICHIER_BIN="${FICHIER_BIN:-$TD/release/fichier}"
-EMU="${FICHIER_EMU_BIN:-$TD/release/fichier-emu}"
-
-WORK="$(mktemp -d "${SOAK_TMP:-/tmp}/fichier-soak.XXXXXX")"
-EMU_PID=""
-cleanup() { [ -n "$EMU_PID" ] && kill "$EMU_PID" 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-export HOME="$WORK/home" XDG_CONFIG_HOME="$WORK/config" XDG_DATA_HOME="$WORK/data" \
-       XDG_CACHE_HOME="$WORK/cache" FICHIER_KEYRING=none NO_COLOR=1 FICHIER_TEST_PACER=1
-mkdir -p "$HOME"
-KEY=$("$EMU" account create soak@example.com --data-dir "$WORK/emu")
-printf '%s\n' "$KEY" > "$WORK/key"; chmod 600 "$WORK/key"
+. bench/lib.sh
+bench_binaries
+bench_workdir "${SOAK_TMP:-/tmp}/fichier-soak.XXXXXX"
+export FICHIER_TEST_PACER=1
+bench_emulator soak@example.com
 unset KEY
-"$EMU" serve --data-dir "$WORK/emu" --bind 127.0.0.1:0 > "$WORK/emu.out" 2>/dev/null &
-EMU_PID=$!
-for _ in $(seq 100); do [ -s "$WORK/emu.out" ] && break; sleep 0.05; done
-export FICHIER_API_URL="$(head -n1 "$WORK/emu.out")/v1/"
+export FICHIER_API_URL="$BASE/v1/"
 F() { "$FICHIER_BIN" --api-key-file "$WORK/key" "$@"; }
 # A random delay in seconds between $1 and $2 (fractional).
 rand_delay() { python3 -c "import random; print(f'{random.uniform($1, $2):.3f}')"; }

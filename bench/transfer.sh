@@ -31,28 +31,11 @@ need curl "install curl"
 need python3 "install python3"
 [ -x /usr/bin/time ] || { echo "error: /usr/bin/time not found (apt-get install time)" >&2; exit 2; }
 
-TD="${CARGO_TARGET_DIR:-target}"
-if [ -z "${FICHIER_BIN:-}" ] || [ -z "${FICHIER_EMU_BIN:-}" ]; then
-  cargo build --release -q -p fichier -p fichier-emu
-fi
-FICHIER_BIN="${FICHIER_BIN:-$TD/release/fichier}"
-EMU="${FICHIER_EMU_BIN:-$TD/release/fichier-emu}"
-
-WORK="$(mktemp -d "${BENCH_TMP:-/tmp}/fichier-bench.XXXXXX")"
-EMU_PID=""
-cleanup() { [ -n "$EMU_PID" ] && kill "$EMU_PID" 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-export HOME="$WORK/home" XDG_CONFIG_HOME="$WORK/config" XDG_DATA_HOME="$WORK/data" \
-       XDG_CACHE_HOME="$WORK/cache" FICHIER_KEYRING=none NO_COLOR=1 FICHIER_TEST_PACER=1
-mkdir -p "$HOME"
-
-KEY=$("$EMU" account create bench@example.com --data-dir "$WORK/emu")
-printf '%s\n' "$KEY" > "$WORK/key"; chmod 600 "$WORK/key"
-"$EMU" serve --data-dir "$WORK/emu" --bind 127.0.0.1:0 > "$WORK/emu.out" 2>/dev/null &
-EMU_PID=$!
-for _ in $(seq 100); do [ -s "$WORK/emu.out" ] && break; sleep 0.05; done
-BASE=$(head -n1 "$WORK/emu.out")
+. bench/lib.sh
+bench_binaries
+bench_workdir "${BENCH_TMP:-/tmp}/fichier-bench.XXXXXX"
+export FICHIER_TEST_PACER=1
+bench_emulator bench@example.com
 export FICHIER_API_URL="$BASE/v1/"
 FB=("$FICHIER_BIN" --api-key-file "$WORK/key")
 F() { "${FB[@]}" "$@"; }

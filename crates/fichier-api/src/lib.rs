@@ -87,10 +87,11 @@
 //! oldest evicted). A listing another process fetched is reused without a call and without
 //! waiting; a cache hit is logged at `info` with its age ("listing of folder N from cache,
 //! 12 s old"). The library's own mutations (folder create/move/rename/remove/share, file
-//! remove/move/copy/rename/attribute changes, [`Client::note_uploaded`]) edit the cached
-//! listings they affect, so the next command sees its own changes without a new call; an
-//! upload (which starts with [`Client::upload_server`]) or a mutation whose outcome is unknown
-//! drops them. [`ClientBuilder::fresh`] never answers a listing from the cache (it waits for
+//! remove/move/copy/rename/attribute changes, uploads through [`Client::upload_to_node`] as
+//! their `end.pl` report lists them, [`Client::note_uploaded`]) edit the cached listings they
+//! affect, so the next command sees its own changes without a new call; an upload whose
+//! report leaves a file in doubt drops its folder's listings, and a mutation whose outcome is
+//! unknown drops them all. [`ClientBuilder::fresh`] never answers a listing from the cache (it waits for
 //! the window and asks the service). State read from the file that points further ahead than
 //! the longest documented lock (1 h) is reported once and reset, never waited for. Tests
 //! against the emulator use [`PacerConfig::unthrottled`] and [`RetryPolicy::fast`].

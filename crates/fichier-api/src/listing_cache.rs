@@ -88,6 +88,9 @@ pub(crate) enum Edit {
     FolderChanged { id: u64 },
     /// Files uploaded into `folder` (entries in the wire shape of `file/ls` items).
     FilesAdded { folder: u64, entries: Vec<Value> },
+    /// Files may have been added to `folder` but which is not known (an upload whose report
+    /// does not name each file once, or whose outcome is unknown): its listings are dropped.
+    FilesUnknown { folder: u64 },
     /// `file/rm`.
     FilesRemoved { urls: Vec<String> },
     /// `file/rename` or a `chattr` of the name: `(url, new name)`.
@@ -234,7 +237,15 @@ pub(crate) fn apply(entries: &mut BTreeMap<String, Entry>, edit: &Edit, now_ms: 
             for k in keys_of(entries, *folder) {
                 let info = key_info(&k);
                 if let Some(e) = entries.get_mut(&k) {
-                    for item in new {
+                    // A listing fetched while the upload ran may already hold the file.
+                    let unlisted: Vec<&Value> = new
+                        .iter()
+                        .filter(|i| {
+                            !url_of(i)
+                                .is_some_and(|u| has(&e.body, "items", |x| url_of(x) == Some(u)))
+                        })
+                        .collect();
+                    for item in unlisted {
                         add_file(
                             &mut e.body,
                             item,
@@ -242,6 +253,11 @@ pub(crate) fn apply(entries: &mut BTreeMap<String, Entry>, edit: &Edit, now_ms: 
                         );
                     }
                 }
+            }
+        }
+        Edit::FilesUnknown { folder } => {
+            for k in keys_of(entries, *folder) {
+                entries.remove(&k);
             }
         }
         Edit::FilesRemoved { urls } => {
@@ -574,6 +590,33 @@ mod tests {
         );
         assert_eq!(e[&a].body["items"], json!([]));
         assert_eq!(e[&a].body["files"], 0);
+    }
+
+    #[test]
+    fn uploads_are_added_once_and_unknown_uploads_drop_their_folder() {
+        let mut e = BTreeMap::new();
+        let dest = key("folder/ls.cgi", json!({"folder_id": 3, "files": 1}));
+        let other = file_key(4);
+        e.insert(
+            dest.clone(),
+            entry(json!({"files": 0, "size": 0, "items": []})),
+        );
+        e.insert(other.clone(), entry(json!({"count": 0, "items": []})));
+        let added = Edit::FilesAdded {
+            folder: 3,
+            entries: vec![json!({"url": "u1", "filename": "f", "size": 5})],
+        };
+        apply(&mut e, &added, 2);
+        // Twice: a listing fetched during the upload already holds it.
+        apply(&mut e, &added, 3);
+        assert_eq!(e[&dest].body["items"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            (&e[&dest].body["files"], &e[&dest].body["size"]),
+            (&json!(1), &json!(5))
+        );
+        apply(&mut e, &Edit::FilesUnknown { folder: 3 }, 4);
+        assert!(!e.contains_key(&dest));
+        assert_eq!(e[&other].body["count"], 0, "other folders are kept");
     }
 
     #[test]

@@ -17,8 +17,9 @@ use tokio::io::AsyncReadExt;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::hash::MultiHashPipe;
+use crate::listing_cache::Edit;
 use crate::progress::PartObserver;
-use crate::types::{Domain, FolderId, Password, UploadReport, UploadServer};
+use crate::types::{Domain, FolderId, Password, UploadReport, UploadServer, UploadedFile};
 
 /// Read size of upload streams.
 const UPLOAD_CHUNK: usize = 512 * 1024;
@@ -114,8 +115,10 @@ impl Client {
     ///
     /// `Err` means nothing was sent (no upload server, invalid node host, bad form). Otherwise
     /// the outcome says per part what was streamed and how the node answered; the caller
-    /// verifies the report against the digests. Cached listings are invalidated, since the
-    /// folder may now hold new files whatever happened.
+    /// verifies the report against the digests. The files the report lists are put into the
+    /// cached listings of `fields.folder` (here and for the user's other processes); when the
+    /// report leaves a file in doubt, or the outcome is unknown, that folder's cached listings
+    /// are dropped instead.
     pub async fn upload_to_node(
         &self,
         fields: &NodeFields,
@@ -180,7 +183,6 @@ impl Client {
             }
             Err(e) => Err(e),
         };
-        self.inner.pacer.invalidate_listings().await;
         let complete: Vec<bool> = streamed
             .iter()
             .zip(files)
@@ -228,11 +230,59 @@ impl Client {
                 error: Error::transport("upload.cgi", e),
             },
         };
+        self.note_node_upload(fields.folder, files, &answer).await;
         Ok(NodeUpload {
             server,
             parts,
             answer,
         })
+    }
+
+    /// Puts what the node stored into the cached listings of the destination folder: each
+    /// file as its `end.pl` entry lists it. When the report does not name every file exactly
+    /// once, or the outcome is unknown, the folder's listings are dropped instead, so the next
+    /// listing asks the service; files sent to `incoming` leave every listing in doubt.
+    async fn note_node_upload(&self, folder: FolderId, files: &[NodeFile], answer: &NodeAnswer) {
+        match answer {
+            NodeAnswer::Report(report) if report.incoming => {
+                self.inner.pacer.invalidate_listings().await;
+            }
+            NodeAnswer::Report(report) => {
+                let listed: Option<Vec<UploadedFile>> = files
+                    .iter()
+                    .map(|f| {
+                        let mut named = report.links.iter().filter(|l| l.filename == f.name);
+                        match (named.next(), named.next()) {
+                            (Some(l), None) => Some(UploadedFile {
+                                link: l.download.clone(),
+                                filename: l.filename.clone(),
+                                size: l.size,
+                                whirlpool: l.whirlpool.clone(),
+                                remove: l.remove.clone(),
+                                recovered: false,
+                            }),
+                            _ => None,
+                        }
+                    })
+                    .collect();
+                match listed {
+                    Some(uploaded) => self.note_uploaded(folder, &uploaded).await,
+                    None => self.forget_folder_files(folder).await,
+                }
+            }
+            NodeAnswer::Failed {
+                ambiguous: true, ..
+            } => self.forget_folder_files(folder).await,
+            // Nothing was stored.
+            NodeAnswer::Failed { .. } => {}
+        }
+    }
+
+    async fn forget_folder_files(&self, folder: FolderId) {
+        self.inner
+            .pacer
+            .edit_listings(&Edit::FilesUnknown { folder })
+            .await;
     }
 }
 

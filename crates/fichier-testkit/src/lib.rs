@@ -55,6 +55,16 @@ impl TestEmu {
         &self.account.api_key
     }
 
+    /// How many requests to `endpoint` (as the request log names it, e.g. `folder/ls`) the
+    /// emulator has answered so far.
+    pub fn calls(&self, endpoint: &str) -> usize {
+        self.emu
+            .request_log()
+            .iter()
+            .filter(|r| r.endpoint == endpoint)
+            .count()
+    }
+
     /// The emulator's data directory.
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().to_path_buf()

@@ -339,7 +339,7 @@ impl Engine {
         events: Arc<dyn EventSink>,
     ) -> Summary {
         let started = std::time::Instant::now();
-        let calls_before = self.client().pacer().calls_sent().await;
+        let calls_before = self.calls_since(0).await;
         self.forget_listings();
         let mut r = Resolver {
             engine: self,
@@ -435,12 +435,7 @@ impl Engine {
             summary.stopped = stop.into_inner().unwrap_or_else(|p| p.into_inner());
         }
         summary.seconds = started.elapsed().as_secs_f64();
-        summary.api_calls = self
-            .client()
-            .pacer()
-            .calls_sent()
-            .await
-            .saturating_sub(calls_before);
+        summary.api_calls = self.calls_since(calls_before).await;
         summary
     }
 }

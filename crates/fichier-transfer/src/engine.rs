@@ -167,6 +167,15 @@ impl Engine {
         Ok(self.inner.tree.listing_fresh(folder).await?)
     }
 
+    /// API calls this engine's client has sent since the count was `before` (0: in all).
+    pub(crate) async fn calls_since(&self, before: u64) -> u64 {
+        self.client()
+            .pacer()
+            .calls_sent()
+            .await
+            .saturating_sub(before)
+    }
+
     /// Forgets every memoised listing: each upload or download run starts from the
     /// service's current state.
     pub(crate) fn forget_listings(&self) {

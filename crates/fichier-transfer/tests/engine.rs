@@ -144,6 +144,16 @@ async fn download(
     (s, ev)
 }
 
+/// Uploads `len` random bytes (from `seed`) as `name` into the root: the bytes and the link.
+async fn uploaded(env: &Env, eng: &Engine, name: &str, seed: u64, len: usize) -> (Vec<u8>, String) {
+    let data = random_bytes(seed, len);
+    let src = env.work.path().join(name);
+    write(&src, &data);
+    let (s, ev) = upload(eng, &[src], &[], &UploadOptions::default()).await;
+    assert_clean(&s);
+    (data, links(&ev).pop().unwrap())
+}
+
 fn links(ev: &RecordEvents) -> Vec<String> {
     ev.events()
         .into_iter()
@@ -180,20 +190,8 @@ async fn tree_round_trip_with_odd_names_then_skip_identical() {
 
     // The tree exists remotely, empty folder included.
     let c = client_with(&env, PacerConfig::unthrottled());
-    let root = c.folder_ls(&FolderLsRequest::new(0)).await.unwrap();
-    let backups = root
-        .sub_folders
-        .iter()
-        .find(|f| f.name == "Backups")
-        .unwrap()
-        .id;
-    let b = c.folder_ls(&FolderLsRequest::new(backups)).await.unwrap();
-    let photos = b
-        .sub_folders
-        .iter()
-        .find(|f| f.name == "Photos 2026")
-        .unwrap()
-        .id;
+    let backups = sub_folder(&c, 0, "Backups").await;
+    let photos = sub_folder(&c, backups, "Photos 2026").await;
     let p = c
         .folder_ls(&FolderLsRequest::with_files(photos))
         .await
@@ -254,19 +252,8 @@ async fn tree_round_trip_with_odd_names_then_skip_identical() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hundred_mib_file_segmented_both_ways() {
     let env = env().await;
-    let src = env.work.path().join("huge.bin");
-    let data = random_bytes(42, 100 << 20);
-    write(&src, &data);
     let eng = engine(&env);
-    let (s, ev) = upload(
-        &eng,
-        std::slice::from_ref(&src),
-        &[],
-        &UploadOptions::default(),
-    )
-    .await;
-    assert_clean(&s);
-    let link = links(&ev).pop().unwrap();
+    let (data, link) = uploaded(&env, &eng, "huge.bin", 42, 100 << 20).await;
     let out = env.work.path().join("dl");
     let (d, ev) = download(&eng, &[&link], &DownloadOptions::new(&out)).await;
     assert_clean(&d);
@@ -276,12 +263,7 @@ async fn hundred_mib_file_segmented_both_ways() {
             .iter()
             .any(|e| matches!(e, Event::Started { connections: 3, .. }))
     );
-    let tokens = env
-        .emu
-        .request_log()
-        .iter()
-        .filter(|r| r.endpoint == "download/get_token")
-        .count();
+    let tokens = env.calls("download/get_token");
     assert_eq!(tokens, 1);
     assert!(std::fs::read(out.join("huge.bin")).unwrap() == data);
 }
@@ -325,27 +307,13 @@ async fn file_growing_while_uploaded_fails_and_leaves_nothing() {
     let env = env().await;
     let path = env.work.path().join("growing.log");
     write(&path, &random_bytes(7, 2 << 20));
-    // 1 MiB/s: the upload takes about 2 s; the file grows once bytes have been sent.
-    let eng = engine_with(&env, PacerConfig::unthrottled(), |c| {
-        c.limit_rate = Some(1 << 20)
-    });
-    let rec = Arc::new(RecordEvents::new());
-    let (p2, r2) = (path.clone(), rec.clone());
-    let writer = tokio::spawn(async move {
-        wait_until(|| r2.bytes_total() > 0).await;
+    // The file grows once bytes have been sent.
+    let (s, _) = upload_changing(&env, &path, |p| {
         use std::io::Write;
-        let mut f = std::fs::OpenOptions::new().append(true).open(&p2).unwrap();
+        let mut f = std::fs::OpenOptions::new().append(true).open(p).unwrap();
         f.write_all(b"one more line\n").unwrap();
-    });
-    let s = eng
-        .upload(
-            std::slice::from_ref(&path),
-            &UploadDest::root(),
-            &UploadOptions::default(),
-            rec.clone(),
-        )
-        .await;
-    writer.await.unwrap();
+    })
+    .await;
     assert_eq!(s.failed, 1);
     assert!(
         s.failures[0]
@@ -364,13 +332,8 @@ async fn file_growing_while_uploaded_fails_and_leaves_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resets_and_truncation_at_random_offsets_resume_byte_identical() {
     let env = env().await;
-    let data = random_bytes(3, 9 << 20);
-    let src = env.work.path().join("r.bin");
-    write(&src, &data);
     let eng = engine(&env);
-    let (s, ev) = upload(&eng, &[src], &[], &UploadOptions::default()).await;
-    assert_clean(&s);
-    let link = links(&ev).pop().unwrap();
+    let (data, link) = uploaded(&env, &eng, "r.bin", 3, 9 << 20).await;
     let mut rng = rand::rngs::StdRng::seed_from_u64(99);
     let mut plan = FaultPlan::new();
     for call in 1..=6u64 {
@@ -415,13 +378,8 @@ async fn token_expiring_mid_file_is_renewed() {
         c.token_ttl = Duration::from_secs(1);
     })
     .await;
-    let data = random_bytes(5, 6 << 20);
-    let src = env.work.path().join("t.bin");
-    write(&src, &data);
     let eng = engine(&env);
-    let (s, ev) = upload(&eng, &[src], &[], &UploadOptions::default()).await;
-    assert_clean(&s);
-    let link = links(&ev).pop().unwrap();
+    let (data, link) = uploaded(&env, &eng, "t.bin", 5, 6 << 20).await;
     // Each GET is cut after 1.5 MiB, so the next GET comes after the token expired.
     env.emu.set_fault_plan(
         FaultPlan::new()
@@ -466,6 +424,45 @@ fn logged_at(at: &str) -> fichier_api::jiff::civil::DateTime {
 }
 
 /// Waits (polling the condition, no assumption about timing) until `f` holds, 60 s at most.
+/// Uploads `path` to the root at 1 MiB/s (about 2 s for 2 MiB), running `change` on the file
+/// once its first bytes were sent: a file that changes while it is uploaded.
+async fn upload_changing(
+    env: &Env,
+    path: &Path,
+    change: impl FnOnce(&Path) + Send + 'static,
+) -> (Summary, Arc<RecordEvents>) {
+    let eng = engine_with(env, PacerConfig::unthrottled(), |c| {
+        c.limit_rate = Some(1 << 20)
+    });
+    let rec = Arc::new(RecordEvents::new());
+    let (p2, r2) = (path.to_path_buf(), rec.clone());
+    let changer = tokio::spawn(async move {
+        wait_until(|| r2.bytes_total() > 0).await;
+        change(&p2);
+    });
+    let s = eng
+        .upload(
+            &[path.to_path_buf()],
+            &UploadDest::root(),
+            &UploadOptions::default(),
+            rec.clone(),
+        )
+        .await;
+    changer.await.unwrap();
+    (s, rec)
+}
+
+/// The id of the folder `name` directly under `parent` (which must hold it).
+async fn sub_folder(c: &Client, parent: u64, name: &str) -> u64 {
+    let listing = c.folder_ls(&FolderLsRequest::new(parent)).await.unwrap();
+    listing
+        .sub_folders
+        .iter()
+        .find(|f| f.name == name)
+        .unwrap_or_else(|| panic!("no folder {name:?} under {parent}"))
+        .id
+}
+
 async fn wait_until(f: impl Fn() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while !f() {
@@ -541,13 +538,7 @@ async fn server_errors_on_end_pl_and_lost_upload_answers_leave_no_duplicate() {
     assert_clean(&s);
     assert_eq!(s.done, 3);
     let c = client_with(&env, PacerConfig::unthrottled());
-    let root = c.folder_ls(&FolderLsRequest::new(0)).await.unwrap();
-    let dest = root
-        .sub_folders
-        .iter()
-        .find(|f| f.name == "Dest")
-        .unwrap()
-        .id;
+    let dest = sub_folder(&c, 0, "Dest").await;
     let mut names: Vec<_> = c
         .file_ls(dest)
         .await
@@ -646,13 +637,8 @@ async fn hostile_names_shared_folders_and_the_connection_cap() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interrupted_segmented_download_resumes_from_state() {
     let env = env().await;
-    let data = random_bytes(8, 8 << 20);
-    let src = env.work.path().join("s.bin");
-    write(&src, &data);
     let eng = engine(&env);
-    let (s, ev) = upload(&eng, &[src], &[], &UploadOptions::default()).await;
-    assert_clean(&s);
-    let link = links(&ev).pop().unwrap();
+    let (data, link) = uploaded(&env, &eng, "s.bin", 8, 8 << 20).await;
     // The first 4 GETs end early, then every GET gets 503s long enough to exhaust the retries:
     // the run fails and keeps .part + .part.state.
     env.emu.set_fault_plan(
@@ -692,29 +678,15 @@ async fn file_shrinking_while_uploaded_is_retried_from_the_file() {
     let path = env.work.path().join("shrinking.bin");
     let data = random_bytes(11, 2 << 20);
     write(&path, &data);
-    let eng = engine_with(&env, PacerConfig::unthrottled(), |c| {
-        c.limit_rate = Some(1 << 20)
-    });
-    let rec = Arc::new(RecordEvents::new());
-    let (p2, r2) = (path.clone(), rec.clone());
-    let shrinker = tokio::spawn(async move {
-        wait_until(|| r2.bytes_total() > 0).await;
+    let (s, rec) = upload_changing(&env, &path, |p| {
         std::fs::OpenOptions::new()
             .write(true)
-            .open(&p2)
+            .open(p)
             .unwrap()
             .set_len(100_000)
             .unwrap();
-    });
-    let s = eng
-        .upload(
-            std::slice::from_ref(&path),
-            &UploadDest::root(),
-            &UploadOptions::default(),
-            rec.clone(),
-        )
-        .await;
-    shrinker.await.unwrap();
+    })
+    .await;
     assert_clean(&s);
     // The node never got a short body: one copy, of the file as it is now.
     let c = client_with(&env, PacerConfig::unthrottled());

@@ -206,6 +206,12 @@ impl Context {
         }
     }
 
+    /// Parses and resolves one remote argument as typed by the user (a path or a link).
+    pub async fn resolve_arg(&mut self, raw: &str, want: Want) -> anyhow::Result<Resolved> {
+        let target = crate::paths::parse_target(raw)?;
+        self.resolve(&target, want).await
+    }
+
     /// Resolves a target typed by the user.
     pub async fn resolve(&mut self, target: &Target, want: Want) -> anyhow::Result<Resolved> {
         let path = match target {

@@ -560,6 +560,52 @@ pub struct Stored {
     pub warnings: Vec<String>,
 }
 
+/// Where a key went and whose it is, as `auth login --json` and `auth rotate --json` say.
+#[derive(Debug, serde::Serialize)]
+pub struct StoredJson {
+    stored_in: &'static str,
+    path: Option<String>,
+    email: Option<String>,
+    offer: Option<String>,
+}
+
+impl Stored {
+    /// The JSON report of this store for the account `email` with offer `offer`.
+    pub fn json(&self, email: Option<String>, offer: Option<String>) -> StoredJson {
+        StoredJson {
+            stored_in: self.source.id(),
+            path: self.source.path().map(|p| p.display().to_string()),
+            email,
+            offer,
+        }
+    }
+}
+
+/// The key `auth login` and `auth rotate` store: read from `--api-key-file` when given, else
+/// from stdin, on a blocking thread.
+pub async fn read_key_to_store(settings: &Settings) -> anyhow::Result<ApiKey> {
+    let stdin_tty = settings.output.stdin_tty;
+    let key_file = settings.api_key_file.clone();
+    tokio::task::spawn_blocking(move || match key_file {
+        Some(path) => read_key_file(&path),
+        None => read_key_for_login(stdin_tty),
+    })
+    .await
+    .map_err(|e| Failure::fatal("reading the key failed").with_cause(e.to_string()))?
+}
+
+/// [`store`] on a blocking thread (a keyring call may block).
+pub async fn store_off_thread(
+    settings: &Settings,
+    key: &ApiKey,
+    choice: StoreChoice,
+) -> anyhow::Result<Stored> {
+    let (settings, key) = (settings.clone(), key.clone());
+    tokio::task::spawn_blocking(move || store(&settings, &key, choice))
+        .await
+        .map_err(|e| Failure::fatal("storing the key failed").with_cause(e.to_string()))?
+}
+
 /// Stores a verified key, replacing any copy in the other store so a stale key can never
 /// shadow the new one.
 pub fn store(settings: &Settings, key: &ApiKey, choice: StoreChoice) -> anyhow::Result<Stored> {

@@ -79,11 +79,10 @@ pub struct UploadedFile {
 impl Client {
     /// `upload/get_upload_server.cgi`: a node and an upload id (no key needed).
     ///
-    /// An upload follows, whose folder this call does not know: the cached listings are
-    /// forgotten, so no later command reads a listing without the new file (callers that
-    /// report the upload with [`Client::note_uploaded`] keep the listings they fetch after).
+    /// The cached listings are left alone: [`Client::upload_to_node`], which every upload goes
+    /// through, puts the uploaded files into the listings of their folder (a caller that sends
+    /// to the node by other means reports its files with [`Client::note_uploaded`]).
     pub async fn upload_server(&self) -> Result<UploadServer> {
-        self.inner.pacer.invalidate_listings().await;
         let s: UploadServer = self
             .call(UPLOAD_SERVER, &Empty {}, Rules::default())
             .await?;

@@ -24,12 +24,14 @@ fn client(t: &TestEmu) -> Client {
     builder(t, t.key()).build().unwrap()
 }
 
-fn count(t: &TestEmu, endpoint: &str) -> usize {
-    t.emu
-        .request_log()
-        .iter()
-        .filter(|r| r.endpoint == endpoint)
-        .count()
+/// Downloads `req` into memory (`what` names the step if it fails): the bytes and the outcome.
+async fn download_all(c: &Client, req: &DownloadRequest, what: &str) -> (Vec<u8>, DownloadOutcome) {
+    let mut out = Vec::new();
+    let got = c
+        .download_to(req, &mut out, &NoProgress)
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    (out, got)
 }
 
 #[tokio::test]
@@ -177,7 +179,7 @@ async fn free_account_and_bad_key() {
     );
     assert!(!err.is_retryable());
     // Not retried: one request only.
-    assert_eq!(count(&t, "file/ls"), 1);
+    assert_eq!(t.calls("file/ls"), 1);
 }
 
 /// A clock that only moves when the pacer sleeps (and then jumps to the deadline): windows
@@ -413,10 +415,10 @@ async fn listings_and_user_info_are_cached_and_mutations_update_them() {
         .unwrap();
     c.user_info().await.unwrap();
     c.user_info().await.unwrap();
-    assert_eq!(count(&t, "user/info"), 1);
+    assert_eq!(t.calls("user/info"), 1);
     c.file_ls(ROOT_FOLDER).await.unwrap();
     c.file_ls(ROOT_FOLDER).await.unwrap();
-    assert_eq!(count(&t, "file/ls"), 1);
+    assert_eq!(t.calls("file/ls"), 1);
     let root = FolderLsRequest::with_files(ROOT_FOLDER);
     assert!(c.folder_ls(&root).await.unwrap().sub_folders.is_empty());
     let made = c
@@ -427,20 +429,20 @@ async fn listings_and_user_info_are_cached_and_mutations_update_them() {
     let l = c.folder_ls(&root).await.unwrap();
     assert_eq!(l.sub_folders.len(), 1);
     assert_eq!(l.sub_folders[0].id, made.folder_id);
-    assert_eq!(count(&t, "folder/ls"), 1, "served from the edited cache");
+    assert_eq!(t.calls("folder/ls"), 1, "served from the edited cache");
     // A new folder is known to be empty.
     let inner = c
         .folder_ls(&FolderLsRequest::with_files(made.folder_id))
         .await
         .unwrap();
     assert!(inner.items.is_empty() && inner.sub_folders.is_empty());
-    assert_eq!(count(&t, "folder/ls"), 1);
+    assert_eq!(t.calls("folder/ls"), 1);
     // Removing it updates the parent too; the truth agrees.
     c.folder_rm(made.folder_id).await.unwrap();
     assert!(c.folder_ls(&root).await.unwrap().sub_folders.is_empty());
-    assert_eq!(count(&t, "folder/ls"), 1);
+    assert_eq!(t.calls("folder/ls"), 1);
     c.file_ls(ROOT_FOLDER).await.unwrap();
-    assert_eq!(count(&t, "file/ls"), 1);
+    assert_eq!(t.calls("file/ls"), 1);
 }
 
 #[tokio::test]
@@ -458,19 +460,11 @@ async fn download_resumes_after_truncation_and_renews_expired_tokens() {
             after_bytes: 70_000,
         },
     ));
-    let mut out = Vec::new();
-    let got = c
-        .download_to(
-            &DownloadRequest::new(up.link.clone()),
-            &mut out,
-            &NoProgress,
-        )
-        .await
-        .expect("resumed");
+    let (out, got) = download_all(&c, &DownloadRequest::new(up.link.clone()), "resumed").await;
     assert_eq!(out, data);
     assert_eq!(got.tokens_used, 1);
     assert_eq!(got.whirlpool.as_deref(), Some(up.whirlpool.as_str()));
-    assert_eq!(count(&t, "download"), 2);
+    assert_eq!(t.calls("download"), 2);
 
     t.emu.set_fault_plan(
         FaultPlan::new()
@@ -483,15 +477,7 @@ async fn download_resumes_after_truncation_and_renews_expired_tokens() {
             )
             .on_call("download", 2, Fault::ExpiredToken),
     );
-    let mut out = Vec::new();
-    let got = c
-        .download_to(
-            &DownloadRequest::new(up.link.clone()),
-            &mut out,
-            &NoProgress,
-        )
-        .await
-        .expect("renewed");
+    let (out, got) = download_all(&c, &DownloadRequest::new(up.link.clone()), "renewed").await;
     assert_eq!(out, data);
     assert_eq!(got.tokens_used, 2);
 
@@ -507,11 +493,7 @@ async fn download_resumes_after_truncation_and_renews_expired_tokens() {
         token_max_age: Duration::ZERO,
         ..DownloadRequest::new(up.link.clone())
     };
-    let mut out = Vec::new();
-    let got = c
-        .download_to(&req, &mut out, &NoProgress)
-        .await
-        .expect("aged token");
+    let (out, got) = download_all(&c, &req, "aged token").await;
     assert_eq!(out, data);
     assert_eq!(got.tokens_used, 2);
 
@@ -571,7 +553,7 @@ async fn mutations_check_state_before_any_resend() {
     c.file_mv(&FileMvRequest::new([up.link.clone()], sub.folder_id))
         .await
         .expect("mv after check");
-    assert_eq!(count(&t, "file/mv"), 2);
+    assert_eq!(t.calls("file/mv"), 2);
     assert_eq!(
         c.file_info(&up.link, None).await.unwrap().folder_id,
         Some(sub.folder_id)
@@ -585,7 +567,7 @@ async fn mutations_check_state_before_any_resend() {
         .await
         .expect("rm confirmed by state");
     assert_eq!(rm.removed, Some(1));
-    assert_eq!(count(&t, "file/rm"), 1);
+    assert_eq!(t.calls("file/rm"), 1);
 
     // A copy cannot be checked: the outcome is reported unknown, never blindly re-sent.
     let up2 = suite::upload_bytes(&c, &s, s.folder, "b.txt", b"bbbb\n").await;
@@ -596,7 +578,7 @@ async fn mutations_check_state_before_any_resend() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::OutcomeUnknown, "{err}");
-    assert_eq!(count(&t, "file/cp"), 1);
+    assert_eq!(t.calls("file/cp"), 1);
 
     // Reads are simply retried on temporary failures.
     t.emu.set_fault_plan(
@@ -649,7 +631,7 @@ async fn upload_recovers_without_duplicates_and_rejects_bad_reports() {
         1,
         "no duplicate"
     );
-    assert_eq!(count(&t, "upload"), 2);
+    assert_eq!(t.calls("upload"), 2);
 
     // An HTML report, or one with no links, is never a success: the report call fails…
     for body in [
@@ -867,7 +849,7 @@ async fn user_info_answer_is_shared_between_processes_through_the_state_file() {
     // calling (or being refused).
     let second = b.user_info().await.expect("shared answer");
     assert_eq!(first.email, second.email);
-    assert_eq!(count(&t, "user/info"), 1);
+    assert_eq!(t.calls("user/info"), 1);
     // Without the shared answer, the window refuses rather than risk a flood lock.
     let state = std::fs::read_to_string(dir.path().join("pacer.json")).unwrap();
     assert!(!state.contains(t.key()));
@@ -878,7 +860,7 @@ async fn user_info_answer_is_shared_between_processes_through_the_state_file() {
     let err = c.user_info().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Paced, "{err}");
     assert!(err.retry_after().unwrap() > Duration::from_secs(200));
-    assert_eq!(count(&t, "user/info"), 1);
+    assert_eq!(t.calls("user/info"), 1);
 }
 
 #[tokio::test]

@@ -24,14 +24,6 @@ fn paced(t: &TestEmu, state: &std::path::Path, fresh: bool) -> Client {
         .unwrap()
 }
 
-fn count(t: &TestEmu, endpoint: &str) -> usize {
-    t.emu
-        .request_log()
-        .iter()
-        .filter(|r| r.endpoint == endpoint)
-        .count()
-}
-
 #[tokio::test]
 async fn a_listing_fetched_by_one_process_serves_the_next_and_sees_its_changes() {
     let t = TestEmu::start().await;
@@ -58,7 +50,7 @@ async fn a_listing_fetched_by_one_process_serves_the_next_and_sees_its_changes()
         started.elapsed() < Duration::from_secs(1),
         "served from the shared listings without waiting for the 30 s file/ls window"
     );
-    assert_eq!((count(&t, "folder/ls"), count(&t, "file/ls")), (1, 1));
+    assert_eq!((t.calls("folder/ls"), t.calls("file/ls")), (1, 1));
 
     // Its own mutations show in the next process's listings without a call.
     let made = second
@@ -77,7 +69,7 @@ async fn a_listing_fetched_by_one_process_serves_the_next_and_sees_its_changes()
             .items
             .is_empty()
     );
-    assert_eq!((count(&t, "folder/ls"), count(&t, "file/ls")), (1, 1));
+    assert_eq!((t.calls("folder/ls"), t.calls("file/ls")), (1, 1));
 
     // The listing file is private and stays beside the state file.
     let listings = dir.path().join("cache/listings-x.json");
@@ -93,7 +85,7 @@ async fn a_listing_fetched_by_one_process_serves_the_next_and_sees_its_changes()
     // `fresh` asks the service even inside the window (folder/ls has no window to wait for).
     let fresh = paced(&t, &state, true);
     assert_eq!(fresh.folder_ls(&root).await.unwrap().sub_folders.len(), 1);
-    assert_eq!(count(&t, "folder/ls"), 2);
+    assert_eq!(t.calls("folder/ls"), 2);
 }
 
 #[tokio::test]
@@ -108,7 +100,98 @@ async fn folder_listings_are_not_held_to_the_file_ls_window() {
         c.folder_ls(&root).await.unwrap();
     }
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert_eq!(count(&t, "folder/ls"), 3);
+    assert_eq!(t.calls("folder/ls"), 3);
+}
+
+#[tokio::test]
+async fn an_upload_edits_the_shared_listing_of_its_folder_instead_of_dropping_it() {
+    let t = TestEmu::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("pacer-x.json");
+    let first = paced(&t, &state, false);
+    let root = FolderLsRequest::with_files(ROOT_FOLDER);
+    assert!(first.folder_ls(&root).await.unwrap().items.is_empty());
+    assert!(first.file_ls(ROOT_FOLDER).await.unwrap().items.is_empty());
+    let other = first
+        .folder_mkdir(&FolderMkdirRequest::new("other", ROOT_FOLDER))
+        .await
+        .unwrap()
+        .folder_id;
+
+    let data = crate::suite::bytes(70_000, 3);
+    let path = dir.path().join("new.bin");
+    std::fs::write(&path, &data).unwrap();
+    let up = first
+        .upload_file(
+            &UploadRequest::new(&path, ROOT_FOLDER),
+            std::sync::Arc::new(NoProgress),
+        )
+        .await
+        .unwrap();
+
+    // "Another process" sees the new file in the cached listings, with its size and
+    // whirlpool, and the other folder's listing was kept too: no listing call at all.
+    let second = paced(&t, &state, false);
+    let listed = second.folder_ls(&root).await.unwrap();
+    assert_eq!(listed.items.len(), 1);
+    let file = &listed.items[0];
+    assert_eq!(
+        (file.filename.as_str(), file.size, &file.link),
+        ("new.bin", data.len() as u64, &up.link)
+    );
+    assert_eq!(
+        file.checksum.as_deref(),
+        Some(whirlpool_hex(&data).as_str())
+    );
+    let items = second.file_ls(ROOT_FOLDER).await.unwrap().items;
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].checksum.as_deref(), Some(up.whirlpool.as_str()));
+    assert!(
+        second
+            .folder_ls(&FolderLsRequest::with_files(other))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert_eq!((t.calls("folder/ls"), t.calls("file/ls")), (1, 1));
+    // What it sees is what the service lists.
+    let live = paced(&t, &state, true).folder_ls(&root).await.unwrap();
+    let view = |l: &FolderListing| {
+        let items: Vec<_> = l
+            .items
+            .iter()
+            .map(|i| (&i.link, &i.filename, i.size, &i.checksum))
+            .collect();
+        (l.file_count, l.size, format!("{items:?}"))
+    };
+    assert_eq!(view(&listed), view(&live));
+    assert_eq!(t.calls("folder/ls"), 2);
+
+    // A report that names a file twice cannot say which entry is which: that folder's
+    // listing is dropped (the next one asks the service), the other folder's is kept.
+    let twin = |n| NodeFile {
+        path: path.clone(),
+        name: "twin.bin".into(),
+        len: n,
+    };
+    let sent = second
+        .upload_to_node(
+            &NodeFields::new(ROOT_FOLDER),
+            &[twin(data.len() as u64), twin(data.len() as u64)],
+            std::sync::Arc::new(NoProgress),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(sent.answer, NodeAnswer::Report(_)));
+    let third = paced(&t, &state, false);
+    assert_eq!(third.folder_ls(&root).await.unwrap().items.len(), 3);
+    assert_eq!(t.calls("folder/ls"), 3);
+    third
+        .folder_ls(&FolderLsRequest::with_files(other))
+        .await
+        .unwrap();
+    assert_eq!(t.calls("folder/ls"), 3);
 }
 
 /// A port with nothing listening: bound, read, released.

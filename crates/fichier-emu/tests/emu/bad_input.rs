@@ -446,16 +446,8 @@ async fn uploads_with_a_lying_or_missing_content_length_are_refused() {
     assert!(out.contains("Content-Length required"), "{out}");
     // Nothing was stored, and no partial bytes remain.
     for id in &ids {
-        let e: Value = env
-            .http
-            .get(format!("{}/end.pl?xid={id}", env.emu.base_url()))
-            .header("JSON", "1")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let e =
+            common::end_json(&env.http, format!("{}/end.pl?xid={id}", env.emu.base_url())).await;
         assert_eq!(e["links"], json!([]));
     }
     let (_, ls) = env.call("file/ls", json!({"folder_id": -1})).await;

@@ -91,14 +91,11 @@ async fn kill_9_during_an_upload_leaves_no_half_file() {
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
     let (s, _) = call(&base, &key, "folder/ls", json!({})).await;
     assert_eq!(s, 200);
-    let srv: Value = common::client()
-        .get(format!("{base}/v1/upload/get_upload_server.cgi"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let srv: Value = common::get_json(
+        &common::client(),
+        format!("{base}/v1/upload/get_upload_server.cgi"),
+    )
+    .await;
     let id = srv["id"].as_str().unwrap().to_string();
     let node = srv["url"].as_str().unwrap().to_string();
 
@@ -140,15 +137,7 @@ async fn kill_9_during_an_upload_leaves_no_half_file() {
     let (child, base) = serve(dir.path());
     let (_, ls) = call(&base, &key, "file/ls", json!({"folder_id": -1})).await;
     assert_eq!(ls["count"], 0, "{ls}");
-    let end: Value = common::client()
-        .get(format!("{base}/end.pl?xid={id}"))
-        .header("JSON", "1")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let end: Value = common::end_json(&common::client(), format!("{base}/end.pl?xid={id}")).await;
     assert_eq!(end["links"], json!([]));
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
     assert_eq!(
@@ -332,14 +321,8 @@ async fn real_full_disk_upload_fails_and_the_server_recovers() {
         let http = http.clone();
         let (base, key) = (base.clone(), key.clone());
         async move {
-            let srv: Value = http
-                .get(format!("{base}/v1/upload/get_upload_server.cgi"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let srv: Value =
+                common::get_json(&http, format!("{base}/v1/upload/get_upload_server.cgi")).await;
             let form = reqwest::multipart::Form::new().part(
                 "file[]",
                 reqwest::multipart::Part::bytes(bytes).file_name("f.bin"),

@@ -31,6 +31,19 @@ pub async fn start_with(f: impl FnOnce(&mut Config)) -> Env {
     }
 }
 
+/// Starts the emulator again on `config`, whose data directory already holds the owner's
+/// account (a restart).
+pub async fn restart(config: Config) -> Env {
+    let emu = Emulator::start(config).await.unwrap();
+    let acct = emu.account("owner@example.com").unwrap();
+    Env {
+        emu,
+        acct,
+        http: client(),
+        dir: tempfile::tempdir().unwrap(),
+    }
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
@@ -62,6 +75,22 @@ impl Env {
         (status, v)
     }
 
+    /// POSTs `form` to the node's `upload.cgi` for upload `id`, with `key` as the bearer
+    /// token when given (none: an anonymous upload).
+    pub async fn post_upload(
+        &self,
+        node: impl std::fmt::Display,
+        id: impl std::fmt::Display,
+        form: reqwest::multipart::Form,
+        key: Option<&str>,
+    ) -> reqwest::Response {
+        let mut req = self.http.post(format!("http://{node}/upload.cgi?id={id}"));
+        if let Some(k) = key {
+            req = req.header("Authorization", format!("Bearer {k}"));
+        }
+        req.multipart(form).send().await.unwrap()
+    }
+
     /// Upload `bytes` as `name` into folder `did` through the node flow; returns the
     /// end.pl JSON report.
     pub async fn upload(&self, name: &str, bytes: Vec<u8>, did: i64) -> Value {
@@ -77,13 +106,8 @@ impl Env {
             )
             .text("did", did.to_string());
         let resp = self
-            .http
-            .post(format!("http://{node}/upload.cgi?id={id}"))
-            .header("Authorization", format!("Bearer {}", self.acct.api_key))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
+            .post_upload(&node, &id, form, Some(&self.acct.api_key))
+            .await;
         assert_eq!(
             resp.status().as_u16(),
             302,
@@ -100,6 +124,41 @@ impl Env {
         assert_eq!(end.status().as_u16(), 200);
         end.json().await.unwrap()
     }
+}
+
+/// The JSON answer of a POST of `body` as JSON to `url` with `key` as the bearer token.
+pub async fn post_json(
+    http: &reqwest::Client,
+    url: impl reqwest::IntoUrl,
+    key: &str,
+    body: &Value,
+) -> Value {
+    http.post(url)
+        .bearer_auth(key)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The JSON answer of a GET of `url`.
+pub async fn get_json(http: &reqwest::Client, url: impl reqwest::IntoUrl) -> Value {
+    http.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+/// The JSON `end.pl` report at `url` (`JSON: 1` asked by header, as the clients do).
+pub async fn end_json(http: &reqwest::Client, url: impl reqwest::IntoUrl) -> Value {
+    http.get(url)
+        .header("JSON", "1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 pub fn whirlpool_hex(bytes: &[u8]) -> String {

@@ -155,15 +155,7 @@ async fn admin_routes_load_plans_limits_and_show_the_log() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     // A full limits object: a window long enough for two quick calls on a loaded machine.
-    let mut limits: Value = env
-        .http
-        .get(format!("{base}/admin/limits"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mut limits: Value = common::get_json(&env.http, format!("{base}/admin/limits")).await;
     assert_eq!(limits["user_info_ip_window"], 1000);
     limits["user_info_ip_window"] = json!(60_000);
     let r = env
@@ -187,15 +179,7 @@ async fn admin_routes_load_plans_limits_and_show_the_log() {
         .unwrap();
     let a: Value = r.json().await.unwrap();
     assert_eq!(a["api_key"].as_str().unwrap().len(), 32);
-    let log: Value = env
-        .http
-        .get(format!("{base}/admin/requests"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let log: Value = common::get_json(&env.http, format!("{base}/admin/requests")).await;
     let entries = log.as_array().unwrap();
     assert!(
         entries

@@ -6,7 +6,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use fichier_emu::{Config, Emulator, Limits, Offer};
+use fichier_emu::{Config, Limits, Offer};
 use serde_json::{Value, json};
 
 fn pattern(n: usize) -> Vec<u8> {
@@ -239,34 +239,11 @@ async fn end_pl_is_repeatable_and_has_three_formats() {
             "file[]",
             reqwest::multipart::Part::bytes(b"anon".to_vec()).file_name("anon.txt"),
         );
-    let r = env
-        .http
-        .post(format!("http://{node}/upload.cgi?id={id}"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = env.post_upload(&node, &id, form, None).await;
     assert_eq!(r.status().as_u16(), 302);
     let end = format!("http://{node}/end.pl?xid={id}");
-    let a: Value = env
-        .http
-        .get(&end)
-        .header("JSON", "1")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let b: Value = env
-        .http
-        .get(format!("{end}&JSON=1"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let a: Value = common::end_json(&env.http, &end).await;
+    let b: Value = common::get_json(&env.http, format!("{end}&JSON=1")).await;
     assert_eq!(a, b, "the report is repeatable");
     let link = &a["links"][0];
     assert!(
@@ -306,29 +283,15 @@ async fn end_pl_is_repeatable_and_has_three_formats() {
         .unwrap();
     assert!(html.contains("<td class=\"normal\">anon.txt</td>"));
     // An id never used gives an empty report.
-    let e: Value = env
-        .http
-        .get(format!("http://{node}/end.pl?xid=Zz9Yy8Xx7W"))
-        .header("JSON", "1")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let e: Value =
+        common::end_json(&env.http, format!("http://{node}/end.pl?xid=Zz9Yy8Xx7W")).await;
     assert_eq!(e, json!({"incoming": 0, "links": []}));
     // A used id cannot take another upload.
     let form = reqwest::multipart::Form::new().part(
         "file[]",
         reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("x"),
     );
-    let r = env
-        .http
-        .post(format!("http://{node}/upload.cgi?id={id}"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = env.post_upload(&node, &id, form, None).await;
     assert_eq!(r.status().as_u16(), 403);
 }
 
@@ -461,16 +424,10 @@ async fn flood_lock_refuses_every_call_until_it_lifts() {
 async fn state_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let (key, url, bytes) = {
-        let emu = Emulator::start(Config::new(dir.path())).await.unwrap();
-        let acct = emu
-            .create_account("owner@example.com", Offer::Premium)
-            .unwrap();
-        let env = common::Env {
-            emu,
-            acct,
-            http: common::client(),
-            dir: tempfile::tempdir().unwrap(),
-        };
+        let env = common::start_with(|c| {
+            c.data_dir = dir.path().to_path_buf();
+        })
+        .await;
         let (_, v) = env.call("folder/mkdir", json!({"name": "Keep"})).await;
         let folder = v["folder_id"].as_i64().unwrap();
         let bytes = pattern(5000);
@@ -480,15 +437,8 @@ async fn state_survives_a_restart() {
         env.emu.shutdown().await;
         (key, url, bytes)
     };
-    let emu = Emulator::start(Config::new(dir.path())).await.unwrap();
-    let acct = emu.account("owner@example.com").unwrap();
-    assert_eq!(acct.api_key, key);
-    let env = common::Env {
-        emu,
-        acct,
-        http: common::client(),
-        dir: tempfile::tempdir().unwrap(),
-    };
+    let env = common::restart(Config::new(dir.path())).await;
+    assert_eq!(env.acct.api_key, key);
     let (_, v) = env.call("folder/ls", json!({})).await;
     assert_eq!(v["sub_folders"][0]["name"], "Keep");
     let (_, info) = env.call("file/info", json!({"url": url})).await;
@@ -781,21 +731,9 @@ async fn incoming_delivery_basic_auth_date_filters_and_result_cap() {
             "file[]",
             reqwest::multipart::Part::bytes(b"for you".to_vec()).file_name("gift.txt"),
         );
-    env.http
-        .post(format!("http://{node}/upload.cgi?id={id}"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let rep: Value = env
-        .http
-        .get(format!("http://{node}/end.pl?xid={id}&JSON=1"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    env.post_upload(&node, &id, form, None).await;
+    let rep: Value =
+        common::get_json(&env.http, format!("http://{node}/end.pl?xid={id}&JSON=1")).await;
     assert_eq!(rep["incoming"], 1);
     let (_, v) = env.call("folder/ls", json!({})).await;
     assert_eq!(v["sub_folders"][0]["name"], "incoming");

@@ -149,24 +149,9 @@ async fn upload_as(env: &Env, key: &str, name: &str, bytes: Vec<u8>, did: i64) -
             reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
         )
         .text("did", did.to_string());
-    let r = env
-        .http
-        .post(format!("http://{node}/upload.cgi?id={id}"))
-        .header("Authorization", format!("Bearer {key}"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = env.post_upload(&node, &id, form, Some(key)).await;
     assert_eq!(r.status().as_u16(), 302);
-    env.http
-        .get(format!("http://{node}/end.pl?xid={id}"))
-        .header("JSON", "1")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    common::end_json(&env.http, format!("http://{node}/end.pl?xid={id}")).await
 }
 
 fn substitute(v: &Value, map: &HashMap<String, Value>) -> Value {
@@ -287,22 +272,9 @@ async fn prepare(s: &mut Seeded, file: &str, name: &str) {
                 "file[]",
                 reqwest::multipart::Part::bytes(NOTES.to_vec()).file_name("notes.txt"),
             );
-            env.http
-                .post(format!("http://{node}/upload.cgi?id={id}"))
-                .multipart(form)
-                .send()
-                .await
-                .unwrap();
-            let rep: Value = env
-                .http
-                .get(format!("http://{node}/end.pl?xid={id}"))
-                .header("JSON", "1")
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            env.post_upload(&node, &id, form, None).await;
+            let rep: Value =
+                common::end_json(&env.http, format!("http://{node}/end.pl?xid={id}")).await;
             let link = &rep["links"][0];
             let remove = link["remove"].as_str().unwrap();
             let code = remove.rsplit('/').next().unwrap();
@@ -313,8 +285,7 @@ async fn prepare(s: &mut Seeded, file: &str, name: &str) {
             s.map.insert("r7Yt2pQx9W".into(), json!(code));
         }
         ("remote_info.json", _) | ("remote_ls.json", _) | ("remote_request.json", _) => {
-            let (url, guard) = fichier_testkit_like::serve(b"remote bytes".to_vec()).await;
-            std::mem::forget(guard);
+            let (url, _server) = common::serve_static(b"remote bytes".to_vec()).await;
             let missing = url.replace("file.bin", "missing");
             let (st, v) = env
                 .call("remote/request", json!({"urls": [url, missing]}))
@@ -329,7 +300,7 @@ async fn prepare(s: &mut Seeded, file: &str, name: &str) {
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             }
             // A job stuck on a server that never answers stays pending.
-            let hang = fichier_testkit_like::hang().await;
+            let hang = hanging_url().await;
             let (_, v) = env.call("remote/request", json!({"urls": [hang]})).await;
             s.map.insert("4102877".into(), done);
             s.map.insert("4102901".into(), v["id"].clone());
@@ -367,63 +338,17 @@ async fn prepare(s: &mut Seeded, file: &str, name: &str) {
     }
 }
 
-/// Minimal loopback servers for remote-upload scenarios (the testkit's `serve_static` lives in
-/// a crate that depends on this one, so tests here use their own).
-mod fichier_testkit_like {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    pub struct Guard(#[allow(dead_code)] tokio::task::JoinHandle<()>);
-
-    pub async fn serve(bytes: Vec<u8>) -> (String, Guard) {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = l.local_addr().unwrap();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((mut s, _)) = l.accept().await else {
-                    continue;
-                };
-                let bytes = bytes.clone();
-                tokio::spawn(async move {
-                    let mut buf = vec![0u8; 4096];
-                    let n = s.read(&mut buf).await.unwrap_or(0);
-                    let head = String::from_utf8_lossy(&buf[..n]).to_string();
-                    let resp = if head
-                        .split_whitespace()
-                        .nth(1)
-                        .unwrap_or("")
-                        .ends_with("missing")
-                    {
-                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                            .to_vec()
-                    } else {
-                        let mut r = format!(
-                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                            bytes.len()
-                        )
-                        .into_bytes();
-                        r.extend_from_slice(&bytes);
-                        r
-                    };
-                    let _ = s.write_all(&resp).await;
-                    let _ = s.shutdown().await;
-                });
-            }
-        });
-        (format!("http://{addr}/file.bin"), Guard(task))
-    }
-
-    /// A URL whose server accepts and never answers.
-    pub async fn hang() -> String {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = l.local_addr().unwrap();
-        tokio::spawn(async move {
-            let mut held = Vec::new();
-            while let Ok((s, _)) = l.accept().await {
-                held.push(s);
-            }
-        });
-        format!("http://{addr}/slow.bin")
-    }
+/// A URL on loopback whose server accepts and never answers (a remote job that stays pending).
+async fn hanging_url() -> String {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = l.accept().await {
+            held.push(s);
+        }
+    });
+    format!("http://{addr}/slow.bin")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -29,13 +29,8 @@ async fn post_file(env: &common::Env, name: &str, bytes: Vec<u8>) -> (u16, Strin
         reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
     );
     let resp = env
-        .http
-        .post(format!("http://{node}/upload.cgi?id={id}"))
-        .header("Authorization", format!("Bearer {}", env.acct.api_key))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+        .post_upload(&node, &id, form, Some(&env.acct.api_key))
+        .await;
     let status = resp.status().as_u16();
     if status != 302 {
         assert_eq!(
@@ -176,15 +171,7 @@ async fn admin_routes_refuse_cross_site_requests() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 403);
     assert_eq!(env.call("user/info", json!({})).await.0, 200);
-    let list: Value = env
-        .http
-        .get(format!("{base}/admin/accounts"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = common::get_json(&env.http, format!("{base}/admin/accounts")).await;
     assert!(
         !list.to_string().contains("evil@example.com"),
         "a cross-site request created an account: {list}"
@@ -312,16 +299,8 @@ async fn upload_body_shorter_than_its_content_length_is_refused() {
         assert!(got.starts_with("HTTP/1.1 403"), "{got}");
         assert!(got.contains("Content-Length declared"), "{got}");
         assert!(root_files(&env).await.is_empty());
-        let end: Value = env
-            .http
-            .get(format!("http://{node}/end.pl?xid={id}"))
-            .header("JSON", "1")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let end: Value =
+            common::end_json(&env.http, format!("http://{node}/end.pl?xid={id}")).await;
         assert_eq!(end["links"], json!([]));
     }
 }
@@ -372,15 +351,8 @@ async fn public_url_goes_into_node_and_download_urls() {
     };
     let mut config = Config::new(dir.path());
     config.public_url("https://emu.example:8443");
-    let emu = Emulator::start(config).await.unwrap();
-    let acct = emu.account("owner@example.com").unwrap();
-    assert_eq!(acct.api_key, key);
-    let env = common::Env {
-        emu,
-        acct,
-        http: common::client(),
-        dir: tempfile::tempdir().unwrap(),
-    };
+    let env = common::restart(config).await;
+    assert_eq!(env.acct.api_key, key);
     let (_, srv) = env.call("upload/get_upload_server", json!({})).await;
     assert_eq!(srv["url"], "emu.example:8443");
     let url = root_files(&env).await[0]["url"]

@@ -35,28 +35,17 @@ async fn https_api_node_and_download() {
         .build()
         .unwrap();
     let port = emu.addr().port();
-    let v: Value = http
-        .post(format!("https://api.1fichier.com:{port}/v1/user/info.cgi"))
-        .bearer_auth(&acct.api_key)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let api = format!("https://api.1fichier.com:{port}/v1");
+    let v = common::post_json(
+        &http,
+        format!("{api}/user/info.cgi"),
+        &acct.api_key,
+        &json!({}),
+    )
+    .await;
     assert_eq!(v["status"], "OK");
 
-    let srv: Value = http
-        .get(format!(
-            "https://api.1fichier.com:{port}/v1/upload/get_upload_server.cgi"
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let srv = common::get_json(&http, format!("{api}/upload/get_upload_server.cgi")).await;
     let node = srv["url"].as_str().unwrap();
     let id = srv["id"].as_str().unwrap();
     let form = reqwest::multipart::Form::new().part(
@@ -71,28 +60,15 @@ async fn https_api_node_and_download() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 302);
-    let rep: Value = http
-        .get(format!("https://{node}/end.pl?xid={id}"))
-        .header("JSON", "1")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rep: Value = common::end_json(&http, format!("https://{node}/end.pl?xid={id}")).await;
     let url = rep["links"][0]["download"].clone();
-    let t: Value = http
-        .post(format!(
-            "https://api.1fichier.com:{port}/v1/download/get_token.cgi"
-        ))
-        .bearer_auth(&acct.api_key)
-        .json(&json!({"url": url}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let t = common::post_json(
+        &http,
+        format!("{api}/download/get_token.cgi"),
+        &acct.api_key,
+        &json!({"url": url}),
+    )
+    .await;
     let dl = t["url"].as_str().unwrap();
     assert!(dl.starts_with("https://"));
     assert_eq!(

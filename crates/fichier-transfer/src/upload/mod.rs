@@ -39,7 +39,7 @@ impl Engine {
         events: Arc<dyn EventSink>,
     ) -> Summary {
         let started = std::time::Instant::now();
-        let calls_before = self.client().pacer().calls_sent().await;
+        let calls_before = self.calls_since(0).await;
         let mut summary = Summary::default();
         self.forget_listings();
         let srcs = sources.to_vec();
@@ -208,12 +208,7 @@ impl Engine {
             summary.stopped = run.abort.lock().unwrap_or_else(|p| p.into_inner()).clone();
         }
         summary.seconds = started.elapsed().as_secs_f64();
-        summary.api_calls = self
-            .client()
-            .pacer()
-            .calls_sent()
-            .await
-            .saturating_sub(calls_before);
+        summary.api_calls = self.calls_since(calls_before).await;
         summary
     }
 }

@@ -9,7 +9,6 @@ use super::{Batch, read_password};
 use crate::cli::AttrArgs;
 use crate::context::{Context, Resolved, Want};
 use crate::error::{Exit, Failure};
-use crate::paths::parse_target;
 
 /// What `attr --json` reports as changed.
 #[derive(Serialize, Default)]
@@ -98,10 +97,7 @@ pub async fn run(ctx: &mut Context, args: AttrArgs) -> anyhow::Result<Exit> {
     let mut batch = Batch::default();
     let mut targets: Vec<(FileLink, String)> = Vec::new();
     for raw in &args.paths {
-        let resolved = match parse_target(raw) {
-            Ok(t) => ctx.resolve(&t, Want::File).await,
-            Err(e) => Err(e.into()),
-        };
+        let resolved = ctx.resolve_arg(raw, Want::File).await;
         match resolved {
             Ok(r) => {
                 let shown = r.display();

@@ -17,15 +17,6 @@ pub async fn run(ctx: &mut Context, cmd: AuthCommand) -> anyhow::Result<Exit> {
     }
 }
 
-/// JSON of `auth login`.
-#[derive(Serialize)]
-struct LoginJson {
-    stored_in: &'static str,
-    path: Option<String>,
-    email: Option<String>,
-    offer: Option<String>,
-}
-
 fn refuse_in_sandbox(ctx: &Context) -> anyhow::Result<()> {
     if ctx.settings.sandbox {
         return Err(
@@ -39,15 +30,8 @@ fn refuse_in_sandbox(ctx: &Context) -> anyhow::Result<()> {
 
 async fn login(ctx: &mut Context, args: LoginArgs) -> anyhow::Result<Exit> {
     refuse_in_sandbox(ctx)?;
-    let stdin_tty = ctx.settings.output.stdin_tty;
     // `fichier --api-key-file key.txt auth login` stores the key from that file.
-    let key_file = ctx.settings.api_key_file.clone();
-    let key = tokio::task::spawn_blocking(move || match key_file {
-        Some(path) => credentials::read_key_file(&path),
-        None => credentials::read_key_for_login(stdin_tty),
-    })
-    .await
-    .map_err(|e| Failure::fatal("reading the key failed").with_cause(e.to_string()))??;
+    let key = credentials::read_key_to_store(&ctx.settings).await?;
     if let Some(w) = credentials::length_warning(&key) {
         ctx.printer.warn(&w);
     }
@@ -68,25 +52,18 @@ async fn login(ctx: &mut Context, args: LoginArgs) -> anyhow::Result<Exit> {
         }
         Err(e) => return Err(login_error(e, &key)),
     };
-    let settings = ctx.settings.clone();
-    let choice = args.store;
-    let stored_key = key.clone();
-    let stored =
-        tokio::task::spawn_blocking(move || credentials::store(&settings, &stored_key, choice))
-            .await
-            .map_err(|e| Failure::fatal("storing the key failed").with_cause(e.to_string()))??;
+    let stored = credentials::store_off_thread(&ctx.settings, &key, args.store).await?;
     for w in &stored.warnings {
         ctx.printer.warn(w);
     }
     if ctx.printer.json_mode() {
-        ctx.printer.json(&LoginJson {
-            stored_in: stored.source.id(),
-            path: stored.source.path().map(|p| p.display().to_string()),
-            email: info.as_ref().map(|i| i.email.clone()),
-            offer: info
-                .as_ref()
-                .map(|i| super::account::offer_id(&i.offer).to_owned()),
-        });
+        ctx.printer.json(
+            &stored.json(
+                info.as_ref().map(|i| i.email.clone()),
+                info.as_ref()
+                    .map(|i| super::account::offer_id(&i.offer).to_owned()),
+            ),
+        );
     } else if let Some(info) = &info {
         ctx.printer.status(&format!(
             "Logged in as {} ({}); key stored in the {}.",

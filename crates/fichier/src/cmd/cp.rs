@@ -8,7 +8,7 @@ use super::{Batch, read_password};
 use crate::cli::CpArgs;
 use crate::context::{Context, Resolved, Want};
 use crate::error::{Exit, Failure};
-use crate::paths::{display_path, parse_target};
+use crate::paths::display_path;
 
 /// One copy in `cp --json`.
 #[derive(Serialize)]
@@ -32,10 +32,7 @@ pub async fn run(ctx: &mut Context, args: CpArgs) -> anyhow::Result<Exit> {
     let mut batch = Batch::default();
     let mut links: Vec<(FileLink, String)> = Vec::new();
     for raw in sources {
-        let resolved = match parse_target(raw) {
-            Ok(t) => ctx.resolve(&t, Want::File).await,
-            Err(e) => Err(e.into()),
-        };
+        let resolved = ctx.resolve_arg(raw, Want::File).await;
         match resolved {
             Ok(Resolved::File { link, entry, .. }) => {
                 let name = entry.map(|e| e.filename).unwrap_or_default();

@@ -6,7 +6,6 @@ use super::Batch;
 use crate::cli::LinkArgs;
 use crate::context::{Context, Resolved, Want};
 use crate::error::Exit;
-use crate::paths::parse_target;
 
 /// One file in `link --json`.
 #[derive(Serialize)]
@@ -26,10 +25,7 @@ pub async fn run(ctx: &mut Context, args: LinkArgs) -> anyhow::Result<Exit> {
     let mut batch = Batch::default();
     let mut links = Vec::new();
     for raw in &args.paths {
-        let resolved = match parse_target(raw) {
-            Ok(t) => ctx.resolve(&t, Want::File).await,
-            Err(e) => Err(e.into()),
-        };
+        let resolved = ctx.resolve_arg(raw, Want::File).await;
         match resolved {
             Ok(r @ Resolved::File { .. }) => {
                 let path = r.display();

@@ -87,10 +87,7 @@ pub async fn run(ctx: &mut Context, args: MvArgs) -> anyhow::Result<Exit> {
     let mut files: Vec<(FileLink, String, String)> = Vec::new();
 
     for raw in sources {
-        let resolved = match parse_target(raw) {
-            Ok(t) => ctx.resolve(&t, Want::Any).await,
-            Err(e) => Err(e.into()),
-        };
+        let resolved = ctx.resolve_arg(raw, Want::Any).await;
         let resolved = match resolved {
             Ok(r) => r,
             Err(e) => {

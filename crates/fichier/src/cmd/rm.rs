@@ -9,7 +9,7 @@ use super::Batch;
 use crate::cli::RmArgs;
 use crate::context::{Context, Resolved, Want};
 use crate::error::{Exit, Failure};
-use crate::paths::{display_path, parse_target};
+use crate::paths::display_path;
 
 /// Links per `file/rm` call.
 const RM_BATCH: usize = 100;
@@ -78,10 +78,7 @@ pub async fn run(ctx: &mut Context, args: RmArgs) -> anyhow::Result<Exit> {
     let mut batch = Batch::default();
     let mut plan = Plan::default();
     for raw in &args.paths {
-        let resolved = match parse_target(raw) {
-            Ok(t) => ctx.resolve(&t, Want::Any).await,
-            Err(e) => Err(e.into()),
-        };
+        let resolved = ctx.resolve_arg(raw, Want::Any).await;
         match resolved {
             Ok(r @ Resolved::File { .. }) => {
                 let shown = r.display();

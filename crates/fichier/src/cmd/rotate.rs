@@ -20,10 +20,8 @@ const CONSOLE_URL: &str = "https://1fichier.com/console/params.pl";
 /// JSON of `auth rotate`.
 #[derive(Serialize)]
 struct RotateJson {
-    stored_in: &'static str,
-    path: Option<String>,
-    email: Option<String>,
-    offer: Option<String>,
+    #[serde(flatten)]
+    stored: credentials::StoredJson,
     /// `revoked` (1fichier refuses it), `live` (still accepted) or `unknown`.
     old_key: &'static str,
     /// True when the new key opens another account than the old one.
@@ -67,14 +65,7 @@ pub async fn run(ctx: &mut Context, args: RotateArgs) -> anyhow::Result<Exit> {
         other => return Err(not_ours(other)),
     };
 
-    let stdin_tty = ctx.settings.output.stdin_tty;
-    let key_file = ctx.settings.api_key_file.clone();
-    let new = tokio::task::spawn_blocking(move || match key_file {
-        Some(path) => credentials::read_key_file(&path),
-        None => credentials::read_key_for_login(stdin_tty),
-    })
-    .await
-    .map_err(|e| Failure::fatal("reading the key failed").with_cause(e.to_string()))??;
+    let new = credentials::read_key_to_store(&ctx.settings).await?;
     if new == old.key {
         return Err(Failure::usage("the new key is the key already stored")
             .with_hint(format!(
@@ -154,24 +145,18 @@ pub async fn run(ctx: &mut Context, args: RotateArgs) -> anyhow::Result<Exit> {
         }
     }
 
-    let settings = ctx.settings.clone();
-    let stored_key = new.clone();
-    let stored =
-        tokio::task::spawn_blocking(move || credentials::store(&settings, &stored_key, choice))
-            .await
-            .map_err(|e| Failure::fatal("storing the key failed").with_cause(e.to_string()))??;
+    let stored = credentials::store_off_thread(&ctx.settings, &new, choice).await?;
     for w in &stored.warnings {
         ctx.printer.warn(w);
     }
 
     if ctx.printer.json_mode() {
         ctx.printer.json(&RotateJson {
-            stored_in: stored.source.id(),
-            path: stored.source.path().map(|p| p.display().to_string()),
-            email: info.as_ref().map(|i| i.email.clone()),
-            offer: info
-                .as_ref()
-                .map(|i| super::account::offer_id(&i.offer).to_owned()),
+            stored: stored.json(
+                info.as_ref().map(|i| i.email.clone()),
+                info.as_ref()
+                    .map(|i| super::account::offer_id(&i.offer).to_owned()),
+            ),
             old_key: match old_state {
                 OldKey::Revoked => "revoked",
                 OldKey::Live => "live",

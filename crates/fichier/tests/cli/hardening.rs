@@ -3,7 +3,7 @@
 //! with exit 4 and the retry time, key files and stores say precisely what is wrong with them,
 //! and `auth rotate` does not switch accounts silently.
 
-use fichier_testkit::{Fault, FaultPlan, Offer, TEST_EMAIL};
+use fichier_testkit::{Fault, FaultPlan, TEST_EMAIL};
 
 use crate::harness::{Env, Out, write_mode};
 
@@ -160,10 +160,7 @@ fn key_file_that_is_not_a_regular_file_is_named_so_without_a_chmod_hint() {
 #[test]
 fn open_credentials_directory_is_warned_even_when_the_file_is_private() {
     use std::os::unix::fs::PermissionsExt as _;
-    let mut env = Env::new();
-    env.env.push(("FICHIER_KEYRING".into(), "none".into()));
-    env.run_stdin(&["auth", "login", "--store", "file"], env.key())
-        .ok();
+    let env = Env::logged_in_to_file();
     let dir = env.config_dir();
     let file = dir.join("credentials.toml");
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
@@ -309,12 +306,7 @@ fn hostile_names_and_server_messages_are_escaped_in_human_output() {
 #[test]
 fn rotate_to_another_account_is_refused_without_force_when_not_a_terminal() {
     let env = Env::logged_in();
-    let other = env
-        .emu
-        .emu
-        .create_account("second@example.com", Offer::Premium)
-        .unwrap()
-        .api_key;
+    let other = env.second_account_key();
     let out = env.run_stdin(&["auth", "rotate"], &other);
     never_in_full(&out, &other);
     out.code(2);
@@ -339,12 +331,7 @@ fn rotate_to_another_account_is_refused_without_force_when_not_a_terminal() {
 #[test]
 fn rotate_to_another_account_asks_on_a_terminal() {
     let env = Env::logged_in();
-    let other = env
-        .emu
-        .emu
-        .create_account("second@example.com", Offer::Premium)
-        .unwrap()
-        .api_key;
+    let other = env.second_account_key();
     let key_file = env.root().join("new.key");
     write_mode(&key_file, &other, 0o600);
     let file = key_file.to_str().unwrap();

@@ -24,7 +24,38 @@ pub struct Out {
     pub stderr: String,
 }
 
+/// Runs `c` with `stdin` piped in and collects what it wrote and how it exited.
+pub fn output(mut c: Command, stdin: &str) -> Out {
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("spawn the command");
+    {
+        let mut input = child.stdin.take().unwrap();
+        let _ = input.write_all(stdin.as_bytes());
+    }
+    let out = child.wait_with_output().expect("wait for fichier");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 impl Out {
+    /// Asserts `secret` reached neither stdout nor stderr of the run of `args`.
+    #[track_caller]
+    pub fn assert_hides(&self, secret: &str, args: &[&str]) {
+        assert!(
+            !self.stdout.contains(secret),
+            "a secret leaked to stdout of {args:?}"
+        );
+        assert!(
+            !self.stderr.contains(secret),
+            "a secret leaked to stderr of {args:?}"
+        );
+    }
+
     /// Asserts success and returns stdout.
     #[track_caller]
     pub fn ok(&self) -> &str {
@@ -114,6 +145,25 @@ impl Env {
         env
     }
 
+    /// An environment without a keyring whose key was stored in the credentials file by
+    /// `auth login --store file`.
+    pub fn logged_in_to_file() -> Env {
+        let mut env = Env::new();
+        env.env.push(("FICHIER_KEYRING".into(), "none".into()));
+        env.run_stdin(&["auth", "login", "--store", "file"], env.key())
+            .ok();
+        env
+    }
+
+    /// Creates a second Premium account (`second@example.com`) and returns its key.
+    pub fn second_account_key(&self) -> String {
+        self.emu
+            .emu
+            .create_account("second@example.com", fichier_testkit::Offer::Premium)
+            .unwrap()
+            .api_key
+    }
+
     /// The account's key (the canary: it must never appear in output).
     pub fn key(&self) -> &str {
         self.emu.key()
@@ -185,25 +235,13 @@ impl Env {
         let mut c = self.base("/usr/bin/script");
         c.args(["-qec", &line, "/dev/null"]);
         c.env("TERM", "xterm");
-        c.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = c.spawn().expect("spawn script");
-        {
-            let mut input = child.stdin.take().unwrap();
-            let _ = input.write_all(stdin.as_bytes());
-        }
-        let out = child.wait_with_output().expect("wait for script");
-        let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+        let mut out = output(c, stdin);
+        out.stdout = out.stdout.replace("\r\n", "\n");
         assert!(
-            !text.contains(self.key()),
+            !out.stdout.contains(self.key()),
             "the key leaked to the terminal of {args:?}"
         );
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: text,
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        out
     }
 
     /// Runs with empty stdin.
@@ -213,30 +251,9 @@ impl Env {
 
     /// Runs with `stdin` piped in.
     pub fn run_stdin(&self, args: &[&str], stdin: &str) -> Out {
-        let mut c = self.command(args);
-        c.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = c.spawn().expect("spawn fichier");
-        {
-            let mut input = child.stdin.take().unwrap();
-            let _ = input.write_all(stdin.as_bytes());
-        }
-        let out = child.wait_with_output().expect("wait for fichier");
-        let out = Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        };
+        let out = output(self.command(args), stdin);
         // The canary: whatever the command, the key never reaches the terminal.
-        assert!(
-            !out.stdout.contains(self.key()),
-            "the key leaked to stdout of {args:?}"
-        );
-        assert!(
-            !out.stderr.contains(self.key()),
-            "the key leaked to stderr of {args:?}"
-        );
+        out.assert_hides(self.key(), args);
         out
     }
 

@@ -193,33 +193,21 @@ fn upload_r_does_not_follow_directory_symlinks_unless_asked() {
     std::os::unix::fs::symlink(".", t.join("l1")).unwrap();
     std::os::unix::fs::symlink(".", t.join("l2")).unwrap();
     let t_s = t.display().to_string();
-    let out = env.run(&["upload", "-r", &t_s, "/T"]);
-    out.ok();
-    assert_eq!(
-        out.stderr.matches("symbolic link to a directory").count(),
-        2,
-        "{}",
-        out.stderr
-    );
-    let listing = env.run(&["ls", "-R", "/T", "--json"]).stdout;
-    assert!(
-        !listing.contains("l1") && !listing.contains("l2"),
-        "{listing}"
-    );
+    // Uploads the tree to `dest`: one `message` per link, and no link in the remote tree.
+    let upload = |flags: &[&str], dest: &str, message: &str| {
+        let args = [&["upload", "-r"], flags, &[t_s.as_str(), dest]].concat();
+        let out = env.run(&args);
+        out.ok();
+        assert_eq!(out.stderr.matches(message).count(), 2, "{}", out.stderr);
+        let listing = env.run(&["ls", "-R", dest, "--json"]).stdout;
+        assert!(
+            !listing.contains("l1") && !listing.contains("l2"),
+            "{listing}"
+        );
+    };
+    upload(&[], "/T", "symbolic link to a directory");
     // Followed on request: the loops end (each directory once), one message per link.
-    let out = env.run(&["upload", "-r", "--follow-symlinks", &t_s, "/U"]);
-    out.ok();
-    assert_eq!(
-        out.stderr.matches("symbolic link loop").count(),
-        2,
-        "{}",
-        out.stderr
-    );
-    let listing = env.run(&["ls", "-R", "/U", "--json"]).stdout;
-    assert!(
-        !listing.contains("l1") && !listing.contains("l2"),
-        "{listing}"
-    );
+    upload(&["--follow-symlinks"], "/U", "symbolic link loop");
 }
 
 #[cfg(unix)]

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use fichier_api::{ApiKey, Client, FileLink, PacerConfig};
 use fichier_testkit::TEST_EMAIL;
 
-use super::scan::{git, run_in};
+use super::scan::{git, repo_with_key, run_in};
 use crate::harness::Env;
 
 /// Every log line of this test process (library and emulator), at trace level.
@@ -170,11 +170,7 @@ fn canary_key_never_leaks_anywhere() {
         .ok();
     // The scanner: the canary in files, in git history and staged, verified with the API.
     let repo = inputs.path().join("repo");
-    std::fs::create_dir_all(&repo).unwrap();
-    git(&repo, &["init", "-q"]);
-    std::fs::write(repo.join("a.env"), format!("FICHIER_API_KEY={canary}\n")).unwrap();
-    git(&repo, &["add", "a.env"]);
-    git(&repo, &["commit", "-qm", "leak"]);
+    repo_with_key(&repo, "a.env", &canary);
     std::fs::write(repo.join("b.env"), format!("FICHIER_API_KEY={canary}\n")).unwrap();
     git(&repo, &["add", "b.env"]);
     for args in [

@@ -1,7 +1,7 @@
 //! `auth rotate`: the new key replaces the old one in the store it came from, and the old
 //! key's fate is reported (revoked, still live, or unknown inside the 5-minute window).
 
-use fichier_testkit::{Offer, TEST_EMAIL};
+use fichier_testkit::TEST_EMAIL;
 
 use crate::harness::{Env, Out, write_mode};
 
@@ -39,16 +39,8 @@ fn rotate_in_keyring_reports_old_key_revoked() {
 
 #[test]
 fn rotate_in_file_store_warns_when_old_key_still_works() {
-    let mut env = Env::new();
-    env.env.push(("FICHIER_KEYRING".into(), "none".into()));
-    env.run_stdin(&["auth", "login", "--store", "file"], env.key())
-        .ok();
-    let other = env
-        .emu
-        .emu
-        .create_account("second@example.com", Offer::Premium)
-        .unwrap()
-        .api_key;
+    let env = Env::logged_in_to_file();
+    let other = env.second_account_key();
     // Another account: only with --force when stdin is not a terminal.
     let out = clean(
         env.run_stdin(&["auth", "rotate", "--force"], &other),

@@ -2,41 +2,47 @@
 //! against the emulator. Every key the tests plant is generated and checked never to reach
 //! stdout or stderr.
 
-use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::harness::{BIN, Env, Out};
+use crate::harness::{BIN, Env, Out, output};
 
 /// Runs the binary in `dir`, feeding `stdin`; asserts none of `secrets` reaches the output.
 pub fn run_in(env: &Env, dir: &Path, args: &[&str], stdin: &str, secrets: &[&str]) -> Out {
     let mut c = env.command(args);
-    c.current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = c.spawn().expect("spawn fichier");
-    {
-        let mut input = child.stdin.take().unwrap();
-        let _ = input.write_all(stdin.as_bytes());
-    }
-    let out = child.wait_with_output().expect("wait for fichier");
-    let out = Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    c.current_dir(dir);
+    let out = output(c, stdin);
     for s in secrets.iter().chain([&env.key()]) {
-        assert!(
-            !out.stdout.contains(s),
-            "a key leaked to stdout of {args:?}"
-        );
-        assert!(
-            !out.stderr.contains(s),
-            "a key leaked to stderr of {args:?}"
-        );
+        out.assert_hides(s, args);
     }
     out
+}
+
+/// `git commit -m msg` in `repo` with the pre-commit hook finding `fichier` on `path`, in the
+/// environment's home.
+fn hooked_commit(env: &Env, repo: &Path, path: &str, msg: &str) -> std::process::Output {
+    Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(["commit", "-qm", msg])
+        .current_dir(repo)
+        .env("PATH", path)
+        .env("FICHIER_KEYRING", "none")
+        .env("HOME", env.root().join("home"))
+        .env("XDG_CONFIG_HOME", env.root().join("config"))
+        .env("XDG_CACHE_HOME", env.root().join("cache"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// A new git repository at `repo` whose first commit adds `file` assigning `key` to
+/// `FICHIER_API_KEY`.
+pub fn repo_with_key(repo: &Path, file: &str, key: &str) {
+    std::fs::create_dir_all(repo).unwrap();
+    git(repo, &["init", "-q"]);
+    std::fs::write(repo.join(file), format!("FICHIER_API_KEY={key}\n")).unwrap();
+    git(repo, &["add", file]);
+    git(repo, &["commit", "-qm", "leak"]);
 }
 
 /// `git` with a fixed identity, in `dir`.
@@ -158,11 +164,7 @@ fn git_history_and_pre_commit_hook() {
     let env = Env::new();
     let key = fichier_testkit::fake_key();
     let repo = env.root().join("repo");
-    std::fs::create_dir_all(&repo).unwrap();
-    git(&repo, &["init", "-q"]);
-    std::fs::write(repo.join("deploy.sh"), format!("FICHIER_API_KEY={key}\n")).unwrap();
-    git(&repo, &["add", "deploy.sh"]);
-    git(&repo, &["commit", "-qm", "add"]);
+    repo_with_key(&repo, "deploy.sh", &key);
     git(&repo, &["rm", "-q", "deploy.sh"]);
     git(&repo, &["commit", "-qm", "remove"]);
     // The working tree is clean; the history is not.
@@ -198,18 +200,7 @@ fn git_history_and_pre_commit_hook() {
         bin_dir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let commit = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(["commit", "-qm", "leak"])
-        .current_dir(&repo)
-        .env("PATH", &path)
-        .env("FICHIER_KEYRING", "none")
-        .env("HOME", env.root().join("home"))
-        .env("XDG_CONFIG_HOME", env.root().join("config"))
-        .env("XDG_CACHE_HOME", env.root().join("cache"))
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let commit = hooked_commit(&env, &repo, &path, "leak");
     assert!(!commit.status.success(), "the hook let the key through");
     let stdout = String::from_utf8_lossy(&commit.stdout);
     let stderr = String::from_utf8_lossy(&commit.stderr);
@@ -222,18 +213,7 @@ fn git_history_and_pre_commit_hook() {
     git(&repo, &["rm", "-q", "--cached", ".env"]);
     std::fs::write(repo.join("README"), "hello\n").unwrap();
     git(&repo, &["add", "README"]);
-    let commit = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(["commit", "-qm", "clean"])
-        .current_dir(&repo)
-        .env("PATH", &path)
-        .env("FICHIER_KEYRING", "none")
-        .env("HOME", env.root().join("home"))
-        .env("XDG_CONFIG_HOME", env.root().join("config"))
-        .env("XDG_CACHE_HOME", env.root().join("cache"))
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let commit = hooked_commit(&env, &repo, &path, "clean");
     assert!(
         commit.status.success(),
         "{}",
