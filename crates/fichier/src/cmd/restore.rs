@@ -64,6 +64,22 @@ fn pick_stamp(names: &[String], at: Option<&str>) -> anyhow::Result<String> {
     }
 }
 
+/// The manifest of the newest run (at or before `at`), read from the destination.
+async fn load_manifest(
+    remote: &mut EngineRemote<'_>,
+    at: Option<&str>,
+) -> anyhow::Result<(String, Vec<ManifestEntry>)> {
+    let names = remote.manifests().await.map_err(remote_failure)?;
+    let stamp = pick_stamp(&names, at)?;
+    let bytes = remote
+        .read_manifest(&format!("{stamp}.jsonl.gz"))
+        .await
+        .map_err(remote_failure)?;
+    let (_, entries) =
+        decode(&bytes).map_err(|e| Failure::fatal(format!("manifest of {stamp}: {e}")))?;
+    Ok((stamp, entries))
+}
+
 /// `2026-12-01` (end of that day), `2026-12-01T02:30` or `2026-12-01 02:30`, in local time;
 /// or an RFC 3339 instant.
 fn parse_at(text: &str) -> anyhow::Result<jiff::Timestamp> {
@@ -109,14 +125,7 @@ pub async fn run(ctx: &mut Context, args: RestoreArgs) -> anyhow::Result<Exit> {
         .local
         .join(format!(".fichier-restore-{}", std::process::id()));
     let mut remote = EngineRemote::new(&engine, dest, 1, staging.join("scratch"));
-    let names = remote.manifests().await.map_err(remote_failure)?;
-    let stamp = pick_stamp(&names, args.at.as_deref())?;
-    let bytes = remote
-        .read_manifest(&format!("{stamp}.jsonl.gz"))
-        .await
-        .map_err(remote_failure)?;
-    let (_, entries) =
-        decode(&bytes).map_err(|e| Failure::fatal(format!("manifest of {stamp}: {e}")))?;
+    let (stamp, entries) = load_manifest(&mut remote, args.at.as_deref()).await?;
     let copies = remote.all_copies().await.map_err(remote_failure)?;
     let only: Vec<String> = args.paths.clone();
     let (items, lost) = restore_plan(
@@ -339,14 +348,7 @@ pub async fn verify(ctx: &mut Context, args: VerifyArgs) -> anyhow::Result<Exit>
         .cache
         .join(format!("verify-{}", std::process::id()));
     let mut remote = EngineRemote::new(&engine, dest, 1, scratch.clone());
-    let names = remote.manifests().await.map_err(remote_failure)?;
-    let stamp = pick_stamp(&names, None)?;
-    let bytes = remote
-        .read_manifest(&format!("{stamp}.jsonl.gz"))
-        .await
-        .map_err(remote_failure)?;
-    let (_, entries) =
-        decode(&bytes).map_err(|e| Failure::fatal(format!("manifest of {stamp}: {e}")))?;
+    let (stamp, entries) = load_manifest(&mut remote, None).await?;
     let live = remote.live_files().await.map_err(remote_failure)?;
     let report = verify_manifest(&entries, &live);
     let mut read = 0;
