@@ -20,7 +20,9 @@
 #             followed by the next attempt; then one run to completion: verify exits 0 and no
 #             same-name duplicate in the live tree
 #
-# FILES (10000), FOLDERS (FILES / 50), SIZE_MB (1024), KILLS (10). FICHIER_BIN / FICHIER_EMU_BIN may point at
+# FILES (10000), FOLDERS (FILES / 50), SIZE_MB (1024), KILLS (10); SKIP_RESTORE=1 leaves the
+# restore out (it costs two API calls per file). The kills are drawn so that, together, they
+# spread over about the first backup's duration: each lands in a run still doing work. FICHIER_BIN / FICHIER_EMU_BIN may point at
 # prebuilt binaries; otherwise a release build is made. The key is a fake one made by the
 # emulator for its own account and passed in a file.
 set -euo pipefail
@@ -73,6 +75,15 @@ for i, line in enumerate(sys.stdin):
         api += 1
         flood += e['status'] in (403, 429)
 print(api, flood)" "$1"; }
+# /v1 calls per endpoint after line $1, most frequent first.
+endpoints_since() { "$EMU" log --data-dir "$WORK/emu" --limit 10000000 --json | python3 -c "
+import sys, json, collections
+skip = int(sys.argv[1]); c = collections.Counter()
+for i, line in enumerate(sys.stdin):
+    if i < skip: continue
+    e = json.loads(line)
+    if '/' in e['endpoint']: c[e['endpoint']] += 1
+print(', '.join(f'{k} {v}' for k, v in c.most_common()))" "$1"; }
 # A field of the JSON summary in $1.
 field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
 FAIL=0
@@ -121,6 +132,7 @@ calls1=$(field "$WORK/first.json" api_calls)
 up1=$(field "$WORK/first.json" uploaded)
 echo "== first backup (targets: 0 flood answers, peak RSS < 128 MiB)"
 echo "wall $(secs "$t0" "$t1") s, $up1 uploaded, $calls1 API calls ($(python3 -c "print(f'{$calls1/$FILES:.2f}')") per file; emulator log: $api1 /v1 calls), $flood1 flood answers, peak RSS $rss1 MiB"
+echo "calls by endpoint: $(endpoints_since "$before")"
 [ "$flood1" -eq 0 ] || bad "flood answers during the first backup"
 
 # --- nightly rerun ----------------------------------------------------------------------
@@ -158,6 +170,7 @@ echo "wall $(secs "$t0" "$t1") s, $hashed2 re-hashed, $(field "$WORK/second.json
 [ "$flood2" -eq 0 ] || bad "flood answers during the rerun"
 
 # --- restore ----------------------------------------------------------------------------
+if [ -z "${SKIP_RESTORE:-}" ]; then
 before=$(log_len)
 t0=$(now)
 F restore "$DEST" "$WORK/restored" > /dev/null 2> "$WORK/restore.err" \
@@ -173,7 +186,9 @@ else
 fi
 echo "== restore of the whole tree"
 echo "wall $(secs "$t0" "$t1") s, $api3 API calls, $flood3 flood answers: $same"
+echo "calls by endpoint: $(endpoints_since "$before")"
 rm -rf "$WORK/restored"
+fi
 
 # --- kill -9 at random points -----------------------------------------------------------
 KDEST=/Bench/killed
@@ -182,7 +197,7 @@ for r in $(seq "$KILLS"); do
   "$FICHIER_BIN" --api-key-file "$WORK/key" --no-progress backup "$SRC" "$KDEST" \
     > /dev/null 2>&1 &
   pid=$!
-  sleep "$(python3 -c "import random; print(f'{random.uniform(0.3, $FIRST_SECS / 4):.2f}')")"
+  sleep "$(python3 -c "import random; print(f'{random.uniform(0.3, 2 * $FIRST_SECS / $KILLS):.2f}')")"
   if kill -0 "$pid" 2>/dev/null; then
     kill -9 "$pid" 2>/dev/null || true; killed=$((killed + 1))
   fi
