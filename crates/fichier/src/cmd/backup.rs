@@ -206,7 +206,8 @@ async fn run_job(ctx: &mut Context, args: BackupRunArgs) -> anyhow::Result<Exit>
         .map(|p| StepLog::open(&p, &job.profile))
         .transpose()?;
     let started = std::time::Instant::now();
-    let result = execute(ctx, &job, &dest, jobs, log.as_ref()).await;
+    let mut counts = None;
+    let result = execute(ctx, &job, &dest, jobs, log.as_ref(), &mut counts).await;
     if log.is_none() && (job.dry_run || notify.is_empty()) {
         return result.map(|(exit, _)| exit);
     }
@@ -216,13 +217,18 @@ async fn run_job(ctx: &mut Context, args: BackupRunArgs) -> anyhow::Result<Exit>
             let rendered = crate::error::render(e, false);
             let message = rendered.text.lines().next().unwrap_or("").to_string();
             let message = message.strip_prefix("error: ").unwrap_or(&message);
-            let summary = serde_json::json!({
+            let mut summary = serde_json::json!({
                 "profile": job.profile,
                 "outcome": outcome_of_exit(rendered.exit),
                 "error": message,
                 "exit_code": rendered.exit.code(),
                 "seconds": started.elapsed().as_secs_f64(),
             });
+            // Known once the run reached the service (a flood stop above all).
+            if let Some((calls, floods)) = counts {
+                summary["api_calls"] = calls.into();
+                summary["flood_answers"] = floods.into();
+            }
             (false, summary)
         }
     };
@@ -253,6 +259,7 @@ async fn execute(
     dest: &str,
     jobs: usize,
     log: Option<&StepLog>,
+    counts: &mut Option<(u64, u64)>,
 ) -> anyhow::Result<(Exit, serde_json::Value)> {
     let dest_path =
         RemotePath::parse(dest).map_err(|e| Failure::usage(format!("destination: {e}")))?;
@@ -277,6 +284,10 @@ async fn execute(
     );
     let result = run_backup(job, &mut remote, now(ctx)).await;
     let _ = std::fs::remove_dir_all(&scratch);
+    let pacer = engine.client().pacer();
+    let calls = pacer.calls_sent().await.saturating_sub(calls_before);
+    let floods = pacer.floods_seen().await.saturating_sub(floods_before);
+    *counts = Some((calls, floods));
     let summary = match result {
         Ok(s) => s,
         Err(RunError::Locked(e)) => {
@@ -307,9 +318,6 @@ async fn execute(
         }
         Err(e) => return Err(Failure::fatal(e.to_string()).into()),
     };
-    let pacer = engine.client().pacer();
-    let calls = pacer.calls_sent().await.saturating_sub(calls_before);
-    let floods = pacer.floods_seen().await.saturating_sub(floods_before);
     let exit = if summary.stopped.is_some() {
         let reason = summary.stopped.clone().unwrap_or_default();
         if is_flood(&reason) {

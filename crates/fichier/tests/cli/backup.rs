@@ -686,3 +686,44 @@ fn summary_counts_the_flood_answers_the_run_received() {
     let human = env.run(&["backup", s, "/F"]);
     assert!(human.stdout.contains("0 flood answers"), "{}", human.stdout);
 }
+
+#[test]
+fn a_run_stopped_by_a_flood_lock_reports_its_flood_answers_to_the_failure_hook_and_the_log() {
+    let env = Env::logged_in();
+    let src = env.root().join("src");
+    write(&src, "a.txt", b"locked out");
+    let s = src.to_str().unwrap();
+    let log = env.root().join("flood.log");
+    let hook_out = env.root().join("hook.env");
+    env.emu.emu.set_fault_plan(FaultPlan::new().rule(
+        "folder/ls",
+        1,
+        1000,
+        Fault::Flood { message: None },
+    ));
+    let hook = format!("env > '{}'", hook_out.display());
+    let out = env.run(&[
+        "backup",
+        s,
+        "/FL",
+        "--log-file",
+        log.to_str().unwrap(),
+        "--on-failure",
+        &hook,
+    ]);
+    out.code(4);
+    let last = log_lines(&log).pop().unwrap();
+    assert_eq!(
+        (last["step"].as_str(), last["outcome"].as_str()),
+        (Some("summary"), Some("flood")),
+        "{last}"
+    );
+    let floods = last["flood_answers"].as_u64().unwrap();
+    assert!(floods >= 1, "{last}");
+    let vars = std::fs::read_to_string(&hook_out).unwrap();
+    assert!(
+        vars.contains(&format!("FICHIER_BACKUP_FLOOD_ANSWERS={floods}\n")),
+        "{vars}"
+    );
+    assert!(vars.contains("FICHIER_BACKUP_EXIT_CODE=4\n"), "{vars}");
+}
