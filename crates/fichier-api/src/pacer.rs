@@ -143,6 +143,7 @@ struct State {
     windows: HashMap<String, Instant>,
     cache: HashMap<String, (Instant, Vec<u8>)>,
     calls_sent: u64,
+    floods_seen: u64,
     /// Whether damaged state was already reported (once per pacer).
     reported_corrupt: bool,
 }
@@ -234,6 +235,7 @@ impl Pacer {
                     windows: HashMap::new(),
                     cache: HashMap::new(),
                     calls_sent: 0,
+                    floods_seen: 0,
                     reported_corrupt: false,
                 }),
             }),
@@ -253,6 +255,11 @@ impl Pacer {
     /// Number of calls this pacer let through (for tests and statistics).
     pub async fn calls_sent(&self) -> u64 {
         self.lock().calls_sent
+    }
+
+    /// Number of flood answers this pacer was told about (for statistics).
+    pub async fn floods_seen(&self) -> u64 {
+        self.lock().floods_seen
     }
 
     /// Time left in the current flood cooldown, if one is running.
@@ -375,6 +382,7 @@ impl Pacer {
     /// Logs one line per cooldown started.
     pub async fn on_flood(&self) -> Duration {
         let mut st = self.lock();
+        st.floods_seen += 1;
         self.merge_file(&mut st);
         let now = self.inner.clock.now();
         if let Some(until) = st.cooldown_until
@@ -786,6 +794,8 @@ mod tests {
         assert_eq!(p.on_flood().await, Duration::from_secs(60));
         // A second flood answer during the cooldown does not double it.
         assert_eq!(p.on_flood().await, Duration::from_secs(60));
+        // ...but it is counted.
+        assert_eq!(p.floods_seen().await, 2);
         let t0 = Instant::now();
         p.acquire("x").await.unwrap();
         assert_eq!(Instant::now() - t0, Duration::from_secs(60));

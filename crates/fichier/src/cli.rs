@@ -154,7 +154,7 @@ pub enum Command {
     /// Download links, paths, folders or shared folders: resumable, segmented, verified.
     Download(DownloadArgs),
     /// Nightly, incremental, verified backups: local is the truth, old copies kept as versions.
-    Backup(BackupCommand),
+    Backup(Box<BackupCommand>),
     /// Rebuild a backed-up tree as of a backup run (verified, with empty files, mtimes, modes).
     Restore(RestoreArgs),
     /// Check a backup destination against its last manifest (listings only, or --read-data).
@@ -688,6 +688,20 @@ pub struct BackupRunArgs {
     /// Files uploaded in parallel.
     #[arg(short, long, value_parser = clap::value_parser!(u16).range(1..=30))]
     pub jobs: Option<u16>,
+    /// POST the JSON summary to this URL when the run ends (a failure is only a warning).
+    #[arg(long, value_name = "URL")]
+    pub notify_url: Option<String>,
+    /// Run this shell command after a successful run, with the summary in FICHIER_BACKUP_*
+    /// environment variables.
+    #[arg(long, value_name = "CMD")]
+    pub on_success: Option<String>,
+    /// Run this shell command after a run that failed, stopped early or was refused.
+    #[arg(long, value_name = "CMD")]
+    pub on_failure: Option<String>,
+    /// Append one JSON line per step (upload, retire, prune, failure) and the summary to this
+    /// file (created 0600).
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<std::path::PathBuf>,
 }
 
 /// `fichier restore`

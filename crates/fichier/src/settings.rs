@@ -141,6 +141,14 @@ pub struct BackupProfile {
     pub allow_empty_source: Option<bool>,
     /// Files uploaded in parallel.
     pub jobs: Option<u16>,
+    /// Where the JSON summary is POSTed when a run ends.
+    pub notify_url: Option<String>,
+    /// Shell command run after a successful run.
+    pub on_success: Option<String>,
+    /// Shell command run after a run that did not succeed.
+    pub on_failure: Option<String>,
+    /// JSON-lines log of every run's steps.
+    pub log_file: Option<PathBuf>,
 }
 
 /// The smallest gap the config file may ask for; only the hidden test variable goes lower.

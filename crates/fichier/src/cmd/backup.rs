@@ -13,6 +13,8 @@ use fichier_transfer::backup::run::{BackupJob, RunError, RunSummary, run_backup}
 use fichier_transfer::backup::source::SourceFilter;
 use fichier_transfer::{EngineConfig, parse_rate};
 
+use super::backup_log::{LoggedRemote, StepLog};
+use super::backup_notify::Notify;
 use super::transfer::engine;
 use crate::cli::{BackupAction, BackupCommand, BackupRunArgs, BackupScheduleArgs};
 use crate::context::Context;
@@ -193,24 +195,99 @@ fn job(
 
 async fn run_job(ctx: &mut Context, args: BackupRunArgs) -> anyhow::Result<Exit> {
     let (name, profile) = target(ctx, &args)?;
+    let notify = Notify::new(
+        args.notify_url.as_deref().or(profile.notify_url.as_deref()),
+        args.on_success.as_deref().or(profile.on_success.as_deref()),
+        args.on_failure.as_deref().or(profile.on_failure.as_deref()),
+    )?;
+    let log_file = args.log_file.clone().or(profile.log_file.clone());
     let (job, dest, jobs) = job(ctx, name, profile, &args)?;
+    let log = log_file
+        .map(|p| StepLog::open(&p, &job.profile))
+        .transpose()?;
+    let started = std::time::Instant::now();
+    let mut counts = None;
+    let result = execute(ctx, &job, &dest, jobs, log.as_ref(), &mut counts).await;
+    if log.is_none() && (job.dry_run || notify.is_empty()) {
+        return result.map(|(exit, _)| exit);
+    }
+    let (success, summary) = match &result {
+        Ok((exit, summary)) => (*exit == Exit::Ok, summary.clone()),
+        Err(e) => {
+            let rendered = crate::error::render(e, false);
+            let message = rendered.text.lines().next().unwrap_or("").to_string();
+            let message = message.strip_prefix("error: ").unwrap_or(&message);
+            let mut summary = serde_json::json!({
+                "profile": job.profile,
+                "outcome": outcome_of_exit(rendered.exit),
+                "error": message,
+                "exit_code": rendered.exit.code(),
+                "seconds": started.elapsed().as_secs_f64(),
+            });
+            // Known once the run reached the service (a flood stop above all).
+            if let Some((calls, floods)) = counts {
+                summary["api_calls"] = calls.into();
+                summary["flood_answers"] = floods.into();
+            }
+            (false, summary)
+        }
+    };
+    if let Some(log) = &log {
+        log.write(&ctx.printer, "summary", summary.clone());
+    }
+    if !job.dry_run {
+        notify.fire(&ctx.printer, &summary, success).await;
+    }
+    result.map(|(exit, _)| exit)
+}
+
+/// The `outcome` of a run that ended with an error before its summary.
+fn outcome_of_exit(exit: Exit) -> &'static str {
+    match exit {
+        Exit::Locked => "locked",
+        Exit::Refused => "refused",
+        Exit::Flood => "flood",
+        Exit::Auth => "auth",
+        _ => "failed",
+    }
+}
+
+/// Runs the job: its exit code and its JSON summary, or the error that stopped it.
+async fn execute(
+    ctx: &mut Context,
+    job: &BackupJob,
+    dest: &str,
+    jobs: usize,
+    log: Option<&StepLog>,
+    counts: &mut Option<(u64, u64)>,
+) -> anyhow::Result<(Exit, serde_json::Value)> {
     let dest_path =
-        RemotePath::parse(&dest).map_err(|e| Failure::usage(format!("destination: {e}")))?;
+        RemotePath::parse(dest).map_err(|e| Failure::usage(format!("destination: {e}")))?;
     if dest_path.is_root() {
         return Err(Failure::usage("the backup destination cannot be the root folder")
             .with_hint("back up into a folder of its own, e.g. /Backups/photos: old versions go into DEST/.versions")
             .into());
     }
     let engine = engine(ctx, EngineConfig::default()).await?;
-    let calls_before = engine.client().pacer().calls_sent().await;
+    let pacer = engine.client().pacer();
+    let calls_before = pacer.calls_sent().await;
+    let floods_before = pacer.floods_seen().await;
     let started = std::time::Instant::now();
     let scratch = job
         .state_dir
         .join("scratch")
         .join(std::process::id().to_string());
-    let mut remote = EngineRemote::new(&engine, dest_path, jobs, scratch.clone());
-    let result = run_backup(&job, &mut remote, now(ctx)).await;
+    let mut remote = LoggedRemote::new(
+        EngineRemote::new(&engine, dest_path, jobs, scratch.clone()),
+        log,
+        &ctx.printer,
+    );
+    let result = run_backup(job, &mut remote, now(ctx)).await;
     let _ = std::fs::remove_dir_all(&scratch);
+    let pacer = engine.client().pacer();
+    let calls = pacer.calls_sent().await.saturating_sub(calls_before);
+    let floods = pacer.floods_seen().await.saturating_sub(floods_before);
+    *counts = Some((calls, floods));
     let summary = match result {
         Ok(s) => s,
         Err(RunError::Locked(e)) => {
@@ -241,14 +318,7 @@ async fn run_job(ctx: &mut Context, args: BackupRunArgs) -> anyhow::Result<Exit>
         }
         Err(e) => return Err(Failure::fatal(e.to_string()).into()),
     };
-    let calls = engine
-        .client()
-        .pacer()
-        .calls_sent()
-        .await
-        .saturating_sub(calls_before);
-    render(ctx, &summary, calls, started.elapsed());
-    Ok(if summary.stopped.is_some() {
+    let exit = if summary.stopped.is_some() {
         let reason = summary.stopped.clone().unwrap_or_default();
         if is_flood(&reason) {
             Exit::Flood
@@ -259,7 +329,9 @@ async fn run_job(ctx: &mut Context, args: BackupRunArgs) -> anyhow::Result<Exit>
         Exit::Ok
     } else {
         Exit::Partial
-    })
+    };
+    let json = render(ctx, &summary, calls, floods, exit, started.elapsed());
+    Ok((exit, json))
 }
 
 /// The run's clock: the real one, or `FICHIER_TEST_NOW` (seconds since the epoch) for tests
@@ -301,21 +373,37 @@ struct JsonSummary<'a> {
     outcome: &'a str,
     changed: bool,
     api_calls: u64,
+    /// Flood answers the API client received during the run (each one paused all calls).
+    flood_answers: u64,
+    /// The process exit code.
+    exit_code: i32,
     seconds: f64,
 }
 
-fn render(ctx: &Context, s: &RunSummary, calls: u64, elapsed: Duration) {
+/// Prints the summary (a line, or the JSON object) and returns it as JSON for notifications.
+fn render(
+    ctx: &Context,
+    s: &RunSummary,
+    calls: u64,
+    floods: u64,
+    exit: Exit,
+    elapsed: Duration,
+) -> serde_json::Value {
     let p = &ctx.printer;
     let changed = s.uploaded + s.versioned + s.deleted + s.pruned_versions > 0;
+    let json = JsonSummary {
+        run: s,
+        outcome: s.outcome(),
+        changed,
+        api_calls: calls,
+        flood_answers: floods,
+        exit_code: exit.code(),
+        seconds: elapsed.as_secs_f64(),
+    };
+    let value = serde_json::to_value(&json).unwrap_or_default();
     if p.json_mode() {
-        p.json(&JsonSummary {
-            run: s,
-            outcome: s.outcome(),
-            changed,
-            api_calls: calls,
-            seconds: elapsed.as_secs_f64(),
-        });
-        return;
+        p.json(&json);
+        return value;
     }
     for k in &s.skipped {
         p.warn(&format!("skipped {}: {}", k.path, k.reason));
@@ -342,7 +430,7 @@ fn render(ctx: &Context, s: &RunSummary, calls: u64, elapsed: Duration) {
             plan.retire.len(),
             plan.prune.len()
         ));
-        return;
+        return value;
     }
     let mut line = format!(
         "backup {}: {} uploaded ({}), {} unchanged, {} hashed",
@@ -371,7 +459,7 @@ fn render(ctx: &Context, s: &RunSummary, calls: u64, elapsed: Duration) {
         line.push_str(&format!(", {} failed", s.failed.len()));
     }
     line.push_str(&format!(
-        ", {calls} API calls, {:.1} s",
+        ", {calls} API calls, {floods} flood answers, {:.1} s",
         elapsed.as_secs_f64()
     ));
     if s.resumed {
@@ -386,6 +474,7 @@ fn render(ctx: &Context, s: &RunSummary, calls: u64, elapsed: Duration) {
     if let Some(why) = &s.stopped {
         p.warn(&format!("stopped early: {why}; the next run resumes"));
     }
+    value
 }
 
 /// `fichier backup ls`: profiles and their last run.

@@ -5,6 +5,8 @@ pub mod account;
 pub mod attr;
 pub mod auth;
 pub mod backup;
+pub mod backup_log;
+pub mod backup_notify;
 pub mod completions;
 pub mod cp;
 pub mod download;
@@ -51,7 +53,7 @@ pub async fn dispatch(ctx: &mut Context, command: Command) -> anyhow::Result<Exi
         Command::Remote(c) => remote::run(ctx, c).await,
         Command::Upload(a) => upload::run(ctx, a).await,
         Command::Download(a) => download::run(ctx, a).await,
-        Command::Backup(c) => backup::run(ctx, c).await,
+        Command::Backup(c) => backup::run(ctx, *c).await,
         Command::Restore(a) => restore::run(ctx, a).await,
         Command::Verify(a) => restore::verify(ctx, a).await,
         Command::Scan(a) => scan::run(ctx, a).await,

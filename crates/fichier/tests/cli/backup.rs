@@ -391,3 +391,339 @@ fn schedule_writes_a_timer_and_a_service() {
     let listed = env.run(&["backup", "ls", "--json"]).json();
     assert_eq!(listed["profiles"][0]["profile"], "photos");
 }
+
+/// A one-shot HTTP server on 127.0.0.1: answers each request with `status` and hands over the
+/// bodies it received.
+fn loopback_server(status: u16) -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/hooks/backup?token=t0k",
+        listener.local_addr().unwrap()
+    );
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut len = 0usize;
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let l = line.to_ascii_lowercase();
+                if let Some(v) = l.strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+                if line == "\r\n" || line.is_empty() {
+                    break;
+                }
+            }
+            let mut body = vec![0u8; len];
+            reader.read_exact(&mut body).unwrap();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            let _ = tx.send(format!(
+                "{}\n{}",
+                request_line.trim_end(),
+                String::from_utf8_lossy(&body)
+            ));
+        }
+    });
+    (url, rx)
+}
+
+#[test]
+fn notify_url_receives_the_json_summary_and_a_failing_endpoint_is_only_a_warning() {
+    let env = Env::logged_in();
+    let src = env.root().join("src");
+    write(&src, "a.txt", b"notify me");
+    let s = src.to_str().unwrap();
+
+    let (url, rx) = loopback_server(200);
+    let out = env.run(&["backup", s, "/N", "--notify-url", &url, "--json"]);
+    out.code(0);
+    let got = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    let (request_line, body) = got.split_once('\n').unwrap();
+    assert!(
+        request_line.starts_with("POST /hooks/backup?token=t0k "),
+        "{request_line}"
+    );
+    let posted: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(
+        posted,
+        out.json(),
+        "the POSTed summary is the --json summary"
+    );
+    assert_eq!(
+        (posted["outcome"].as_str(), posted["uploaded"].as_u64()),
+        (Some("done"), Some(1))
+    );
+
+    // An endpoint answering 500, then none at all: warnings; the outcome stays success, and the
+    // token of the URL is never printed.
+    let (url, rx) = loopback_server(500);
+    let out = env.run(&["backup", s, "/N", "--notify-url", &url]);
+    out.code(0);
+    rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert!(
+        out.stderr.contains("notification to http://127.0.0.1:"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("500"), "{}", out.stderr);
+    assert!(!out.stderr.contains("t0k"), "{}", out.stderr);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}/x", closed.local_addr().unwrap());
+    drop(closed);
+    let out = env.run(&["backup", s, "/N", "--notify-url", &dead]);
+    out.code(0);
+    assert!(out.stderr.contains("cannot connect"), "{}", out.stderr);
+
+    // A malformed URL is a usage error before anything runs.
+    let out = env.run(&["backup", s, "/N", "--notify-url", "ftp://x/y"]);
+    out.code(2);
+    assert!(out.stderr.contains("--notify-url"), "{}", out.stderr);
+}
+
+#[test]
+fn hooks_get_the_summary_in_environment_variables_never_the_key_and_never_change_the_outcome() {
+    let env = Env::logged_in();
+    let src = env.root().join("src");
+    write(&src, "a.txt", b"hooked");
+    write(&src, "b.txt", b"hooked too");
+    let hook_out = env.root().join("hook.env");
+    let (url, rx) = loopback_server(200);
+    config(
+        &env,
+        &format!(
+            "[backup.h]\nsource = {:?}\ndestination = \"/H\"\nnotify_url = {url:?}\n\
+             on_success = \"env > '{}'\"\non_failure = \"env > '{}.failure'; exit 9\"\n",
+            src.to_str().unwrap(),
+            hook_out.display(),
+            hook_out.display()
+        ),
+    );
+    // The key reaches fichier through the environment: the hook must not inherit it.
+    let mut c = env.command(&["backup", "h"]);
+    c.env("FICHIER_API_KEY", env.key());
+    let out = c.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let vars = std::fs::read_to_string(&hook_out).unwrap();
+    for want in [
+        "FICHIER_BACKUP_PROFILE=h\n",
+        "FICHIER_BACKUP_OUTCOME=done\n",
+        "FICHIER_BACKUP_UPLOADED=2\n",
+        "FICHIER_BACKUP_EXIT_CODE=0\n",
+        "FICHIER_BACKUP_FLOOD_ANSWERS=0\n",
+    ] {
+        assert!(vars.contains(want), "{want} missing from:\n{vars}");
+    }
+    assert!(vars.contains("FICHIER_BACKUP_SUMMARY={"), "{vars}");
+    assert!(!vars.contains(env.key()), "the hook saw the key");
+    assert!(!vars.contains("FICHIER_API_KEY"), "{vars}");
+    assert!(
+        rx.recv_timeout(Duration::from_secs(30)).is_ok(),
+        "profile notify_url used"
+    );
+
+    // A refused run (empty source) runs on_failure; the hook's own failure (exit 9) is a
+    // warning and the exit code stays the refusal's.
+    std::fs::remove_file(src.join("a.txt")).unwrap();
+    std::fs::remove_file(src.join("b.txt")).unwrap();
+    let out = env.run(&["backup", "h"]);
+    out.code(6);
+    assert!(
+        out.stderr.contains("--on-failure hook failed"),
+        "{}",
+        out.stderr
+    );
+    let vars = std::fs::read_to_string(format!("{}.failure", hook_out.display())).unwrap();
+    assert!(vars.contains("FICHIER_BACKUP_OUTCOME=refused\n"), "{vars}");
+    assert!(vars.contains("FICHIER_BACKUP_EXIT_CODE=6\n"), "{vars}");
+    let posted = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert!(posted.contains("\"outcome\":\"refused\""), "{posted}");
+
+    // A failing success hook leaves a successful run successful; flags win over the profile.
+    write(&src, "c.txt", b"back");
+    let out = env.run(&["backup", "h", "--on-success", "exit 4", "--json"]);
+    out.code(0);
+    assert!(
+        out.stderr
+            .contains("--on-success hook failed: it exited with status 4"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        out.json()["outcome"],
+        "done",
+        "hook output never pollutes --json stdout"
+    );
+}
+
+/// The JSON lines of a log file.
+fn log_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn log_file_gets_one_json_line_per_step_and_the_summary_appended_and_private() {
+    let env = Env::logged_in();
+    let src = env.root().join("src");
+    write(&src, "a.txt", b"one");
+    write(&src, "d/b #1.txt", b"two");
+    let s = src.to_str().unwrap();
+    let log = env.root().join("backup.log");
+    let l = log.to_str().unwrap();
+
+    env.run(&["backup", s, "/L", "--log-file", l]).code(0);
+    let mode = std::fs::metadata(&log).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the log is private");
+    let lines = log_lines(&log);
+    let steps: Vec<(&str, &str)> = lines
+        .iter()
+        .filter(|v| v["step"] == "upload")
+        .map(|v| (v["step"].as_str().unwrap(), v["path"].as_str().unwrap()))
+        .collect();
+    assert_eq!(steps.len(), 2, "{lines:?}");
+    assert!(steps.contains(&("upload", "d/b #1.txt")), "{steps:?}");
+    let last = lines.last().unwrap();
+    assert_eq!(
+        (
+            last["step"].as_str(),
+            last["outcome"].as_str(),
+            last["uploaded"].as_u64()
+        ),
+        (Some("summary"), Some("done"), Some(2))
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|v| v["time"].is_string() && v["profile"].is_string())
+    );
+
+    // The next run appends: a changed file is uploaded and its old copy retired, by name.
+    write(&src, "a.txt", b"one, changed");
+    std::fs::remove_file(src.join("d/b #1.txt")).unwrap();
+    env.run(&["backup", s, "/L", "--log-file", l, "--max-delete", "100%"])
+        .code(0);
+    let all = log_lines(&log);
+    assert!(all.len() > lines.len());
+    let new = &all[lines.len()..];
+    let retired: Vec<&str> = new
+        .iter()
+        .filter(|v| v["step"] == "retire")
+        .map(|v| v["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(retired.len(), 2, "{new:?}");
+    assert!(
+        retired.contains(&"a.txt") && retired.contains(&"d/b #1.txt"),
+        "{retired:?}"
+    );
+    assert!(
+        new.iter()
+            .filter(|v| v["step"] == "retire")
+            .all(|v| v["into"].as_str().unwrap().starts_with(".versions/")),
+        "{new:?}"
+    );
+    assert_eq!(new.last().unwrap()["step"], "summary");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains("1fichier.com/?"), "no file link in the log");
+
+    // A refused run still logs its summary, with the reason.
+    std::fs::remove_file(src.join("a.txt")).unwrap();
+    env.run(&["backup", s, "/L", "--log-file", l]).code(6);
+    let last = log_lines(&log).pop().unwrap();
+    assert_eq!(
+        (last["step"].as_str(), last["outcome"].as_str()),
+        (Some("summary"), Some("refused"))
+    );
+    assert!(last["error"].as_str().unwrap().contains("empty"), "{last}");
+
+    // An unwritable log path is a usage error before anything runs.
+    let out = env.run(&["backup", s, "/L", "--log-file", "/nonexistent-dir/x.log"]);
+    out.code(2);
+    assert!(out.stderr.contains("--log-file"), "{}", out.stderr);
+}
+
+#[test]
+fn summary_counts_the_flood_answers_the_run_received() {
+    let env = Env::logged_in();
+    let src = env.root().join("src");
+    write(&src, "a.txt", b"flood");
+    let s = src.to_str().unwrap();
+    let quiet = env.run(&["backup", s, "/F", "--json"]).json();
+    assert_eq!(quiet["flood_answers"], 0);
+
+    // One flood answer on the next listing: the client pauses, retries, and the run counts it.
+    write(&src, "b.txt", b"more");
+    env.emu.emu.set_fault_plan(FaultPlan::new().rule(
+        "folder/ls",
+        1,
+        1,
+        Fault::Flood { message: None },
+    ));
+    let out = env.run(&["backup", s, "/F", "--json"]);
+    out.code(0);
+    let v = out.json();
+    assert_eq!(
+        (v["flood_answers"].as_u64(), v["uploaded"].as_u64()),
+        (Some(1), Some(1)),
+        "{v}"
+    );
+    let human = env.run(&["backup", s, "/F"]);
+    assert!(human.stdout.contains("0 flood answers"), "{}", human.stdout);
+}
+
+#[test]
+fn a_run_stopped_by_a_flood_lock_reports_its_flood_answers_to_the_failure_hook_and_the_log() {
+    let env = Env::logged_in();
+    let src = env.root().join("src");
+    write(&src, "a.txt", b"locked out");
+    let s = src.to_str().unwrap();
+    let log = env.root().join("flood.log");
+    let hook_out = env.root().join("hook.env");
+    env.emu.emu.set_fault_plan(FaultPlan::new().rule(
+        "folder/ls",
+        1,
+        1000,
+        Fault::Flood { message: None },
+    ));
+    let hook = format!("env > '{}'", hook_out.display());
+    let out = env.run(&[
+        "backup",
+        s,
+        "/FL",
+        "--log-file",
+        log.to_str().unwrap(),
+        "--on-failure",
+        &hook,
+    ]);
+    out.code(4);
+    let last = log_lines(&log).pop().unwrap();
+    assert_eq!(
+        (last["step"].as_str(), last["outcome"].as_str()),
+        (Some("summary"), Some("flood")),
+        "{last}"
+    );
+    let floods = last["flood_answers"].as_u64().unwrap();
+    assert!(floods >= 1, "{last}");
+    let vars = std::fs::read_to_string(&hook_out).unwrap();
+    assert!(
+        vars.contains(&format!("FICHIER_BACKUP_FLOOD_ANSWERS={floods}\n")),
+        "{vars}"
+    );
+    assert!(vars.contains("FICHIER_BACKUP_EXIT_CODE=4\n"), "{vars}");
+}
