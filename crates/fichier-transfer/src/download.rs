@@ -27,6 +27,18 @@ pub enum DownloadInput {
     Path(RemotePath),
     /// A public shared folder (`https://1fichier.com/dir/<id>`).
     SharedFolder(String),
+    /// A file whose name, size and whirlpool the caller already knows (a backup manifest):
+    /// no `file/info` is asked, and the bytes are verified against this whirlpool.
+    Known {
+        /// The file's link.
+        link: FileLink,
+        /// The local name to give it.
+        name: String,
+        /// Size in bytes.
+        size: u64,
+        /// Whirlpool, lowercase hex.
+        whirlpool: String,
+    },
 }
 
 impl DownloadInput {
@@ -68,6 +80,7 @@ impl DownloadInput {
             DownloadInput::Link(l) => l.to_string(),
             DownloadInput::Path(p) => p.to_string(),
             DownloadInput::SharedFolder(s) => s.clone(),
+            DownloadInput::Known { link, .. } => link.to_string(),
         }
     }
 }
@@ -205,6 +218,16 @@ impl Resolver<'_> {
             DownloadInput::Link(link) => self.resolve_link(link).await,
             DownloadInput::Path(p) => self.resolve_path(p).await,
             DownloadInput::SharedFolder(url) => self.resolve_shared(url).await,
+            DownloadInput::Known {
+                link,
+                name,
+                size,
+                whirlpool,
+            } => {
+                let checksum = Some(whirlpool.clone());
+                self.push(display.clone(), link.clone(), name, *size, checksum, &[]);
+                Ok(())
+            }
         };
         if let Err(e) = result {
             let e = TransferError {

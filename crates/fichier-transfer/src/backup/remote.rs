@@ -196,14 +196,18 @@ impl EngineRemote<'_> {
         std::fs::create_dir_all(&dir).map_err(local_error)?;
         let opts = crate::download::DownloadOptions::new(&dir);
         let rec = Arc::new(RecordEvents::new());
-        let summary = self
-            .engine
-            .download(
-                &[crate::download::DownloadInput::Link(file.link.clone())],
-                &opts,
-                rec.clone(),
-            )
-            .await;
+        // The listing gave size and whirlpool: no `file/info` needed, and the bytes are
+        // checked against them.
+        let input = match &file.checksum {
+            Some(w) => crate::download::DownloadInput::Known {
+                link: file.link.clone(),
+                name: name.to_string(),
+                size: file.size,
+                whirlpool: w.clone(),
+            },
+            None => crate::download::DownloadInput::Link(file.link.clone()),
+        };
+        let summary = self.engine.download(&[input], &opts, rec.clone()).await;
         if let Some(f) = summary.failures.first() {
             return Err(RemoteError {
                 message: f.error.clone(),

@@ -169,7 +169,7 @@ pub async fn run(ctx: &mut Context, args: RestoreArgs) -> anyhow::Result<Exit> {
         futures_util::stream::iter(to_fetch.into_iter().enumerate())
             .map(|(n, (item, target))| async move {
                 let dir = staging_ref.join(n.to_string());
-                let result = fetch_one(engine_ref, &item.link, &dir).await;
+                let result = fetch_one(engine_ref, &item.link, &item.entry, &dir).await;
                 (item.entry, target, result)
             })
             .buffer_unordered(jobs)
@@ -266,22 +266,26 @@ fn set_meta(target: &Path, entry: &ManifestEntry) -> Result<(), String> {
     Ok(())
 }
 
-/// Downloads one link (verified by the engine) into an empty directory of its own and
-/// returns the file.
+/// Downloads one link into an empty directory of its own and returns the file. The manifest
+/// gives name, size and whirlpool, so no `file/info` is asked and the engine verifies the
+/// bytes against the manifest's whirlpool.
 async fn fetch_one(
     engine: &fichier_transfer::Engine,
     link: &str,
+    entry: &ManifestEntry,
     dir: &Path,
 ) -> Result<PathBuf, String> {
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let link = FileLink::parse(link).map_err(|e| e.to_string())?;
     let rec = Arc::new(RecordEvents::new());
+    let input = DownloadInput::Known {
+        link,
+        name: "file".into(),
+        size: entry.size,
+        whirlpool: entry.whirlpool.clone(),
+    };
     let summary = engine
-        .download(
-            &[DownloadInput::Link(link)],
-            &DownloadOptions::new(dir),
-            rec.clone(),
-        )
+        .download(&[input], &DownloadOptions::new(dir), rec.clone())
         .await;
     if let Some(f) = summary.failures.first() {
         return Err(f.error.clone());
@@ -367,7 +371,7 @@ pub async fn verify(ctx: &mut Context, args: VerifyArgs) -> anyhow::Result<Exit>
             let dir = scratch.join(read.to_string());
             read += 1;
             let outcome =
-                match fetch_one(&engine, &copy.link, &dir).await {
+                match fetch_one(&engine, &copy.link, e, &dir).await {
                     Ok(path) => match fichier_api::whirlpool_file(&path).await {
                         Ok(w) if fichier_api::same_whirlpool(&w, &e.whirlpool) => Ok(()),
                         Ok(_) => Err("the downloaded bytes do not match the manifest's whirlpool"

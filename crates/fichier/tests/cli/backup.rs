@@ -132,12 +132,23 @@ fn nightly_runs_hash_only_changes_keep_versions_and_restore_byte_identical() {
     );
 
     let out = env.root().join("restored");
+    let (info_before, tokens_before) = (env.calls("file/info"), env.calls("download/get_token"));
     env.run(&["restore", "/Backups/home", out.to_str().unwrap()])
         .code(0);
     assert_eq!(
         snapshot(&out),
         snapshot(&src),
         "the latest run comes back byte for byte, with modes and empty files"
+    );
+    assert_eq!(
+        env.calls("file/info"),
+        info_before,
+        "the manifest gives size and whirlpool: no file/info"
+    );
+    assert_eq!(
+        env.calls("download/get_token") - tokens_before,
+        3,
+        "one token per stored file and one for the manifest"
     );
 
     // The first run, from the live tree and the versions.
