@@ -19,7 +19,9 @@ pub const USUAL_KEY_LEN: usize = 32;
 ///
 /// ```
 /// use fichier_api::ApiKey;
-/// let key = ApiKey::parse("  FAKEkeyForEmulator00000000000001\n").unwrap();
+/// // A generated stand-in: real keys come from a key store or the environment, never source.
+/// let pasted = format!("  {}\n", "aB3".repeat(10) + "xY");
+/// let key = ApiKey::parse(&pasted).unwrap();
 /// assert_eq!(format!("{key:?}"), "ApiKey([REDACTED])");
 /// assert!(key.has_usual_length());
 /// assert!(ApiKey::parse("not a key!").is_err());

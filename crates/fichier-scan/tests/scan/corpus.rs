@@ -104,6 +104,10 @@ fn materialize(rng: &mut Rng, template: &str, rel: &str) -> (String, Vec<Expecte
                 rng.b64url(43)
             ),
             "OBSCURED32" => rng.b64url(32),
+            // Placeholders people paste in docs; assembled here so no key-shaped literal is
+            // committed, and the scanner must still not report them.
+            "PLACEHOLDER_FAKE" => format!("FAKEkeyForEmulator{}1", "0".repeat(13)),
+            "PLACEHOLDER_YOURS" => format!("YourApiKeyGoesHere{}abcd", "1234567890"),
             "STRIPE" => format!("sk_live_{}", rng.pick(ALNUM, 24)),
             "STRIPE_RK" => format!("rk_live_{}", rng.pick(ALNUM, 24)),
             "GHP" => format!("ghp_{}", rng.pick(ALNUM, 36)),
