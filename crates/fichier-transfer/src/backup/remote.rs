@@ -27,8 +27,6 @@ pub struct EngineRemote<'a> {
     dest: RemotePath,
     jobs: usize,
     scratch: PathBuf,
-    /// API calls sent by this destination's operations (for the run summary).
-    pub api_calls_start: u64,
 }
 
 impl<'a> EngineRemote<'a> {
@@ -40,7 +38,6 @@ impl<'a> EngineRemote<'a> {
             dest,
             jobs: jobs.max(1),
             scratch,
-            api_calls_start: 0,
         }
     }
 
@@ -64,6 +61,7 @@ impl<'a> EngineRemote<'a> {
             Ok(_) => Err(RemoteError {
                 message: format!("{} is a file, not a folder", self.path(rel_dir)),
                 stop_run: true,
+                kind: None,
             }),
             Err(TreeError::NotFound { .. }) => Ok(None),
             Err(e) => Err(tree_error(e)),
@@ -83,6 +81,7 @@ impl<'a> EngineRemote<'a> {
         Err(RemoteError {
             message: "folder not prepared".into(),
             stop_run: false,
+            kind: None,
         })
     }
 
@@ -174,6 +173,7 @@ impl EngineRemote<'_> {
         let missing = || RemoteError {
             message: format!("no manifest {name} in {VERSIONS_DIR}/{MANIFESTS_DIR}"),
             stop_run: true,
+            kind: None,
         };
         let id = self
             .find_folder(&format!("{VERSIONS_DIR}/{MANIFESTS_DIR}"))
@@ -189,6 +189,7 @@ impl EngineRemote<'_> {
             return Err(RemoteError {
                 message: format!("manifest {name} is {} bytes, more than 256 MiB", file.size),
                 stop_run: true,
+                kind: None,
             });
         }
         let dir = self.scratch.join("manifest");
@@ -212,6 +213,7 @@ impl EngineRemote<'_> {
             return Err(RemoteError {
                 message: f.error.clone(),
                 stop_run: stops(f.class),
+                kind: f.api_kind,
             });
         }
         let path = rec
@@ -344,13 +346,18 @@ impl BackupRemote for EngineRemote<'_> {
                         }
                     }
                     Event::Failed {
-                        name, error, class, ..
+                        name,
+                        error,
+                        class,
+                        api_kind,
+                        ..
                     } => {
                         failed.insert(
                             name,
                             RemoteError {
                                 message: error,
                                 stop_run: stops(class),
+                                kind: api_kind,
                             },
                         );
                     }
@@ -368,6 +375,7 @@ impl BackupRemote for EngineRemote<'_> {
                     (None, None) => Err(stop.clone().unwrap_or(RemoteError {
                         message: "the upload ended without a verdict for this file".into(),
                         stop_run: false,
+                        kind: None,
                     })),
                 });
             }
@@ -378,6 +386,7 @@ impl BackupRemote for EngineRemote<'_> {
                 r.unwrap_or(Err(RemoteError {
                     message: "not attempted".into(),
                     stop_run: false,
+                    kind: None,
                 }))
             })
             .collect()
@@ -451,6 +460,7 @@ impl BackupRemote for EngineRemote<'_> {
         let copy = result.unwrap_or(Err(RemoteError {
             message: "manifest not uploaded".into(),
             stop_run: false,
+            kind: None,
         }))?;
         // A rerun of the same stamp (resumed run) replaces its manifest: the new copy is in
         // place before the old one goes.
@@ -495,6 +505,7 @@ fn transfer_error(e: &TransferError) -> RemoteError {
     RemoteError {
         message: e.message.clone(),
         stop_run: stops(e.class),
+        kind: e.api_kind,
     }
 }
 
@@ -515,6 +526,7 @@ pub(crate) fn api_error(e: fichier_api::Error) -> RemoteError {
     RemoteError {
         message: e.to_string(),
         stop_run,
+        kind: Some(e.kind()),
     }
 }
 
@@ -524,6 +536,7 @@ fn tree_error(e: TreeError) -> RemoteError {
         other => RemoteError {
             message: other.to_string(),
             stop_run: true,
+            kind: None,
         },
     }
 }
@@ -532,5 +545,6 @@ fn local_error(e: std::io::Error) -> RemoteError {
     RemoteError {
         message: format!("local scratch file: {e}"),
         stop_run: true,
+        kind: None,
     }
 }

@@ -30,6 +30,9 @@ pub struct RemoteError {
     /// True when nothing more should be sent in this run (flood lock, bad key, network
     /// down): the run stops and the next one resumes.
     pub stop_run: bool,
+    /// The API's error kind, when the service answered (the CLI picks exit code and hint
+    /// from it, never from the message text).
+    pub kind: Option<fichier_api::ErrorKind>,
 }
 
 /// The destination as a run sees it. Paths are relative to the destination folder,
@@ -113,6 +116,9 @@ pub struct RunSummary {
     pub failed: Vec<SkippedItem>,
     /// True when the run stopped early (flood lock, network); the next run resumes.
     pub stopped: Option<String>,
+    /// The error kind that stopped the run, when the service said.
+    #[serde(skip)]
+    pub stopped_kind: Option<fichier_api::ErrorKind>,
     /// The plan, for a dry run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<PlanView>,
@@ -352,6 +358,8 @@ pub async fn run_backup<R: BackupRemote>(
                         reason: e.message.clone(),
                     });
                     if stop {
+                        summary.stopped_kind = e.kind;
+                        summary.stopped_kind = e.kind;
                         summary.stopped = Some(e.message);
                         break;
                     }
@@ -596,6 +604,8 @@ async fn upload_all<R: BackupRemote>(
                         reason: e.message.clone(),
                     });
                     if e.stop_run && summary.stopped.is_none() {
+                        summary.stopped_kind = e.kind;
+                        summary.stopped_kind = e.kind;
                         summary.stopped = Some(e.message);
                     }
                 }
@@ -661,6 +671,7 @@ async fn retire_all<R: BackupRemote>(
                     reason: e.message.clone(),
                 });
                 if e.stop_run {
+                    summary.stopped_kind = e.kind;
                     summary.stopped = Some(e.message);
                     break;
                 }
@@ -725,6 +736,7 @@ mod tests {
                     out.push(Err(RemoteError {
                         message: "Flood detected: IP Locked".into(),
                         stop_run: true,
+                        kind: None,
                     }));
                     continue;
                 }

@@ -4,18 +4,18 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use fichier_api::RemotePath;
-use fichier_transfer::backup::journal::Journal;
+use fichier_api::{ErrorKind, RemotePath};
+use fichier_transfer::backup::journal::{Journal, RunRecord};
 use fichier_transfer::backup::plan::{MaxDelete, PlanError, Safety};
 use fichier_transfer::backup::remote::EngineRemote;
 use fichier_transfer::backup::retention::{KeepWithin, Retention};
-use fichier_transfer::backup::run::{BackupJob, RunError, RunSummary, run_backup};
+use fichier_transfer::backup::run::{BackupJob, RemoteError, RunError, RunSummary, run_backup};
 use fichier_transfer::backup::source::SourceFilter;
 use fichier_transfer::{EngineConfig, parse_rate};
 
 use super::backup_log::{LoggedRemote, StepLog};
 use super::backup_notify::Notify;
-use super::transfer::engine;
+use super::transfer::{engine, flood_hint, hint_for};
 use crate::cli::{BackupAction, BackupCommand, BackupRunArgs, BackupScheduleArgs};
 use crate::context::Context;
 use crate::error::{Exit, Failure};
@@ -314,17 +314,12 @@ async fn execute(
             return Err(Failure::refused(e.to_string()).with_hint(hint).into());
         }
         Err(RunError::Remote(e)) if e.stop_run => {
-            return Err(stop_failure(&e.message));
+            return Err(stop_failure("the backup stopped", &e, true));
         }
         Err(e) => return Err(Failure::fatal(e.to_string()).into()),
     };
     let exit = if summary.stopped.is_some() {
-        let reason = summary.stopped.clone().unwrap_or_default();
-        if is_flood(&reason) {
-            Exit::Flood
-        } else {
-            Exit::Partial
-        }
+        stop_exit(summary.stopped_kind)
     } else if summary.failed.is_empty() {
         Exit::Ok
     } else {
@@ -349,20 +344,39 @@ fn now(ctx: &Context) -> SystemTime {
     }
 }
 
-fn is_flood(message: &str) -> bool {
-    let m = message.to_ascii_lowercase();
-    m.contains("flood") || m.contains("locked")
+/// The exit code of a run stopped by the service: by the error kind, never the message.
+fn stop_exit(kind: Option<ErrorKind>) -> Exit {
+    match kind {
+        Some(ErrorKind::FloodLocked | ErrorKind::Paced) => Exit::Flood,
+        Some(ErrorKind::BadKey | ErrorKind::NotAuthenticated | ErrorKind::NotCustomer) => {
+            Exit::Auth
+        }
+        _ => Exit::Partial,
+    }
 }
 
-fn stop_failure(message: &str) -> anyhow::Error {
-    if is_flood(message) {
-        Failure::flood(format!("the backup stopped: {message}"))
-            .with_hint("1fichier's flood protection is active; the next run resumes where this one stopped")
-            .into()
-    } else {
-        Failure::fatal(format!("the backup stopped: {message}"))
-            .with_hint("the next run resumes where this one stopped")
-            .into()
+/// The failure for a backup, restore or verify that the destination refused or stopped:
+/// exit code and hint from the error kind; `resumable` adds that a rerun picks up.
+pub(crate) fn stop_failure(what: &str, e: &RemoteError, resumable: bool) -> anyhow::Error {
+    let message = format!("{what}: {}", e.message);
+    let exit = stop_exit(e.kind);
+    let hint = match exit {
+        Exit::Flood => Some(flood_hint(None)),
+        _ => hint_for(None, e.kind, None),
+    };
+    let hint = match (hint, resumable) {
+        (Some(h), true) => Some(format!("{h}; the next run resumes where this one stopped")),
+        (None, true) => Some("the next run resumes where this one stopped".to_string()),
+        (h, false) => h,
+    };
+    let failure = match exit {
+        Exit::Flood => Failure::flood(message),
+        Exit::Auth => Failure::auth(message),
+        _ => Failure::fatal(message),
+    };
+    match hint {
+        Some(h) => failure.with_hint(h).into(),
+        None => failure.into(),
     }
 }
 
@@ -485,35 +499,43 @@ fn list(ctx: &Context) -> anyhow::Result<Exit> {
     } else {
         None
     };
-    let mut rows = Vec::new();
-    for (name, p) in &ctx.settings.backup_profiles {
-        let last = journal
-            .as_ref()
-            .and_then(|j| j.last_run(name).ok().flatten());
-        rows.push(serde_json::json!({
-            "profile": name,
-            "source": p.source,
-            "destination": p.destination,
-            "last_run": last.as_ref().map(|r| serde_json::json!({
-                "stamp": r.stamp, "state": r.state, "summary": r.summary,
-                "started": r.started, "finished": r.finished,
-            })),
-        }));
-    }
+    // One journal read per profile, for both outputs.
+    let profiles: Vec<(&String, &BackupProfile, Option<RunRecord>)> = ctx
+        .settings
+        .backup_profiles
+        .iter()
+        .map(|(name, p)| {
+            let last = journal
+                .as_ref()
+                .and_then(|j| j.last_run(name).ok().flatten());
+            (name, p, last)
+        })
+        .collect();
     if ctx.printer.json_mode() {
+        let rows: Vec<serde_json::Value> = profiles
+            .iter()
+            .map(|(name, p, last)| {
+                serde_json::json!({
+                    "profile": name,
+                    "source": p.source,
+                    "destination": p.destination,
+                    "last_run": last.as_ref().map(|r| serde_json::json!({
+                        "stamp": r.stamp, "state": r.state, "summary": r.summary,
+                        "started": r.started, "finished": r.finished,
+                    })),
+                })
+            })
+            .collect();
         ctx.printer.json(&serde_json::json!({ "profiles": rows }));
         return Ok(Exit::Ok);
     }
-    if rows.is_empty() {
+    if profiles.is_empty() {
         ctx.printer.line(
             "no backup profile: add a [backup.NAME] table to the config file (see docs/backup.md)",
         );
         return Ok(Exit::Ok);
     }
-    for (name, p) in &ctx.settings.backup_profiles {
-        let last = journal
-            .as_ref()
-            .and_then(|j| j.last_run(name).ok().flatten());
+    for (name, p, last) in &profiles {
         let when = last
             .as_ref()
             .map(|r| format!("{} {} ({})", r.stamp, r.state, r.summary))

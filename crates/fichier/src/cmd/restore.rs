@@ -23,14 +23,7 @@ use crate::error::{Exit, Failure};
 use crate::printer::human_size;
 
 fn remote_failure(e: RemoteError) -> anyhow::Error {
-    let m = e.message.to_ascii_lowercase();
-    if m.contains("flood") {
-        Failure::flood(e.message)
-            .with_hint("1fichier's flood protection is active; retry later")
-            .into()
-    } else {
-        Failure::fatal(e.message).into()
-    }
+    super::backup::stop_failure("cannot read the backup destination", &e, false)
 }
 
 fn dest_path(raw: &str) -> anyhow::Result<RemotePath> {

@@ -738,3 +738,32 @@ fn a_run_stopped_by_a_flood_lock_reports_its_flood_answers_to_the_failure_hook_a
     );
     assert!(vars.contains("FICHIER_BACKUP_EXIT_CODE=4\n"), "{vars}");
 }
+
+#[test]
+fn a_run_stopped_by_the_service_exits_by_the_error_kind_not_its_wording() {
+    let env = Env::logged_in();
+    let src = env.root().join("src");
+    write(&src, "a", b"aaaa");
+    let s = src.to_str().unwrap();
+    env.run(&["backup", s, "/O"]).code(0);
+    write(&src, "b", b"bbbb");
+    // "Owner locked" holds the word "locked" but is not a flood lock: no exit 4.
+    let ko = Fault::Ko {
+        message: "Owner locked #620".into(),
+        status: None,
+    };
+    env.emu
+        .emu
+        .set_fault_plan(FaultPlan::new().rule("folder/ls", 1, 1000, ko));
+    let out = env.run(&["backup", s, "/O", "--fresh"]);
+    assert_ne!(out.code, 4, "{}", out.stderr);
+    assert!(out.stderr.contains("Owner locked"), "{}", out.stderr);
+    assert!(out.stderr.contains("hint:"), "{}", out.stderr);
+    // A real flood answer is exit 4 with the retry time.
+    env.emu
+        .emu
+        .set_fault_plan(FaultPlan::new().rule("folder/ls", 1, 1000, Fault::flood()));
+    let out = env.run(&["backup", s, "/O", "--fresh"]);
+    out.code(4);
+    assert!(out.stderr.contains("retry in"), "{}", out.stderr);
+}
