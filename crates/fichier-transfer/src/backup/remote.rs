@@ -240,6 +240,11 @@ impl BackupRemote for EngineRemote<'_> {
         while let Some((id, rel)) = stack.pop() {
             let listing = self.engine.tree().listing(id).await.map_err(api_error)?;
             for f in &listing.items {
+                // A name no local file can have (a `/`, `.`, `..`, written by another tool or
+                // a hostile share) must never stand for a local path: it is left alone.
+                if !storable_name(&f.filename) {
+                    continue;
+                }
                 let path = join(&rel, &f.filename);
                 out.entry(path).or_default().push(RemoteCopy {
                     link: f.link.to_string(),
@@ -248,7 +253,7 @@ impl BackupRemote for EngineRemote<'_> {
                 });
             }
             for sub in &listing.sub_folders {
-                if rel.is_empty() && sub.name == VERSIONS_DIR {
+                if (rel.is_empty() && sub.name == VERSIONS_DIR) || !storable_name(&sub.name) {
                     continue;
                 }
                 stack.push((sub.id, join(&rel, &sub.name)));
@@ -484,6 +489,11 @@ impl BackupRemote for EngineRemote<'_> {
             .collect();
         self.remove_links(links).await
     }
+}
+
+/// A remote name that is one path segment, as every local name the source walk yields is.
+fn storable_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains('/') && !name.contains('\0')
 }
 
 fn join(rel: &str, name: &str) -> String {

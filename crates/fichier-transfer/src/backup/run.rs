@@ -274,8 +274,10 @@ pub async fn run_backup<R: BackupRemote>(
             .unwrap_or((0, 0o644))
     };
     let mut manifest: BTreeMap<String, ManifestEntry> = BTreeMap::new();
+    let local_by_rel: BTreeMap<&str, &LocalEntry> =
+        locals.iter().map(|l| (l.rel.as_str(), l)).collect();
     for rel in &the_plan.unchanged {
-        let Some(l) = locals.iter().find(|l| &l.rel == rel) else {
+        let Some(l) = local_by_rel.get(rel.as_str()) else {
             continue;
         };
         let same = |c: &&RemoteCopy| {

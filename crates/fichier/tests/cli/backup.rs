@@ -767,3 +767,28 @@ fn a_run_stopped_by_the_service_exits_by_the_error_kind_not_its_wording() {
     out.code(4);
     assert!(out.stderr.contains("retry in"), "{}", out.stderr);
 }
+
+#[test]
+fn a_hostile_remote_name_never_stands_for_a_local_path() {
+    let env = Env::logged_in();
+    let src = env.root().join("src");
+    write(&src, "x/a", b"the real file");
+    // The destination already holds a file literally named "x/a" (another tool, a hostile
+    // share) with the same content: it must not count as the backup of x/a.
+    let folder = env.client();
+    let dest = env
+        .rt
+        .block_on(folder.folder_mkdir(&fichier_api::FolderMkdirRequest::new(
+            "H",
+            fichier_api::ROOT_FOLDER,
+        )))
+        .unwrap()
+        .folder_id;
+    env.upload("hostile-placeholder", b"the real file", dest);
+    assert_eq!(env.emu.force_name("hostile-placeholder", "x/a"), 1);
+    let out = env.run(&["backup", src.to_str().unwrap(), "/H", "--json", "--fresh"]);
+    out.code(0);
+    assert_eq!(out.json()["uploaded"], 1, "x/a was uploaded into folder x");
+    let inside = env.run(&["ls", "/H/x", "--json"]).json();
+    assert_eq!(inside["entries"][0]["name"], "a");
+}
