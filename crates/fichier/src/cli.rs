@@ -161,6 +161,14 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Find leaked 1fichier API keys in files, trees, stdin, git history or staged changes.
     Scan(ScanArgs),
+    /// Run a program with the API key in its environment (never on its command line).
+    Exec(ExecArgs),
+    /// FTP uploads: process them, manage FTP sub-accounts.
+    #[command(subcommand)]
+    Ftp(FtpCommand),
+    /// Vouchers: list those owned, check one, credit one to an account.
+    #[command(subcommand)]
+    Voucher(VoucherCommand),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout.
@@ -464,6 +472,13 @@ pub struct ScanArgs {
     /// Check each found key once with 1fichier (`user/info`, paced) and report live/dead.
     #[arg(long)]
     pub verify: bool,
+    /// Propose rewrites that read the key from the environment instead (diff shown; written
+    /// with --yes or after a yes on a terminal).
+    #[arg(long, conflicts_with_all = ["staged", "write_baseline"])]
+    pub fix: bool,
+    /// With --fix: write the rewrites (and store a live key found) without asking.
+    #[arg(long, requires = "fix")]
+    pub yes: bool,
 }
 
 /// `fichier scan ...` subcommands.
@@ -738,4 +753,124 @@ pub struct VerifyArgs {
     /// With --read-data, only this share of the files, picked at random (e.g. 10%).
     #[arg(long, value_name = "P%", requires = "read_data")]
     pub sample: Option<String>,
+}
+
+/// `fichier exec`
+#[derive(Debug, Args)]
+#[command(after_help = "The key comes from the usual sources (--api-key-file, FICHIER_API_KEY, \
+                  the keyring, the credentials file) and is put in CMD's environment only: \
+                  never on its command line. fichier replaces itself with CMD, so CMD's exit \
+                  code and signals are the command's own. Exit codes of fichier itself: 2 bad \
+                  arguments, 3 no usable key (CMD not started), 126 CMD cannot be run, 127 CMD \
+                  not found. See docs/exec.md.")]
+pub struct ExecArgs {
+    /// Put the key in this environment variable (repeatable; default FICHIER_API_KEY).
+    #[arg(long = "env", value_name = "NAME")]
+    pub env: Vec<String>,
+    /// Put the key in RCLONE_FICHIER_API_KEY (rclone's fichier backend reads it).
+    #[arg(long)]
+    pub rclone: bool,
+    /// The program to run and its arguments (put them after `--`).
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD [ARGS]..."
+    )]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+/// `fichier ftp ...`
+#[derive(Debug, Subcommand)]
+pub enum FtpCommand {
+    /// Process the files sent by FTP now (when FTP processing is manual).
+    Process,
+    /// FTP sub-accounts.
+    #[command(subcommand)]
+    Users(FtpUsersCommand),
+    /// Show or set how FTP uploads are processed (automatic or manual) and where they go.
+    Mode(FtpModeArgs),
+}
+
+/// `fichier ftp users ...`
+#[derive(Debug, Subcommand)]
+pub enum FtpUsersCommand {
+    /// List the FTP sub-accounts.
+    Ls,
+    /// Create an FTP sub-account (password asked, or read with --password-file).
+    Add(FtpUserAddArgs),
+    /// Delete an FTP sub-account.
+    Rm(FtpUserRmArgs),
+}
+
+/// `fichier ftp users add`
+#[derive(Debug, Args)]
+pub struct FtpUserAddArgs {
+    /// Login of the sub-account (1 to 64 characters: letters, digits, `.`, `_`, `-`).
+    pub user: String,
+    /// Folder the sub-account's uploads go to (default /).
+    #[arg(long, value_name = "DIR")]
+    pub folder: Option<String>,
+    /// The sub-account's password: asked on a terminal, else --password (one line of stdin)
+    /// or --password-file.
+    #[command(flatten)]
+    pub password: PasswordArgs,
+}
+
+/// `fichier ftp users rm`
+#[derive(Debug, Args)]
+pub struct FtpUserRmArgs {
+    /// Login of the sub-account.
+    pub user: String,
+}
+
+/// How FTP uploads are processed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FtpMode {
+    /// Files sent by FTP are processed as they arrive.
+    Auto,
+    /// Files wait for `fichier ftp process`.
+    Manual,
+}
+
+/// `fichier ftp mode`
+#[derive(Debug, Args)]
+pub struct FtpModeArgs {
+    /// The processing mode to set (without it: show the current settings).
+    #[arg(value_enum)]
+    pub mode: Option<FtpMode>,
+    /// Folder FTP uploads go to.
+    #[arg(long, value_name = "DIR")]
+    pub folder: Option<String>,
+    /// E-mail a report after each processing.
+    #[arg(long, value_enum, value_name = "on|off")]
+    pub report: Option<Switch>,
+}
+
+/// `fichier voucher ...`
+#[derive(Debug, Subcommand)]
+pub enum VoucherCommand {
+    /// List the unused vouchers the account owns (resellers).
+    Ls,
+    /// Check whether a voucher can be used.
+    Check(VoucherCheckArgs),
+    /// Credit a voucher to an account (cannot be undone).
+    Use(VoucherUseArgs),
+}
+
+/// `fichier voucher check`
+#[derive(Debug, Args)]
+pub struct VoucherCheckArgs {
+    /// The voucher code, or `-` to read it from standard input.
+    pub voucher: String,
+}
+
+/// `fichier voucher use`
+#[derive(Debug, Args)]
+pub struct VoucherUseArgs {
+    /// The voucher code, or `-` to read it from standard input.
+    pub voucher: String,
+    /// E-mail address of the account to credit.
+    #[arg(long, value_name = "EMAIL")]
+    pub to: String,
 }

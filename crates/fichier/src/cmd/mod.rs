@@ -10,6 +10,8 @@ pub mod backup_notify;
 pub mod completions;
 pub mod cp;
 pub mod download;
+pub mod exec;
+pub mod ftp;
 pub mod info;
 pub mod link;
 pub mod ls;
@@ -25,6 +27,7 @@ pub mod scan;
 pub mod share;
 pub mod transfer;
 pub mod upload;
+pub mod voucher;
 
 use std::io::{BufRead as _, IsTerminal as _};
 
@@ -57,6 +60,9 @@ pub async fn dispatch(ctx: &mut Context, command: Command) -> anyhow::Result<Exi
         Command::Restore(a) => restore::run(ctx, a).await,
         Command::Verify(a) => restore::verify(ctx, a).await,
         Command::Scan(a) => scan::run(ctx, a).await,
+        Command::Exec(a) => exec::run(ctx, a).await,
+        Command::Ftp(c) => ftp::run(ctx, c).await,
+        Command::Voucher(c) => voucher::run(ctx, c).await,
         Command::Completions(a) => Ok(completions::run(&a)),
         Command::Man => Ok(man::run()),
     }

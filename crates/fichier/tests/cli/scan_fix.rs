@@ -1,0 +1,1 @@
+//! `fichier scan --fix`.
