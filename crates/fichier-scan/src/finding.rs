@@ -97,6 +97,17 @@ impl Finding {
         }
     }
 
+    /// The raw key, for `--fix` (locating and masking it in the file) inside this crate.
+    pub(crate) fn key(&self) -> &str {
+        self.key.expose()
+    }
+
+    /// The raw key, for storing it in fichier's key store (`scan --fix` offers to, before
+    /// rewriting the files that held it). Never print, log or store it anywhere else.
+    pub fn expose_key_for_key_store(&self) -> &str {
+        self.key.expose()
+    }
+
     /// The raw key, for the one purpose of checking it once against the configured API
     /// (`fichier scan --verify`). Never print, log or store what this returns.
     pub fn expose_key_for_verification(&self) -> &str {
