@@ -554,7 +554,20 @@ fn rewrite_shell(text: &str, spans: &[(usize, usize)]) -> Result<(String, Vec<St
     if !shell_balanced(&fixed) {
         return Err("the rewrite would unbalance its quotes: edit it by hand".into());
     }
-    Ok((fixed, vec![exec_note("sh ")]))
+    let mut notes = vec![exec_note("sh ")];
+    let on_argv = spans.iter().any(|&(s, _)| {
+        let line_start = text[..s].rfind('\n').map_or(0, |n| n + 1);
+        let before = text[line_start..s].trim_end_matches(['"', '\'', ' ', '=']);
+        before.ends_with("--fichier-api-key")
+    });
+    if on_argv {
+        notes.push(
+            "`--fichier-api-key` still puts the key on rclone's command line (visible in `ps`): \
+             drop the option and run rclone as `fichier exec --rclone -- rclone ...`"
+                .to_owned(),
+        );
+    }
+    Ok((fixed, notes))
 }
 
 // ---------------------------------------------------------------------------------------------
