@@ -169,6 +169,11 @@ pub enum Command {
     /// Vouchers: list those owned, check one, credit one to an account.
     #[command(subcommand)]
     Voucher(VoucherCommand),
+    /// List files by upload date: in one folder, in a folder shared with you, or the whole
+    /// account (`file/ls`).
+    Files(FilesArgs),
+    /// Ask 1fichier's antivirus to scan files (1fichier deletes a file found infected).
+    VirusScan(VirusScanArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout.
@@ -873,4 +878,33 @@ pub struct VoucherUseArgs {
     /// E-mail address of the account to credit.
     #[arg(long, value_name = "EMAIL")]
     pub to: String,
+}
+
+/// `fichier files`
+#[derive(Debug, Args)]
+pub struct FilesArgs {
+    /// Folder whose files to list (default /); not with --all.
+    #[arg(value_name = "DIR", conflicts_with = "all")]
+    pub folder: Option<String>,
+    /// Every file of the account, whatever its folder (1fichier allows this rarely: about once
+    /// an hour).
+    #[arg(long)]
+    pub all: bool,
+    /// Only files uploaded on or after this date (YYYY-MM-DD, local time).
+    #[arg(long, value_name = "DATE")]
+    pub after: Option<String>,
+    /// Only files uploaded before this date (YYYY-MM-DD, local time).
+    #[arg(long, value_name = "DATE")]
+    pub before: Option<String>,
+    /// List the folder DIR (an id:N) that this user shares with you.
+    #[arg(long, value_name = "EMAIL", conflicts_with = "all")]
+    pub shared_by: Option<String>,
+}
+
+/// `fichier virus-scan`
+#[derive(Debug, Args)]
+pub struct VirusScanArgs {
+    /// Files (paths or links) of the account, under 5 GB each.
+    #[arg(required = true)]
+    pub files: Vec<String>,
 }

@@ -11,6 +11,7 @@ pub mod completions;
 pub mod cp;
 pub mod download;
 pub mod exec;
+pub mod files;
 pub mod ftp;
 pub mod info;
 pub mod link;
@@ -27,6 +28,7 @@ pub mod scan;
 pub mod share;
 pub mod transfer;
 pub mod upload;
+pub mod virus_scan;
 pub mod voucher;
 
 use std::io::{BufRead as _, IsTerminal as _};
@@ -63,6 +65,8 @@ pub async fn dispatch(ctx: &mut Context, command: Command) -> anyhow::Result<Exi
         Command::Exec(a) => exec::run(ctx, a).await,
         Command::Ftp(c) => ftp::run(ctx, c).await,
         Command::Voucher(c) => voucher::run(ctx, c).await,
+        Command::Files(a) => files::run(ctx, a).await,
+        Command::VirusScan(a) => virus_scan::run(ctx, a).await,
         Command::Completions(a) => Ok(completions::run(&a)),
         Command::Man => Ok(man::run()),
     }
