@@ -91,9 +91,11 @@ pub fn file_kind(path: &Path, text: &str) -> FileKind {
     }
     let first = text.lines().next().unwrap_or("");
     if first.starts_with("#!")
-        && ["/sh", "/bash", "/zsh", "/ksh", "env sh", "env bash", "env zsh"]
-            .iter()
-            .any(|s| first.contains(s))
+        && [
+            "/sh", "/bash", "/zsh", "/ksh", "env sh", "env bash", "env zsh",
+        ]
+        .iter()
+        .any(|s| first.contains(s))
     {
         return FileKind::Shell;
     }
@@ -221,8 +223,8 @@ impl FixPlan {
             source,
         };
         let check = || -> Result<std::fs::Metadata, FixError> {
-            let meta =
-                std::fs::symlink_metadata(&self.path).map_err(|_| FixError::Changed(name.clone()))?;
+            let meta = std::fs::symlink_metadata(&self.path)
+                .map_err(|_| FixError::Changed(name.clone()))?;
             if !meta.file_type().is_file() {
                 return Err(FixError::NotRegular(name.clone()));
             }
@@ -425,11 +427,7 @@ fn span_of(text: &str, f: &Finding) -> Option<(usize, usize)> {
         text.match_indices('\n').nth(f.line - 2)?.0 + 1
     };
     let line = &text[line_start..];
-    let start = line_start
-        + line
-            .char_indices()
-            .nth(f.column - 1)
-            .map(|(i, _)| i)?;
+    let start = line_start + line.char_indices().nth(f.column - 1).map(|(i, _)| i)?;
     let end = start + f.key().len();
     (text.get(start..end) == Some(f.key())).then_some((start, end))
 }
@@ -1055,7 +1053,9 @@ mod tests {
 
     fn spans(text: &str) -> Vec<(usize, usize)> {
         let k = key();
-        text.match_indices(&k).map(|(i, _)| (i, i + k.len())).collect()
+        text.match_indices(&k)
+            .map(|(i, _)| (i, i + k.len()))
+            .collect()
     }
 
     #[test]
@@ -1088,7 +1088,10 @@ mod tests {
         assert!(rewrite_python(&text, &spans(&text)).is_err());
         let text = format!("import sys, os\nx = '{k}'\n");
         let (fixed, _) = rewrite_python(&text, &spans(&text)).unwrap();
-        assert_eq!(fixed, "import sys, os\nx = os.environ[\"FICHIER_API_KEY\"]\n");
+        assert_eq!(
+            fixed,
+            "import sys, os\nx = os.environ[\"FICHIER_API_KEY\"]\n"
+        );
     }
 
     #[test]

@@ -762,12 +762,14 @@ pub struct VerifyArgs {
 
 /// `fichier exec`
 #[derive(Debug, Args)]
-#[command(after_help = "The key comes from the usual sources (--api-key-file, FICHIER_API_KEY, \
+#[command(
+    after_help = "The key comes from the usual sources (--api-key-file, FICHIER_API_KEY, \
                   the keyring, the credentials file) and is put in CMD's environment only: \
                   never on its command line. fichier replaces itself with CMD, so CMD's exit \
                   code and signals are the command's own. Exit codes of fichier itself: 2 bad \
                   arguments, 3 no usable key (CMD not started), 126 CMD cannot be run, 127 CMD \
-                  not found. See docs/exec.md.")]
+                  not found. See docs/exec.md."
+)]
 pub struct ExecArgs {
     /// Put the key in this environment variable (repeatable; default FICHIER_API_KEY).
     #[arg(long = "env", value_name = "NAME")]

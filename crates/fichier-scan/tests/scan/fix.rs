@@ -5,7 +5,13 @@ use fichier_scan::{FixAction, FixError, ScanOptions, Scanner, plan_fixes};
 
 use crate::common::Rng;
 
-fn plan_for(text: &str) -> (tempfile::TempDir, std::path::PathBuf, Vec<fichier_scan::FixPlan>) {
+fn plan_for(
+    text: &str,
+) -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    Vec<fichier_scan::FixPlan>,
+) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("job.sh");
     std::fs::write(&path, text).unwrap();
@@ -24,7 +30,10 @@ fn a_file_changed_after_the_scan_is_not_clobbered() {
     assert_eq!(plans[0].action, FixAction::Rewrite);
     let diff = plans[0].diff().unwrap();
     assert!(!diff.contains(&key), "the diff holds the key");
-    assert!(diff.contains("+export FICHIER_API_KEY=\"${FICHIER_API_KEY}\""), "{diff}");
+    assert!(
+        diff.contains("+export FICHIER_API_KEY=\"${FICHIER_API_KEY}\""),
+        "{diff}"
+    );
 
     // Someone edits the file between the scan and the write.
     let edited = format!("export FICHIER_API_KEY={key}\necho edited\n");
@@ -51,7 +60,12 @@ fn a_file_replaced_by_a_symlink_after_the_scan_is_not_followed() {
     std::os::unix::fs::symlink(&target, &path).unwrap();
     assert!(matches!(plans[0].apply(), Err(FixError::NotRegular(_))));
     assert_eq!(std::fs::read_to_string(&target).unwrap(), text);
-    assert!(std::fs::symlink_metadata(&path).unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(&path)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
 }
 
 #[cfg(unix)]
@@ -66,6 +80,8 @@ fn hard_linked_files_are_left_alone() {
     let scanner = Scanner::new(ScanOptions::default());
     let report = scanner.scan_paths(&[&path]).unwrap();
     let plans = plan_fixes(&report.findings, &scanner);
-    assert!(matches!(&plans[0].action, FixAction::Manual { reason } if reason.contains("hard links")));
+    assert!(
+        matches!(&plans[0].action, FixAction::Manual { reason } if reason.contains("hard links"))
+    );
     assert!(!plans[0].has_rewrite());
 }

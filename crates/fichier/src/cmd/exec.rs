@@ -85,13 +85,14 @@ fn replace_with(mut cmd: std::process::Command) -> std::io::Error {
 /// The error for a program that could not be started: 127 when not found, else 126.
 fn not_started(program: &str, err: &std::io::Error) -> Failure {
     if err.kind() == std::io::ErrorKind::NotFound {
-        Failure::with_exit(Exit::NotFound, format!("{program}: command not found"))
-            .with_hint(if program.contains('/') {
+        Failure::with_exit(Exit::NotFound, format!("{program}: command not found")).with_hint(
+            if program.contains('/') {
                 "check the path of the program".to_owned()
             } else {
                 "check the name, or give the program's path (the PATH of this shell is searched)"
                     .to_owned()
-            })
+            },
+        )
     } else {
         Failure::with_exit(Exit::CannotRun, format!("{program}: cannot be run"))
             .with_cause(err.to_string())
@@ -151,7 +152,17 @@ mod tests {
         for good in ["FICHIER_API_KEY", "_x", "MY_KEY2"] {
             assert!(check_name(good).is_ok(), "{good}");
         }
-        for bad in ["", "1A", "A=B", "A-B", "A B", "PATH", "ld_preload", "LD_PRELOAD", "é"] {
+        for bad in [
+            "",
+            "1A",
+            "A=B",
+            "A-B",
+            "A B",
+            "PATH",
+            "ld_preload",
+            "LD_PRELOAD",
+            "é",
+        ] {
             assert!(check_name(bad).is_err(), "{bad:?}");
         }
     }

@@ -24,7 +24,11 @@ struct FilesJson {
 
 /// Runs `fichier files`.
 pub async fn run(ctx: &mut Context, args: FilesArgs) -> anyhow::Result<Exit> {
-    let after = args.after.as_deref().map(|d| date(d, "--after")).transpose()?;
+    let after = args
+        .after
+        .as_deref()
+        .map(|d| date(d, "--after"))
+        .transpose()?;
     let before = args
         .before
         .as_deref()
@@ -35,10 +39,7 @@ pub async fn run(ctx: &mut Context, args: FilesArgs) -> anyhow::Result<Exit> {
     } else if let Some(user) = &args.shared_by {
         // Another user's folder: only its id can name it.
         let raw = args.folder.as_deref().unwrap_or("");
-        let Some(id) = raw
-            .strip_prefix("id:")
-            .and_then(|n| n.parse::<u64>().ok())
-        else {
+        let Some(id) = raw.strip_prefix("id:").and_then(|n| n.parse::<u64>().ok()) else {
             return Err(Failure::usage(
                 "--shared-by needs the shared folder's id, e.g. `fichier files id:12345 --shared-by EMAIL`",
             )
@@ -83,8 +84,10 @@ pub async fn run(ctx: &mut Context, args: FilesArgs) -> anyhow::Result<Exit> {
             (f.link.to_string(), Style::Plain),
         ]);
     }
-    ctx.printer
-        .table(&[Align::Left, Align::Right, Align::Left, Align::Left], &rows);
+    ctx.printer.table(
+        &[Align::Left, Align::Right, Align::Left, Align::Left],
+        &rows,
+    );
     Ok(Exit::Ok)
 }
 

@@ -10,7 +10,9 @@ use fichier_api::{FolderId, FtpUserAddRequest, UserSettings};
 use serde::Serialize;
 
 use super::read_password;
-use crate::cli::{FtpCommand, FtpMode, FtpModeArgs, FtpUserAddArgs, FtpUserRmArgs, FtpUsersCommand};
+use crate::cli::{
+    FtpCommand, FtpMode, FtpModeArgs, FtpUserAddArgs, FtpUserRmArgs, FtpUsersCommand,
+};
 use crate::context::Context;
 use crate::error::{Exit, Failure};
 use crate::paths::display_path;
@@ -218,7 +220,9 @@ async fn mode(ctx: &mut Context, args: FtpModeArgs) -> anyhow::Result<Exit> {
     } else {
         client.user_settings_set(&settings).await?
     };
-    let mode = info.ftp_mode.map(|m| if m == 1 { "manual" } else { "auto" });
+    let mode = info
+        .ftp_mode
+        .map(|m| if m == 1 { "manual" } else { "auto" });
     if ctx.printer.json_mode() {
         ctx.printer.json(&ModeJson {
             mode,

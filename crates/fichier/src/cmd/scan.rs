@@ -35,9 +35,11 @@ pub async fn run(ctx: &mut Context, args: ScanArgs) -> anyhow::Result<Exit> {
             .into());
     }
     if args.fix && (json || args.sarif) {
-        return Err(Failure::usage("--fix shows diffs and asks: it has no JSON or SARIF output")
-            .with_hint("leave out --json/--sarif, and add --yes to write without being asked")
-            .into());
+        return Err(
+            Failure::usage("--fix shows diffs and asks: it has no JSON or SARIF output")
+                .with_hint("leave out --json/--sarif, and add --yes to write without being asked")
+                .into(),
+        );
     }
     let inputs = inputs(&args)?;
     let strict = args.strict;

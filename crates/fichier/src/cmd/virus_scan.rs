@@ -70,12 +70,14 @@ pub async fn run(ctx: &mut Context, args: VirusScanArgs) -> anyhow::Result<Exit>
                 });
             }
             Ok(_) => batch.ok(),
-            Err(e) => batch.fail(ctx, anyhow::Error::from(e).context(format!("{path}: not scanned")))?,
+            Err(e) => batch.fail(
+                ctx,
+                anyhow::Error::from(e).context(format!("{path}: not scanned")),
+            )?,
         }
     }
     if ctx.printer.json_mode() {
-        ctx.printer
-            .json(&serde_json::json!({ "results": results }));
+        ctx.printer.json(&serde_json::json!({ "results": results }));
     }
     Ok(batch.exit())
 }

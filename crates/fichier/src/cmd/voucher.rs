@@ -121,7 +121,11 @@ async fn check(ctx: &mut Context, args: VoucherCheckArgs) -> anyhow::Result<Exit
             .status("The voucher is unknown or was already used.");
     }
     // Like `test`: scripts branch on the exit code.
-    Ok(if answer.valid { Exit::Ok } else { Exit::Partial })
+    Ok(if answer.valid {
+        Exit::Ok
+    } else {
+        Exit::Partial
+    })
 }
 
 async fn use_voucher(ctx: &mut Context, args: VoucherUseArgs) -> anyhow::Result<Exit> {

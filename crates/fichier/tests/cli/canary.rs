@@ -55,22 +55,34 @@ fn canary_key_stays_in_the_key_store() {
         &["ftp", "mode", "--json"],
         &["-vv", "voucher", "ls"],
         &["voucher", "check", "NOTAVOUCHERbutLONGenough12345678"],
-        &["voucher", "use", "NOTAVOUCHERbutLONGenough12345678", "--to", "x@example.com"],
+        &[
+            "voucher",
+            "use",
+            "NOTAVOUCHERbutLONGenough12345678",
+            "--to",
+            "x@example.com",
+        ],
         &["files", "--all", "--json"],
         &["virus-scan", "/c.txt"],
     ];
     for args in hygiene {
         env.run(args);
     }
-    env.run_stdin(&["ftp", "users", "add", "canary", "--password"], "canary-pass\n")
-        .ok();
+    env.run_stdin(
+        &["ftp", "users", "add", "canary", "--password"],
+        "canary-pass\n",
+    )
+    .ok();
     // `scan --fix` on a script holding the key: the diff masks it, and once written the
     // script no longer holds it (checked with every other file below).
     let leaked = env.root().join("leaked");
     std::fs::create_dir_all(&leaked).unwrap();
     std::fs::write(
         leaked.join("backup.sh"),
-        format!("#!/bin/sh\nexport FICHIER_API_KEY={}\nfichier upload a /b\n", env.key()),
+        format!(
+            "#!/bin/sh\nexport FICHIER_API_KEY={}\nfichier upload a /b\n",
+            env.key()
+        ),
     )
     .unwrap();
     let dir = leaked.to_str().unwrap();

@@ -53,7 +53,10 @@ fn endpoint_methods() -> BTreeMap<String, BTreeSet<String>> {
         .map(|p| std::fs::read_to_string(p).unwrap())
         .collect();
     let consts = endpoint_consts(&sources);
-    assert!(consts.len() >= 25, "endpoint constants not found: {consts:?}");
+    assert!(
+        consts.len() >= 25,
+        "endpoint constants not found: {consts:?}"
+    );
     let mut bodies: BTreeMap<String, String> = BTreeMap::new();
     for src in &sources {
         for chunk in src.split("pub async fn ").skip(1) {
@@ -82,10 +85,8 @@ fn endpoint_methods() -> BTreeMap<String, BTreeSet<String>> {
             .map(|(_, path)| path.clone())
             .collect()
     };
-    let mut reach: BTreeMap<String, BTreeSet<String>> = bodies
-        .iter()
-        .map(|(n, b)| (n.clone(), direct(b)))
-        .collect();
+    let mut reach: BTreeMap<String, BTreeSet<String>> =
+        bodies.iter().map(|(n, b)| (n.clone(), direct(b))).collect();
     // Methods delegating to others (`file_ls` → `file_ls_with`): inherit until stable. The
     // verification calls a mutation makes (`ftp_users_add` lists the users after a lost
     // answer) are not what the method is for: only delegation without an own endpoint counts.
@@ -146,7 +147,13 @@ fn table() -> Vec<Row> {
 #[test]
 fn every_endpoint_method_of_the_library_has_a_command_in_docs_cli_md() {
     let methods = endpoint_methods();
-    for m in ["user_info", "ftp_users_add", "vouchers_use", "file_scan", "file_ls"] {
+    for m in [
+        "user_info",
+        "ftp_users_add",
+        "vouchers_use",
+        "file_scan",
+        "file_ls",
+    ] {
         assert!(methods.contains_key(m), "parser missed {m}: {methods:?}");
     }
     assert!(!methods.contains_key("note_uploaded"), "not an endpoint");
@@ -193,7 +200,9 @@ fn every_command_of_the_endpoint_table_exists() {
             // The command words, up to the first option or argument.
             let words: Vec<&str> = cmd
                 .split_whitespace()
-                .take_while(|w| !w.starts_with('-') && w.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
+                .take_while(|w| {
+                    !w.starts_with('-') && w.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+                })
                 .collect();
             if words.is_empty() || !seen.insert(words.join(" ")) {
                 continue;
@@ -201,10 +210,19 @@ fn every_command_of_the_endpoint_table_exists() {
             let mut args = words.clone();
             args.push("--help");
             let out = env.run(&args);
-            assert_eq!(out.code, 0, "`fichier {}` does not exist: {}", words.join(" "), out.stderr);
+            assert_eq!(
+                out.code,
+                0,
+                "`fichier {}` does not exist: {}",
+                words.join(" "),
+                out.stderr
+            );
         }
     }
-    assert!(seen.contains("ftp users add") && seen.contains("voucher use"), "{seen:?}");
+    assert!(
+        seen.contains("ftp users add") && seen.contains("voucher use"),
+        "{seen:?}"
+    );
 }
 
 #[test]
@@ -246,14 +264,26 @@ fn virus_scan_reports_clean_and_infected_files() {
     let env = Env::logged_in();
     env.upload("clean.txt", b"hello", 0);
     // The EICAR test signature, assembled at run time.
-    let eicar = ["X5O!P%@AP[4\\PZX54(P^)7CC)7}$", "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"].concat();
+    let eicar = [
+        "X5O!P%@AP[4\\PZX54(P^)7CC)7}$",
+        "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*",
+    ]
+    .concat();
     env.upload("eicar.com", eicar.as_bytes(), 0);
     let out = env.run(&["virus-scan", "/clean.txt", "--json"]);
     assert_eq!(out.json()["results"][0]["clean"], true);
     let out = env.run(&["virus-scan", "/clean.txt", "/eicar.com", "/missing.txt"]);
     out.code(1);
     assert!(out.stdout.contains("/clean.txt  clean"), "{}", out.stdout);
-    assert!(out.stdout.contains("/eicar.com  infected"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("/eicar.com  infected"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stderr.contains("1fichier deletes it"), "{}", out.stderr);
-    assert!(out.stderr.contains("/missing.txt: no such file"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("/missing.txt: no such file"),
+        "{}",
+        out.stderr
+    );
 }

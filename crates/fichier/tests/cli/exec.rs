@@ -34,10 +34,15 @@ fn seen(stdout: &str, name: &str) -> String {
 fn the_child_sees_the_key_under_each_asked_name_only() {
     let env = Env::logged_in();
     let want = sha256_hex(env.key());
-    let script: String = ["FICHIER_API_KEY", "RCLONE_FICHIER_API_KEY", "MY_KEY", "OTHER"]
-        .iter()
-        .map(|n| digest_of(n))
-        .collect();
+    let script: String = [
+        "FICHIER_API_KEY",
+        "RCLONE_FICHIER_API_KEY",
+        "MY_KEY",
+        "OTHER",
+    ]
+    .iter()
+    .map(|n| digest_of(n))
+    .collect();
 
     let out = env.run(&["exec", "--", "sh", "-c", &script]);
     let s = out.ok();
@@ -112,13 +117,7 @@ fn the_key_is_not_in_the_childs_command_line_and_the_child_is_fichier_itself() {
 fn exit_codes_and_signals_pass_through() {
     let env = Env::logged_in();
     for code in [0, 3, 42] {
-        let out = env.run(&[
-            "exec",
-            "--",
-            "sh",
-            "-c",
-            &format!("echo ran; exit {code}"),
-        ]);
+        let out = env.run(&["exec", "--", "sh", "-c", &format!("echo ran; exit {code}")]);
         out.code(code);
         assert_eq!(out.stdout, "ran\n");
         assert_eq!(out.stderr, "", "fichier adds nothing to the child's output");
@@ -138,14 +137,13 @@ fn exit_codes_and_signals_pass_through() {
 fn no_key_exits_3_and_runs_nothing() {
     let env = Env::new();
     let marker = env.root().join("child-ran");
-    let out = env.run(&[
-        "exec",
-        "--",
-        "touch",
-        marker.to_str().unwrap(),
-    ]);
+    let out = env.run(&["exec", "--", "touch", marker.to_str().unwrap()]);
     out.code(3);
-    assert!(out.stderr.contains("no API key configured"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no API key configured"),
+        "{}",
+        out.stderr
+    );
     assert!(!marker.exists(), "the child ran without a key");
 
     // A malformed key is an auth problem too.

@@ -11,8 +11,7 @@ fn ftp_users_add_ls_rm() {
     env.run(&["mkdir", "/Incoming"]).ok();
     let out = env.run(&["ftp", "users", "ls", "--json"]);
     assert_eq!(out.json()["users"], serde_json::json!([]));
-    env.run(&["ftp", "users", "ls"])
-        .ok();
+    env.run(&["ftp", "users", "ls"]).ok();
 
     // The password from a file (first line), the folder by path.
     let pass = env.root().join("ftp-pass");
@@ -35,8 +34,11 @@ fn ftp_users_add_ls_rm() {
     assert_eq!(j["folder_id"], folder_id);
 
     // From stdin with --password.
-    env.run_stdin(&["ftp", "users", "add", "second", "--password"], "another-pass\n")
-        .ok();
+    env.run_stdin(
+        &["ftp", "users", "add", "second", "--password"],
+        "another-pass\n",
+    )
+    .ok();
     let out = env.run(&["ftp", "users", "ls", "--json"]);
     let users = out.json()["users"].clone();
     assert_eq!(users.as_array().unwrap().len(), 2, "{users}");
@@ -53,7 +55,10 @@ fn ftp_users_add_ls_rm() {
 
     // Already there: refused before anything is sent, with what to do.
     let calls = env.calls("ftp/users/add");
-    let out = env.run_stdin(&["ftp", "users", "add", "second", "--password"], "x-pass-long\n");
+    let out = env.run_stdin(
+        &["ftp", "users", "add", "second", "--password"],
+        "x-pass-long\n",
+    );
     out.code(2);
     assert!(out.stderr.contains("already exists"), "{}", out.stderr);
     assert!(out.stderr.contains("ftp users rm second"), "{}", out.stderr);
@@ -77,7 +82,11 @@ fn ftp_users_add_bad_input() {
     for bad in ["", "a b", "../x", "x\u{1b}[2J", &"n".repeat(65)] {
         let out = env.run_stdin(&["ftp", "users", "add", bad, "--password"], "long-enough\n");
         out.code(2);
-        assert!(out.stderr.contains("not a valid FTP user name"), "{}", out.stderr);
+        assert!(
+            out.stderr.contains("not a valid FTP user name"),
+            "{}",
+            out.stderr
+        );
         assert!(!out.stderr.contains('\u{1b}'), "control characters escaped");
     }
     // Short and empty passwords.
@@ -88,15 +97,38 @@ fn ftp_users_add_bad_input() {
         .code(2);
     // A folder that does not exist.
     let out = env.run_stdin(
-        &["ftp", "users", "add", "bob", "--password", "--folder", "/Nope"],
+        &[
+            "ftp",
+            "users",
+            "add",
+            "bob",
+            "--password",
+            "--folder",
+            "/Nope",
+        ],
         "long-enough\n",
     );
     out.code(2);
-    assert!(out.stderr.contains("/Nope: no such file or folder"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("/Nope: no such file or folder"),
+        "{}",
+        out.stderr
+    );
     // A missing password file.
-    let out = env.run(&["ftp", "users", "add", "bob", "--password-file", "/nonexistent/p"]);
+    let out = env.run(&[
+        "ftp",
+        "users",
+        "add",
+        "bob",
+        "--password-file",
+        "/nonexistent/p",
+    ]);
     out.code(2);
-    assert!(out.stderr.contains("cannot read the FTP password"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cannot read the FTP password"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(env.calls("ftp/users/add"), 0);
 }
 
@@ -104,12 +136,17 @@ fn ftp_users_add_bad_input() {
 fn ftp_process_and_mode() {
     let env = Env::logged_in();
     env.run(&["ftp", "process"]).ok();
-    assert_eq!(env.run(&["ftp", "process", "--json"]).json()["processed"], true);
+    assert_eq!(
+        env.run(&["ftp", "process", "--json"]).json()["processed"],
+        true
+    );
     assert_eq!(env.calls("ftp/process"), 2);
 
     env.run(&["mkdir", "/Ftp"]).ok();
     let id = env.folder_id("/Ftp");
-    let out = env.run(&["ftp", "mode", "manual", "--folder", "/Ftp", "--report", "on", "--json"]);
+    let out = env.run(&[
+        "ftp", "mode", "manual", "--folder", "/Ftp", "--report", "on", "--json",
+    ]);
     let j = out.json();
     assert_eq!(j["mode"], "manual");
     assert_eq!(j["folder_id"], id);
@@ -129,7 +166,11 @@ fn ftp_without_a_key_exits_3() {
     ] {
         let out = env.run(args);
         out.code(3);
-        assert!(out.stderr.contains("hint: run `fichier auth login`"), "{}", out.stderr);
+        assert!(
+            out.stderr.contains("hint: run `fichier auth login`"),
+            "{}",
+            out.stderr
+        );
     }
 }
 
@@ -165,20 +206,36 @@ fn vouchers_ls_check_use() {
     // Use: bad address, unknown account, then credit it; a second use is refused.
     let out = env.run(&["voucher", "use", &code, "--to", "not-an-address"]);
     out.code(2);
-    assert!(out.stderr.contains("not an e-mail address"), "{}", out.stderr);
-    let out = env.run(&["voucher", "use", &code, "--to", "nobody@example.com"]);
-    out.code(2);
     assert!(
-        out.stderr.contains("no account with the address nobody@example.com"),
+        out.stderr.contains("not an e-mail address"),
         "{}",
         out.stderr
     );
-    let out = env.run(&["voucher", "use", &code, "--to", "friend@example.com", "--json"]);
+    let out = env.run(&["voucher", "use", &code, "--to", "nobody@example.com"]);
+    out.code(2);
+    assert!(
+        out.stderr
+            .contains("no account with the address nobody@example.com"),
+        "{}",
+        out.stderr
+    );
+    let out = env.run(&[
+        "voucher",
+        "use",
+        &code,
+        "--to",
+        "friend@example.com",
+        "--json",
+    ]);
     assert_eq!(out.json()["used"], true);
     let out = env.run(&["voucher", "use", &code, "--to", "friend@example.com"]);
     out.code(2);
     assert!(out.stderr.contains("already used"), "{}", out.stderr);
-    assert_eq!(env.calls("vouchers/use"), 2, "an invalid code is never sent to use");
+    assert_eq!(
+        env.calls("vouchers/use"),
+        2,
+        "an invalid code is never sent to use"
+    );
 
     // Codes with characters a code cannot have.
     for bad in ["", "abc def", "x;rm -rf", "é"] {

@@ -40,9 +40,7 @@ fn materialize(root: &Path, key: &str) -> Vec<String> {
             .to_owned();
         let dest = root.join(&rel);
         std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        let text = std::fs::read_to_string(&t)
-            .unwrap()
-            .replace("{{KEY}}", key);
+        let text = std::fs::read_to_string(&t).unwrap().replace("{{KEY}}", key);
         std::fs::write(&dest, text).unwrap();
         rels.push(rel);
     }
@@ -141,7 +139,8 @@ fn fix_shows_masked_diffs_and_writes_only_when_asked() {
     out.code(1);
     for rel in REWRITTEN {
         assert!(
-            out.stdout.contains(&format!("+++ b/{}", root.join(rel).display())),
+            out.stdout
+                .contains(&format!("+++ b/{}", root.join(rel).display())),
             "no diff for {rel}:\n{}",
             out.stdout
         );
@@ -152,13 +151,22 @@ fn fix_shows_masked_diffs_and_writes_only_when_asked() {
             out.stderr
         );
     }
-    assert!(out.stdout.contains(&format!("-API_KEY = \"{masked}\"")), "{}", out.stdout);
-    assert!(out
-        .stdout
-        .contains("+API_KEY = os.environ[\"FICHIER_API_KEY\"]"));
+    assert!(
+        out.stdout.contains(&format!("-API_KEY = \"{masked}\"")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("+API_KEY = os.environ[\"FICHIER_API_KEY\"]")
+    );
     assert!(out.stderr.contains("must be regenerated"), "{}", out.stderr);
     assert!(out.stderr.contains("fichier auth rotate"), "{}", out.stderr);
-    assert_eq!(snapshot(&root, &rels), before, "nothing written without --yes");
+    assert_eq!(
+        snapshot(&root, &rels),
+        before,
+        "nothing written without --yes"
+    );
 }
 
 #[test]
@@ -195,7 +203,11 @@ fn fix_yes_rewrites_files_that_then_scan_clean_and_still_parse() {
     }
     for (rel, old) in &before {
         if !REWRITTEN.contains(&rel.as_str()) {
-            assert_eq!(&std::fs::read(root.join(rel)).unwrap(), old, "{rel} changed");
+            assert_eq!(
+                &std::fs::read(root.join(rel)).unwrap(),
+                old,
+                "{rel} changed"
+            );
         }
     }
     // Still parses: each checked with a real parser when the original parsed.
@@ -237,7 +249,11 @@ fn fix_yes_rewrites_files_that_then_scan_clean_and_still_parse() {
     let conf = std::fs::read_to_string(root.join("rclone/rclone.conf")).unwrap();
     assert!(!conf.contains("api_key"), "{conf}");
     assert!(conf.contains("[1f]\ntype = fichier\n"), "{conf}");
-    assert!(out.stderr.contains("fichier exec --rclone"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("fichier exec --rclone"),
+        "{}",
+        out.stderr
+    );
     // The .env file is left where it is, with advice.
     assert!(out.stderr.contains(".env"), "{}", out.stderr);
 }
@@ -273,7 +289,12 @@ fn fix_keeps_mode_and_crlf_and_refuses_symlinks() {
     let out = env.run(&["scan", "--fix", "--yes", link.to_str().unwrap()]);
     out.code(1);
     assert!(out.stderr.contains("symbolic link"), "{}", out.stderr);
-    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     assert!(std::fs::read_to_string(&outside).unwrap().contains(&key));
     std::fs::remove_file(&link).unwrap();
 
@@ -336,7 +357,11 @@ fn history_findings_are_not_rewritten_and_say_regenerate() {
     let out = env.run(&["scan", "--git", "--fix", "--yes", repo.to_str().unwrap()]);
     out.code(1);
     assert!(out.stderr.contains("does not un-leak"), "{}", out.stderr);
-    assert!(std::fs::read_to_string(repo.join("run.sh")).unwrap().contains(&key));
+    assert!(
+        std::fs::read_to_string(repo.join("run.sh"))
+            .unwrap()
+            .contains(&key)
+    );
 }
 
 #[test]
@@ -351,7 +376,11 @@ fn a_live_key_is_offered_to_the_key_store_first() {
     // Without --yes and without a terminal: told, nothing stored.
     let out = env.run(&["scan", "--fix", script.to_str().unwrap()]);
     out.code(1);
-    assert!(out.stderr.contains("works and fichier has no key"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("works and fichier has no key"),
+        "{}",
+        out.stderr
+    );
     env.run(&["auth", "status"]).code(3);
 
     let out = env.run(&["scan", "--fix", "--yes", script.to_str().unwrap()]);
@@ -365,7 +394,10 @@ fn a_live_key_is_offered_to_the_key_store_first() {
         "--",
         "sh",
         "-c",
-        &format!(". {}; test -n \"$FICHIER_API_KEY\" && echo has-key", script.display()),
+        &format!(
+            ". {}; test -n \"$FICHIER_API_KEY\" && echo has-key",
+            script.display()
+        ),
     ]);
     assert_eq!(out.ok(), "has-key\n");
 
@@ -373,7 +405,11 @@ fn a_live_key_is_offered_to_the_key_store_first() {
     std::fs::write(&script, format!("export FICHIER_API_KEY={}\n", env.key())).unwrap();
     let calls = env.calls("user/info");
     let out = env.run(&["scan", "--fix", script.to_str().unwrap()]);
-    assert!(out.stderr.contains("is the key fichier uses"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("is the key fichier uses"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(env.calls("user/info"), calls);
 }
 
