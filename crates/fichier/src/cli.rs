@@ -169,8 +169,7 @@ pub enum Command {
     /// Vouchers: list those owned, check one, credit one to an account.
     #[command(subcommand)]
     Voucher(VoucherCommand),
-    /// List files by upload date: in one folder, in a folder shared with you, or the whole
-    /// account (`file/ls`).
+    /// List files by upload date: of a folder, a share, or the whole account (`file/ls`).
     Files(FilesArgs),
     /// Ask 1fichier's antivirus to scan files (1fichier deletes a file found infected).
     VirusScan(VirusScanArgs),
