@@ -187,7 +187,20 @@ impl FixPlan {
         let fixed = self.fixed.as_ref()?;
         let old = self.masked(&String::from_utf8_lossy(&self.original));
         let new = self.masked(fixed);
-        let name = self.path.display().to_string();
+        // A control character in the name must not split or forge a header line.
+        let name: String = self
+            .path
+            .display()
+            .to_string()
+            .chars()
+            .flat_map(|c| {
+                if c.is_control() {
+                    c.escape_default().collect::<Vec<_>>()
+                } else {
+                    vec![c]
+                }
+            })
+            .collect();
         let diff = similar::TextDiff::from_lines(&old, &new);
         Some(
             diff.unified_diff()

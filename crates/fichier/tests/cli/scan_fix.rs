@@ -420,4 +420,13 @@ fn fix_refuses_json_output() {
     out.code(2);
     assert!(out.stderr.contains("--fix"), "{}", out.stderr);
     env.run(&["scan", "--yes", "."]).code(2);
+    // Standard input has no file to rewrite: the finding stays (exit 1).
+    let key = fichier_testkit::fake_key();
+    let out = env.run_stdin(
+        &["scan", "--fix", "--yes", "-"],
+        &format!("FICHIER_API_KEY={key}\n"),
+    );
+    out.assert_hides(&key, &["scan", "--fix", "-"]);
+    out.code(1);
+    assert!(out.stderr.contains("standard input"), "{}", out.stderr);
 }

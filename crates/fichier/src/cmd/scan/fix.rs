@@ -39,6 +39,12 @@ pub async fn run(ctx: &mut Context, args: &ScanArgs, report: &mut Report) -> any
         ));
     }
 
+    let from_stdin = report.findings.iter().filter(|f| f.path == "-").count();
+    if from_stdin > 0 {
+        ctx.printer.warn(&format!(
+            "{from_stdin} finding(s) are in standard input: there is no file to rewrite"
+        ));
+    }
     let strict = args.strict;
     let findings = report.findings.clone();
     let plans = tokio::task::spawn_blocking(move || {
@@ -51,7 +57,7 @@ pub async fn run(ctx: &mut Context, args: &ScanArgs, report: &mut Report) -> any
     .await
     .map_err(|e| Failure::fatal("planning the fixes failed").with_cause(e.to_string()))?;
 
-    let mut left = in_history;
+    let mut left = in_history + from_stdin;
     let mut write_failed = false;
     for plan in &plans {
         let path = plan.path.display().to_string();
