@@ -244,3 +244,19 @@ fn vouchers_ls_check_use() {
         assert!(out.stderr.contains("voucher"), "{}", out.stderr);
     }
 }
+
+#[test]
+fn ftp_users_add_asks_for_the_password_on_a_terminal() {
+    let env = Env::logged_in();
+    let out = env.run_pty(&["ftp", "users", "add", "ttyuser"], "tty-pass-123\n");
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("FTP password (input hidden)"),
+        "{}",
+        out.stdout
+    );
+    // (`script` types the input ahead of the prompt, so the terminal may echo it before the
+    // prompt hides input: echo is not checked here.)
+    let users = env.run(&["ftp", "users", "ls", "--json"]).json();
+    assert_eq!(users["users"][0]["user"], "ttyuser");
+}

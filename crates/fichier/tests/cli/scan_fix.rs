@@ -430,3 +430,30 @@ fn fix_refuses_json_output() {
     out.code(1);
     assert!(out.stderr.contains("standard input"), "{}", out.stderr);
 }
+
+#[test]
+fn fix_asks_before_writing_on_a_terminal() {
+    let env = Env::new();
+    let key = fichier_testkit::fake_key();
+    let dir = env.root().join("tty");
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("job.sh");
+    let text = format!("#!/bin/sh\nexport FICHIER_API_KEY={key}\n");
+    std::fs::write(&script, &text).unwrap();
+    let out = env.run_pty(&["scan", "--fix", dir.to_str().unwrap()], "n\n");
+    out.assert_hides(&key, &["scan", "--fix"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("Write this change to"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(std::fs::read_to_string(&script).unwrap(), text);
+    let out = env.run_pty(&["scan", "--fix", dir.to_str().unwrap()], "y\n");
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(out.stdout.contains("Rewrote"), "{}", out.stdout);
+    assert_eq!(
+        std::fs::read_to_string(&script).unwrap(),
+        "#!/bin/sh\nexport FICHIER_API_KEY=\"${FICHIER_API_KEY}\"\n"
+    );
+}
