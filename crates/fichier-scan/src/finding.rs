@@ -1,7 +1,8 @@
 //! One finding: where a key was found, by which rule, how sure, and its masked form.
 //!
 //! `Debug` and serde are written so the key never appears; the only way to the raw key is
-//! [`Finding::expose_key_for_verification`].
+//! [`Finding::expose_key_for_verification`] (and [`Finding::expose_key_for_key_store`], for
+//! `scan --fix` storing a live key).
 
 use serde::Serialize;
 

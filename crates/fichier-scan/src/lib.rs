@@ -6,8 +6,10 @@
 //! `api.1fichier.com`, sections named after 1fichier, secret-like names near a 1fichier
 //! mention. A bare random string is only reported in strict mode. Findings carry the key
 //! masked (`Ab…9z`) and a fingerprint; the raw key is reachable only through
-//! [`Finding::expose_key_for_verification`]. Rules, fingerprints, baselines and SARIF are
-//! documented in `docs/scan.md`.
+//! [`Finding::expose_key_for_verification`] (and [`Finding::expose_key_for_key_store`]).
+//! [`plan_fixes`] proposes checked rewrites that read the key from the environment instead
+//! (`fichier scan --fix`). Rules, fingerprints, baselines, SARIF and fixes are documented in
+//! `docs/scan.md`.
 //!
 //! ```no_run
 //! use fichier_scan::{Scanner, ScanOptions, render_text};

@@ -178,7 +178,7 @@ async fn offer_to_store(
         .and_then(Result::ok);
     if let Some(current) = &configured {
         for f in report.distinct_keys() {
-            if f.expose_key_for_key_store() == current.key.expose_for_key_store() {
+            if ApiKey::parse(f.expose_key_for_key_store()).is_ok_and(|k| k == current.key) {
                 ctx.printer.status(&format!(
                     "The key {} found is the key fichier uses (from the {}): rewritten files \
                      get it from `fichier exec`.",
