@@ -396,7 +396,12 @@ fn plan_file(path: &Path, findings: &[&Finding], scanner: &Scanner) -> FixPlan {
     let result = match plan.kind {
         FileKind::Shell => rewrite_shell(&text, &spans),
         FileKind::Python => rewrite_python(&text, &spans),
-        FileKind::JavaScript => rewrite_js(&text, &spans),
+        FileKind::JavaScript => {
+            let ext = path
+                .extension()
+                .map(|e| e.to_string_lossy().to_ascii_lowercase());
+            rewrite_js(&text, &spans, matches!(ext.as_deref(), Some("jsx" | "tsx")))
+        }
         FileKind::Yaml | FileKind::Workflow => rewrite_yaml(&text, &spans, plan.kind),
         FileKind::Rclone => rewrite_rclone(&text, &spans),
         FileKind::DotEnv | FileKind::Other => unreachable!("handled above"),
@@ -489,12 +494,16 @@ enum ShQuote {
     Single,
     Double,
     Comment,
+    Heredoc { quoted: bool },
 }
 
-/// The quoting state at each byte offset up to `until`, and at the end of the text.
+/// The quoting state at byte offset `until`: inside single or double quotes, a comment, a
+/// here-document body (quoted delimiter: no expansion), or none of these.
 fn shell_state_at(text: &str, until: usize) -> ShQuote {
     let b = text.as_bytes();
     let mut state = ShQuote::None;
+    // Here-documents opened on the current line: (delimiter, quoted, `<<-`).
+    let mut pending: Vec<(String, bool, bool)> = Vec::new();
     let mut i = 0;
     while i < until.min(b.len()) {
         let c = b[i];
@@ -505,6 +514,60 @@ fn shell_state_at(text: &str, until: usize) -> ShQuote {
                 b'"' => state = ShQuote::Double,
                 b'#' if i == 0 || b[i - 1].is_ascii_whitespace() || b[i - 1] == b';' => {
                     state = ShQuote::Comment;
+                }
+                b'<' if b.get(i + 1) == Some(&b'<') && b.get(i + 2) != Some(&b'<') => {
+                    let mut j = i + 2;
+                    let strip = b.get(j) == Some(&b'-');
+                    if strip {
+                        j += 1;
+                    }
+                    while b.get(j).is_some_and(|c| *c == b' ' || *c == b'\t') {
+                        j += 1;
+                    }
+                    let quote = b.get(j).copied().filter(|q| *q == b'\'' || *q == b'"');
+                    if quote.is_some() {
+                        j += 1;
+                    }
+                    let from = j;
+                    while b
+                        .get(j)
+                        .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                    {
+                        j += 1;
+                    }
+                    // `$((1<<2))` is a shift, not a here-document.
+                    if j > from && !b[from].is_ascii_digit() {
+                        pending.push((text[from..j].to_owned(), quote.is_some(), strip));
+                        if quote.is_some() && b.get(j) == quote.as_ref() {
+                            j += 1;
+                        }
+                        i = j;
+                        continue;
+                    }
+                }
+                b'\n' if !pending.is_empty() => {
+                    // The bodies follow, one after the other, each up to its delimiter line.
+                    let mut at = i + 1;
+                    for (delim, quoted, strip) in std::mem::take(&mut pending) {
+                        loop {
+                            let line_end = text[at..].find('\n').map_or(text.len(), |n| at + n);
+                            let line = text[at..line_end].trim_end_matches('\r');
+                            let line = if strip {
+                                line.trim_start_matches('\t')
+                            } else {
+                                line
+                            };
+                            if until >= at && until <= line_end && line != delim {
+                                return ShQuote::Heredoc { quoted };
+                            }
+                            at = (line_end + 1).min(text.len());
+                            if line == delim || line_end >= text.len() {
+                                break;
+                            }
+                        }
+                    }
+                    i = at;
+                    continue;
                 }
                 _ => {}
             },
@@ -521,8 +584,10 @@ fn shell_state_at(text: &str, until: usize) -> ShQuote {
             ShQuote::Comment => {
                 if c == b'\n' {
                     state = ShQuote::None;
+                    continue;
                 }
             }
+            ShQuote::Heredoc { .. } => unreachable!("returned as soon as entered"),
         }
         i += 1;
     }
@@ -546,7 +611,14 @@ fn rewrite_shell(text: &str, spans: &[(usize, usize)]) -> Result<(String, Vec<St
     for &(s, e) in spans {
         let edit = match shell_state_at(text, s) {
             ShQuote::Comment => (s, e, COMMENT_TEXT.to_owned()),
-            ShQuote::Double => (s, e, var.clone()),
+            ShQuote::Double | ShQuote::Heredoc { quoted: false } => (s, e, var.clone()),
+            ShQuote::Heredoc { quoted: true } => {
+                return Err(
+                    "the key is in a here-document with a quoted delimiter (no expansion \
+                     there): edit it by hand"
+                        .into(),
+                );
+            }
             ShQuote::None => (s, e, format!("\"{var}\"")),
             ShQuote::Single => {
                 let open = s > 0 && b[s - 1] == b'\'';
@@ -861,8 +933,33 @@ fn python_import_point(text: &str, tokens: &Tokens) -> usize {
     at
 }
 
-fn rewrite_js(text: &str, spans: &[(usize, usize)]) -> Result<(String, Vec<String>), String> {
+fn rewrite_js(
+    text: &str,
+    spans: &[(usize, usize)],
+    jsx: bool,
+) -> Result<(String, Vec<String>), String> {
     let tokens = tokenize_js(text)?;
+    if jsx {
+        // `<Client apiKey="KEY" />` needs braces, `a="KEY"` must not have them: in JSX and TSX
+        // files the two cannot be told apart without a parser.
+        let b = text.as_bytes();
+        let attribute_like = spans.iter().any(|&(s, e)| {
+            tokens
+                .strings
+                .iter()
+                .find(|t| t.content <= s && e <= t.content_end)
+                .is_some_and(|t| {
+                    t.start >= 2
+                        && b[t.start - 1] == b'='
+                        && (b[t.start - 2].is_ascii_alphanumeric() || b[t.start - 2] == b'_')
+                })
+        });
+        if attribute_like {
+            return Err("the key looks like a JSX attribute value: write \
+                 {process.env.FICHIER_API_KEY} there by hand"
+                .into());
+        }
+    }
     let expr = format!("process.env.{FIX_ENV}");
     let template = format!("${{process.env.{FIX_ENV}}}");
     let edits = rewrite_tokens(text, spans, &tokens, &expr, Some(&template))?;
@@ -1086,6 +1183,21 @@ mod tests {
     }
 
     #[test]
+    fn shell_here_documents() {
+        let k = key();
+        let text = format!(
+            "cat <<EOF >h.txt\nAuthorization: Bearer {k}\nit's fine\nEOF\necho \"$((1<<2))\" '{k}'\n"
+        );
+        let (fixed, _) = rewrite_shell(&text, &spans(&text)).unwrap();
+        assert_eq!(
+            fixed,
+            "cat <<EOF >h.txt\nAuthorization: Bearer ${FICHIER_API_KEY}\nit's fine\nEOF\necho \"$((1<<2))\" \"${FICHIER_API_KEY}\"\n"
+        );
+        let text = format!("cat <<-'EOF'\n\t{k}\n\tEOF\n");
+        assert!(rewrite_shell(&text, &spans(&text)).is_err());
+    }
+
+    #[test]
     fn python_strings_become_environment_reads() {
         let k = key();
         let text = format!(
@@ -1111,11 +1223,13 @@ mod tests {
     fn js_strings_and_templates() {
         let k = key();
         let text = format!("const a = '{k}';\nconst t = `Bearer {k} ${{x}}`;\n");
-        let (fixed, _) = rewrite_js(&text, &spans(&text)).unwrap();
+        let (fixed, _) = rewrite_js(&text, &spans(&text), false).unwrap();
         assert_eq!(
             fixed,
             "const a = process.env.FICHIER_API_KEY;\nconst t = `Bearer ${process.env.FICHIER_API_KEY} ${x}`;\n"
         );
+        let text = format!("const c = <Client apiKey=\"{k}\" />;\n");
+        assert!(rewrite_js(&text, &spans(&text), true).is_err());
     }
 
     #[test]
