@@ -193,3 +193,48 @@ fn verbose_logs_name_the_source_never_the_key() {
     assert_eq!(out.code, 0);
     assert!(out.stderr.contains("keyring"), "{}", out.stderr);
 }
+
+#[test]
+fn a_key_file_or_stdin_source_works_and_stdin_is_left_to_the_child() {
+    let env = Env::new();
+    let file = env.root().join("key");
+    crate::harness::write_mode(&file, &format!("{}\n", env.key()), 0o600);
+    let script = digest_of("FICHIER_API_KEY");
+    let out = env.run(&[
+        "--api-key-file",
+        file.to_str().unwrap(),
+        "exec",
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    assert_eq!(seen(out.ok(), "FICHIER_API_KEY"), sha256_hex(env.key()));
+    // A key file others can read is refused as for every command: no child.
+    crate::harness::write_mode(&file, &format!("{}\n", env.key()), 0o644);
+    env.run(&[
+        "--api-key-file",
+        file.to_str().unwrap(),
+        "exec",
+        "--",
+        "true",
+    ])
+    .code(3);
+    // `-`: standard input is the key, read whole before the child starts (which then reads
+    // an empty input).
+    let out = env.run_stdin(
+        &[
+            "--api-key-file",
+            "-",
+            "exec",
+            "--",
+            "sh",
+            "-c",
+            &format!("{script} cat; echo end"),
+        ],
+        &format!("{}\n", env.key()),
+    );
+    let s = out.ok();
+    assert_eq!(seen(s, "FICHIER_API_KEY"), sha256_hex(env.key()));
+    assert!(s.ends_with("\nend\n"), "{s}");
+}
