@@ -85,3 +85,93 @@ fn hard_linked_files_are_left_alone() {
     );
     assert!(!plans[0].has_rewrite());
 }
+
+/// Pieces of text the fixers' tokenizers care about, to build hostile inputs from.
+const PIECES: &[&str] = &[
+    "\"",
+    "'",
+    "`",
+    "\"\"\"",
+    "#",
+    "//",
+    "/*",
+    "*/",
+    "\\",
+    "${",
+    "}",
+    "{",
+    "$((1<<2))",
+    "<<EOF",
+    "<<-'EOF'",
+    "EOF",
+    "\n",
+    "\r\n",
+    " ",
+    "=",
+    ": ",
+    "- ",
+    "[",
+    "]",
+    "api_key = ",
+    "f\"",
+    "r'",
+    "é",
+    "FICHIER_API_KEY=",
+    "1fichier",
+    "Bearer ",
+    "import os",
+    "os",
+    "x",
+];
+
+#[test]
+fn hostile_inputs_never_panic_and_a_rewrite_never_keeps_the_key() {
+    let (mut rng, seed) = Rng::from_env();
+    let scanner = Scanner::new(ScanOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    let names = [
+        "a.sh",
+        "a.py",
+        "a.js",
+        "a.tsx",
+        "a.yml",
+        "rclone.conf",
+        ".env",
+        ".github/workflows/w.yml",
+    ];
+    std::fs::create_dir_all(dir.path().join(".github/workflows")).unwrap();
+    let mut rewrites = 0;
+    for round in 0..240 {
+        let key = rng.key();
+        let mut text = String::new();
+        for _ in 0..rng.below(40) {
+            text.push_str(PIECES[rng.below(PIECES.len())]);
+        }
+        // The key with fichier context, somewhere in the middle.
+        let at = (0..=text.len())
+            .filter(|i| text.is_char_boundary(*i))
+            .nth(rng.below(text.chars().count() + 1))
+            .unwrap_or(0);
+        text.insert_str(at, &format!(" FICHIER_API_KEY={key} "));
+        for _ in 0..rng.below(20) {
+            text.push_str(PIECES[rng.below(PIECES.len())]);
+        }
+        let name = names[round % names.len()];
+        let path = dir.path().join(name);
+        std::fs::write(&path, &text).unwrap();
+        let report = scanner.scan_paths(&[&path]).unwrap();
+        for plan in plan_fixes(&report.findings, &scanner) {
+            if let Some(diff) = plan.diff() {
+                rewrites += 1;
+                assert!(
+                    !diff.contains(&key),
+                    "seed {seed} round {round}: key in the diff"
+                );
+                plan.apply().unwrap();
+                let new = std::fs::read_to_string(&path).unwrap();
+                assert!(!new.contains(&key), "seed {seed} round {round}: {new:?}");
+            }
+        }
+    }
+    assert!(rewrites > 30, "seed {seed}: only {rewrites} rewrites");
+}
