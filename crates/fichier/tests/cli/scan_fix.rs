@@ -457,3 +457,60 @@ fn fix_asks_before_writing_on_a_terminal() {
         "#!/bin/sh\nexport FICHIER_API_KEY=\"${FICHIER_API_KEY}\"\n"
     );
 }
+
+/// The whole loop: scripts holding the account's key are rewritten by `scan --fix --yes` (the
+/// live key stored first), then run under `fichier exec` and still reach the API.
+#[test]
+fn fixed_scripts_work_under_fichier_exec() {
+    let env = Env::new();
+    let dir = env.root().join("loop");
+    std::fs::create_dir_all(&dir).unwrap();
+    let api = env.api_url();
+    let sh = dir.join("info.sh");
+    std::fs::write(
+        &sh,
+        format!(
+            "#!/bin/sh\n# 1fichier account check\ncurl -s -X POST -H 'Authorization: Bearer {}' \
+             -H 'Content-Type: application/json' -d '{{}}' '{api}user/info.cgi'\n",
+            env.key()
+        ),
+    )
+    .unwrap();
+    let py = dir.join("info.py");
+    std::fs::write(
+        &py,
+        format!(
+            "import json, urllib.request\n\nAPI_KEY = \"{}\"  # 1fichier\n\
+             req = urllib.request.Request(\"{api}user/info.cgi\", data=b\"{{}}\", headers={{\
+             \"Authorization\": \"Bearer \" + API_KEY, \"Content-Type\": \"application/json\"}})\n\
+             print(json.load(urllib.request.urlopen(req))[\"email\"])\n",
+            env.key()
+        ),
+    )
+    .unwrap();
+    env.run(&["scan", "--fix", "--yes", dir.to_str().unwrap()])
+        .ok();
+    for f in [&sh, &py] {
+        let text = std::fs::read_to_string(f).unwrap();
+        assert!(!text.contains(env.key()), "{}", f.display());
+    }
+    let out = env.run(&["exec", "--", "sh", sh.to_str().unwrap()]);
+    assert!(out.ok().contains("owner@example.com"), "{}", out.stdout);
+    let out = env.run(&["exec", "--", "python3", py.to_str().unwrap()]);
+    assert_eq!(out.ok(), "owner@example.com\n");
+    // Without fichier exec the rewritten script has no key (and says so, in Python).
+    let out = crate::harness::output(
+        {
+            let mut c = std::process::Command::new("python3");
+            c.arg(&py).env_remove("FICHIER_API_KEY");
+            c
+        },
+        "",
+    );
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("KeyError: 'FICHIER_API_KEY'"),
+        "{}",
+        out.stderr
+    );
+}
