@@ -4,9 +4,10 @@
 //! everything else, masked unified diffs, and atomic writes.
 //!
 //! A rewrite is only proposed when it can be checked: the new text must scan clean of the
-//! file's keys, and it must still parse as far as this module can tell (string and comment
-//! tokens balanced for shell, Python and JS, which is what a pure token substitution can
-//! break; the edited YAML line kept in block context; an rclone.conf keeps its sections).
+//! file's keys, and it must still parse as far as this module can tell (for Python and JS a
+//! pure token substitution: same comments, string and template counts moved exactly as
+//! planned; shell quotes and here-documents balanced; the edited YAML line kept in block
+//! context; an rclone.conf keeps its sections).
 //! Writing re-reads the file first and refuses when it changed since it was planned, keeps the
 //! original's permissions, and replaces it with a rename from a temporary file in the same
 //! directory (never a half-written file). Symbolic links, hard-linked files and non-UTF-8 files
@@ -836,14 +837,32 @@ fn string_edit(text: &str, tok: &StrTok, s: usize, e: usize, expr: &str) -> (usi
     (tok.start, tok.end, format!("({})", parts.join(" + ")))
 }
 
+/// How a token substitution changes the token counts: string literals (one replaced by an
+/// expression: -1; split around it: +1 per literal part kept) and template expressions added.
+#[derive(Debug, Default)]
+struct TokenDelta {
+    strings: isize,
+    templates: usize,
+}
+
+/// The check that an edit was a pure token substitution: the new text tokenizes, every comment
+/// is still there, and the string and template-expression counts moved exactly as planned (a
+/// quote the edit broke would merge or split tokens elsewhere).
+fn substitution_only(old: &Tokens, new: &Tokens, delta: &TokenDelta) -> bool {
+    new.strings.len() as isize == old.strings.len() as isize + delta.strings
+        && new.comments.len() == old.comments.len()
+        && new.code_in_templates.len() == old.code_in_templates.len() + delta.templates
+}
+
 fn rewrite_tokens(
     text: &str,
     spans: &[(usize, usize)],
     tokens: &Tokens,
     expr: &str,
     template_expr: Option<&str>,
-) -> Result<Vec<(usize, usize, String)>, String> {
+) -> Result<(Vec<(usize, usize, String)>, TokenDelta), String> {
     let mut edits = Vec::new();
+    let mut delta = TokenDelta::default();
     for &(s, e) in spans {
         if tokens.comments.iter().any(|&(a, z)| a <= s && e <= z) {
             edits.push((s, e, COMMENT_TEXT.to_owned()));
@@ -868,6 +887,7 @@ fn rewrite_tokens(
                 return Err("the key is in a template literal: edit it by hand".into());
             };
             edits.push((s, e, te.to_owned()));
+            delta.templates += 1;
             continue;
         }
         let lower = tok.prefix.to_ascii_lowercase();
@@ -877,14 +897,18 @@ fn rewrite_tokens(
             );
         }
         edits.push(string_edit(text, tok, s, e, expr));
+        // The expression's own literals count too (`os.environ["FICHIER_API_KEY"]`).
+        let expr_literals = (expr.matches('"').count() / 2) as isize;
+        delta.strings +=
+            isize::from(s > tok.content) + isize::from(e < tok.content_end) - 1 + expr_literals;
     }
-    Ok(edits)
+    Ok((edits, delta))
 }
 
 fn rewrite_python(text: &str, spans: &[(usize, usize)]) -> Result<(String, Vec<String>), String> {
     let tokens = tokenize_python(text)?;
     let expr = format!("os.environ[\"{FIX_ENV}\"]");
-    let edits = rewrite_tokens(text, spans, &tokens, &expr, None)?;
+    let (edits, delta) = rewrite_tokens(text, spans, &tokens, &expr, None)?;
     let needs_os = edits.iter().any(|e| e.2.contains("os.environ"));
     let mut fixed = splice(text, edits)?;
     let mut notes = Vec::new();
@@ -893,7 +917,11 @@ fn rewrite_python(text: &str, spans: &[(usize, usize)]) -> Result<(String, Vec<S
         fixed.insert_str(at, &format!("import os{}", line_ending(text)));
         notes.push("added `import os`".to_owned());
     }
-    tokenize_python(&fixed).map_err(|_| "the rewrite would not tokenize: edit it by hand")?;
+    let new =
+        tokenize_python(&fixed).map_err(|_| "the rewrite would not tokenize: edit it by hand")?;
+    if !substitution_only(&tokens, &new, &delta) {
+        return Err("the rewrite would change more than the key's string: edit it by hand".into());
+    }
     notes.push(format!(
         "os.environ[\"{FIX_ENV}\"] raises KeyError when the variable is not set; {}",
         exec_note("python3 ")
@@ -962,9 +990,12 @@ fn rewrite_js(
     }
     let expr = format!("process.env.{FIX_ENV}");
     let template = format!("${{process.env.{FIX_ENV}}}");
-    let edits = rewrite_tokens(text, spans, &tokens, &expr, Some(&template))?;
+    let (edits, delta) = rewrite_tokens(text, spans, &tokens, &expr, Some(&template))?;
     let fixed = splice(text, edits)?;
-    tokenize_js(&fixed).map_err(|_| "the rewrite would not tokenize: edit it by hand")?;
+    let new = tokenize_js(&fixed).map_err(|_| "the rewrite would not tokenize: edit it by hand")?;
+    if !substitution_only(&tokens, &new, &delta) {
+        return Err("the rewrite would change more than the key's string: edit it by hand".into());
+    }
     Ok((
         fixed,
         vec![format!(
