@@ -455,8 +455,11 @@ fn line_ending(text: &str) -> &'static str {
     if text.contains("\r\n") { "\r\n" } else { "\n" }
 }
 
-/// Applies replacements `(start, end, text)` (sorted, non-overlapping) to `text`.
-fn splice(text: &str, mut edits: Vec<(usize, usize, String)>) -> Result<String, String> {
+/// One replacement: the byte range `start..end` of the original becomes the text.
+type Edit = (usize, usize, String);
+
+/// Applies replacements (sorted, non-overlapping) to `text`.
+fn splice(text: &str, mut edits: Vec<Edit>) -> Result<String, String> {
     edits.sort_by_key(|e| e.0);
     for w in edits.windows(2) {
         if w[0].1 > w[1].0 {
@@ -820,7 +823,7 @@ fn tokenize_js(text: &str) -> Result<Tokens, String> {
 
 /// The edit replacing a key inside a string token by `expr`, splitting the string when the
 /// key is only part of it: `"Bearer KEY"` → `("Bearer " + expr)`.
-fn string_edit(text: &str, tok: &StrTok, s: usize, e: usize, expr: &str) -> (usize, usize, String) {
+fn string_edit(text: &str, tok: &StrTok, s: usize, e: usize, expr: &str) -> Edit {
     if s == tok.content && e == tok.content_end {
         return (tok.start, tok.end, expr.to_owned());
     }
@@ -860,7 +863,7 @@ fn rewrite_tokens(
     tokens: &Tokens,
     expr: &str,
     template_expr: Option<&str>,
-) -> Result<(Vec<(usize, usize, String)>, TokenDelta), String> {
+) -> Result<(Vec<Edit>, TokenDelta), String> {
     let mut edits = Vec::new();
     let mut delta = TokenDelta::default();
     for &(s, e) in spans {
