@@ -73,7 +73,7 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 /// Whether the `Host` header names this server by a loopback name (or the address given
-/// with `--listen`), so a rebinding DNS name pointing at 127.0.0.1 is refused.
+/// with `--listen`; any address literal for a wildcard `--listen`), so a rebinding DNS name pointing at 127.0.0.1 is refused.
 pub fn host_allowed(headers: &HeaderMap, port: u16, listen: IpAddr) -> bool {
     let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
         return false;
@@ -90,7 +90,9 @@ pub fn host_allowed(headers: &HeaderMap, port: u16, listen: IpAddr) -> bool {
         return true;
     }
     match bare.parse::<IpAddr>() {
-        Ok(ip) => ip.is_loopback() || (!listen.is_unspecified() && ip == listen),
+        // An address literal cannot be a rebinding attack (that needs a DNS name); on a
+        // wildcard bind any of the machine's addresses may be used.
+        Ok(ip) => ip.is_loopback() || ip == listen || listen.is_unspecified(),
         Err(_) => false,
     }
 }

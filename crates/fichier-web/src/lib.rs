@@ -223,72 +223,119 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, WebError> {
         .map_err(|source| WebError::Bind { addr, source })
 }
 
+/// Both listeners, bound and not serving yet (so the caller learns the ports first).
+#[derive(Debug)]
+pub struct Bound {
+    config: WebConfig,
+    dash: TcpListener,
+    dash_addr: SocketAddr,
+    cnl: Option<(TcpListener, SocketAddr)>,
+}
+
+impl Bound {
+    /// Binds the dashboard on `config.listen:config.port` and Click'n'Load on
+    /// `127.0.0.1:cnl_port`.
+    pub async fn bind(config: WebConfig) -> Result<Bound, WebError> {
+        let dash = bind(SocketAddr::new(config.listen, config.port)).await?;
+        let dash_addr = dash.local_addr().map_err(WebError::Serve)?;
+        let cnl = match config.cnl_port {
+            Some(p) => {
+                let l = bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), p)).await?;
+                let a = l.local_addr().map_err(WebError::Serve)?;
+                Some((l, a))
+            }
+            None => None,
+        };
+        Ok(Bound {
+            config,
+            dash,
+            dash_addr,
+            cnl,
+        })
+    }
+
+    /// The dashboard's base URL (`http://127.0.0.1:9667/`).
+    pub fn url(&self) -> String {
+        let ip = self.dash_addr.ip();
+        let host = if ip.is_unspecified() || ip.is_loopback() {
+            "127.0.0.1".to_owned()
+        } else if ip.is_ipv6() {
+            format!("[{ip}]")
+        } else {
+            ip.to_string()
+        };
+        format!("http://{host}:{}/", self.dash_addr.port())
+    }
+
+    /// The Click'n'Load listener's address, when on.
+    pub fn cnl_addr(&self) -> Option<SocketAddr> {
+        self.cnl.as_ref().map(|(_, a)| *a)
+    }
+
+    /// Serves until `shutdown` completes. Writes [`Running`] to [`addr_path`] once serving
+    /// and removes it at the end.
+    pub async fn serve(
+        self,
+        store_path: PathBuf,
+        client: fichier_api::Client,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), WebError> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let app = app(&self.config, &store_path, client, stop_rx.clone())?;
+        let running = Running {
+            url: self.url(),
+            cnl: self.cnl_addr(),
+            pid: std::process::id(),
+        };
+        let addr_file = addr_path(&self.config.data_dir);
+        write_private(
+            &addr_file,
+            &serde_json::to_vec_pretty(&running).unwrap_or_default(),
+        )
+        .map_err(|source| WebError::File {
+            path: addr_file.clone(),
+            source,
+        })?;
+        tracing::info!(url = %running.url, cnl = ?running.cnl, "dashboard listening");
+
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let dash_server = axum::serve(
+            self.dash,
+            dashboard_router(app.clone(), self.dash_addr.port(), self.config.listen),
+        )
+        .with_graceful_shutdown(stopped(stop_rx.clone()));
+        let result = match self.cnl {
+            Some((l, a)) => {
+                let cnl_server = axum::serve(l, cnl_router(app.clone(), a.port()))
+                    .with_graceful_shutdown(stopped(stop_rx.clone()));
+                tokio::try_join!(async { dash_server.await }, async {
+                    cnl_server.await
+                })
+                .map(|_| ())
+            }
+            None => dash_server.await,
+        };
+        let _ = std::fs::remove_file(&addr_file);
+        result.map_err(WebError::Serve)
+    }
+}
+
 /// Serves the dashboard (and the Click'n'Load receiver unless `cnl_port` is `None`) until
-/// `shutdown` completes. Writes the address to [`addr_path`] once listening and removes it
-/// at the end.
+/// `shutdown` completes: [`Bound::bind`] then [`Bound::serve`].
 pub async fn serve(
     config: WebConfig,
     store_path: PathBuf,
     client: fichier_api::Client,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), WebError> {
-    let dash = bind(SocketAddr::new(config.listen, config.port)).await?;
-    let dash_addr = dash.local_addr().map_err(WebError::Serve)?;
-    let cnl = match config.cnl_port {
-        Some(p) => Some(bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), p)).await?),
-        None => None,
-    };
-    let cnl_addr = match &cnl {
-        Some(l) => Some(l.local_addr().map_err(WebError::Serve)?),
-        None => None,
-    };
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let app = app(&config, &store_path, client, stop_rx.clone())?;
-    let host = if dash_addr.ip().is_unspecified() || dash_addr.ip().is_loopback() {
-        "127.0.0.1".to_owned()
-    } else {
-        dash_addr.ip().to_string()
-    };
-    let running = Running {
-        url: format!("http://{host}:{}/", dash_addr.port()),
-        cnl: cnl_addr,
-        pid: std::process::id(),
-    };
-    let addr_file = addr_path(&config.data_dir);
-    write_private(
-        &addr_file,
-        &serde_json::to_vec_pretty(&running).unwrap_or_default(),
-    )
-    .map_err(|source| WebError::File {
-        path: addr_file.clone(),
-        source,
-    })?;
-    tracing::info!(url = %running.url, cnl = ?cnl_addr, "dashboard listening");
-
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = stop_tx.send(true);
-    });
-    let stopped = |mut rx: watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
-    let dash_server = axum::serve(
-        dash,
-        dashboard_router(app.clone(), dash_addr.port(), config.listen),
-    )
-    .with_graceful_shutdown(stopped(stop_rx.clone()));
-    let result = match (cnl, cnl_addr) {
-        (Some(l), Some(a)) => {
-            let cnl_server = axum::serve(l, cnl_router(app.clone(), a.port()))
-                .with_graceful_shutdown(stopped(stop_rx.clone()));
-            tokio::try_join!(
-                async { dash_server.await },
-                async { cnl_server.await }
-            )
-            .map(|_| ())
-        }
-        _ => dash_server.await,
-    };
-    let _ = std::fs::remove_file(&addr_file);
-    result.map_err(WebError::Serve)
+    Bound::bind(config)
+        .await?
+        .serve(store_path, client, shutdown)
+        .await
 }

@@ -161,6 +161,9 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Find leaked 1fichier API keys in files, trees, stdin, git history or staged changes.
     Scan(ScanArgs),
+    /// Open the daemon's web dashboard: print its URL with a fresh access token (and open a
+    /// browser), or serve it here with --serve.
+    Dashboard(DashboardArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout.
@@ -738,4 +741,42 @@ pub struct VerifyArgs {
     /// With --read-data, only this share of the files, picked at random (e.g. 10%).
     #[arg(long, value_name = "P%", requires = "read_data")]
     pub sample: Option<String>,
+}
+
+/// The web side's listeners (`fichier daemon` and `fichier dashboard --serve`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct WebArgs {
+    /// Dashboard port, on 127.0.0.1 unless --listen [default: 9667; 0 picks a free one].
+    #[arg(long, value_name = "P")]
+    pub port: Option<u16>,
+    /// Click'n'Load port, always on 127.0.0.1 (web pages post to 9666) [default: 9666].
+    #[arg(long, value_name = "C")]
+    pub cnl_port: Option<u16>,
+    /// Do not run the Click'n'Load receiver.
+    #[arg(long)]
+    pub no_cnl: bool,
+    /// Serve the dashboard on this address instead of 127.0.0.1 (other machines can then
+    /// reach it: the access token is all that protects it).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::IpAddr>,
+}
+
+/// `fichier dashboard`
+#[derive(Debug, clap::Args)]
+#[command(after_help = "The dashboard, its JSON API and Click'n'Load: docs/dashboard.md.")]
+pub struct DashboardArgs {
+    /// Print the URL without opening a browser.
+    #[arg(long)]
+    pub no_open: bool,
+    /// Serve the dashboard (and Click'n'Load) in this process until interrupted, without the
+    /// daemon's downloader: for looking at and editing the queue.
+    #[arg(long)]
+    pub serve: bool,
+    /// With --serve: where links added from the dashboard are downloaded (default: the
+    /// current directory).
+    #[arg(long, value_name = "DIR", requires = "serve")]
+    pub to: Option<PathBuf>,
+    /// Listeners.
+    #[command(flatten)]
+    pub web: WebArgs,
 }

@@ -9,6 +9,7 @@ pub mod backup_log;
 pub mod backup_notify;
 pub mod completions;
 pub mod cp;
+pub mod dashboard;
 pub mod download;
 pub mod info;
 pub mod link;
@@ -57,6 +58,7 @@ pub async fn dispatch(ctx: &mut Context, command: Command) -> anyhow::Result<Exi
         Command::Restore(a) => restore::run(ctx, a).await,
         Command::Verify(a) => restore::verify(ctx, a).await,
         Command::Scan(a) => scan::run(ctx, a).await,
+        Command::Dashboard(a) => dashboard::run(ctx, a).await,
         Command::Completions(a) => Ok(completions::run(&a)),
         Command::Man => Ok(man::run()),
     }
