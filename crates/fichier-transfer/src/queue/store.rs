@@ -12,6 +12,8 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
+use crate::names::safe_local_name;
+
 /// The id of a queue item (stable for the item's life, never reused).
 pub type ItemId = i64;
 
@@ -195,9 +197,12 @@ pub struct Item {
 }
 
 impl Item {
-    /// The local file it will become, once the name is known.
+    /// The local file it will become, once the name is known (the name made safe: no `/`,
+    /// no control characters, never `.` or `..`).
     pub fn target_path(&self) -> Option<PathBuf> {
-        self.name.as_ref().map(|n| self.target_dir.join(n))
+        self.name
+            .as_ref()
+            .map(|n| self.target_dir.join(safe_local_name(n)))
     }
 }
 
@@ -479,7 +484,10 @@ impl QueueStore {
                 item.target_dir.display()
             )));
         }
-        let target_path = item.name.as_ref().map(|n| item.target_dir.join(n));
+        let target_path = item
+            .name
+            .as_ref()
+            .map(|n| item.target_dir.join(safe_local_name(n)));
         self.write(|tx| {
             let same_source: Option<ItemId> = tx
                 .query_row("SELECT id FROM items WHERE source = ?1", [&source], |r| {
@@ -828,7 +836,7 @@ impl QueueStore {
             let Some(dir) = dir else {
                 return Ok(((), false));
             };
-            let target = name.map(|n| path_bytes(&path_from_bytes(dir).join(n)));
+            let target = name.map(|n| path_bytes(&path_from_bytes(dir).join(safe_local_name(n))));
             let n = tx
                 .execute(
                     "UPDATE items SET name = COALESCE(?2, name), size = COALESCE(?3, size),
