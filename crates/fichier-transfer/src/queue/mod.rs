@@ -4,7 +4,10 @@
 
 pub mod crawljob;
 pub mod links;
+pub mod runner;
+pub mod schedule;
 pub mod store;
+pub mod timetable;
 pub mod watch;
 
 pub use crawljob::{CrawlJob, CrawljobError};

@@ -9,6 +9,7 @@ pub mod backup_log;
 pub mod backup_notify;
 pub mod completions;
 pub mod cp;
+pub mod daemon;
 pub mod download;
 pub mod info;
 pub mod link;
@@ -16,6 +17,7 @@ pub mod ls;
 pub mod man;
 pub mod mkdir;
 pub mod mv;
+pub mod queue_run;
 pub mod remote;
 pub mod rename;
 pub mod restore;
@@ -57,6 +59,7 @@ pub async fn dispatch(ctx: &mut Context, command: Command) -> anyhow::Result<Exi
         Command::Restore(a) => restore::run(ctx, a).await,
         Command::Verify(a) => restore::verify(ctx, a).await,
         Command::Scan(a) => scan::run(ctx, a).await,
+        Command::Daemon(a) => daemon::run(ctx, *a).await,
         Command::Completions(a) => Ok(completions::run(&a)),
         Command::Man => Ok(man::run()),
     }
