@@ -164,6 +164,9 @@ pub enum Command {
     /// Open the daemon's web dashboard: print its URL with a fresh access token (and open a
     /// browser), or serve it here with --serve.
     Dashboard(DashboardArgs),
+    /// Work the download queue continuously (picks up what other processes add, folder
+    /// watch); `daemon install` writes a systemd user unit. See docs/daemon.md.
+    Daemon(Box<DaemonArgs>),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout.
@@ -779,4 +782,131 @@ pub struct DashboardArgs {
     /// Listeners.
     #[command(flatten)]
     pub web: WebArgs,
+}
+
+/// How `queue run` and `daemon` work the queue (docs/daemon.md).
+#[derive(Debug, Clone, Args)]
+pub struct QueueWorkArgs {
+    /// Files downloaded at once on Premium/GOLD, 1-10 (Access: 1; Free: none).
+    #[arg(short, long, value_name = "N", default_value_t = 3,
+          value_parser = clap::value_parser!(u8).range(1..=10))]
+    pub jobs: u8,
+    /// Connections per file, 1-20 (default 3 for files of 64 MiB and more, else 1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub segments: Option<u32>,
+    /// Connections across every file of the queue, 1-30 (1fichier allows 30 per account).
+    #[arg(long, value_name = "N", default_value_t = 12,
+          value_parser = clap::value_parser!(u8).range(1..=30))]
+    pub connections: u8,
+    /// Global bandwidth limit shared by every connection (500k, 10M, 1G).
+    #[arg(long, value_name = "RATE", value_parser = parse_limit_rate, conflicts_with = "timetable")]
+    pub limit_rate: Option<u64>,
+    /// Bandwidth by local time of day: "08:00,2M 23:00,off" (off = unlimited).
+    #[arg(long, value_name = "TABLE", value_parser = parse_timetable)]
+    pub timetable: Option<fichier_transfer::queue::timetable::Timetable>,
+    /// Do not compare the whirlpool (the size is still checked).
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Run CMD with `sh -c` after each finished file (FICHIER_ITEM_PATH, _SIZE, _WHIRLPOOL,
+    /// _PACKAGE, _ID, _NAME, _SOURCE in its environment).
+    #[arg(long, value_name = "CMD")]
+    pub on_done: Option<String>,
+    /// Run CMD with `sh -c` when every file of a package is done (FICHIER_PACKAGE,
+    /// FICHIER_PACKAGE_FILES, FICHIER_PACKAGE_PATHS, FICHIER_PACKAGE_BYTES).
+    #[arg(long, value_name = "CMD")]
+    pub on_package_done: Option<String>,
+    /// Progress display: bars on a terminal (else lines), `json` for NDJSON events on
+    /// stdout, `none` for errors only.
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+}
+
+/// `--progress`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressMode {
+    /// Bars on a terminal, a line per event elsewhere.
+    Auto,
+    /// One JSON object per event on stdout.
+    Json,
+    /// Errors only.
+    None,
+}
+
+/// `fichier queue run`
+#[derive(Debug, Clone, Args)]
+pub struct QueueRunArgs {
+    #[command(flatten)]
+    pub work: QueueWorkArgs,
+    /// Longest wait for items that wait (flood cooldown, retries, location limit) before
+    /// giving up and exiting (30s, 15m, 1h; 0 = never wait).
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_wait)]
+    pub max_wait: std::time::Duration,
+}
+
+/// `fichier daemon`
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct DaemonArgs {
+    /// `install` writes a systemd user unit instead of running.
+    #[command(subcommand)]
+    pub action: Option<DaemonCommand>,
+    #[command(flatten)]
+    pub run: DaemonRunArgs,
+}
+
+/// What a running daemon does.
+#[derive(Debug, Clone, Args)]
+pub struct DaemonRunArgs {
+    #[command(flatten)]
+    pub work: QueueWorkArgs,
+    /// Import `.crawljob` and `.txt` link files dropped into DIR every few seconds
+    /// (repeatable); imported files move to DIR/added/.
+    #[arg(long, value_name = "DIR")]
+    pub watch: Vec<PathBuf>,
+    /// Where links imported from watched folders go when the file names no folder (default:
+    /// the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub to: Option<PathBuf>,
+}
+
+/// `fichier daemon ...`
+#[derive(Debug, Subcommand)]
+pub enum DaemonCommand {
+    /// Write a systemd user unit running `fichier daemon` with these options (or print it,
+    /// and how to start it where systemd is missing).
+    Install(DaemonInstallArgs),
+}
+
+/// `fichier daemon install`
+#[derive(Debug, Args)]
+pub struct DaemonInstallArgs {
+    #[command(flatten)]
+    pub run: DaemonRunArgs,
+    /// Print the unit instead of writing it.
+    #[arg(long)]
+    pub print: bool,
+    /// Replace an existing unit with other content.
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn parse_timetable(raw: &str) -> Result<fichier_transfer::queue::timetable::Timetable, String> {
+    fichier_transfer::queue::timetable::Timetable::parse(raw)
+}
+
+/// `30s`, `15m`, `1h`, `0`.
+fn parse_wait(raw: &str) -> Result<std::time::Duration, String> {
+    let t = raw.trim();
+    let bad = || format!("{t:?} is not a duration: write e.g. 30s, 15m or 1h");
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let mult = match unit {
+        "" if n == 0 => 0,
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return Err(bad()),
+    };
+    Ok(std::time::Duration::from_secs(n.saturating_mul(mult)))
 }

@@ -10,6 +10,7 @@ pub mod backup_notify;
 pub mod completions;
 pub mod cp;
 pub mod dashboard;
+pub mod daemon;
 pub mod download;
 pub mod info;
 pub mod link;
@@ -17,6 +18,7 @@ pub mod ls;
 pub mod man;
 pub mod mkdir;
 pub mod mv;
+pub mod queue_run;
 pub mod remote;
 pub mod rename;
 pub mod restore;
@@ -59,6 +61,7 @@ pub async fn dispatch(ctx: &mut Context, command: Command) -> anyhow::Result<Exi
         Command::Verify(a) => restore::verify(ctx, a).await,
         Command::Scan(a) => scan::run(ctx, a).await,
         Command::Dashboard(a) => dashboard::run(ctx, a).await,
+        Command::Daemon(a) => daemon::run(ctx, *a).await,
         Command::Completions(a) => Ok(completions::run(&a)),
         Command::Man => Ok(man::run()),
     }
