@@ -229,12 +229,34 @@ impl Queue {
     }
 }
 
-/// Items of a `.crawljob` file (either syntax), ready to add.
+/// Items of a `.crawljob` file (either syntax; qstore's parser), ready to add: the job's
+/// folder (relative ones under `target`), package (the form's wins), password, priority,
+/// file name and comment.
 pub fn crawljob_items(
-    _text: &str,
-    _target: &Path,
-    _package: Option<String>,
-    _origin: &str,
+    text: &str,
+    target: &Path,
+    package: Option<String>,
+    origin: &str,
 ) -> Result<Vec<(String, Option<NewItem>)>, String> {
-    Err("crawljob files are not read yet".to_owned())
+    use fichier_transfer::queue::{crawljob, watch};
+    let parsed = crawljob::parse(text).map_err(|e| e.to_string())?;
+    let mut items = Vec::new();
+    for (n, job) in parsed.jobs.iter().enumerate() {
+        let dir = watch::job_target(job, target).map_err(|e| format!("job {}: {e}", n + 1))?;
+        for link in job.links() {
+            let item = fichier_transfer::queue::links::normalise_link(link).map(|source| NewItem {
+                source,
+                target_dir: dir.clone(),
+                package: package.clone().or_else(|| job.package_name.clone()),
+                priority: job.priority.unwrap_or(0),
+                password: job.download_password.clone(),
+                name: job.filename.clone(),
+                origin: origin.to_owned(),
+                comment: job.comment.clone(),
+                ..NewItem::default()
+            });
+            items.push((link.to_owned(), item));
+        }
+    }
+    Ok(items)
 }

@@ -867,6 +867,9 @@ pub struct DaemonRunArgs {
     /// the current directory).
     #[arg(long, value_name = "DIR")]
     pub to: Option<PathBuf>,
+    /// The dashboard and Click'n'Load listeners.
+    #[command(flatten)]
+    pub web: WebArgs,
 }
 
 /// `fichier daemon ...`

@@ -322,6 +322,8 @@ async fn daemon(ctx: &mut Context, args: DaemonRunArgs) -> anyhow::Result<Exit> 
         ));
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let web =
+        super::dashboard::start_for_daemon(ctx, &args.web, to.clone(), stop_rx.clone()).await?;
     let watcher = (!watch.is_empty()).then(|| {
         let store = worker.store.clone();
         let printer = ctx.printer.clone();
@@ -345,6 +347,9 @@ async fn daemon(ctx: &mut Context, args: DaemonRunArgs) -> anyhow::Result<Exit> 
     let report = worker.run(shutdown).await;
     if let Some(w) = watcher {
         w.abort();
+    }
+    if let Some(w) = web {
+        let _ = w.await;
     }
     let report = report?;
     if !ctx.settings.output.quiet && !ctx.settings.output.json {

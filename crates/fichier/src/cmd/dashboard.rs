@@ -137,6 +137,54 @@ async fn serve(ctx: &mut Context, args: DashboardArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
+/// Starts the daemon's dashboard and Click'n'Load receiver beside the runner; they stop when
+/// `stop` turns true. A default port already taken (another daemon, JDownloader on 9666) only
+/// warns, the downloads matter more; a port given with --port/--cnl-port is an error.
+pub async fn start_for_daemon(
+    ctx: &mut Context,
+    web: &WebArgs,
+    download_dir: std::path::PathBuf,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let mut config = web_config(ctx, web, download_dir);
+    let (_, key, _) = ctx.key().await?;
+    config.key_hint = Some(key.masked());
+    let client = ctx.client().await?.clone();
+    let store = ctx.settings.dirs.data.join("queue.sqlite");
+    let bound = match Bound::bind(config).await {
+        Ok(b) => b,
+        Err(e) if web.port.is_none() && web.cnl_port.is_none() => {
+            ctx.printer.warn(&format!(
+                "dashboard not started: {e} (another daemon, or JDownloader on 9666?); give \
+                 --port P and --cnl-port C, or --no-cnl"
+            ));
+            return Ok(None);
+        }
+        Err(e) => {
+            return Err(Failure::fatal(e.to_string())
+                .with_hint("pick another --port/--cnl-port, or --no-cnl")
+                .into());
+        }
+    };
+    ctx.printer.status(&format!(
+        "dashboard on {} (open it with `fichier dashboard`){}",
+        bound.url(),
+        bound
+            .cnl_addr()
+            .map(|a| format!(", Click'n'Load on {a}"))
+            .unwrap_or_default()
+    ));
+    let printer = ctx.printer.clone();
+    Ok(Some(tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = bound.serve(store, client, shutdown).await {
+            printer.warn(&format!("dashboard stopped: {e}"));
+        }
+    })))
+}
+
 /// Completes on Ctrl-C or SIGTERM.
 pub async fn stop_signal() {
     #[cfg(unix)]
