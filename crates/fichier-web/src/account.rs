@@ -63,7 +63,9 @@ impl Account {
     /// long, so a failing call is not repeated by every page load), the cooldown always fresh.
     pub async fn view(&self) -> AccountView {
         let mut cached = self.cached.lock().await;
-        let stale = cached.as_ref().is_none_or(|(at, _)| at.elapsed() >= REFRESH);
+        let stale = cached
+            .as_ref()
+            .is_none_or(|(at, _)| at.elapsed() >= REFRESH);
         if stale {
             let mut view = match self.client.user_info().await {
                 Ok(info) => AccountView {

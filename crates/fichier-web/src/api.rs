@@ -79,7 +79,8 @@ pub async fn add_text(
         .queue
         .add_links(links, Some(target), package, origin.to_owned(), None)
         .await?;
-    app.log.push(format!("Added from the dashboard: {}", report.summary()));
+    app.log
+        .push(format!("Added from the dashboard: {}", report.summary()));
     Ok(report)
 }
 
@@ -174,7 +175,16 @@ async fn add(State(app): State<Arc<App>>, Json(body): Json<AddBody>) -> Response
     if let Some(t) = &body.text {
         links.extend(crate::pages::link_lines(t));
     }
-    answer(add_text(&app, links, body.package, body.target.as_deref(), "dashboard").await)
+    answer(
+        add_text(
+            &app,
+            links,
+            body.package,
+            body.target.as_deref(),
+            "dashboard",
+        )
+        .await,
+    )
 }
 
 async fn add_file(State(app): State<Arc<App>>, multipart: Multipart) -> Response {

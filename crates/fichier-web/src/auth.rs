@@ -210,9 +210,21 @@ pub async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
     }
     // A state change: same-origin only, and the CSRF token.
     if !same_origin(req.headers()) {
+        let h = |name: &str| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-")
+                .to_owned()
+        };
         return refuse(
             StatusCode::FORBIDDEN,
-            "Cross-site request refused (Origin or Sec-Fetch-Site).",
+            &format!(
+                "Cross-site request refused (Origin {}, Sec-Fetch-Site {}, Host {}).",
+                h("origin"),
+                h("sec-fetch-site"),
+                h("host")
+            ),
         );
     }
     let header_csrf = req
@@ -238,7 +250,9 @@ pub async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
             .find(|(k, _)| k == CSRF_FIELD)
             .is_some_and(|(_, v)| same(&v, &app.csrf));
         if ok {
-            return next.run(Request::from_parts(parts, Body::from(bytes))).await;
+            return next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await;
         }
     }
     refuse(
@@ -275,14 +289,19 @@ fn same_origin(headers: &HeaderMap) -> bool {
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // `same-origin`, not `no-referrer`: with the latter Chromium sends `Origin: null` on the
+    // page's own form posts, which the same-origin check must refuse.
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if !h.contains_key(header::CACHE_CONTROL) {
@@ -304,7 +323,12 @@ mod tests {
     #[test]
     fn loopback_names_pass_the_host_check_and_others_do_not() {
         let lo: IpAddr = "127.0.0.1".parse().unwrap();
-        for ok in ["127.0.0.1:9667", "localhost:9667", "[::1]:9667", "LOCALHOST"] {
+        for ok in [
+            "127.0.0.1:9667",
+            "localhost:9667",
+            "[::1]:9667",
+            "LOCALHOST",
+        ] {
             assert!(host_allowed(&with_host(ok), 9667, lo), "{ok}");
         }
         for bad in [

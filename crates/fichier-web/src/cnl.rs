@@ -107,6 +107,21 @@ pub fn decrypt_links(crypted: &str, key: &[u8; 16]) -> Result<Vec<String>, CnlEr
     split_links(text)
 }
 
+/// What a Click'n'Load page sends: the links one a line, NUL-padded to whole blocks,
+/// AES-128-CBC with IV = key, base64. For tests and tools that hand links over.
+pub fn encrypt_links(links: &[&str], key: &[u8; 16]) -> String {
+    use aes::cipher::BlockModeEncrypt as _;
+    let mut buf = links.join("\r\n").into_bytes();
+    let padded = buf.len().div_ceil(16).max(1) * 16;
+    buf.resize(padded, 0);
+    let n = buf.len();
+    let ct = cbc::Encryptor::<aes::Aes128>::new(key.into(), key.into())
+        .encrypt_padded::<NoPadding>(&mut buf, n)
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default();
+    base64::engine::general_purpose::STANDARD.encode(ct)
+}
+
 /// One link a line (CR, LF, or both), blanks trimmed, empty lines dropped, bounded.
 pub fn split_links(text: &str) -> Result<Vec<String>, CnlError> {
     let links: Vec<String> = text
@@ -318,7 +333,8 @@ mod tests {
 
     #[test]
     fn links_round_trip_through_the_cipher() {
-        let plain = "https://1fichier.com/?abc123\r\nhttps://example.org/x\n\nhttps://megadl.fr/?zz";
+        let plain =
+            "https://1fichier.com/?abc123\r\nhttps://example.org/x\n\nhttps://megadl.fr/?zz";
         let crypted = encrypt(plain, &key());
         let links = decrypt_links(&crypted, &key()).unwrap();
         assert_eq!(

@@ -314,10 +314,8 @@ impl Bound {
             Some((l, a)) => {
                 let cnl_server = axum::serve(l, cnl_router(app.clone(), a.port()))
                     .with_graceful_shutdown(stopped(stop_rx.clone()));
-                tokio::try_join!(async { dash_server.await }, async {
-                    cnl_server.await
-                })
-                .map(|_| ())
+                tokio::try_join!(async { dash_server.await }, async { cnl_server.await })
+                    .map(|_| ())
             }
             None => dash_server.await,
         };

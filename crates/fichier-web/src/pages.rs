@@ -180,7 +180,10 @@ fn item_row(app: &App, item: &Item) -> String {
         .unwrap_or_else(|| until_text(item).trim().to_owned());
     let (progress, pct) = match (percent(item), item.size) {
         (Some(p), Some(s)) => (
-            format!("<progress max=\"{s}\" value=\"{}\"></progress>", item.bytes_done.min(s)),
+            format!(
+                "<progress max=\"{s}\" value=\"{}\"></progress>",
+                item.bytes_done.min(s)
+            ),
             format!("{p}%"),
         ),
         _ => ("<progress></progress>".to_owned(), String::new()),
@@ -552,7 +555,10 @@ async fn account_page(State(app): State<Arc<App>>) -> Response {
             }
         }),
     );
-    row("CDN credits", v.cdn_credits_gb.map(|g| format!("{g:.2} GB")));
+    row(
+        "CDN credits",
+        v.cdn_credits_gb.map(|g| format!("{g:.2} GB")),
+    );
     row(
         "Spend CDN credits",
         v.use_cdn.map(|u| if u { "yes" } else { "no" }.to_owned()),

@@ -46,7 +46,10 @@ impl AddReport {
             s.push_str(&format!(", {} already queued", self.duplicates.len()));
         }
         if !self.ignored.is_empty() {
-            s.push_str(&format!(", {} not 1fichier links ignored", self.ignored.len()));
+            s.push_str(&format!(
+                ", {} not 1fichier links ignored",
+                self.ignored.len()
+            ));
         }
         s
     }
@@ -105,8 +108,8 @@ impl Queue {
     ) -> Result<T, String> {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || f(&store))
-        .await
-        .map_err(|e| format!("store task failed: {e}"))?
+            .await
+            .map_err(|e| format!("store task failed: {e}"))?
     }
 
     /// The store's change counter.
@@ -153,16 +156,15 @@ impl Queue {
         let items: Vec<(String, Option<NewItem>)> = links
             .into_iter()
             .map(|link| {
-                let item = fichier_transfer::queue::links::normalise_link(&link).map(|source| {
-                    NewItem {
+                let item =
+                    fichier_transfer::queue::links::normalise_link(&link).map(|source| NewItem {
                         source,
                         target_dir: target.clone(),
                         package: package.clone(),
                         origin: origin.clone(),
                         comment: comment.clone(),
                         ..NewItem::default()
-                    }
-                });
+                    });
                 (link, item)
             })
             .collect();
@@ -183,13 +185,11 @@ impl Queue {
                 };
                 match s.add(item).map_err(|e| e.to_string())? {
                     AddOutcome::Added(id) => report.added.push(id),
-                    AddOutcome::Duplicate { existing, why } => {
-                        report.duplicates.push(Duplicate {
-                            link,
-                            existing,
-                            why,
-                        })
-                    }
+                    AddOutcome::Duplicate { existing, why } => report.duplicates.push(Duplicate {
+                        link,
+                        existing,
+                        why,
+                    }),
                 }
             }
             Ok(report)

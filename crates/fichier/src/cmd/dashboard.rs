@@ -13,11 +13,7 @@ use crate::printer::Printer;
 
 /// The web settings of `fichier daemon` and `fichier dashboard --serve`, with a warning
 /// printed for a non-loopback `--listen`.
-pub fn web_config(
-    ctx: &Context,
-    web: &WebArgs,
-    download_dir: std::path::PathBuf,
-) -> WebConfig {
+pub fn web_config(ctx: &Context, web: &WebArgs, download_dir: std::path::PathBuf) -> WebConfig {
     let mut config = WebConfig::new(ctx.settings.dirs.data.clone(), download_dir);
     if let Some(port) = web.port {
         config.port = port;
