@@ -87,7 +87,10 @@ impl Account {
                     ..AccountView::default()
                 },
             };
-            view.fetched_at = Some(jiff::Timestamp::now().to_string());
+            view.fetched_at = jiff::Timestamp::now()
+                .round(jiff::Unit::Second)
+                .ok()
+                .map(|t| t.to_string());
             *cached = Some((Instant::now(), view));
         }
         let mut view = cached.as_ref().map(|(_, v)| v.clone()).unwrap_or_default();

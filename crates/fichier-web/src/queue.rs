@@ -62,6 +62,10 @@ impl AddReport {
     }
 }
 
+/// One line to add: the text as given, the item (`None`: not a 1fichier link), and whether
+/// it starts (`false`: added paused).
+pub type ToAdd = (String, Option<NewItem>, bool);
+
 /// A user action on items.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -153,7 +157,7 @@ impl Queue {
         comment: Option<String>,
     ) -> Result<AddReport, String> {
         let target = target.unwrap_or_else(|| self.download_dir.clone());
-        let items: Vec<(String, Option<NewItem>)> = links
+        let items: Vec<ToAdd> = links
             .into_iter()
             .map(|link| {
                 let item =
@@ -165,26 +169,29 @@ impl Queue {
                         comment: comment.clone(),
                         ..NewItem::default()
                     });
-                (link, item)
+                (link, item, true)
             })
             .collect();
         self.add_items(items).await
     }
 
-    /// Adds prepared items; `None` marks a line that is not a 1fichier link.
-    pub async fn add_items(
-        &self,
-        items: Vec<(String, Option<NewItem>)>,
-    ) -> Result<AddReport, String> {
+    /// Adds prepared items: `(line, item, starts)`; `None` marks a line that is not a
+    /// 1fichier link; `starts == false` adds the item paused.
+    pub async fn add_items(&self, items: Vec<ToAdd>) -> Result<AddReport, String> {
         self.with(move |s| {
             let mut report = AddReport::default();
-            for (link, item) in items {
+            for (link, item, starts) in items {
                 let Some(item) = item else {
                     report.ignored.push(link);
                     continue;
                 };
                 match s.add(item).map_err(|e| e.to_string())? {
-                    AddOutcome::Added(id) => report.added.push(id),
+                    AddOutcome::Added(id) => {
+                        if !starts {
+                            s.pause(&Selector::Id(id)).map_err(|e| e.to_string())?;
+                        }
+                        report.added.push(id)
+                    }
                     AddOutcome::Duplicate { existing, why } => report.duplicates.push(Duplicate {
                         link,
                         existing,
@@ -231,13 +238,13 @@ impl Queue {
 
 /// Items of a `.crawljob` file (either syntax; qstore's parser), ready to add: the job's
 /// folder (relative ones under `target`), package (the form's wins), password, priority,
-/// file name and comment.
+/// file name and comment; a job with `enabled`/`autoStart` false is added paused.
 pub fn crawljob_items(
     text: &str,
     target: &Path,
     package: Option<String>,
     origin: &str,
-) -> Result<Vec<(String, Option<NewItem>)>, String> {
+) -> Result<Vec<ToAdd>, String> {
     use fichier_transfer::queue::{crawljob, watch};
     let parsed = crawljob::parse(text).map_err(|e| e.to_string())?;
     let mut items = Vec::new();
@@ -255,7 +262,7 @@ pub fn crawljob_items(
                 comment: job.comment.clone(),
                 ..NewItem::default()
             });
-            items.push((link.to_owned(), item));
+            items.push((link.to_owned(), item, job.starts()));
         }
     }
     Ok(items)

@@ -442,6 +442,7 @@ fn install(ctx: &Context, a: DaemonInstallArgs) -> anyhow::Result<Exit> {
         None => std::env::current_dir().unwrap_or_default(),
     };
     exec.extend(["--to".into(), to.display().to_string()]);
+    exec.extend(super::dashboard::web_flags(&a.run.web));
     let name = "fichier-daemon.service";
     let unit = service_unit("fichier download queue daemon", &exec, false);
     let systemd = Path::new("/run/systemd/system").exists();

@@ -37,6 +37,24 @@ pub fn web_config(ctx: &Context, web: &WebArgs, download_dir: std::path::PathBuf
     config
 }
 
+/// The web options as daemon arguments again (for the unit `daemon install` writes).
+pub fn web_flags(web: &WebArgs) -> Vec<String> {
+    let mut flags = Vec::new();
+    if let Some(p) = web.port {
+        flags.extend(["--port".to_owned(), p.to_string()]);
+    }
+    if let Some(c) = web.cnl_port {
+        flags.extend(["--cnl-port".to_owned(), c.to_string()]);
+    }
+    if web.no_cnl {
+        flags.push("--no-cnl".to_owned());
+    }
+    if let Some(a) = web.listen {
+        flags.extend(["--listen".to_owned(), a.to_string()]);
+    }
+    flags
+}
+
 /// Opens `url` in the desktop's browser, where there is one (never in tests: they pass
 /// --no-open and have no terminal).
 fn open_browser(printer: &Printer, url: &str) {
