@@ -173,6 +173,12 @@ pub enum Command {
     Files(FilesArgs),
     /// Ask 1fichier's antivirus to scan files (1fichier deletes a file found infected).
     VirusScan(VirusScanArgs),
+    /// Open the daemon's web dashboard: print its URL with a fresh access token (and open a
+    /// browser), or serve it here with --serve.
+    Dashboard(DashboardArgs),
+    /// Work the download queue continuously (picks up what other processes add, folder
+    /// watch); `daemon install` writes a systemd user unit. See docs/daemon.md.
+    Daemon(Box<DaemonArgs>),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout.
@@ -727,16 +733,17 @@ pub struct BackupRunArgs {
     pub progress: ProgressMode,
 }
 
-/// How a long run (backup) shows its progress.
+/// How a long run (backup, queue run, daemon) shows its progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ProgressMode {
-    /// Bars when stderr is a terminal, nothing otherwise (quiet under cron).
+    /// Bars when stderr is a terminal; otherwise the command's quiet default (a backup
+    /// prints its summary only, the queue a line per event).
     Auto,
     /// Bars on stderr.
     Bars,
     /// One JSON object a line on stdout for every phase and file event.
     Json,
-    /// Nothing but the summary.
+    /// Errors and the summary only.
     None,
 }
 
@@ -925,4 +932,161 @@ pub struct VirusScanArgs {
     /// Files (paths or links) of the account, under 5 GB each.
     #[arg(required = true)]
     pub files: Vec<String>,
+}
+
+/// The web side's listeners (`fichier daemon` and `fichier dashboard --serve`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct WebArgs {
+    /// Dashboard port, on 127.0.0.1 unless --listen [default: 9667; 0 picks a free one].
+    #[arg(long, value_name = "P")]
+    pub port: Option<u16>,
+    /// Click'n'Load port, always on 127.0.0.1 (web pages post to 9666) [default: 9666].
+    #[arg(long, value_name = "C")]
+    pub cnl_port: Option<u16>,
+    /// Do not run the Click'n'Load receiver.
+    #[arg(long)]
+    pub no_cnl: bool,
+    /// Serve the dashboard on this address instead of 127.0.0.1 (other machines can then
+    /// reach it: the access token is all that protects it).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::IpAddr>,
+}
+
+/// `fichier dashboard`
+#[derive(Debug, clap::Args)]
+#[command(after_help = "The dashboard, its JSON API and Click'n'Load: docs/dashboard.md.")]
+pub struct DashboardArgs {
+    /// Print the URL without opening a browser.
+    #[arg(long)]
+    pub no_open: bool,
+    /// Serve the dashboard (and Click'n'Load) in this process until interrupted, without the
+    /// daemon's downloader: for looking at and editing the queue.
+    #[arg(long)]
+    pub serve: bool,
+    /// With --serve: where links added from the dashboard are downloaded (default: the
+    /// current directory).
+    #[arg(long, value_name = "DIR", requires = "serve")]
+    pub to: Option<PathBuf>,
+    /// Listeners.
+    #[command(flatten)]
+    pub web: WebArgs,
+}
+
+/// How `queue run` and `daemon` work the queue (docs/daemon.md).
+#[derive(Debug, Clone, Args)]
+pub struct QueueWorkArgs {
+    /// Files downloaded at once on Premium/GOLD, 1-10 (Access: 1; Free: none).
+    #[arg(short, long, value_name = "N", default_value_t = 3,
+          value_parser = clap::value_parser!(u8).range(1..=10))]
+    pub jobs: u8,
+    /// Connections per file, 1-20 (default 3 for files of 64 MiB and more, else 1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub segments: Option<u32>,
+    /// Connections across every file of the queue, 1-30 (1fichier allows 30 per account).
+    #[arg(long, value_name = "N", default_value_t = 12,
+          value_parser = clap::value_parser!(u8).range(1..=30))]
+    pub connections: u8,
+    /// Global bandwidth limit shared by every connection (500k, 10M, 1G).
+    #[arg(long, value_name = "RATE", value_parser = parse_limit_rate, conflicts_with = "timetable")]
+    pub limit_rate: Option<u64>,
+    /// Bandwidth by local time of day: "08:00,2M 23:00,off" (off = unlimited).
+    #[arg(long, value_name = "TABLE", value_parser = parse_timetable)]
+    pub timetable: Option<fichier_transfer::queue::timetable::Timetable>,
+    /// Do not compare the whirlpool (the size is still checked).
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Run CMD with `sh -c` after each finished file (FICHIER_ITEM_PATH, _SIZE, _WHIRLPOOL,
+    /// _PACKAGE, _ID, _NAME, _SOURCE in its environment).
+    #[arg(long, value_name = "CMD")]
+    pub on_done: Option<String>,
+    /// Run CMD with `sh -c` when every file of a package is done (FICHIER_PACKAGE,
+    /// FICHIER_PACKAGE_FILES, FICHIER_PACKAGE_PATHS, FICHIER_PACKAGE_BYTES).
+    #[arg(long, value_name = "CMD")]
+    pub on_package_done: Option<String>,
+    /// Progress display: bars on a terminal (else lines), `json` for NDJSON events on
+    /// stdout, `none` for errors only.
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+}
+
+/// `fichier queue run`
+#[derive(Debug, Clone, Args)]
+pub struct QueueRunArgs {
+    #[command(flatten)]
+    pub work: QueueWorkArgs,
+    /// Longest wait for items that wait (flood cooldown, retries, location limit) before
+    /// giving up and exiting (30s, 15m, 1h; 0 = never wait).
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_wait)]
+    pub max_wait: std::time::Duration,
+}
+
+/// `fichier daemon`
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct DaemonArgs {
+    /// `install` writes a systemd user unit instead of running.
+    #[command(subcommand)]
+    pub action: Option<DaemonCommand>,
+    #[command(flatten)]
+    pub run: DaemonRunArgs,
+}
+
+/// What a running daemon does.
+#[derive(Debug, Clone, Args)]
+pub struct DaemonRunArgs {
+    #[command(flatten)]
+    pub work: QueueWorkArgs,
+    /// Import `.crawljob` and `.txt` link files dropped into DIR every few seconds
+    /// (repeatable); imported files move to DIR/added/.
+    #[arg(long, value_name = "DIR")]
+    pub watch: Vec<PathBuf>,
+    /// Where links imported from watched folders go when the file names no folder (default:
+    /// the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub to: Option<PathBuf>,
+    /// The dashboard and Click'n'Load listeners.
+    #[command(flatten)]
+    pub web: WebArgs,
+}
+
+/// `fichier daemon ...`
+#[derive(Debug, Subcommand)]
+pub enum DaemonCommand {
+    /// Write a systemd user unit running `fichier daemon` with these options (or print it,
+    /// and how to start it where systemd is missing).
+    Install(DaemonInstallArgs),
+}
+
+/// `fichier daemon install`
+#[derive(Debug, Args)]
+pub struct DaemonInstallArgs {
+    #[command(flatten)]
+    pub run: DaemonRunArgs,
+    /// Print the unit instead of writing it.
+    #[arg(long)]
+    pub print: bool,
+    /// Replace an existing unit with other content.
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn parse_timetable(raw: &str) -> Result<fichier_transfer::queue::timetable::Timetable, String> {
+    fichier_transfer::queue::timetable::Timetable::parse(raw)
+}
+
+/// `30s`, `15m`, `1h`, `0`.
+fn parse_wait(raw: &str) -> Result<std::time::Duration, String> {
+    let t = raw.trim();
+    let bad = || format!("{t:?} is not a duration: write e.g. 30s, 15m or 1h");
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let mult = match unit {
+        "" if n == 0 => 0,
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return Err(bad()),
+    };
+    Ok(std::time::Duration::from_secs(n.saturating_mul(mult)))
 }

@@ -8,6 +8,7 @@ mod attr_share;
 mod auth;
 mod backup;
 mod canary;
+mod dashboard;
 mod endpoints;
 mod errors;
 mod exec;
