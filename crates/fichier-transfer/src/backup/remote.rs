@@ -424,19 +424,23 @@ impl BackupRemote for EngineRemote<'_> {
             .collect()
     }
 
-    async fn move_into(&mut self, copy: &RemoteCopy, dir: &str) -> Result<(), RemoteError> {
+    async fn move_into(&mut self, copies: &[RemoteCopy], dir: &str) -> Result<(), RemoteError> {
         let folder = self.ensure(dir).await?;
-        let link = FileLink::parse(&copy.link).map_err(api_error)?;
+        let links = copies
+            .iter()
+            .map(|c| FileLink::parse(&c.link).map_err(api_error))
+            .collect::<Result<Vec<_>, _>>()?;
         self.engine
             .client()
-            .file_mv(&FileMvRequest::new([link], folder))
+            .file_mv(&FileMvRequest::new(links, folder))
             .await
             .map(|_| ())
             .map_err(api_error)
     }
 
-    async fn delete(&mut self, copy: &RemoteCopy) -> Result<(), RemoteError> {
-        self.remove_links(vec![copy.link.clone()]).await
+    async fn delete(&mut self, copies: &[RemoteCopy]) -> Result<(), RemoteError> {
+        self.remove_links(copies.iter().map(|c| c.link.clone()).collect())
+            .await
     }
 
     async fn version_folders(&mut self) -> Result<Vec<String>, RemoteError> {
