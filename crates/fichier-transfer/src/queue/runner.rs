@@ -258,7 +258,9 @@ impl Runner {
                 item.state,
                 State::Checking | State::Downloading | State::Verifying
             ) {
-                self.inner.store.release(item.id, &self.inner.cfg.runner_id)?;
+                self.inner
+                    .store
+                    .release(item.id, &self.inner.cfg.runner_id)?;
                 n += 1;
             }
         }
@@ -327,13 +329,15 @@ impl Runner {
                             stopped = Some(StopReason::NeedsPremium);
                             break;
                         }
-                        next_claim = Instant::now() + inner.cfg.tier_ttl.min(Duration::from_secs(60));
+                        next_claim =
+                            Instant::now() + inner.cfg.tier_ttl.min(Duration::from_secs(60));
                     }
                     Some(tier) => {
                         let slots = tier.files_at_once(inner.cfg.files);
                         while workers.len() < slots {
-                            let Some(item) =
-                                inner.store.claim_next(&inner.cfg.runner_id, inner.cfg.lease)?
+                            let Some(item) = inner
+                                .store
+                                .claim_next(&inner.cfg.runner_id, inner.cfg.lease)?
                             else {
                                 break;
                             };
@@ -382,7 +386,11 @@ impl Runner {
                 }
             }
         }
-        let mut report = inner.report.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut report = inner
+            .report
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         report.stopped = stopped;
         report.seconds = started.elapsed().as_secs_f64();
         Ok(report)
@@ -419,7 +427,13 @@ impl Runner {
     async fn pause_queue(&self, kind: PauseKind, reason: &str, wait: Duration) -> Timestamp {
         let mut wait = wait;
         if kind == PauseKind::Flood
-            && let Some(d) = self.inner.engine.client().pacer().cooldown_remaining().await
+            && let Some(d) = self
+                .inner
+                .engine
+                .client()
+                .pacer()
+                .cooldown_remaining()
+                .await
         {
             wait = wait.max(d);
         }
@@ -442,7 +456,10 @@ impl Runner {
         };
         self.inner.observer.queue_paused(Some(reason), Some(until));
         self.inner.events.event(Event::Notice {
-            message: format!("queue paused until {}: {reason}", until.strftime("%H:%M:%S UTC")),
+            message: format!(
+                "queue paused until {}: {reason}",
+                until.strftime("%H:%M:%S UTC")
+            ),
         });
         self.inner.ctl.send_replace(Ctl::Pause(epoch));
         until
@@ -485,7 +502,10 @@ impl Runner {
     fn park_needs_premium(&self) -> Result<(), QueueError> {
         let inner = &self.inner;
         let until = now_plus(inner.cfg.tier_ttl);
-        while let Some(item) = inner.store.claim_next(&inner.cfg.runner_id, inner.cfg.lease)? {
+        while let Some(item) = inner
+            .store
+            .claim_next(&inner.cfg.runner_id, inner.cfg.lease)?
+        {
             inner.store.set_state(
                 item.id,
                 &inner.cfg.runner_id,
@@ -612,17 +632,34 @@ impl Runner {
             }
             Outcome::Shutdown => store.release(id, runner)?,
             Outcome::Paused => {
-                let p = inner.pause.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                let p = inner
+                    .pause
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone();
                 match p {
                     Some(p) => {
-                        store.set_state(id, runner, State::Waiting, Some(&p.reason), Some(p.until), true)?;
-                        inner.observer.item_state(item, State::Waiting, &p.reason, Some(p.until));
+                        store.set_state(
+                            id,
+                            runner,
+                            State::Waiting,
+                            Some(&p.reason),
+                            Some(p.until),
+                            true,
+                        )?;
+                        inner
+                            .observer
+                            .item_state(item, State::Waiting, &p.reason, Some(p.until));
                     }
                     None => store.release(id, runner)?,
                 }
             }
             Outcome::Finished(Ok((path, size, whirlpool))) => {
-                inner.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+                inner
+                    .failures
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&id);
                 if let Some(w) = &whirlpool
                     && item.whirlpool.is_none()
                 {
@@ -645,7 +682,9 @@ impl Runner {
                 }
                 if ours {
                     let fresh = store.get(id)?.unwrap_or_else(|| item.clone());
-                    inner.observer.item_done(&fresh, &path, whirlpool.as_deref());
+                    inner
+                        .observer
+                        .item_done(&fresh, &path, whirlpool.as_deref());
                     if let Some(pkg) = &fresh.package {
                         let members: Vec<Item> = store
                             .list()?
@@ -670,38 +709,88 @@ impl Runner {
                     Verdict::PauseQueue { kind, reason, wait } => {
                         let until = self.pause_queue(kind, &reason, wait).await;
                         // A pause is not this item's fault.
-                        inner.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
-                        store.set_state(id, runner, State::Waiting, Some(&reason), Some(until), true)?;
-                        inner.observer.item_state(item, State::Waiting, &reason, Some(until));
+                        inner
+                            .failures
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .remove(&id);
+                        store.set_state(
+                            id,
+                            runner,
+                            State::Waiting,
+                            Some(&reason),
+                            Some(until),
+                            true,
+                        )?;
+                        inner
+                            .observer
+                            .item_state(item, State::Waiting, &reason, Some(until));
                     }
                     Verdict::NeedsPremium => {
                         self.set_tier(Tier::Free);
                         let until = now_plus(inner.cfg.tier_ttl);
-                        store.set_state(id, runner, State::Waiting, Some(NEEDS_PREMIUM), Some(until), true)?;
-                        inner.observer.item_state(item, State::Waiting, NEEDS_PREMIUM, Some(until));
+                        store.set_state(
+                            id,
+                            runner,
+                            State::Waiting,
+                            Some(NEEDS_PREMIUM),
+                            Some(until),
+                            true,
+                        )?;
+                        inner
+                            .observer
+                            .item_state(item, State::Waiting, NEEDS_PREMIUM, Some(until));
                     }
                     Verdict::Offline(reason) => {
                         store.set_state(id, runner, State::Offline, Some(&reason), None, false)?;
-                        inner.report.lock().unwrap_or_else(|p| p.into_inner()).offline += 1;
+                        inner
+                            .report
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .offline += 1;
                         inner.events.event(Event::failed(fid, name.clone(), &e));
-                        inner.observer.item_state(item, State::Offline, &reason, None);
+                        inner
+                            .observer
+                            .item_state(item, State::Offline, &reason, None);
                     }
                     Verdict::Retry { reason, wait } => {
                         let until = now_plus(wait);
-                        store.set_state(id, runner, State::Waiting, Some(&reason), Some(until), true)?;
+                        store.set_state(
+                            id,
+                            runner,
+                            State::Waiting,
+                            Some(&reason),
+                            Some(until),
+                            true,
+                        )?;
                         inner.events.event(Event::Retrying {
                             id: fid,
                             name: name.clone(),
                             attempt: failures,
                             reason: reason.clone(),
                         });
-                        inner.observer.item_state(item, State::Waiting, &reason, Some(until));
+                        inner
+                            .observer
+                            .item_state(item, State::Waiting, &reason, Some(until));
                     }
                     Verdict::Failed { reason, retryable } => {
-                        store.set_state(id, runner, State::Failed, Some(&reason), None, retryable)?;
-                        inner.report.lock().unwrap_or_else(|p| p.into_inner()).failed += 1;
+                        store.set_state(
+                            id,
+                            runner,
+                            State::Failed,
+                            Some(&reason),
+                            None,
+                            retryable,
+                        )?;
+                        inner
+                            .report
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .failed += 1;
                         inner.events.event(Event::failed(fid, name.clone(), &e));
-                        inner.observer.item_state(item, State::Failed, &reason, None);
+                        inner
+                            .observer
+                            .item_state(item, State::Failed, &reason, None);
                     }
                 }
             }
@@ -732,7 +821,11 @@ impl Runner {
                 let dt = now.saturating_duration_since(last.0).as_secs_f64();
                 if dt > 0.0 {
                     let inst = done.saturating_sub(last.1) as f64 / dt;
-                    speed = if speed == 0.0 { inst } else { 0.6 * speed + 0.4 * inst };
+                    speed = if speed == 0.0 {
+                        inst
+                    } else {
+                        0.6 * speed + 0.4 * inst
+                    };
                 }
                 last = (now, done);
                 let size = progress.size.load(Ordering::Relaxed);
@@ -767,7 +860,11 @@ impl Runner {
     ) -> Result<(PathBuf, u64, Option<String>), TransferError> {
         let inner = &self.inner;
         let store_err = |e: QueueError| TransferError::new(ErrorClass::Local, e.to_string());
-        let password = inner.store.password(item.id).map_err(store_err)?.map(Password::new);
+        let password = inner
+            .store
+            .password(item.id)
+            .map_err(store_err)?
+            .map(Password::new);
         let (link, name, size, whirlpool) = self.resolve(item, password.as_ref()).await?;
         if item.name.as_deref() != Some(name.as_str())
             || item.size != Some(size)
@@ -780,12 +877,13 @@ impl Runner {
         }
         progress.size.store(size, Ordering::Relaxed);
         let local = safe_local_name(&name);
-        let dest = join_inside(&item.target_dir, &[local.clone()]).ok_or_else(|| {
-            TransferError::new(
-                ErrorClass::Permanent,
-                format!("unusable file name {name:?}"),
-            )
-        })?;
+        let dest =
+            join_inside(&item.target_dir, std::slice::from_ref(&local)).ok_or_else(|| {
+                TransferError::new(
+                    ErrorClass::Permanent,
+                    format!("unusable file name {name:?}"),
+                )
+            })?;
         let _guard = TargetGuard::take(&inner.targets, &dest).ok_or_else(|| {
             TransferError::new(
                 ErrorClass::Local,
@@ -795,8 +893,22 @@ impl Runner {
                 ),
             )
         })?;
-        if !inner.store.set_state(item.id, &inner.cfg.runner_id, State::Downloading, None, None, false).map_err(store_err)? {
-            return Err(TransferError::new(ErrorClass::Local, "the item was taken away"));
+        if !inner
+            .store
+            .set_state(
+                item.id,
+                &inner.cfg.runner_id,
+                State::Downloading,
+                None,
+                None,
+                false,
+            )
+            .map_err(store_err)?
+        {
+            return Err(TransferError::new(
+                ErrorClass::Local,
+                "the item was taken away",
+            ));
         }
         let job = FileJob {
             id: item.id as FileId,

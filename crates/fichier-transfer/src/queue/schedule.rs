@@ -240,7 +240,10 @@ mod tests {
     #[test]
     fn tiers() {
         assert_eq!(Tier::from_offer(Offer::Gold), Tier::Premium);
-        assert_eq!(Tier::from_offer(Offer::Premium).files_at_once(50), MAX_FILES);
+        assert_eq!(
+            Tier::from_offer(Offer::Premium).files_at_once(50),
+            MAX_FILES
+        );
         assert_eq!(Tier::from_offer(Offer::Access).files_at_once(5), 1);
         assert_eq!(Tier::from_offer(Offer::Free).files_at_once(5), 0);
     }
@@ -261,7 +264,10 @@ mod tests {
         ));
         assert!(matches!(
             verdict(&api(ErrorKind::LocationLimit, ErrorClass::Retryable), 1, &r),
-            Verdict::PauseQueue { kind: PauseKind::Location, .. }
+            Verdict::PauseQueue {
+                kind: PauseKind::Location,
+                ..
+            }
         ));
         assert!(matches!(
             verdict(&api(ErrorKind::CdnRequired, ErrorClass::Permanent), 1, &r),
@@ -285,15 +291,24 @@ mod tests {
         );
         assert!(matches!(
             verdict(&busy, 5, &r),
-            Verdict::Failed { retryable: true, .. }
+            Verdict::Failed {
+                retryable: true,
+                ..
+            }
         ));
         assert!(matches!(
             verdict(&TransferError::new(ErrorClass::Permanent, "x"), 1, &r),
-            Verdict::Failed { retryable: false, .. }
+            Verdict::Failed {
+                retryable: false,
+                ..
+            }
         ));
         assert!(matches!(
             verdict(&TransferError::new(ErrorClass::DiskFull, "x"), 1, &r),
-            Verdict::PauseQueue { kind: PauseKind::DiskFull, .. }
+            Verdict::PauseQueue {
+                kind: PauseKind::DiskFull,
+                ..
+            }
         ));
     }
 

@@ -32,7 +32,10 @@ impl Timetable {
         let mut entries: Vec<(u16, Option<u64>)> = Vec::new();
         for token in tokens {
             let Some((time, rate)) = token.split_once(',') else {
-                return Err(bad(token, "expected HH:MM,RATE (e.g. 08:00,2M or 23:00,off)"));
+                return Err(bad(
+                    token,
+                    "expected HH:MM,RATE (e.g. 08:00,2M or 23:00,off)",
+                ));
             };
             let minute = parse_minute(time).map_err(|e| bad(token, &e))?;
             let rate = parse_limit(rate).map_err(|e| bad(token, &e))?;
@@ -155,6 +158,10 @@ mod tests {
             assert!(e.contains(&format!("{token:?}")), "{text}: {e}");
         }
         assert!(Timetable::parse("  ").unwrap_err().contains("empty"));
-        assert!(Timetable::parse("08:00,1M 08:00,2M").unwrap_err().contains("twice"));
+        assert!(
+            Timetable::parse("08:00,1M 08:00,2M")
+                .unwrap_err()
+                .contains("twice")
+        );
     }
 }

@@ -54,7 +54,8 @@ impl RunnerLock {
     pub fn take(data_dir: &Path) -> anyhow::Result<RunnerLock> {
         use std::io::{Read as _, Seek as _, Write as _};
         std::fs::create_dir_all(data_dir).map_err(|e| {
-            Failure::fatal(format!("cannot create {}", data_dir.display())).with_cause(e.to_string())
+            Failure::fatal(format!("cannot create {}", data_dir.display()))
+                .with_cause(e.to_string())
         })?;
         let path = data_dir.join("queue-runner.lock");
         let mut opts = std::fs::OpenOptions::new();
@@ -137,7 +138,8 @@ pub async fn setup(
     let lock = RunnerLock::take(&ctx.settings.dirs.data)?;
     let path = store_path(ctx);
     let store = Arc::new(QueueStore::open(&path).map_err(|e| {
-        Failure::fatal(format!("cannot open the queue {}", path.display())).with_cause(e.to_string())
+        Failure::fatal(format!("cannot open the queue {}", path.display()))
+            .with_cause(e.to_string())
     })?);
     let mut config = EngineConfig::default();
     config.connections = usize::from(work.connections);
@@ -161,11 +163,14 @@ pub async fn setup(
         output.progress = false;
     }
     let printer = Printer::new(output.clone());
-    let reporter = (!daemon || output.json || output.quiet)
-        .then(|| Reporter::new(&printer, Verb::Download));
+    let reporter =
+        (!daemon || output.json || output.quiet).then(|| Reporter::new(&printer, Verb::Download));
     let hooks = Arc::new(Hooks {
         on_done: work.on_done.clone().filter(|c| !c.trim().is_empty()),
-        on_package_done: work.on_package_done.clone().filter(|c| !c.trim().is_empty()),
+        on_package_done: work
+            .on_package_done
+            .clone()
+            .filter(|c| !c.trim().is_empty()),
         running: Mutex::new(Vec::new()),
         printer: printer.clone(),
         failures: Mutex::new(Vec::new()),
@@ -176,7 +181,9 @@ pub async fn setup(
         None => Arc::new(Hinting(Arc::new(DaemonLog))),
     };
     let runner = Runner::new(store.clone(), engine, cfg.clone(), sink, hooks.clone());
-    let n = runner.reclaim_own().map_err(|e| Failure::fatal(e.to_string()))?;
+    let n = runner
+        .reclaim_own()
+        .map_err(|e| Failure::fatal(e.to_string()))?;
     if n > 0 {
         tracing::info!("{n} item(s) left in progress by a stopped runner are queued again");
     }
@@ -197,7 +204,10 @@ pub async fn stop_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
             (Ok(mut term), Ok(mut int)) => {
                 tokio::select! {
                     _ = term.recv() => {}
@@ -288,8 +298,11 @@ impl Worker {
                 Exit::Partial,
             ),
         };
-        ctx.printer
-            .error_text(&format!("error: {}\nhint: {}\n", sanitize(&text), sanitize(&hint)));
+        ctx.printer.error_text(&format!(
+            "error: {}\nhint: {}\n",
+            sanitize(&text),
+            sanitize(&hint)
+        ));
         exit
     }
 }
@@ -309,9 +322,11 @@ async fn daemon(ctx: &mut Context, args: DaemonRunArgs) -> anyhow::Result<Exit> 
     let mut watch = Vec::new();
     for d in &args.watch {
         if !d.is_dir() {
-            return Err(Failure::usage(format!("--watch {}: not a directory", d.display()))
-                .with_hint("create it first, or give an existing folder")
-                .into());
+            return Err(
+                Failure::usage(format!("--watch {}: not a directory", d.display()))
+                    .with_hint("create it first, or give an existing folder")
+                    .into(),
+            );
         }
         watch.push(std::path::absolute(d).unwrap_or_else(|_| d.clone()));
     }
@@ -458,9 +473,8 @@ fn install(ctx: &Context, a: DaemonInstallArgs) -> anyhow::Result<Exit> {
     ctx.printer.line(&format!(
         "check it with: systemctl --user status {name}; journalctl --user -u {name} -f; fichier queue ls"
     ));
-    ctx.printer.line(
-        "to keep it running after you log out: loginctl enable-linger $USER",
-    );
+    ctx.printer
+        .line("to keep it running after you log out: loginctl enable-linger $USER");
     Ok(Exit::Ok)
 }
 
@@ -489,10 +503,9 @@ impl EventSink for DaemonLog {
             }
             Event::Started {
                 name, resumed_from, ..
-            } if *resumed_from > 0 => format!(
-                "resuming: {} from byte {resumed_from}",
-                sanitize(name)
-            ),
+            } if *resumed_from > 0 => {
+                format!("resuming: {} from byte {resumed_from}", sanitize(name))
+            }
             Event::Started { name, .. } => format!("downloading: {}", sanitize(name)),
             Event::Notice { message } => sanitize(message),
             _ => return,
@@ -527,7 +540,8 @@ impl Hooks {
     }
 
     async fn drain(&self) {
-        let hs: Vec<_> = std::mem::take(&mut *self.running.lock().unwrap_or_else(|p| p.into_inner()));
+        let hs: Vec<_> =
+            std::mem::take(&mut *self.running.lock().unwrap_or_else(|p| p.into_inner()));
         for h in hs {
             let _ = h.await;
         }
@@ -540,13 +554,25 @@ impl QueueObserver for Hooks {
         let env = vec![
             ("FICHIER_ITEM_ID".into(), item.id.to_string()),
             ("FICHIER_ITEM_PATH".into(), path.display().to_string()),
-            ("FICHIER_ITEM_NAME".into(), item.name.clone().unwrap_or_default()),
-            ("FICHIER_ITEM_SIZE".into(), item.size.unwrap_or(0).to_string()),
+            (
+                "FICHIER_ITEM_NAME".into(),
+                item.name.clone().unwrap_or_default(),
+            ),
+            (
+                "FICHIER_ITEM_SIZE".into(),
+                item.size.unwrap_or(0).to_string(),
+            ),
             (
                 "FICHIER_ITEM_WHIRLPOOL".into(),
-                whirlpool.or(item.whirlpool.as_deref()).unwrap_or("").to_owned(),
+                whirlpool
+                    .or(item.whirlpool.as_deref())
+                    .unwrap_or("")
+                    .to_owned(),
             ),
-            ("FICHIER_ITEM_PACKAGE".into(), item.package.clone().unwrap_or_default()),
+            (
+                "FICHIER_ITEM_PACKAGE".into(),
+                item.package.clone().unwrap_or_default(),
+            ),
             ("FICHIER_ITEM_SOURCE".into(), item.source.clone()),
         ];
         self.spawn("--on-done", cmd, env);
@@ -585,7 +611,9 @@ impl QueueObserver for Hooks {
                 });
         }
         if self.log && state == State::Waiting {
-            let until = until.map(|t| format!(" until {}", show_time(t))).unwrap_or_default();
+            let until = until
+                .map(|t| format!(" until {}", show_time(t)))
+                .unwrap_or_default();
             stderr_line(&format!(
                 "waiting{until}: {}: {}",
                 sanitize(&name),
@@ -610,7 +638,10 @@ impl QueueObserver for Hooks {
 /// Runs one hook with `sh -c`, its output on stderr, without the key in its environment.
 async fn run_hook(cmd: &str, env: Vec<(String, String)>) -> Result<(), String> {
     let mut c = tokio::process::Command::new("sh");
-    c.arg("-c").arg(cmd).stdin(std::process::Stdio::null()).kill_on_drop(true);
+    c.arg("-c")
+        .arg(cmd)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
     c.env_remove(crate::credentials::ENV_KEY);
     for (k, v) in env {
         c.env(k, v);

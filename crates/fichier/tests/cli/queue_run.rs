@@ -58,7 +58,12 @@ fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
 
 fn bytes(n: usize, seed: u8) -> Vec<u8> {
     (0..n)
-        .map(|i| (i as u32).wrapping_mul(2_654_435_761).rotate_left(seed as u32 % 31) as u8 ^ seed)
+        .map(|i| {
+            (i as u32)
+                .wrapping_mul(2_654_435_761)
+                .rotate_left(seed as u32 % 31) as u8
+                ^ seed
+        })
         .collect()
 }
 
@@ -254,7 +259,9 @@ fn sigterm_keeps_the_part_and_the_next_daemon_resumes_it() {
 #[test]
 fn kill_9_then_restart_completes_without_duplicates() {
     let env = Env::logged_in();
-    let files: Vec<Vec<u8>> = (0..3).map(|i| bytes((6 << 20) + i * 1000, 10 + i as u8)).collect();
+    let files: Vec<Vec<u8>> = (0..3)
+        .map(|i| bytes((6 << 20) + i * 1000, 10 + i as u8))
+        .collect();
     let dir = out_dir(&env);
     let mut ids = Vec::new();
     for (i, f) in files.iter().enumerate() {
@@ -272,15 +279,20 @@ fn kill_9_then_restart_completes_without_duplicates() {
     // The killed runner's items are still "active"; the next runner takes them back at once.
     env.emu.emu.clear_faults();
     let d = Daemon::start(&env, &[]);
-    wait_for("all done after the restart", Duration::from_secs(60), || {
-        all_in(&env, &ids, State::Done)
-    });
+    wait_for(
+        "all done after the restart",
+        Duration::from_secs(60),
+        || all_in(&env, &ids, State::Done),
+    );
     assert_eq!(d.stop(&env).code, 0);
     for (i, f) in files.iter().enumerate() {
         assert_eq!(&std::fs::read(dir.join(format!("k{i}.bin"))).unwrap(), f);
     }
     no_part_left(&dir);
-    let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names.len(), 3, "{names:?}");
 }
 
@@ -302,7 +314,10 @@ fn a_free_account_waits_in_needs_premium_instead_of_failing() {
         ids.iter().all(|id| {
             let it = item(&env, *id);
             it.state == State::Waiting
-                && it.reason.as_deref().is_some_and(|r| r.contains("needs Premium"))
+                && it
+                    .reason
+                    .as_deref()
+                    .is_some_and(|r| r.contains("needs Premium"))
                 && it.until.is_some()
         })
     });
@@ -334,17 +349,23 @@ fn a_flood_pauses_the_whole_queue_and_nothing_is_sent_during_the_cooldown() {
         },
     ));
     let d = Daemon::start(&env, &[]);
-    wait_for("a waiting item with the flood reason", Duration::from_secs(30), || {
-        ids.iter().any(|id| {
-            let it = item(&env, *id);
-            it.state == State::Waiting
-                && it.reason.as_deref().is_some_and(|r| r.contains("flood"))
-                && it.until.is_some()
-        })
-    });
-    wait_for("all done after the cooldown", Duration::from_secs(60), || {
-        all_in(&env, &ids, State::Done)
-    });
+    wait_for(
+        "a waiting item with the flood reason",
+        Duration::from_secs(30),
+        || {
+            ids.iter().any(|id| {
+                let it = item(&env, *id);
+                it.state == State::Waiting
+                    && it.reason.as_deref().is_some_and(|r| r.contains("flood"))
+                    && it.until.is_some()
+            })
+        },
+    );
+    wait_for(
+        "all done after the cooldown",
+        Duration::from_secs(60),
+        || all_in(&env, &ids, State::Done),
+    );
     let out = d.stop(&env);
     assert!(out.stderr.contains("queue paused until"), "{}", out.stderr);
     let log = env.emu.emu.request_log();
@@ -361,7 +382,10 @@ fn a_flood_pauses_the_whole_queue_and_nothing_is_sent_during_the_cooldown() {
         })
         .map(|r| (r.endpoint.clone(), r.received_ms))
         .collect();
-    assert!(during.is_empty(), "requests during the cooldown: {during:?}");
+    assert!(
+        during.is_empty(),
+        "requests during the cooldown: {during:?}"
+    );
     // Nothing knocked on the locked door after the answer came back (a call already in
     // flight when the flood answer arrived may be answered 403 too, within a moment).
     let late: Vec<_> = log
@@ -398,8 +422,14 @@ fn offline_location_and_failed_items_get_their_state_and_reason() {
     assert!(g.reason.as_deref().unwrap().contains("gone"), "{g:?}");
     let f = item(&env, ok_id);
     assert!(!f.retryable, "{f:?}");
-    assert!(f.reason.as_deref().unwrap().contains("already exists"), "{f:?}");
-    assert_eq!(std::fs::read(dir.join("ok.bin")).unwrap(), b"local and different");
+    assert!(
+        f.reason.as_deref().unwrap().contains("already exists"),
+        "{f:?}"
+    );
+    assert_eq!(
+        std::fs::read(dir.join("ok.bin")).unwrap(),
+        b"local and different"
+    );
 
     // A location refusal on every token: the whole queue waits with the explanation.
     env.emu.emu.set_fault_plan(FaultPlan::new().rule(
@@ -434,16 +464,33 @@ fn expired_tokens_are_renewed_and_resets_and_truncation_resume() {
     let l = env.upload("t.bin", &data, 0);
     env.emu.emu.set_fault_plan(
         FaultPlan::new()
-            .on_call("download", 1, Fault::Reset { after_bytes: 1 << 20 })
+            .on_call(
+                "download",
+                1,
+                Fault::Reset {
+                    after_bytes: 1 << 20,
+                },
+            )
             .on_call("download", 2, Fault::ExpiredToken)
-            .on_call("download", 3, Fault::Truncate { after_bytes: 1 << 20 }),
+            .on_call(
+                "download",
+                3,
+                Fault::Truncate {
+                    after_bytes: 1 << 20,
+                },
+            ),
     );
     let id = add(&env, l.as_str(), &dir, None);
     let d = Daemon::start(&env, &[]);
-    wait_for("done", Duration::from_secs(60), || item(&env, id).state == State::Done);
+    wait_for("done", Duration::from_secs(60), || {
+        item(&env, id).state == State::Done
+    });
     d.stop(&env);
     assert_eq!(std::fs::read(dir.join("t.bin")).unwrap(), data);
-    assert!(env.calls("download/get_token") >= 2, "the token was renewed");
+    assert!(
+        env.calls("download/get_token") >= 2,
+        "the token was renewed"
+    );
 }
 
 #[test]
@@ -463,10 +510,16 @@ fn removing_or_pausing_a_downloading_item_stops_it_and_keeps_the_part() {
     });
     let s = store(&env);
     s.pause(&fichier_transfer::queue::Selector::Id(pa)).unwrap();
-    s.remove(&fichier_transfer::queue::Selector::Id(rm)).unwrap();
-    wait_for("both stopped (no more bytes)", Duration::from_secs(10), || {
-        std::fs::read_to_string(&d.err).is_ok_and(|t| t.matches("removed or paused").count() >= 2)
-    });
+    s.remove(&fichier_transfer::queue::Selector::Id(rm))
+        .unwrap();
+    wait_for(
+        "both stopped (no more bytes)",
+        Duration::from_secs(10),
+        || {
+            std::fs::read_to_string(&d.err)
+                .is_ok_and(|t| t.matches("removed or paused").count() >= 2)
+        },
+    );
     let p = item(&env, pa);
     assert_eq!(p.state, State::Paused, "{p:?}");
     assert!(dir.join("pa.bin.part").exists());
@@ -474,13 +527,17 @@ fn removing_or_pausing_a_downloading_item_stops_it_and_keeps_the_part() {
     assert!(!dir.join("pa.bin").exists());
     // Resumed: it finishes from its .part.
     env.emu.emu.clear_faults();
-    s.resume(&fichier_transfer::queue::Selector::Id(pa)).unwrap();
+    s.resume(&fichier_transfer::queue::Selector::Id(pa))
+        .unwrap();
     wait_for("resumed and done", Duration::from_secs(60), || {
         item(&env, pa).state == State::Done
     });
     let out = d.stop(&env);
     assert!(out.stderr.contains("resuming"), "{}", out.stderr);
-    assert_eq!(std::fs::read(dir.join("pa.bin")).unwrap(), bytes(16 << 20, 11));
+    assert_eq!(
+        std::fs::read(dir.join("pa.bin")).unwrap(),
+        bytes(16 << 20, 11)
+    );
 }
 
 #[test]
@@ -491,7 +548,12 @@ fn the_daemon_sees_items_added_by_another_process_and_imports_watched_folders() 
     std::fs::create_dir_all(&watch).unwrap();
     let d = Daemon::start(
         &env,
-        &["--watch", watch.to_str().unwrap(), "--to", dir.to_str().unwrap()],
+        &[
+            "--watch",
+            watch.to_str().unwrap(),
+            "--to",
+            dir.to_str().unwrap(),
+        ],
     );
     // The daemon is idle; another process adds an item.
     let l = env.upload("late.bin", &bytes(30_000, 13), 0);
@@ -511,9 +573,11 @@ fn the_daemon_sees_items_added_by_another_process_and_imports_watched_folders() 
     );
     std::fs::write(watch.join("job.crawljob.tmp"), job).unwrap();
     std::fs::rename(watch.join("job.crawljob.tmp"), watch.join("job.crawljob")).unwrap();
-    wait_for("the watched file downloaded", Duration::from_secs(60), || {
-        std::fs::read(dir.join("watched.bin")).is_ok_and(|b| b == bytes(40_000, 14))
-    });
+    wait_for(
+        "the watched file downloaded",
+        Duration::from_secs(60),
+        || std::fs::read(dir.join("watched.bin")).is_ok_and(|b| b == bytes(40_000, 14)),
+    );
     assert!(watch.join("added/job.crawljob").exists());
     let out = d.stop(&env);
     assert!(out.stderr.contains("imported 1 link"), "{}", out.stderr);
@@ -522,12 +586,23 @@ fn the_daemon_sees_items_added_by_another_process_and_imports_watched_folders() 
 #[test]
 fn daemon_install_prints_a_unit_and_how_to_start_it() {
     let env = Env::logged_in();
-    let out = env.run(&["daemon", "install", "--print", "--jobs", "2", "--timetable", "08:00,2M 23:00,off"]);
+    let out = env.run(&[
+        "daemon",
+        "install",
+        "--print",
+        "--jobs",
+        "2",
+        "--timetable",
+        "08:00,2M 23:00,off",
+    ]);
     let text = out.ok();
     assert!(text.contains("[Service]"), "{text}");
     assert!(text.contains("Type=simple"), "{text}");
     assert!(text.contains("daemon --jobs 2"), "{text}");
-    assert!(text.contains("--timetable \"08:00,2097152 23:00,off\""), "{text}");
+    assert!(
+        text.contains("--timetable \"08:00,2097152 23:00,off\""),
+        "{text}"
+    );
     assert!(text.contains("WantedBy=default.target"), "{text}");
     assert!(!text.contains(env.key()));
     // A bad timetable names the bad token.
