@@ -645,3 +645,39 @@ fn stdin_input_and_hostile_names_are_shown_escaped() {
     assert_eq!(list[0]["name"], hostile);
     assert_eq!(list[0]["target_dir"], s(&dl).as_str());
 }
+
+#[test]
+fn a_directory_without_room_for_the_known_sizes_is_warned_about() {
+    let env = Env::logged_in();
+    let (a, _, _) = seed(&env);
+    let dl = env.root().join("dl");
+    // Something already queued there that no disk can hold (through the library's store).
+    let store = QueueStore::open(&queue_file(&env)).unwrap();
+    store
+        .add(fichier_transfer::queue::NewItem {
+            source: "https://1fichier.com/?hugehugehuge".into(),
+            target_dir: dl.clone(),
+            name: Some("huge.iso".into()),
+            size: Some(1 << 60),
+            origin: "test".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let out = env.run(&["queue", "add", &a, "--to", &s(&dl)]);
+    out.ok();
+    assert!(
+        out.stderr.contains(&format!("in {} but only", s(&dl))),
+        "{}",
+        out.stderr
+    );
+    // Elsewhere there is room: no warning.
+    let out = env.run(&[
+        "queue",
+        "add",
+        "/Movies/sub/b.mkv",
+        "--to",
+        &s(&env.root().join("x")),
+    ]);
+    out.ok();
+    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+}
