@@ -21,9 +21,9 @@ use crate::printer::{Printer, sanitize};
 use crate::progress::{Reporter, Verb, stderr_line};
 use crate::units::{service_unit, shell_quote, user_unit_dir, write_units};
 
-/// The queue database in the data dir.
+/// The queue database (`queue add` and the runner agree on it).
 pub fn store_path(ctx: &Context) -> PathBuf {
-    ctx.settings.dirs.data.join("queue.sqlite")
+    super::queue::queue_path(&ctx.settings)
 }
 
 /// The runner name every runner of this data dir uses: the lock makes it unique, so a

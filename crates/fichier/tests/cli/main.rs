@@ -13,6 +13,7 @@ mod files;
 mod hardening;
 mod key_header;
 mod misc;
+mod queue;
 mod queue_run;
 mod remote;
 mod security;
