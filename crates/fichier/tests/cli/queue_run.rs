@@ -560,9 +560,11 @@ fn the_daemon_sees_items_added_by_another_process_and_imports_watched_folders() 
     wait_for("the daemon's lock", Duration::from_secs(20), || {
         data_dir(&env).join("queue-runner.lock").exists()
     });
-    let id = add(&env, l.as_str(), &dir, None);
+    // `fichier queue add`, another process.
+    env.run(&["queue", "add", l.as_str(), "--to", dir.to_str().unwrap()])
+        .ok();
     wait_for("the added item done", Duration::from_secs(30), || {
-        item(&env, id).state == State::Done
+        std::fs::read(dir.join("late.bin")).is_ok_and(|b| b == bytes(30_000, 13))
     });
     // A crawljob dropped into the watched folder.
     let w = env.upload("watched.bin", &bytes(40_000, 14), 0);
@@ -609,4 +611,114 @@ fn daemon_install_prints_a_unit_and_how_to_start_it() {
     let out = env.run(&["daemon", "--timetable", "08:00,2M 25:00,off"]);
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("25:00,off"), "{}", out.stderr);
+}
+
+#[test]
+fn queue_run_works_until_empty_with_ndjson_progress() {
+    let env = Env::logged_in();
+    let dir = out_dir(&env);
+    let a = bytes(300_000, 21);
+    let b = bytes(2 << 20, 22);
+    let la = env.upload("qa.bin", &a, 0);
+    env.upload("qb.bin", &b, 0);
+    env.run(&[
+        "queue",
+        "add",
+        la.as_str(),
+        "/qb.bin",
+        "--to",
+        dir.to_str().unwrap(),
+    ])
+    .ok();
+    let out = env.run(&["queue", "run", "--progress", "json"]);
+    out.ok();
+    let events: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
+        .collect();
+    assert_eq!(
+        events.iter().filter(|e| e["event"] == "done").count(),
+        2,
+        "{}",
+        out.stdout
+    );
+    let summary = events.last().unwrap();
+    assert_eq!(summary["event"], "summary");
+    assert_eq!(summary["done"], 2);
+    assert_eq!(std::fs::read(dir.join("qa.bin")).unwrap(), a);
+    assert_eq!(std::fs::read(dir.join("qb.bin")).unwrap(), b);
+    no_part_left(&dir);
+    let ls = env.run(&["queue", "ls", "--json"]).json();
+    for it in ls["items"].as_array().unwrap() {
+        assert_eq!(it["state"], "done", "{it}");
+    }
+    // Nothing left: a second run ends at once, successfully.
+    env.run(&["queue", "run", "-q"]).ok();
+}
+
+#[test]
+fn queue_run_stops_with_the_reason_when_the_queue_cannot_go_on() {
+    let env = Env::logged_in();
+    let dir = out_dir(&env);
+    let l = env.upload("loc.bin", &bytes(10_000, 23), 0);
+    env.run(&["queue", "add", l.as_str(), "--to", dir.to_str().unwrap()])
+        .ok();
+    env.emu.emu.set_fault_plan(FaultPlan::new().rule(
+        "download/get_token",
+        1,
+        1_000,
+        Fault::ko("Premium status is only allowed to be used on residential private and dedicated - internet connexion - 127.0.0.1 -. Use CDN credits. #913"),
+    ));
+    let out = env.run(&["queue", "run", "--max-wait", "1s"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("the queue is paused until"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("VPN"), "{}", out.stderr);
+    let ls = env.run(&["queue", "ls", "--json"]).json();
+    let it = &ls["items"][0];
+    assert_eq!(it["state"], "waiting", "{it}");
+    assert!(
+        it["reason"].as_str().unwrap().contains("residential"),
+        "{it}"
+    );
+    assert!(it["until"].is_string(), "{it}");
+    assert!(!dir.join("loc.bin").exists());
+
+    // A free account: exit 3, the link waits in "needs Premium", no token asked.
+    env.emu.emu.clear_faults();
+    env.emu
+        .emu
+        .set_offer(fichier_testkit::TEST_EMAIL, Offer::Free)
+        .unwrap();
+    env.run(&["queue", "retry", "--all"]).ok();
+    let tokens = env.calls("download/get_token");
+    let out = env.run(&["queue", "run"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(out.stderr.contains("needs Premium"), "{}", out.stderr);
+    assert_eq!(env.calls("download/get_token"), tokens);
+    let ls = env.run(&["queue", "ls", "--json"]).json();
+    assert!(
+        ls["items"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("needs Premium")
+    );
+}
+
+#[test]
+fn queue_run_is_refused_while_a_daemon_works_the_queue() {
+    let env = Env::logged_in();
+    let d = Daemon::start(&env, &[]);
+    wait_for("the daemon's lock", Duration::from_secs(20), || {
+        std::fs::read_to_string(data_dir(&env).join("queue-runner.lock"))
+            .is_ok_and(|t| !t.trim().is_empty())
+    });
+    let out = env.run(&["queue", "run"]);
+    assert_eq!(out.code, 5, "{}", out.stderr);
+    assert!(out.stderr.contains("already working the queue"));
+    assert_eq!(d.stop(&env).code, 0);
 }
