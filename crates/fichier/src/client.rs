@@ -30,12 +30,22 @@ pub fn build_for_queue(settings: &Settings, url: &url::Url, key: ApiKey) -> anyh
         RetryPolicy::default()
     };
     policy.flood_retries = 0;
+    let key_for_name = key.clone();
     let mut b = builder(settings, url, key).retry_policy(policy);
     if settings.unthrottled {
         let mut pacer = PacerConfig::unthrottled();
         pacer.flood_cooldown_start = settings.queue_flood_pause;
         pacer.flood_cooldown_max = settings.queue_flood_pause * 4;
         b = b.pacer_config(pacer);
+        // As in real runs, a restarted runner learns a cooldown under way from the state file.
+        if std::fs::create_dir_all(&settings.dirs.cache).is_ok() {
+            b = b.pacer_state_file(
+                settings
+                    .dirs
+                    .cache
+                    .join(format!("pacer-queue-{}.json", key_digest(&key_for_name))),
+            );
+        }
     }
     b.build()
         .map_err(|e| anyhow::Error::from(e).context(Failure::fatal("cannot set up the API client")))

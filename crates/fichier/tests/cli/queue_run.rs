@@ -707,6 +707,16 @@ fn queue_run_stops_with_the_reason_when_the_queue_cannot_go_on() {
             .unwrap()
             .contains("needs Premium")
     );
+    // Upgraded: the next run takes the parked link at once.
+    env.emu
+        .emu
+        .set_offer(fichier_testkit::TEST_EMAIL, Offer::Premium)
+        .unwrap();
+    env.run(&["queue", "run", "-q"]).ok();
+    assert_eq!(
+        std::fs::read(dir.join("loc.bin")).unwrap(),
+        bytes(10_000, 23)
+    );
 }
 
 #[test]
