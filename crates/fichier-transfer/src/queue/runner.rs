@@ -938,6 +938,11 @@ impl Runner {
             overwrite: false,
             token_max_age: inner.cfg.token_max_age,
         };
+        inner.events.event(Event::Queued {
+            id: job.id,
+            name: name.clone(),
+            size: Some(size),
+        });
         let sink: Arc<dyn EventSink> = progress.clone();
         match inner.engine.fetch(&job, &opts, sink).await? {
             Fetched::Done { whirlpool: got } => Ok((dest, size, got.or(whirlpool))),

@@ -732,3 +732,16 @@ fn queue_run_is_refused_while_a_daemon_works_the_queue() {
     assert!(out.stderr.contains("already working the queue"));
     assert_eq!(d.stop(&env).code, 0);
 }
+
+#[test]
+fn queue_run_on_a_terminal_draws_bars_and_ends_with_a_summary() {
+    let env = Env::logged_in();
+    let dir = out_dir(&env);
+    let l = env.upload("tty.bin", &bytes(1 << 20, 31), 0);
+    env.run(&["queue", "add", l.as_str(), "--to", dir.to_str().unwrap()])
+        .ok();
+    let out = env.run_pty(&["queue", "run"], "");
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(out.stdout.contains("downloaded 1 file"), "{}", out.stdout);
+    assert_eq!(std::fs::read(dir.join("tty.bin")).unwrap(), bytes(1 << 20, 31));
+}
