@@ -236,9 +236,14 @@ fn sigterm_keeps_the_part_and_the_next_daemon_resumes_it() {
     let dir = out_dir(&env);
     let id = add(&env, link.as_str(), &dir, None);
     let d = Daemon::start(&env, &[]);
-    wait_for("some bytes", Duration::from_secs(30), || {
-        item(&env, id).bytes_done >= 2 << 20
+    wait_for("some bytes, a speed and an ETA", Duration::from_secs(30), || {
+        let it = item(&env, id);
+        it.bytes_done >= 2 << 20 && it.speed_bps > 0 && it.eta_secs.is_some()
     });
+    let it = item(&env, id);
+    assert_eq!(it.state, State::Downloading, "{it:?}");
+    // About 4 MiB/s (the emulator's cap), ETA a few seconds.
+    assert!(it.speed_bps > 1 << 20 && it.speed_bps < 8 << 20, "{it:?}");
     let out = d.stop(&env);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let it = item(&env, id);
