@@ -21,6 +21,7 @@ pub mod ls;
 pub mod man;
 pub mod mkdir;
 pub mod mv;
+pub mod queue;
 pub mod queue_run;
 pub mod remote;
 pub mod rename;
@@ -72,6 +73,7 @@ pub async fn dispatch(ctx: &mut Context, command: Command) -> anyhow::Result<Exi
         Command::VirusScan(a) => virus_scan::run(ctx, a).await,
         Command::Dashboard(a) => dashboard::run(ctx, a).await,
         Command::Daemon(a) => daemon::run(ctx, *a).await,
+        Command::Queue(c) => queue::run(ctx, c).await,
         Command::Completions(a) => Ok(completions::run(&a)),
         Command::Man => Ok(man::run()),
     }

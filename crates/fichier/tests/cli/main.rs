@@ -17,6 +17,8 @@ mod ftp_voucher;
 mod hardening;
 mod key_header;
 mod misc;
+mod queue;
+mod queue_run;
 mod remote;
 mod scan_fix;
 mod security;
