@@ -39,7 +39,7 @@ pub(crate) struct Inner {
     /// resolved and folders created by the library's one set of rules.
     pub(crate) tree: RemoteTree,
     pub(crate) conns: ConnectionCap,
-    pub(crate) rate: Option<RateLimiter>,
+    pub(crate) rate: RateLimiter,
     pub(crate) config: EngineConfig,
     /// When the last "flood cooldown" notice was sent, to send it once per cooldown.
     cooldown_notice: Mutex<Option<Instant>>,
@@ -75,7 +75,7 @@ impl Engine {
                 client: tree.client().clone(),
                 tree,
                 conns: ConnectionCap::new(config.connections),
-                rate: config.limit_rate.map(RateLimiter::new),
+                rate: RateLimiter::with_rate(config.limit_rate),
                 config,
                 cooldown_notice: Mutex::new(None),
             }),
@@ -95,6 +95,17 @@ impl Engine {
     /// The run's settings.
     pub fn config(&self) -> &EngineConfig {
         &self.inner.config
+    }
+
+    /// Changes the global bandwidth limit while transfers run (`None`: unlimited), e.g. as
+    /// a time-of-day timetable says.
+    pub fn set_limit_rate(&self, rate: Option<u64>) {
+        self.inner.rate.set_rate(rate);
+    }
+
+    /// The global bandwidth limit now (`None`: unlimited).
+    pub fn limit_rate(&self) -> Option<u64> {
+        Some(self.inner.rate.rate()).filter(|r| *r > 0)
     }
 
     /// Transfer connections open right now.
@@ -148,9 +159,7 @@ impl Engine {
 
     /// Accounts `n` bytes against the global bandwidth limit.
     pub(crate) async fn throttle(&self, n: u64) {
-        if let Some(r) = &self.inner.rate {
-            r.take(n).await;
-        }
+        self.inner.rate.take(n).await;
     }
 
     /// A folder's listing with its files, once per run per folder (reused afterwards).

@@ -185,6 +185,16 @@ impl FileCtx {
     }
 }
 
+/// A download dropped half-way (its queue item was removed, the process is stopping) must
+/// not leave the hashing thread waiting for bytes that will never come.
+impl Drop for FileCtx {
+    fn drop(&mut self) {
+        if let Some(h) = &self.hasher {
+            h.cancel();
+        }
+    }
+}
+
 /// Why one GET stopped.
 enum Leg {
     /// The range is complete.

@@ -46,6 +46,7 @@ mod fetch;
 mod hashing;
 mod limits;
 mod names;
+pub mod queue;
 mod state;
 mod summary;
 mod upload;

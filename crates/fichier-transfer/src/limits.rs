@@ -1,6 +1,7 @@
 //! Shared limits every connection of a run obeys: a global bandwidth limiter (token bucket,
 //! honoured across all connections and files) and the global connection cap (a semaphore).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,11 +12,12 @@ use tokio::time::Instant;
 ///
 /// Callers take what they are about to send or have just received; a taker that overdraws the
 /// bucket sleeps until the debt is repaid, so the long-run rate is exact whatever the chunk
-/// sizes and however many connections take concurrently.
+/// sizes and however many connections take concurrently. The rate can change while transfers
+/// run ([`RateLimiter::set_rate`], for a time-of-day timetable); `None` means unlimited.
 #[derive(Debug)]
 pub struct RateLimiter {
-    rate: f64,
-    burst: f64,
+    /// The rate in bytes per second; 0 = unlimited (checked before taking the lock).
+    limit: AtomicU64,
     state: Mutex<(f64, Instant)>,
 }
 
@@ -23,32 +25,55 @@ impl RateLimiter {
     /// A limiter of `bytes_per_sec` (at least 1). The burst is a quarter second of traffic
     /// (at least 64 KiB) so short bursts do not exceed the rate noticeably.
     pub fn new(bytes_per_sec: u64) -> RateLimiter {
-        let rate = bytes_per_sec.max(1) as f64;
-        let burst = (rate / 4.0).max(64.0 * 1024.0);
-        RateLimiter {
-            rate,
-            burst,
-            state: Mutex::new((burst, Instant::now())),
+        RateLimiter::with_rate(Some(bytes_per_sec.max(1)))
+    }
+
+    /// A limiter of `rate` bytes per second, or an unlimited one for `None`.
+    pub fn with_rate(rate: Option<u64>) -> RateLimiter {
+        let limiter = RateLimiter {
+            limit: AtomicU64::new(0),
+            state: Mutex::new((0.0, Instant::now())),
+        };
+        limiter.set_rate(rate);
+        limiter
+    }
+
+    /// Changes the rate (`None`: unlimited). Takers sleeping on the old rate finish their
+    /// sleep; the next take uses the new rate with a full burst.
+    pub fn set_rate(&self, rate: Option<u64>) {
+        let r = rate.map_or(0, |r| r.max(1));
+        if self.limit.swap(r, Ordering::Relaxed) != r {
+            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            *st = (Self::burst_of(r as f64), Instant::now());
         }
     }
 
-    /// The configured rate in bytes per second.
+    fn burst_of(rate: f64) -> f64 {
+        (rate / 4.0).max(64.0 * 1024.0)
+    }
+
+    /// The configured rate in bytes per second (0: unlimited).
     pub fn rate(&self) -> u64 {
-        self.rate as u64
+        self.limit.load(Ordering::Relaxed)
     }
 
     /// Accounts for `n` bytes, sleeping as long as the bucket is in debt.
     pub async fn take(&self, n: u64) {
+        let limit = self.limit.load(Ordering::Relaxed);
+        if limit == 0 {
+            return;
+        }
+        let rate = limit as f64;
         let wait = {
             let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
             let now = Instant::now();
-            let refill = now.saturating_duration_since(st.1).as_secs_f64() * self.rate;
-            st.0 = (st.0 + refill).min(self.burst) - n as f64;
+            let refill = now.saturating_duration_since(st.1).as_secs_f64() * rate;
+            st.0 = (st.0 + refill).min(Self::burst_of(rate)) - n as f64;
             st.1 = now;
             if st.0 >= 0.0 {
                 Duration::ZERO
             } else {
-                Duration::from_secs_f64(-st.0 / self.rate)
+                Duration::from_secs_f64(-st.0 / rate)
             }
         };
         if !wait.is_zero() {

@@ -173,6 +173,15 @@ pub enum Command {
     Files(FilesArgs),
     /// Ask 1fichier's antivirus to scan files (1fichier deletes a file found infected).
     VirusScan(VirusScanArgs),
+    /// Open the daemon's web dashboard: print its URL with a fresh access token (and open a
+    /// browser), or serve it here with --serve.
+    Dashboard(DashboardArgs),
+    /// Work the download queue continuously (picks up what other processes add, folder
+    /// watch); `daemon install` writes a systemd user unit. See docs/daemon.md.
+    Daemon(Box<DaemonArgs>),
+    /// The persistent download queue: add links, paths and folders, then manage them.
+    #[command(subcommand)]
+    Queue(QueueCommand),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout.
@@ -312,9 +321,13 @@ pub struct RmArgs {
 /// `fichier link`
 #[derive(Debug, Args)]
 pub struct LinkArgs {
-    /// Files to print the link of.
+    /// Files to print the link of (with --crawljob: files or folders).
     #[arg(required = true)]
     pub paths: Vec<String>,
+    /// Write a JDownloader .crawljob file per argument into this directory (a folder gives
+    /// every file under it) instead of printing links.
+    #[arg(long, value_name = "DIR")]
+    pub crawljob: Option<PathBuf>,
 }
 
 /// An on/off switch value.
@@ -727,16 +740,17 @@ pub struct BackupRunArgs {
     pub progress: ProgressMode,
 }
 
-/// How a long run (backup) shows its progress.
+/// How a long run (backup, queue run, daemon) shows its progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ProgressMode {
-    /// Bars when stderr is a terminal, nothing otherwise (quiet under cron).
+    /// Bars when stderr is a terminal; otherwise the command's quiet default (a backup
+    /// prints its summary only, the queue a line per event).
     Auto,
     /// Bars on stderr.
     Bars,
     /// One JSON object a line on stdout for every phase and file event.
     Json,
-    /// Nothing but the summary.
+    /// Errors and the summary only.
     None,
 }
 
@@ -925,4 +939,275 @@ pub struct VirusScanArgs {
     /// Files (paths or links) of the account, under 5 GB each.
     #[arg(required = true)]
     pub files: Vec<String>,
+}
+
+/// The web side's listeners (`fichier daemon` and `fichier dashboard --serve`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct WebArgs {
+    /// Dashboard port, on 127.0.0.1 unless --listen [default: 9667; 0 picks a free one].
+    #[arg(long, value_name = "P")]
+    pub port: Option<u16>,
+    /// Click'n'Load port, always on 127.0.0.1 (web pages post to 9666) [default: 9666].
+    #[arg(long, value_name = "C")]
+    pub cnl_port: Option<u16>,
+    /// Do not run the Click'n'Load receiver.
+    #[arg(long)]
+    pub no_cnl: bool,
+    /// Serve the dashboard on this address instead of 127.0.0.1 (other machines can then
+    /// reach it: the access token is all that protects it).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::IpAddr>,
+}
+
+/// `fichier dashboard`
+#[derive(Debug, clap::Args)]
+#[command(after_help = "The dashboard, its JSON API and Click'n'Load: docs/dashboard.md.")]
+pub struct DashboardArgs {
+    /// Print the URL without opening a browser.
+    #[arg(long)]
+    pub no_open: bool,
+    /// Serve the dashboard (and Click'n'Load) in this process until interrupted, without the
+    /// daemon's downloader: for looking at and editing the queue.
+    #[arg(long)]
+    pub serve: bool,
+    /// With --serve: where links added from the dashboard are downloaded (default: the
+    /// current directory).
+    #[arg(long, value_name = "DIR", requires = "serve")]
+    pub to: Option<PathBuf>,
+    /// Listeners.
+    #[command(flatten)]
+    pub web: WebArgs,
+}
+
+/// How `queue run` and `daemon` work the queue (docs/daemon.md).
+#[derive(Debug, Clone, Args)]
+pub struct QueueWorkArgs {
+    /// Files downloaded at once on Premium/GOLD, 1-10 (Access: 1; Free: none).
+    #[arg(short, long, value_name = "N", default_value_t = 3,
+          value_parser = clap::value_parser!(u8).range(1..=10))]
+    pub jobs: u8,
+    /// Connections per file, 1-20 (default 3 for files of 64 MiB and more, else 1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub segments: Option<u32>,
+    /// Connections across every file of the queue, 1-30 (1fichier allows 30 per account).
+    #[arg(long, value_name = "N", default_value_t = 12,
+          value_parser = clap::value_parser!(u8).range(1..=30))]
+    pub connections: u8,
+    /// Global bandwidth limit shared by every connection (500k, 10M, 1G).
+    #[arg(long, value_name = "RATE", value_parser = parse_limit_rate, conflicts_with = "timetable")]
+    pub limit_rate: Option<u64>,
+    /// Bandwidth by local time of day: "08:00,2M 23:00,off" (off = unlimited).
+    #[arg(long, value_name = "TABLE", value_parser = parse_timetable)]
+    pub timetable: Option<fichier_transfer::queue::timetable::Timetable>,
+    /// Do not compare the whirlpool (the size is still checked).
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Run CMD with `sh -c` after each finished file (FICHIER_ITEM_PATH, _SIZE, _WHIRLPOOL,
+    /// _PACKAGE, _ID, _NAME, _SOURCE in its environment).
+    #[arg(long, value_name = "CMD")]
+    pub on_done: Option<String>,
+    /// Run CMD with `sh -c` when every file of a package is done (FICHIER_PACKAGE,
+    /// FICHIER_PACKAGE_FILES, FICHIER_PACKAGE_PATHS, FICHIER_PACKAGE_BYTES).
+    #[arg(long, value_name = "CMD")]
+    pub on_package_done: Option<String>,
+    /// Progress display: bars on a terminal (else lines), `json` for NDJSON events on
+    /// stdout, `none` for errors only.
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+}
+
+/// `fichier queue run`
+#[derive(Debug, Clone, Args)]
+pub struct QueueRunArgs {
+    #[command(flatten)]
+    pub work: QueueWorkArgs,
+    /// Longest wait for items that wait (flood cooldown, retries, location limit) before
+    /// giving up and exiting (30s, 15m, 1h; 0 = never wait).
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_wait)]
+    pub max_wait: std::time::Duration,
+}
+
+/// `fichier daemon`
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct DaemonArgs {
+    /// `install` writes a systemd user unit instead of running.
+    #[command(subcommand)]
+    pub action: Option<DaemonCommand>,
+    #[command(flatten)]
+    pub run: DaemonRunArgs,
+}
+
+/// What a running daemon does.
+#[derive(Debug, Clone, Args)]
+pub struct DaemonRunArgs {
+    #[command(flatten)]
+    pub work: QueueWorkArgs,
+    /// Import `.crawljob` and `.txt` link files dropped into DIR every few seconds
+    /// (repeatable); imported files move to DIR/added/.
+    #[arg(long, value_name = "DIR")]
+    pub watch: Vec<PathBuf>,
+    /// Where links imported from watched folders go when the file names no folder (default:
+    /// the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub to: Option<PathBuf>,
+    /// The dashboard and Click'n'Load listeners.
+    #[command(flatten)]
+    pub web: WebArgs,
+}
+
+/// `fichier daemon ...`
+#[derive(Debug, Subcommand)]
+pub enum DaemonCommand {
+    /// Write a systemd user unit running `fichier daemon` with these options (or print it,
+    /// and how to start it where systemd is missing).
+    Install(DaemonInstallArgs),
+}
+
+/// `fichier daemon install`
+#[derive(Debug, Args)]
+pub struct DaemonInstallArgs {
+    #[command(flatten)]
+    pub run: DaemonRunArgs,
+    /// Print the unit instead of writing it.
+    #[arg(long)]
+    pub print: bool,
+    /// Replace an existing unit with other content.
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn parse_timetable(raw: &str) -> Result<fichier_transfer::queue::timetable::Timetable, String> {
+    fichier_transfer::queue::timetable::Timetable::parse(raw)
+}
+
+/// `30s`, `15m`, `1h`, `0`.
+fn parse_wait(raw: &str) -> Result<std::time::Duration, String> {
+    let t = raw.trim();
+    let bad = || format!("{t:?} is not a duration: write e.g. 30s, 15m or 1h");
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let mult = match unit {
+        "" if n == 0 => 0,
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return Err(bad()),
+    };
+    Ok(std::time::Duration::from_secs(n.saturating_mul(mult)))
+}
+
+/// `fichier queue ...`
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// Add file links (any 1fichier domain), shared folders, files or folders of the account.
+    Add(QueueAddArgs),
+    /// List the queue in work order: state, progress, speed, ETA, reason (--json: docs/queue.md).
+    Ls,
+    /// Pause items (a download in progress stops; its .part is kept for resuming).
+    Pause(QueueSelectArgs),
+    /// Queue paused items again.
+    Resume(QueueSelectArgs),
+    /// Queue failed, offline or waiting items again (a waiting one is tried at once).
+    Retry(QueueSelectArgs),
+    /// Remove items from the queue (files and .part files on disk are kept).
+    Rm(QueueSelectArgs),
+    /// Move an item to the top or the bottom of its priority.
+    Move(QueueMoveArgs),
+    /// Remove finished items from the list.
+    Clear(QueueClearArgs),
+    /// Write the items not yet done as JDownloader .crawljob files.
+    Export(QueueExportArgs),
+    /// Download what is queued, in the foreground, until nothing is left (docs/daemon.md).
+    Run(QueueRunArgs),
+}
+
+/// `fichier queue add`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "A path names a file or folder of the account: /Movies/a.mkv, /Movies (the \
+                  folder itself, into DIR/Movies) or /Movies/ (its contents, into DIR); \
+                  sub-folders become sub-directories. Names, sizes and whirlpools are learned \
+                  now where 1fichier tells them; a link already queued, or a second file for \
+                  the same local path, is refused."
+)]
+pub struct QueueAddArgs {
+    /// File links, shared-folder links, or paths in the account.
+    #[arg(value_name = "URL|PATH", required_unless_present = "input")]
+    pub targets: Vec<String>,
+    /// Local directory to download into (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub to: Option<PathBuf>,
+    /// Group the items under this package name.
+    #[arg(long, value_name = "NAME")]
+    pub package: Option<String>,
+    /// Higher runs first (default 0).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    pub priority: i32,
+    /// Read more from this file: one link or path a line (`#` comments), or a JDownloader
+    /// .crawljob file; `-` for stdin.
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Do not ask 1fichier about links now (names and sizes are learned when downloading).
+    #[arg(long)]
+    pub no_check: bool,
+    /// Download password of the files (asked, or read with --password-file).
+    #[command(flatten)]
+    pub password: PasswordArgs,
+}
+
+/// Which queue items a command applies to.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["id", "package", "all"])))]
+pub struct QueueSelectArgs {
+    /// The item's id (first column of `fichier queue ls`).
+    #[arg(value_name = "ID")]
+    pub id: Option<i64>,
+    /// Every item of this package.
+    #[arg(long, value_name = "NAME")]
+    pub package: Option<String>,
+    /// Every item.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `fichier queue move`
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("where").required(true).args(["top", "bottom"])))]
+pub struct QueueMoveArgs {
+    /// The item's id.
+    #[arg(value_name = "ID")]
+    pub id: i64,
+    /// Run it first.
+    #[arg(long)]
+    pub top: bool,
+    /// Run it last.
+    #[arg(long)]
+    pub bottom: bool,
+}
+
+/// `fichier queue clear`
+#[derive(Debug, Args)]
+pub struct QueueClearArgs {
+    /// Remove the items that are done (their files stay on disk).
+    #[arg(long, required = true)]
+    pub done: bool,
+}
+
+/// `fichier queue export`
+#[derive(Debug, Args)]
+pub struct QueueExportArgs {
+    /// Directory to write the .crawljob files into (one per package; existing files are
+    /// never overwritten). They hold the download passwords: written 0600.
+    #[arg(long, value_name = "DIR", required = true)]
+    pub crawljob: PathBuf,
+    /// Only this package.
+    #[arg(long, value_name = "NAME")]
+    pub package: Option<String>,
 }

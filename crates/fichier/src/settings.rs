@@ -67,6 +67,11 @@ pub struct Settings {
     pub unthrottled: bool,
     /// `--fresh`: listings are always fetched live, never from the shared cache.
     pub fresh: bool,
+    /// The queue runner's shortest whole-queue pause after a flood answer: 60 s, or the
+    /// hidden `FICHIER_TEST_FLOOD_PAUSE_MS` in unthrottled test runs (loopback only).
+    pub queue_flood_pause: Duration,
+    /// The queue runner's first retry delay: 30 s, 200 ms in unthrottled test runs.
+    pub queue_retry_base: Duration,
     /// Backup profiles from the config file.
     pub backup_profiles: BTreeMap<String, BackupProfile>,
     /// The config file, when named by `--config` or `FICHIER_CONFIG` (scheduled runs name it
@@ -324,6 +329,16 @@ impl Settings {
         let unthrottled =
             env_nonempty("FICHIER_TEST_PACER").is_some_and(|v| v == "1") && is_loopback(&api_url);
 
+        let queue_flood_pause = env_nonempty("FICHIER_TEST_FLOOD_PAUSE_MS")
+            .filter(|_| unthrottled)
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(Duration::from_secs(60), Duration::from_millis);
+        let queue_retry_base = if unthrottled {
+            Duration::from_millis(200)
+        } else {
+            Duration::from_secs(30)
+        };
+
         let stderr_tty = std::io::stderr().is_terminal();
         let output = OutputSettings {
             json: global.json,
@@ -350,6 +365,8 @@ impl Settings {
             min_gap,
             unthrottled,
             fresh: global.fresh,
+            queue_flood_pause,
+            queue_retry_base,
             backup_profiles: config.backup,
             config_path: explicit.then_some(config_path),
         })

@@ -9,6 +9,8 @@ pub mod backup_log;
 pub mod backup_notify;
 pub mod completions;
 pub mod cp;
+pub mod daemon;
+pub mod dashboard;
 pub mod download;
 pub mod exec;
 pub mod files;
@@ -19,6 +21,8 @@ pub mod ls;
 pub mod man;
 pub mod mkdir;
 pub mod mv;
+pub mod queue;
+pub mod queue_run;
 pub mod remote;
 pub mod rename;
 pub mod restore;
@@ -67,6 +71,9 @@ pub async fn dispatch(ctx: &mut Context, command: Command) -> anyhow::Result<Exi
         Command::Voucher(c) => voucher::run(ctx, c).await,
         Command::Files(a) => files::run(ctx, a).await,
         Command::VirusScan(a) => virus_scan::run(ctx, a).await,
+        Command::Dashboard(a) => dashboard::run(ctx, a).await,
+        Command::Daemon(a) => daemon::run(ctx, *a).await,
+        Command::Queue(c) => queue::run(ctx, c).await,
         Command::Completions(a) => Ok(completions::run(&a)),
         Command::Man => Ok(man::run()),
     }
