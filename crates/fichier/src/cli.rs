@@ -738,6 +738,10 @@ pub struct BackupRunArgs {
     /// (NDJSON events on stdout, the summary as the last line), none.
     #[arg(long, value_name = "MODE", value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
+    /// Upload bandwidth: a rate (`2M`) or a daily timetable (`"08:00,2M 23:00,off"`: 2 MiB/s
+    /// from 08:00, unlimited from 23:00), followed while the run goes on.
+    #[arg(long, value_name = "RATE|TIMETABLE")]
+    pub bwlimit: Option<String>,
 }
 
 /// How a long run (backup, queue run, daemon) shows its progress.
