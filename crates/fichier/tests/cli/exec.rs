@@ -195,7 +195,7 @@ fn verbose_logs_name_the_source_never_the_key() {
 }
 
 #[test]
-fn a_key_file_or_stdin_source_works_and_stdin_is_left_to_the_child() {
+fn a_key_file_or_stdin_source_works_and_stdin_is_read_whole_first() {
     let env = Env::new();
     let file = env.root().join("key");
     crate::harness::write_mode(&file, &format!("{}\n", env.key()), 0o600);
