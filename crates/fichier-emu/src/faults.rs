@@ -15,6 +15,17 @@ pub enum Fault {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
     },
+    /// Answer 403 with a flood message and lock the API for `lock_ms`: every `/v1` call
+    /// until then gets the same answer (downloads and the upload node are not locked, as with
+    /// the limits' locks). A client that respects the cooldown sends nothing meanwhile; one
+    /// that does not shows up in the request log as 403s inside the lock.
+    FloodLock {
+        /// How long the lock lasts, in milliseconds.
+        lock_ms: u64,
+        /// Message to send instead of the default.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
     /// Answer this HTTP status (e.g. 429, 500, 503) with a KO body or the given text.
     Status {
         /// HTTP status code.
@@ -151,11 +162,12 @@ impl Fault {
     }
 }
 
-/// Plan plus per-rule call counters.
+/// Plan plus per-rule call counters, and the API lock a `flood_lock` fault started.
 #[derive(Debug, Default)]
 pub struct FaultState {
     plan: FaultPlan,
     counts: Vec<u64>,
+    lock: Option<(std::time::Instant, Option<String>)>,
 }
 
 impl FaultState {
@@ -163,6 +175,25 @@ impl FaultState {
     pub fn set(&mut self, plan: FaultPlan) {
         self.counts = vec![0; plan.rules.len()];
         self.plan = plan;
+        self.lock = None;
+    }
+
+    /// Starts an API lock of `lock_ms` answering `message` (`None`: the default flood text).
+    pub fn lock_api(&mut self, lock_ms: u64, message: Option<String>) {
+        let until = std::time::Instant::now() + std::time::Duration::from_millis(lock_ms);
+        self.lock = Some((until, message));
+    }
+
+    /// While an API lock lasts: the message every API call gets (`None`: the default).
+    pub fn locked(&mut self) -> Option<Option<String>> {
+        match &self.lock {
+            Some((until, m)) if std::time::Instant::now() < *until => Some(m.clone()),
+            Some(_) => {
+                self.lock = None;
+                None
+            }
+            None => None,
+        }
     }
 
     /// The active plan.
@@ -199,6 +230,28 @@ mod tests {
         assert_eq!(s.take("folder/ls"), None);
         assert_eq!(s.take("file/ls"), Some(Fault::flood()));
         assert_eq!(s.take("file/ls"), None);
+    }
+
+    #[test]
+    fn flood_lock_parses_and_locks() {
+        let plan = FaultPlan::from_json(
+            r#"{"rules":[{"endpoint":"download/get_token","fault":{"kind":"flood_lock","lock_ms":5000}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            plan.rules[0].fault,
+            Fault::FloodLock {
+                lock_ms: 5000,
+                message: None
+            }
+        );
+        let mut s = FaultState::default();
+        s.set(plan);
+        assert_eq!(s.locked(), None);
+        s.lock_api(60_000, None);
+        assert_eq!(s.locked(), Some(None));
+        s.lock_api(0, None);
+        assert_eq!(s.locked(), None);
     }
 
     #[test]

@@ -25,6 +25,11 @@ pub struct LoggedRequest {
     pub status: u16,
     /// The API key masked (`ab…yz`), or empty when none was sent.
     pub key: String,
+    /// When the request arrived, in Unix milliseconds (the in-memory log only: `at` has
+    /// one-second resolution, too coarse to tell whether a client kept quiet during a
+    /// cooldown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_ms: Option<u64>,
 }
 
 /// Endpoint name of a request path, as used by the log, the limits and the fault plan.

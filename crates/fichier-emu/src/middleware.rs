@@ -37,7 +37,20 @@ pub async fn apply(State(app): State<Arc<App>>, mut req: Request, next: Next) ->
     }
     let (fault, bandwidth) = {
         let mut f = app.faults.lock().unwrap_or_else(|p| p.into_inner());
+        // API endpoints are `group/action`; downloads and the node are never locked.
+        if endpoint.contains('/')
+            && let Some(message) = f.locked()
+        {
+            return ko(
+                message.unwrap_or_else(|| IP_LOCKED.into()),
+                StatusCode::FORBIDDEN,
+            )
+            .into_response();
+        }
         let fault = f.take(&endpoint);
+        if let Some(Fault::FloodLock { lock_ms, message }) = &fault {
+            f.lock_api(*lock_ms, message.clone());
+        }
         (fault, f.plan().download_bytes_per_sec)
     };
     let mut shaping = Shaping::default();
@@ -46,7 +59,7 @@ pub async fn apply(State(app): State<Arc<App>>, mut req: Request, next: Next) ->
     }
     match fault {
         None => {}
-        Some(Fault::Flood { message }) => {
+        Some(Fault::Flood { message } | Fault::FloodLock { message, .. }) => {
             return ko(
                 message.unwrap_or_else(|| IP_LOCKED.into()),
                 StatusCode::FORBIDDEN,
@@ -183,6 +196,10 @@ pub async fn record(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
         .get::<ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip().to_string())
         .unwrap_or_default();
+    let received_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .ok();
     let resp = next.run(req).await;
     let entry = LoggedRequest {
         at: time::fmt_date(time::now()),
@@ -192,6 +209,7 @@ pub async fn record(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
         endpoint,
         status: resp.status().as_u16(),
         key,
+        received_ms,
     };
     if let Err(e) = app.store.log_request(&entry) {
         tracing::warn!("request log write failed: {e}");

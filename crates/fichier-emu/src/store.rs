@@ -994,6 +994,7 @@ impl Store {
                 endpoint: r.get(4)?,
                 status: r.get(5)?,
                 key: r.get(6)?,
+                received_ms: None,
             })
         })?
         .collect()

@@ -167,6 +167,9 @@ pub enum Command {
     /// Work the download queue continuously (picks up what other processes add, folder
     /// watch); `daemon install` writes a systemd user unit. See docs/daemon.md.
     Daemon(Box<DaemonArgs>),
+    /// The persistent download queue: add links, paths and folders, then manage them.
+    #[command(subcommand)]
+    Queue(QueueCommand),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout.
@@ -306,9 +309,13 @@ pub struct RmArgs {
 /// `fichier link`
 #[derive(Debug, Args)]
 pub struct LinkArgs {
-    /// Files to print the link of.
+    /// Files to print the link of (with --crawljob: files or folders).
     #[arg(required = true)]
     pub paths: Vec<String>,
+    /// Write a JDownloader .crawljob file per argument into this directory (a folder gives
+    /// every file under it) instead of printing links.
+    #[arg(long, value_name = "DIR")]
+    pub crawljob: Option<PathBuf>,
 }
 
 /// An on/off switch value.
@@ -912,4 +919,118 @@ fn parse_wait(raw: &str) -> Result<std::time::Duration, String> {
         _ => return Err(bad()),
     };
     Ok(std::time::Duration::from_secs(n.saturating_mul(mult)))
+}
+
+/// `fichier queue ...`
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// Add file links (any 1fichier domain), shared folders, files or folders of the account.
+    Add(QueueAddArgs),
+    /// List the queue in work order: state, progress, speed, ETA, reason (--json: docs/queue.md).
+    Ls,
+    /// Pause items (a download in progress stops; its .part is kept for resuming).
+    Pause(QueueSelectArgs),
+    /// Queue paused items again.
+    Resume(QueueSelectArgs),
+    /// Queue failed, offline or waiting items again (a waiting one is tried at once).
+    Retry(QueueSelectArgs),
+    /// Remove items from the queue (files and .part files on disk are kept).
+    Rm(QueueSelectArgs),
+    /// Move an item to the top or the bottom of its priority.
+    Move(QueueMoveArgs),
+    /// Remove finished items from the list.
+    Clear(QueueClearArgs),
+    /// Write the items not yet done as JDownloader .crawljob files.
+    Export(QueueExportArgs),
+    /// Download what is queued, in the foreground, until nothing is left (docs/daemon.md).
+    Run(QueueRunArgs),
+}
+
+/// `fichier queue add`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "A path names a file or folder of the account: /Movies/a.mkv, /Movies (the \
+                  folder itself, into DIR/Movies) or /Movies/ (its contents, into DIR); \
+                  sub-folders become sub-directories. Names, sizes and whirlpools are learned \
+                  now where 1fichier tells them; a link already queued, or a second file for \
+                  the same local path, is refused."
+)]
+pub struct QueueAddArgs {
+    /// File links, shared-folder links, or paths in the account.
+    #[arg(value_name = "URL|PATH", required_unless_present = "input")]
+    pub targets: Vec<String>,
+    /// Local directory to download into (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub to: Option<PathBuf>,
+    /// Group the items under this package name.
+    #[arg(long, value_name = "NAME")]
+    pub package: Option<String>,
+    /// Higher runs first (default 0).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    pub priority: i32,
+    /// Read more from this file: one link or path a line (`#` comments), or a JDownloader
+    /// .crawljob file; `-` for stdin.
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Do not ask 1fichier about links now (names and sizes are learned when downloading).
+    #[arg(long)]
+    pub no_check: bool,
+    /// Download password of the files (asked, or read with --password-file).
+    #[command(flatten)]
+    pub password: PasswordArgs,
+}
+
+/// Which queue items a command applies to.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["id", "package", "all"])))]
+pub struct QueueSelectArgs {
+    /// The item's id (first column of `fichier queue ls`).
+    #[arg(value_name = "ID")]
+    pub id: Option<i64>,
+    /// Every item of this package.
+    #[arg(long, value_name = "NAME")]
+    pub package: Option<String>,
+    /// Every item.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `fichier queue move`
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("where").required(true).args(["top", "bottom"])))]
+pub struct QueueMoveArgs {
+    /// The item's id.
+    #[arg(value_name = "ID")]
+    pub id: i64,
+    /// Run it first.
+    #[arg(long)]
+    pub top: bool,
+    /// Run it last.
+    #[arg(long)]
+    pub bottom: bool,
+}
+
+/// `fichier queue clear`
+#[derive(Debug, Args)]
+pub struct QueueClearArgs {
+    /// Remove the items that are done (their files stay on disk).
+    #[arg(long, required = true)]
+    pub done: bool,
+}
+
+/// `fichier queue export`
+#[derive(Debug, Args)]
+pub struct QueueExportArgs {
+    /// Directory to write the .crawljob files into (one per package; existing files are
+    /// never overwritten). They hold the download passwords: written 0600.
+    #[arg(long, value_name = "DIR", required = true)]
+    pub crawljob: PathBuf,
+    /// Only this package.
+    #[arg(long, value_name = "NAME")]
+    pub package: Option<String>,
 }

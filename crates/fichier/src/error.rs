@@ -298,6 +298,32 @@ pub fn failure_for(err: &ApiError) -> Failure {
     }
 }
 
+/// The message, exit code and hint for a download-queue error (every `queue` command, the
+/// daemon and the dashboard map them the same way).
+pub fn queue_failure(err: fichier_transfer::queue::QueueError) -> Failure {
+    use fichier_transfer::queue::QueueError;
+    let msg = err.to_string();
+    match &err {
+        QueueError::UnknownItem(_) => {
+            Failure::usage(msg).with_hint("`fichier queue ls` shows the ids of the queued items")
+        }
+        QueueError::BadInput(_) => {
+            Failure::usage(msg).with_hint("check the arguments against `fichier queue add --help`")
+        }
+        QueueError::NewerSchema { .. } => Failure::fatal(msg)
+            .with_hint("a newer fichier wrote the queue: use that version (or move the file away)"),
+        QueueError::Io { .. } => Failure::fatal(msg)
+            .with_hint("check that the data directory exists and is writable by you"),
+        QueueError::Sqlite { .. } if err.is_busy() => Failure::fatal(msg).with_hint(
+            "another fichier process kept the queue busy for more than 5 s: retry in a moment",
+        ),
+        _ => Failure::fatal(msg).with_hint(
+            "the queue file may be damaged: `fichier queue export --crawljob DIR` saves what \
+             can be read; then move the file away to start a new queue",
+        ),
+    }
+}
+
 fn find_failure(err: &anyhow::Error) -> Option<&Failure> {
     err.chain().find_map(|e| e.downcast_ref::<Failure>())
 }

@@ -194,3 +194,38 @@ async fn admin_routes_load_plans_limits_and_show_the_log() {
     let masked = format!("{}…{}", &env.acct.api_key[..2], &env.acct.api_key[30..]);
     assert!(text.contains(&masked));
 }
+
+#[tokio::test]
+async fn a_flood_lock_answers_every_api_call_until_it_ends_and_the_log_has_milliseconds() {
+    let env = common::start().await;
+    env.emu.set_fault_plan(FaultPlan::new().on_call(
+        "user/info",
+        1,
+        Fault::FloodLock {
+            lock_ms: 2_000,
+            message: None,
+        },
+    ));
+    let (s, v) = env.call("user/info", json!({})).await;
+    assert_eq!(
+        (s, v["message"].as_str().unwrap()),
+        (403, "Flood detected: IP Locked #374")
+    );
+    // Another endpoint inside the lock: locked too.
+    let (s, _) = env.call("folder/ls", json!({})).await;
+    assert_eq!(s, 403);
+    // The lock ends by itself (bounded wait, no fixed sleep).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if env.call("folder/ls", json!({})).await.0 == 200 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the lock never ended");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let log = env.emu.request_log();
+    let first = log.iter().find(|r| r.endpoint == "user/info").unwrap();
+    let last = log.iter().rev().find(|r| r.status == 200).unwrap();
+    let (a, b) = (first.received_ms.unwrap(), last.received_ms.unwrap());
+    assert!(b >= a + 1_900, "the lock lasted {} ms", b - a);
+}

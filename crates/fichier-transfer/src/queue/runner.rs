@@ -465,7 +465,9 @@ impl Runner {
         until
     }
 
-    /// The account's tier, from `user/info` at most once per `tier_ttl`.
+    /// The account's tier, from `user/info` at most once per `tier_ttl`. When it is read
+    /// afresh and allows downloads, items parked in "needs Premium" are queued again (the
+    /// account was upgraded).
     async fn tier(&self) -> Result<Tier, TransferError> {
         if let Some((t, at)) = *self.inner.tier.lock().unwrap_or_else(|p| p.into_inner())
             && at.elapsed() < self.inner.cfg.tier_ttl
@@ -478,6 +480,17 @@ impl Runner {
             Err(e) => return Err(e.into()),
         };
         self.set_tier(tier);
+        if tier != Tier::Free {
+            let store_err = |e: QueueError| TransferError::new(ErrorClass::Local, e.to_string());
+            for item in self.inner.store.list().map_err(store_err)? {
+                if item.state == State::Waiting && item.reason.as_deref() == Some(NEEDS_PREMIUM) {
+                    self.inner
+                        .store
+                        .retry(&super::store::Selector::Id(item.id))
+                        .map_err(store_err)?;
+                }
+            }
+        }
         Ok(tier)
     }
 
@@ -490,7 +503,7 @@ impl Runner {
         let (kind, reason, wait) = match schedule::verdict(e, 1, &self.inner.cfg.retry) {
             Verdict::PauseQueue { kind, reason, wait } => (kind, reason, wait),
             _ => (
-                PauseKind::Flood,
+                PauseKind::Unavailable,
                 format!("cannot read the account's offer (user/info): {}", e.message),
                 self.inner.cfg.retry.base.min(Duration::from_secs(30)),
             ),
@@ -877,12 +890,13 @@ impl Runner {
         }
         progress.size.store(size, Ordering::Relaxed);
         let local = safe_local_name(&name);
-        let dest = join_inside(&item.target_dir, &[local.clone()]).ok_or_else(|| {
-            TransferError::new(
-                ErrorClass::Permanent,
-                format!("unusable file name {name:?}"),
-            )
-        })?;
+        let dest =
+            join_inside(&item.target_dir, std::slice::from_ref(&local)).ok_or_else(|| {
+                TransferError::new(
+                    ErrorClass::Permanent,
+                    format!("unusable file name {name:?}"),
+                )
+            })?;
         let _guard = TargetGuard::take(&inner.targets, &dest).ok_or_else(|| {
             TransferError::new(
                 ErrorClass::Local,
@@ -924,6 +938,11 @@ impl Runner {
             overwrite: false,
             token_max_age: inner.cfg.token_max_age,
         };
+        inner.events.event(Event::Queued {
+            id: job.id,
+            name: name.clone(),
+            size: Some(size),
+        });
         let sink: Arc<dyn EventSink> = progress.clone();
         match inner.engine.fetch(&job, &opts, sink).await? {
             Fetched::Done { whirlpool: got } => Ok((dest, size, got.or(whirlpool))),

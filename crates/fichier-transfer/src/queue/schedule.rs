@@ -65,6 +65,8 @@ pub enum PauseKind {
     Auth,
     /// The local disk is full.
     DiskFull,
+    /// 1fichier (or the network) cannot be reached.
+    Unavailable,
 }
 
 /// What to do with an item after an error.

@@ -302,6 +302,13 @@ pub enum QueueError {
     },
 }
 
+impl QueueError {
+    /// True when another process held the database longer than the busy timeout.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, QueueError::Sqlite { source, .. } if is_busy(source))
+    }
+}
+
 const SCHEMA_VERSION: i64 = 1;
 
 const SCHEMA: &str = "

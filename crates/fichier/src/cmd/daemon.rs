@@ -11,7 +11,7 @@ use fichier_transfer::queue::schedule::{PauseKind, RetryRules};
 use fichier_transfer::queue::{Item, QueueStore, State};
 use fichier_transfer::{EngineConfig, ErrorClass, Event, EventSink, Summary};
 
-use super::transfer::{Hinting, engine};
+use super::transfer::Hinting;
 use crate::cli::{
     DaemonArgs, DaemonCommand, DaemonInstallArgs, DaemonRunArgs, ProgressMode, QueueWorkArgs,
 };
@@ -21,9 +21,9 @@ use crate::printer::{Printer, sanitize};
 use crate::progress::{Reporter, Verb, stderr_line};
 use crate::units::{service_unit, shell_quote, user_unit_dir, write_units};
 
-/// The queue database in the data dir.
+/// The queue database (`queue add` and the runner agree on it).
 pub fn store_path(ctx: &Context) -> PathBuf {
-    ctx.settings.dirs.data.join("queue.sqlite")
+    super::queue::queue_path(&ctx.settings)
 }
 
 /// The runner name every runner of this data dir uses: the lock makes it unique, so a
@@ -143,7 +143,9 @@ pub async fn setup(
     })?);
     let mut config = EngineConfig::default();
     config.connections = usize::from(work.connections);
-    let engine = engine(ctx, config).await?;
+    let (url, key, _) = ctx.key().await?;
+    let client = crate::client::build_for_queue(&ctx.settings, &url, key)?;
+    let engine = fichier_transfer::Engine::new(client, config);
     let mut cfg = runner_config(ctx, work, until_empty.is_some());
     if let Some(wait) = until_empty {
         cfg.max_idle_wait = wait;

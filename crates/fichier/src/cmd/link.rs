@@ -1,11 +1,15 @@
-//! `fichier link PATH..`: print the download link of files, one per line.
+//! `fichier link PATH..`: print the download link of files, one per line; with
+//! `--crawljob DIR`, write them (folders expanded) as JDownloader `.crawljob` files instead.
 
+use std::path::Path;
+
+use fichier_transfer::queue::CrawlJob;
 use serde::Serialize;
 
 use super::Batch;
 use crate::cli::LinkArgs;
 use crate::context::{Context, Resolved, Want};
-use crate::error::Exit;
+use crate::error::{Exit, Failure};
 
 /// One file in `link --json`.
 #[derive(Serialize)]
@@ -22,6 +26,9 @@ struct LinkJson {
 
 /// Prints the links.
 pub async fn run(ctx: &mut Context, args: LinkArgs) -> anyhow::Result<Exit> {
+    if let Some(dir) = &args.crawljob {
+        return crawljobs(ctx, &args.paths, dir).await;
+    }
     let mut batch = Batch::default();
     let mut links = Vec::new();
     for raw in &args.paths {
@@ -48,4 +55,81 @@ pub async fn run(ctx: &mut Context, args: LinkArgs) -> anyhow::Result<Exit> {
         ctx.printer.json(&LinkJson { links });
     }
     Ok(batch.exit())
+}
+
+/// One `.crawljob` per argument: a file gives one job, a folder one job per file under it
+/// (its name as the package; sub-folders as `name/sub`).
+async fn crawljobs(ctx: &mut Context, paths: &[String], dir: &Path) -> anyhow::Result<Exit> {
+    let mut batch = Batch::default();
+    let mut written = Vec::new();
+    for raw in paths {
+        let jobs = match folder_jobs(ctx, raw).await {
+            Ok(j) => j,
+            Err(e) => {
+                batch.fail(ctx, e)?;
+                continue;
+            }
+        };
+        let (stem, jobs) = jobs;
+        match super::queue::write_crawljob(dir, &stem, &jobs) {
+            Ok(path) => {
+                batch.ok();
+                written.push(super::queue::WrittenFile {
+                    path: path.display().to_string(),
+                    links: jobs.len(),
+                });
+            }
+            Err(e) => batch.fail(ctx, e)?,
+        }
+    }
+    super::queue::report_written(ctx, written);
+    Ok(batch.exit())
+}
+
+async fn folder_jobs(ctx: &mut Context, raw: &str) -> anyhow::Result<(String, Vec<CrawlJob>)> {
+    match ctx.resolve_arg(raw, Want::Any).await? {
+        Resolved::File { link, entry, .. } => {
+            let name = entry.as_ref().map(|e| e.filename.clone());
+            let stem = name.clone().unwrap_or_else(|| "fichier-link".to_owned());
+            Ok((
+                stem,
+                vec![CrawlJob {
+                    text: link.to_string(),
+                    filename: name,
+                    ..CrawlJob::default()
+                }],
+            ))
+        }
+        Resolved::Folder { id, path } => {
+            let top = match path.last() {
+                Some(n) if !n.starts_with("id:") => n.clone(),
+                _ if path.is_empty() => "root".to_owned(),
+                _ => ctx.listing(id).await?.name.clone(),
+            };
+            let mut jobs = Vec::new();
+            let mut stack = vec![(id, top.clone())];
+            while let Some((folder, package)) = stack.pop() {
+                let listing = ctx.listing(folder).await?;
+                for e in &listing.items {
+                    jobs.push(CrawlJob {
+                        text: e.link.to_string(),
+                        package_name: Some(package.clone()),
+                        filename: Some(e.filename.clone()),
+                        ..CrawlJob::default()
+                    });
+                }
+                for sub in listing.sub_folders.iter().rev() {
+                    stack.push((sub.id, format!("{package}/{}", sub.name)));
+                }
+            }
+            if jobs.is_empty() {
+                return Err(Failure::usage(format!(
+                    "{}: no files in this folder",
+                    crate::paths::display_path(&path)
+                ))
+                .into());
+            }
+            Ok((top, jobs))
+        }
+    }
 }

@@ -18,6 +18,7 @@ pub mod ls;
 pub mod man;
 pub mod mkdir;
 pub mod mv;
+pub mod queue;
 pub mod queue_run;
 pub mod remote;
 pub mod rename;
@@ -62,6 +63,7 @@ pub async fn dispatch(ctx: &mut Context, command: Command) -> anyhow::Result<Exi
         Command::Scan(a) => scan::run(ctx, a).await,
         Command::Dashboard(a) => dashboard::run(ctx, a).await,
         Command::Daemon(a) => daemon::run(ctx, *a).await,
+        Command::Queue(c) => queue::run(ctx, c).await,
         Command::Completions(a) => Ok(completions::run(&a)),
         Command::Man => Ok(man::run()),
     }

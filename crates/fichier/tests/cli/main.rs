@@ -14,6 +14,8 @@ mod files;
 mod hardening;
 mod key_header;
 mod misc;
+mod queue;
+mod queue_run;
 mod remote;
 mod security;
 mod transfer;
