@@ -69,7 +69,7 @@ impl Account {
         if stale {
             let mut view = match self.client.user_info().await {
                 Ok(info) => AccountView {
-                    offer: serde_json::to_value(&info.offer)
+                    offer: serde_json::to_value(info.offer)
                         .ok()
                         .and_then(|v| v.as_str().map(str::to_owned))
                         .or_else(|| Some(format!("{:?}", info.offer))),
