@@ -161,15 +161,15 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Find leaked 1fichier API keys in files, trees, stdin, git history or staged changes.
     Scan(ScanArgs),
-    /// Open the daemon's web dashboard: print its URL with a fresh access token (and open a
-    /// browser), or serve it here with --serve.
-    Dashboard(DashboardArgs),
     /// Work the download queue continuously (picks up what other processes add, folder
     /// watch); `daemon install` writes a systemd user unit. See docs/daemon.md.
     Daemon(Box<DaemonArgs>),
     /// The persistent download queue: add links, paths and folders, then manage them.
     #[command(subcommand)]
     Queue(QueueCommand),
+    /// Open the daemon's web dashboard: print its URL with a fresh access token (and open a
+    /// browser), or serve it here with --serve.
+    Dashboard(DashboardArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout.
