@@ -330,6 +330,10 @@ async fn daemon(ctx: &mut Context, args: DaemonRunArgs) -> anyhow::Result<Exit> 
         }
         watch.push(std::path::absolute(d).unwrap_or_else(|_| d.clone()));
     }
+    // The web side starts first: the time between the runner lock and the signal handlers
+    // stays as short as it was.
+    let (web_stop, web_stop_rx) = tokio::sync::watch::channel(false);
+    let web = super::dashboard::start_for_daemon(ctx, &args.web, to.clone(), web_stop_rx).await?;
     let (worker, _cfg) = setup(ctx, &args.work, None, true).await?;
     if !ctx.settings.output.quiet && !ctx.settings.output.json {
         stderr_line(&format!(
@@ -339,8 +343,6 @@ async fn daemon(ctx: &mut Context, args: DaemonRunArgs) -> anyhow::Result<Exit> 
         ));
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let web =
-        super::dashboard::start_for_daemon(ctx, &args.web, to.clone(), stop_rx.clone()).await?;
     let watcher = (!watch.is_empty()).then(|| {
         let store = worker.store.clone();
         let printer = ctx.printer.clone();
@@ -365,6 +367,7 @@ async fn daemon(ctx: &mut Context, args: DaemonRunArgs) -> anyhow::Result<Exit> 
     if let Some(w) = watcher {
         w.abort();
     }
+    let _ = web_stop.send(true);
     if let Some(w) = web {
         let _ = w.await;
     }

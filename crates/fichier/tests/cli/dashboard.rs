@@ -675,6 +675,7 @@ fn browser_adds_links_pauses_and_resumes_one_then_watches_them_finish_with_the_d
     let a = env.upload("alpha.bin", &vec![7u8; 300_000], 0);
     let hostile = "<img src=x onerror=alert(1)>\"'&amp;.txt";
     let h = env.upload(hostile, b"inert", 0);
+    let g = env.upload("gamma.bin", b"gamma", 0);
     let server = start(
         &env,
         &[
@@ -714,6 +715,21 @@ fn browser_adds_links_pauses_and_resumes_one_then_watches_them_finish_with_the_d
             .unwrap();
         wait_for(&b, "#item-1[data-state=queued]").await;
         wait_for(&b, "#item-2[data-state=queued]").await;
+        // A package with terminal escapes and a bidi override, through the JSON API; the
+        // open page gets the new row live.
+        let r = http()
+            .post(format!("{}api/add", server.base))
+            .header(COOKIE, cookie(&server))
+            .header("x-csrf-token", csrf(&server).await)
+            .json(&serde_json::json!({
+                "links": [g.as_str()],
+                "package": "esc\u{1b}[31mred\u{202e}txt.exe",
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        wait_for(&b, "#item-3[data-state=queued]").await;
         let pkg = b.find(Locator::Css("#item-1 .c-pkg")).await.unwrap();
         assert_eq!(pkg.text().await.unwrap(), "<script>alert(2)</script>");
 
@@ -745,6 +761,7 @@ fn browser_adds_links_pauses_and_resumes_one_then_watches_them_finish_with_the_d
         wait_for(&b, "#live:not([hidden])").await;
         wait_for(&b, "#item-1[data-state=done]").await;
         wait_for(&b, "#item-2[data-state=done]").await;
+        wait_for(&b, "#item-3[data-state=done]").await;
         shot(&b, "queue.png").await;
         // The hostile name is text: the cell holds it literally, no element was made of it,
         // and no script ran.
@@ -755,7 +772,21 @@ fn browser_adds_links_pauses_and_resumes_one_then_watches_them_finish_with_the_d
             .text()
             .await
             .unwrap();
-        assert!(name.contains("<img src=x onerror=alert(1)>"), "{name}");
+        assert!(
+            name.contains("<img src=x onerror=alert(1)>\"'&amp;"),
+            "{name}"
+        );
+        let pkg = b
+            .find(Locator::Css("#item-3 .c-pkg"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            pkg.contains("\u{fffd}[31m") && !pkg.contains('\u{1b}'),
+            "{pkg:?}"
+        );
         let imgs = b
             .find_all(Locator::Css("#queue img, #queue script"))
             .await
@@ -765,6 +796,17 @@ fn browser_adds_links_pauses_and_resumes_one_then_watches_them_finish_with_the_d
         // The same on a freshly server-rendered page.
         b.refresh().await.unwrap();
         wait_for(&b, "#item-2[data-state=done]").await;
+        let pkg = b
+            .find(Locator::Css("#item-3 .c-pkg"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            pkg.contains("\u{fffd}[31m") && !pkg.contains('\u{1b}'),
+            "{pkg:?}"
+        );
         assert!(
             b.find_all(Locator::Css("#queue img"))
                 .await
