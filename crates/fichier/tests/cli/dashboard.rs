@@ -762,7 +762,6 @@ fn browser_adds_links_pauses_and_resumes_one_then_watches_them_finish_with_the_d
         wait_for(&b, "#item-1[data-state=done]").await;
         wait_for(&b, "#item-2[data-state=done]").await;
         wait_for(&b, "#item-3[data-state=done]").await;
-        shot(&b, "queue.png").await;
         // The hostile name is text: the cell holds it literally, no element was made of it,
         // and no script ran.
         let name = b
@@ -839,7 +838,6 @@ fn browser_adds_links_pauses_and_resumes_one_then_watches_them_finish_with_the_d
             serde_json::Value::Bool(false),
             "the page scrolls sideways"
         );
-        shot(&b, "queue-phone.png").await;
         b.close().await.unwrap();
     });
     assert_eq!(
@@ -1010,4 +1008,188 @@ fn browser_click_n_load_from_another_origin_waits_for_approval_then_queues() {
         b.close().await.unwrap();
     });
     drop(page);
+}
+
+/// Adds an item straight to the store (as a runner's view of it is set up below).
+fn seed(store: &fichier_transfer::queue::QueueStore, id: &str, name: &str, size: u64) -> i64 {
+    use fichier_transfer::queue::{AddOutcome, NewItem};
+    let item = NewItem {
+        source: format!("https://1fichier.com/?{id}"),
+        target_dir: PathBuf::from("/srv/downloads"),
+        package: Some("Holiday 2026".to_owned()),
+        name: Some(name.to_owned()),
+        size: Some(size),
+        origin: "cli".to_owned(),
+        ..NewItem::default()
+    };
+    match store.add(item).unwrap() {
+        AddOutcome::Added(id) => id,
+        AddOutcome::Duplicate { .. } => panic!("duplicate seed"),
+    }
+}
+
+#[test]
+fn browser_follows_progress_and_state_reasons_live() {
+    use fichier_transfer::queue::{QueueStore, Selector, State};
+    let Some(d) = driver() else { return };
+    let env = Env::logged_in();
+    let server = start(&env, &["dashboard", "--serve", "--no-open"]);
+    // The test plays the runner on the same store, through the store's own runner calls.
+    let store = QueueStore::open(&data_dir(&env).join("queue.sqlite")).unwrap();
+    let lease = Duration::from_secs(600);
+    let mib = 1u64 << 20;
+    let film = seed(&store, "seedfilm01", "holiday-film.mkv", 1400 * mib);
+    let photos = seed(&store, "seedphoto1", "photos.zip", 300 * mib);
+    let notes = seed(&store, "seednotes1", "notes.pdf", 2 * mib);
+    let gone = seed(&store, "seedgone01", "old-backup.tar", 80 * mib);
+    let later = seed(&store, "seedlater1", "extras.iso", 700 * mib);
+    store.pause(&Selector::Id(later)).unwrap();
+    let claim = |want: i64| {
+        let item = store.claim_next("test", lease).unwrap().expect("a claim");
+        assert_eq!(item.id, want);
+    };
+    claim(film);
+    store
+        .set_state(film, "test", State::Downloading, None, None, false)
+        .unwrap();
+    store
+        .set_progress(film, "test", 100 * mib, 12 * mib, Some(108))
+        .unwrap();
+    claim(photos);
+    let until = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(4);
+    store
+        .set_state(
+            photos,
+            "test",
+            State::Waiting,
+            Some("flood cooldown: 1fichier asked to wait"),
+            Some(until),
+            true,
+        )
+        .unwrap();
+    claim(notes);
+    store
+        .finish(notes, "test", Path::new("/srv/downloads/notes.pdf"))
+        .unwrap();
+    claim(gone);
+    store
+        .set_state(
+            gone,
+            "test",
+            State::Offline,
+            Some("the file was deleted from 1fichier"),
+            None,
+            false,
+        )
+        .unwrap();
+
+    env.rt.block_on(async {
+        let b = browser(&d).await;
+        open(&b, &server, "").await;
+        wait_for(&b, "#live:not([hidden])").await;
+        let row = wait_for(&b, &format!("#item-{film}[data-state=downloading]")).await;
+        let text = row.text().await.unwrap();
+        assert!(text.contains("7%") && text.contains("12.0 MiB/s"), "{text}");
+        assert!(text.contains("1m 48s"), "{text}");
+        let waiting = b
+            .find(Locator::Css(&format!("#item-{photos} .reason")))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            waiting.contains("flood cooldown") && waiting.contains("until"),
+            "{waiting}"
+        );
+
+        shot(&b, "queue.png").await;
+        b.set_window_size(390, 844).await.unwrap();
+        b.refresh().await.unwrap();
+        wait_for(&b, "#live:not([hidden])").await;
+        shot(&b, "queue-phone.png").await;
+        b.set_window_size(1200, 860).await.unwrap();
+        b.refresh().await.unwrap();
+        wait_for(&b, "#live:not([hidden])").await;
+
+        // The runner moves on: the open page follows without reloading.
+        let marker: serde_json::Value = b
+            .execute("window.__same_page = 1; return 1;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(marker, 1);
+        store
+            .set_progress(film, "test", 700 * mib, 20 * mib, Some(35))
+            .unwrap();
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let text = b
+                .find(Locator::Css(&format!("#item-{film}")))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            if text.contains("50%") && text.contains("20.0 MiB/s") && text.contains("35s") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "progress never updated: {text}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        store
+            .set_state(
+                film,
+                "test",
+                State::Failed,
+                Some("the connection was reset 5 times"),
+                None,
+                true,
+            )
+            .unwrap();
+        wait_for(&b, &format!("#item-{film}[data-state=failed]")).await;
+        let reason = b
+            .find(Locator::Css(&format!("#item-{film} .reason")))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(reason, "the connection was reset 5 times");
+        let same: serde_json::Value = b
+            .execute("return window.__same_page || 0;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(same, 1, "the page reloaded instead of updating");
+        // Retry from the page: back to queued.
+        b.find(Locator::Css(&format!("#item-{film} .b-retry")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for(&b, &format!("#item-{film}[data-state=queued]")).await;
+        // Reorder: the paused item to the top.
+        b.find(Locator::Css(&format!("#item-{later} .b-move[value=top]")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let first = b
+                .find(Locator::Css("#queue tbody tr"))
+                .await
+                .unwrap()
+                .attr("id")
+                .await
+                .unwrap();
+            if first.as_deref() == Some(format!("item-{later}").as_str()) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the row never moved: {first:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        b.close().await.unwrap();
+    });
 }
