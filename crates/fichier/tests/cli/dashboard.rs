@@ -186,6 +186,22 @@ fn dashboard_refuses_requests_without_the_token_a_foreign_host_or_the_csrf_token
         assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
         assert!(csp.contains("frame-ancestors 'none'"));
 
+        // Scripts may send the token in a header instead of the cookie.
+        let r = c
+            .get(format!("{base}api/queue"))
+            .header("x-dashboard-token", &server.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let r = c
+            .get(format!("{base}api/queue"))
+            .header("x-dashboard-token", "0".repeat(64))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
         // DNS rebinding: a foreign name for 127.0.0.1 is refused even with the cookie.
         for host in ["evil.example", "127.0.0.1.nip.io", "localhost.evil.example"] {
             let port = base.rsplit(':').next().unwrap().trim_end_matches('/');
