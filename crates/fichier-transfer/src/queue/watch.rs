@@ -15,6 +15,9 @@ use super::store::{AddOutcome, NewItem, QueueError, QueueStore, Selector};
 /// A file younger than this may still be being written.
 pub const SETTLE: Duration = Duration::from_secs(2);
 
+/// Larger files are no link lists (a link is under 100 bytes): refused without being read.
+pub const MAX_FILE: u64 = 16 << 20;
+
 /// What one pass did.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ImportReport {
@@ -67,6 +70,12 @@ pub(crate) fn import_dir_at(
         }
         let modified = before.modified().unwrap_or(now);
         if now.duration_since(modified).unwrap_or_default() < SETTLE {
+            continue;
+        }
+        if before.len() > MAX_FILE {
+            let reason = format!("larger than {} MiB: not a link list", MAX_FILE >> 20);
+            let moved = move_aside(dir, &name, "failed", Some(&reason)).map_err(io)?;
+            report.failed.push((moved, reason));
             continue;
         }
         let Ok(bytes) = std::fs::read(&path) else {
@@ -443,6 +452,8 @@ mod tests {
         let hostile = "<b>x<\\b>\n\u{1b}[2J$(rm -rf ~).txt";
         std::fs::write(w.join(hostile), "https://1fichier.com/?ccccc\n").unwrap();
         std::fs::create_dir(w.join("dir.txt")).unwrap();
+        let big = std::fs::File::create(w.join("big.txt")).unwrap();
+        big.set_len(MAX_FILE + 1).unwrap();
         let r = import_dir_at(&s, &w, d.path(), later()).unwrap();
         let mut sources: Vec<_> = s.list().unwrap().into_iter().map(|i| i.source).collect();
         sources.sort();
@@ -451,6 +462,8 @@ mod tests {
             vec!["https://1fichier.com/?aaaaa", "https://1fichier.com/?ccccc"]
         );
         assert_eq!(r.imported.len(), 2);
+        assert_eq!(r.failed.len(), 1);
+        assert!(r.failed[0].1.contains("larger than"), "{:?}", r.failed);
         assert!(w.join("added").join(hostile).is_file());
         assert!(w.join("link.txt").exists(), "symlinks are left alone");
         assert!(outside.exists());

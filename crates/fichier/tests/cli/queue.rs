@@ -681,3 +681,40 @@ fn a_directory_without_room_for_the_known_sizes_is_warned_about() {
     out.ok();
     assert!(!out.stderr.contains("warning"), "{}", out.stderr);
 }
+
+#[test]
+fn waiting_items_show_their_reason_and_until_when() {
+    let env = Env::new();
+    env.run(&[
+        "queue",
+        "add",
+        "--no-check",
+        "https://1fichier.com/?abcde12345",
+    ])
+    .ok();
+    let store = QueueStore::open(&queue_file(&env)).unwrap();
+    let it = store
+        .claim_next("test", std::time::Duration::from_secs(60))
+        .unwrap()
+        .unwrap();
+    let until = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(10);
+    store
+        .set_state(
+            it.id,
+            "test",
+            State::Waiting,
+            Some("flood cooldown"),
+            Some(until),
+            true,
+        )
+        .unwrap();
+    let text = env.run(&["queue", "ls"]).ok().to_owned();
+    assert!(
+        text.contains("waiting") && text.contains("flood cooldown; until "),
+        "{text}"
+    );
+    let list = items(&env);
+    assert_eq!(list[0]["state"], "waiting");
+    let shown: jiff::Timestamp = list[0]["until"].as_str().unwrap().parse().unwrap();
+    assert_eq!(shown.as_second(), until.as_second());
+}
