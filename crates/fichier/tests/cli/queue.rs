@@ -718,3 +718,36 @@ fn waiting_items_show_their_reason_and_until_when() {
     let shown: jiff::Timestamp = list[0]["until"].as_str().unwrap().parse().unwrap();
     assert_eq!(shown.as_second(), until.as_second());
 }
+
+#[test]
+fn a_damaged_queue_file_is_reported_and_left_alone() {
+    let env = Env::new();
+    let f = queue_file(&env);
+    std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+    let junk = "this is not a database, but someone's notes\n".repeat(20);
+    std::fs::write(&f, &junk).unwrap();
+    let out = env.run(&["queue", "ls"]);
+    out.code(2);
+    assert!(
+        out.stderr.contains("file is not a database"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("hint: the queue file is damaged"),
+        "{}",
+        out.stderr
+    );
+    env.run(&[
+        "queue",
+        "add",
+        "--no-check",
+        "https://1fichier.com/?abcde12345",
+    ])
+    .code(2);
+    assert_eq!(
+        std::fs::read_to_string(&f).unwrap(),
+        junk,
+        "nothing overwritten"
+    );
+}
