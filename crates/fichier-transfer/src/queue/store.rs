@@ -1145,6 +1145,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn file_and_dir_are_private() {
         use std::os::unix::fs::PermissionsExt;
         let (d, _s) = store();

@@ -439,6 +439,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn young_files_symlinks_and_hostile_names() {
         let (d, s, w) = setup();
         std::fs::write(w.join("young.txt"), "https://1fichier.com/?aaaaa\n").unwrap();
