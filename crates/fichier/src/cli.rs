@@ -709,6 +709,23 @@ pub struct BackupRunArgs {
     /// file (created 0600).
     #[arg(long, value_name = "PATH")]
     pub log_file: Option<std::path::PathBuf>,
+    /// Progress while it runs: auto (bars on a terminal, nothing under cron), bars, json
+    /// (NDJSON events on stdout, the summary as the last line), none.
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+}
+
+/// How a long run (backup) shows its progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProgressMode {
+    /// Bars when stderr is a terminal, nothing otherwise (quiet under cron).
+    Auto,
+    /// Bars on stderr.
+    Bars,
+    /// One JSON object a line on stdout for every phase and file event.
+    Json,
+    /// Nothing but the summary.
+    None,
 }
 
 /// `fichier restore`
