@@ -9,7 +9,7 @@ use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use super::crawljob::{self, CrawlJob};
-use super::links::normalise_link;
+use super::links::{is_folder_link, normalise_link};
 use super::store::{AddOutcome, NewItem, QueueError, QueueStore, Selector};
 
 /// A file younger than this may still be being written.
@@ -235,6 +235,14 @@ fn add_jobs(
                     link.chars().take(80).collect::<String>()
                 )));
             };
+            // Listing a shared folder needs the API; a folder queued as one item could only
+            // fail later, so the file is refused now with what to do instead.
+            if is_folder_link(&source) {
+                return Ok(Err(format!(
+                    "job {}: {source} is a shared folder; folder watch queues file links only:                      add it with `fichier queue add {source}`, which queues each of its files",
+                    n + 1
+                )));
+            }
             items.push((
                 NewItem {
                     source,
@@ -410,10 +418,16 @@ mod tests {
         )
         .unwrap();
         std::fs::write(w.join("empty.txt"), "nothing here\n").unwrap();
+        std::fs::write(w.join("folder.txt"), "https://1fichier.com/dir/AbCd1234\n").unwrap();
         std::fs::write(w.join("bin.txt"), [0xff, 0xfe, 0x00]).unwrap();
         let r = import_dir_at(&s, &w, d.path(), later()).unwrap();
         assert_eq!(r.imported, vec![]);
-        assert_eq!(r.failed.len(), 5);
+        assert_eq!(r.failed.len(), 6);
+        let reason = std::fs::read_to_string(w.join("failed/folder.txt.reason")).unwrap();
+        assert!(
+            reason.contains("fichier queue add https://1fichier.com/dir/AbCd1234"),
+            "{reason}"
+        );
         assert!(
             s.list().unwrap().is_empty(),
             "nothing of a bad file is added"
