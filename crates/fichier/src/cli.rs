@@ -806,7 +806,7 @@ pub struct QueueAddArgs {
     /// Group the items under this package name.
     #[arg(long, value_name = "NAME")]
     pub package: Option<String>,
-    /// Higher runs first (default 0).
+    /// Higher runs first; a negative priority runs after everything else.
     #[arg(
         long,
         value_name = "N",
