@@ -751,3 +751,52 @@ fn a_damaged_queue_file_is_reported_and_left_alone() {
         "nothing overwritten"
     );
 }
+
+#[test]
+fn an_add_killed_midway_leaves_a_whole_queue_and_running_it_again_completes_it() {
+    use std::time::{Duration, Instant};
+    let env = Env::new();
+    let total = 5_000;
+    let list = env.root().join("links.txt");
+    let text: String = (0..total)
+        .map(|i| format!("https://1fichier.com/?kill{i:08}\n"))
+        .collect();
+    std::fs::write(&list, text).unwrap();
+    let args = ["queue", "add", "--no-check", "-q", "--input", &s(&list)];
+    let mut child = env
+        .command(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once some items are in (or let it be if it finished first).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if queue_file(&env).exists()
+            && QueueStore::open(&queue_file(&env))
+                .unwrap()
+                .version()
+                .unwrap()
+                > 100
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "queue add made no progress");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    child.wait().unwrap();
+    let store = QueueStore::open(&queue_file(&env)).unwrap();
+    let partial = store.list().unwrap().len();
+    assert!(partial <= total);
+    // The same command again adds the rest; what was there is refused, not doubled.
+    let out = env.run(&args);
+    assert!(matches!(out.code, 0..=2), "{}", out.stderr);
+    let items = store.list().unwrap();
+    assert_eq!(items.len(), total, "killed after {partial} items");
+    let unique: std::collections::HashSet<_> = items.iter().map(|i| &i.source).collect();
+    assert_eq!(unique.len(), total);
+}
