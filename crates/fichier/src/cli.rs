@@ -712,6 +712,23 @@ pub struct BackupRunArgs {
     /// file (created 0600).
     #[arg(long, value_name = "PATH")]
     pub log_file: Option<std::path::PathBuf>,
+    /// Progress while it runs: auto (bars on a terminal, nothing under cron), bars, json
+    /// (NDJSON events on stdout, the summary as the last line), none.
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+}
+
+/// How a long run (backup) shows its progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProgressMode {
+    /// Bars when stderr is a terminal, nothing otherwise (quiet under cron).
+    Auto,
+    /// Bars on stderr.
+    Bars,
+    /// One JSON object a line on stdout for every phase and file event.
+    Json,
+    /// Nothing but the summary.
+    None,
 }
 
 /// `fichier restore`
@@ -921,7 +938,7 @@ pub struct QueueAddArgs {
     /// Group the items under this package name.
     #[arg(long, value_name = "NAME")]
     pub package: Option<String>,
-    /// Higher runs first (default 0).
+    /// Higher runs first; a negative priority runs after everything else.
     #[arg(
         long,
         value_name = "N",
