@@ -798,21 +798,10 @@ pub struct QueueWorkArgs {
     /// FICHIER_PACKAGE_FILES, FICHIER_PACKAGE_PATHS, FICHIER_PACKAGE_BYTES).
     #[arg(long, value_name = "CMD")]
     pub on_package_done: Option<String>,
-    /// Progress display: bars on a terminal (else lines), `json` for NDJSON events on
-    /// stdout, `none` for errors only.
+    /// Progress: auto (bars on a terminal, a line per event elsewhere), bars, json (NDJSON
+    /// events on stdout, the summary as the last line), none (errors only).
     #[arg(long, value_name = "MODE", value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
-}
-
-/// `--progress`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ProgressMode {
-    /// Bars on a terminal, a line per event elsewhere.
-    Auto,
-    /// One JSON object per event on stdout.
-    Json,
-    /// Errors only.
-    None,
 }
 
 /// `fichier queue run`

@@ -157,6 +157,7 @@ pub async fn setup(
             output.progress = false;
         }
         ProgressMode::None => output.quiet = true,
+        ProgressMode::Bars => output.progress = !output.quiet,
         ProgressMode::Auto => {}
     }
     if daemon {

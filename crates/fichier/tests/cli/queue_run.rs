@@ -236,10 +236,14 @@ fn sigterm_keeps_the_part_and_the_next_daemon_resumes_it() {
     let dir = out_dir(&env);
     let id = add(&env, link.as_str(), &dir, None);
     let d = Daemon::start(&env, &[]);
-    wait_for("some bytes, a speed and an ETA", Duration::from_secs(30), || {
-        let it = item(&env, id);
-        it.bytes_done >= 2 << 20 && it.speed_bps > 0 && it.eta_secs.is_some()
-    });
+    wait_for(
+        "some bytes, a speed and an ETA",
+        Duration::from_secs(30),
+        || {
+            let it = item(&env, id);
+            it.bytes_done >= 2 << 20 && it.speed_bps > 0 && it.eta_secs.is_some()
+        },
+    );
     let it = item(&env, id);
     assert_eq!(it.state, State::Downloading, "{it:?}");
     // About 4 MiB/s (the emulator's cap), ETA a few seconds.
@@ -748,5 +752,8 @@ fn queue_run_on_a_terminal_draws_bars_and_ends_with_a_summary() {
     let out = env.run_pty(&["queue", "run"], "");
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert!(out.stdout.contains("downloaded 1 file"), "{}", out.stdout);
-    assert_eq!(std::fs::read(dir.join("tty.bin")).unwrap(), bytes(1 << 20, 31));
+    assert_eq!(
+        std::fs::read(dir.join("tty.bin")).unwrap(),
+        bytes(1 << 20, 31)
+    );
 }
