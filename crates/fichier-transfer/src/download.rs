@@ -363,7 +363,6 @@ impl Engine {
     ) -> Summary {
         let started = std::time::Instant::now();
         let calls_before = self.calls_since(0).await;
-        self.forget_listings();
         let mut r = Resolver {
             engine: self,
             opts,

@@ -185,9 +185,10 @@ impl Engine {
             .saturating_sub(before)
     }
 
-    /// Forgets every memoised listing: each upload or download run starts from the
-    /// service's current state.
-    pub(crate) fn forget_listings(&self) {
+    /// Forgets every memoised listing. The memo lives as long as the engine (uploads forget
+    /// the folders they wrote into), so a caller that keeps one engine for a long time and
+    /// needs other processes' changes (the queue daemon between items) calls this.
+    pub fn forget_listings(&self) {
         self.inner.tree.forget_all();
     }
 }

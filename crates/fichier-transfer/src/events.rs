@@ -151,6 +151,31 @@ pub trait EventSink: Send + Sync {
     }
 }
 
+/// An [`EventSink`] that hands every event to two others: a caller that reads the
+/// events itself (a backup learning its links) and still lets a person watch.
+#[derive(Clone)]
+pub struct Tee(
+    pub std::sync::Arc<dyn EventSink>,
+    pub std::sync::Arc<dyn EventSink>,
+);
+
+impl std::fmt::Debug for Tee {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tee")
+    }
+}
+
+impl EventSink for Tee {
+    fn event(&self, event: Event) {
+        self.1.event(event.clone());
+        self.0.event(event);
+    }
+    fn bytes(&self, id: FileId, n: u64) {
+        self.0.bytes(id, n);
+        self.1.bytes(id, n);
+    }
+}
+
 /// An [`EventSink`] that drops everything.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoEvents;

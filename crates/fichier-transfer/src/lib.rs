@@ -54,7 +54,7 @@ mod upload;
 pub use download::{DownloadInput, DownloadOptions, input_lines, is_inside};
 pub use engine::{Engine, EngineConfig};
 pub use error::{ErrorClass, TransferError};
-pub use events::{Event, EventSink, FileId, NoEvents, RecordEvents};
+pub use events::{Event, EventSink, FileId, NoEvents, RecordEvents, Tee};
 pub use fetch::MAX_SEGMENTS;
 pub use limits::{ConnectionCap, RateLimiter, parse_rate};
 pub use names::{MAX_REMOTE_NAME, remote_name_problem, safe_local_name};

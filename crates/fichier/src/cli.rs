@@ -715,6 +715,23 @@ pub struct BackupRunArgs {
     /// file (created 0600).
     #[arg(long, value_name = "PATH")]
     pub log_file: Option<std::path::PathBuf>,
+    /// Progress while it runs: auto (bars on a terminal, nothing under cron), bars, json
+    /// (NDJSON events on stdout, the summary as the last line), none.
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+}
+
+/// How a long run (backup) shows its progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProgressMode {
+    /// Bars when stderr is a terminal, nothing otherwise (quiet under cron).
+    Auto,
+    /// Bars on stderr.
+    Bars,
+    /// One JSON object a line on stdout for every phase and file event.
+    Json,
+    /// Nothing but the summary.
+    None,
 }
 
 /// `fichier restore`
@@ -822,21 +839,10 @@ pub struct QueueWorkArgs {
     /// FICHIER_PACKAGE_FILES, FICHIER_PACKAGE_PATHS, FICHIER_PACKAGE_BYTES).
     #[arg(long, value_name = "CMD")]
     pub on_package_done: Option<String>,
-    /// Progress display: bars on a terminal (else lines), `json` for NDJSON events on
-    /// stdout, `none` for errors only.
+    /// Progress: auto (bars on a terminal, a line per event elsewhere), bars, json (NDJSON
+    /// events on stdout, the summary as the last line), none (errors only).
     #[arg(long, value_name = "MODE", value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
-}
-
-/// `--progress`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ProgressMode {
-    /// Bars on a terminal, a line per event elsewhere.
-    Auto,
-    /// One JSON object per event on stdout.
-    Json,
-    /// Errors only.
-    None,
 }
 
 /// `fichier queue run`
@@ -965,7 +971,7 @@ pub struct QueueAddArgs {
     /// Group the items under this package name.
     #[arg(long, value_name = "NAME")]
     pub package: Option<String>,
-    /// Higher runs first (default 0).
+    /// Higher runs first; a negative priority runs after everything else.
     #[arg(
         long,
         value_name = "N",

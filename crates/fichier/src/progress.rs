@@ -92,12 +92,14 @@ pub enum Verb {
     Upload,
     /// `fichier download`.
     Download,
+    /// `fichier backup`: bars and phases only; the run prints its own summary.
+    Backup,
 }
 
 impl Verb {
     fn past(self) -> &'static str {
         match self {
-            Verb::Upload => "uploaded",
+            Verb::Upload | Verb::Backup => "uploaded",
             Verb::Download => "downloaded",
         }
     }
@@ -171,6 +173,11 @@ impl Reporter {
         } else {
             Mode::Lines
         };
+        Reporter::with_mode(printer, verb, mode)
+    }
+
+    /// A reporter in a mode the command chose (`backup --progress`).
+    pub fn with_mode(printer: &Printer, verb: Verb, mode: Mode) -> Arc<Reporter> {
         let (mp, total) = if mode == Mode::Bars {
             let mp = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(8));
             let total = mp.add(ProgressBar::new(0).with_style(total_style()));
@@ -255,8 +262,8 @@ impl Reporter {
         }
     }
 
-    /// Ends the display and prints the summary (human on stderr, or the JSON object).
-    pub fn finish(&self, summary: &Summary) {
+    /// Ends the display without a summary (the command prints its own).
+    pub fn close(&self) {
         if let Some(t) = self.ticker.lock().unwrap_or_else(|p| p.into_inner()).take() {
             t.abort();
         }
@@ -267,6 +274,11 @@ impl Reporter {
             t.finish_and_clear();
         }
         *active_bars().lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// Ends the display and prints the summary (human on stderr, or the JSON object).
+    pub fn finish(&self, summary: &Summary) {
+        self.close();
         match self.mode {
             Mode::Json => {
                 let mut v = serde_json::to_value(summary).unwrap_or_default();
@@ -449,6 +461,7 @@ impl EventSink for Reporter {
                         }
                     }
                     Verb::Download => self.data_line(&path.unwrap_or(name)),
+                    Verb::Backup => {}
                 }
             }
             Event::Skipped { id, reason, .. } => {

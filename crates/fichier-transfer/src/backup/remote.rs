@@ -17,16 +17,25 @@ use super::plan::{LocalEntry, RemoteCopy};
 use super::run::{BackupRemote, RemoteError, VERSIONS_DIR};
 use crate::engine::Engine;
 use crate::error::{ErrorClass, TransferError};
-use crate::events::{Event, RecordEvents};
+use crate::events::{Event, EventSink, RecordEvents, Tee};
 use crate::upload::{UploadDest, UploadOptions};
 
 /// The destination folder of a backup, reached through an engine.
-#[derive(Debug)]
 pub struct EngineRemote<'a> {
     engine: &'a Engine,
     dest: RemotePath,
     jobs: usize,
     scratch: PathBuf,
+    watcher: Option<Arc<dyn EventSink>>,
+}
+
+impl std::fmt::Debug for EngineRemote<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineRemote")
+            .field("dest", &self.dest)
+            .field("jobs", &self.jobs)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> EngineRemote<'a> {
@@ -38,7 +47,14 @@ impl<'a> EngineRemote<'a> {
             dest,
             jobs: jobs.max(1),
             scratch,
+            watcher: None,
         }
+    }
+
+    /// Shows the run's phases and every upload's events (progress bars, NDJSON) to `sink`.
+    pub fn with_watcher(mut self, sink: Arc<dyn EventSink>) -> Self {
+        self.watcher = Some(sink);
+        self
     }
 
     fn path(&self, rel_dir: &str) -> RemotePath {
@@ -231,6 +247,14 @@ impl EngineRemote<'_> {
 }
 
 impl BackupRemote for EngineRemote<'_> {
+    fn notice(&mut self, message: &str) {
+        if let Some(w) = &self.watcher {
+            w.event(Event::Notice {
+                message: message.to_string(),
+            });
+        }
+    }
+
     async fn live_files(&mut self) -> Result<BTreeMap<String, Vec<RemoteCopy>>, RemoteError> {
         let mut out: BTreeMap<String, Vec<RemoteCopy>> = BTreeMap::new();
         let Some(root) = self.find_folder("").await? else {
@@ -277,9 +301,8 @@ impl BackupRemote for EngineRemote<'_> {
             by_dir.entry(dir).or_default().push(i);
         }
         let mut stop: Option<RemoteError> = None;
-        // Every folder first, while the run's listings are still memoised: the engine forgets
-        // its memo at the start of each upload, so creating folders between uploads would list
-        // every ancestor again.
+        // Every folder first: each is created once under the tree's lock, and the uploads that
+        // follow find their ancestors in the engine's memo.
         let mut folders: BTreeMap<String, Result<FolderId, RemoteError>> = BTreeMap::new();
         for dir in by_dir.keys() {
             let result = match &stop {
@@ -321,7 +344,11 @@ impl BackupRemote for EngineRemote<'_> {
                 ..UploadOptions::default()
             };
             let rec = Arc::new(RecordEvents::new());
-            let summary = self.engine.upload(&paths, &dest, &opts, rec.clone()).await;
+            let sink: Arc<dyn EventSink> = match &self.watcher {
+                Some(w) => Arc::new(Tee(rec.clone(), w.clone())),
+                None => rec.clone(),
+            };
+            let summary = self.engine.upload(&paths, &dest, &opts, sink).await;
             let mut names: BTreeMap<u64, String> = BTreeMap::new();
             let mut done: BTreeMap<String, RemoteCopy> = BTreeMap::new();
             let mut failed: BTreeMap<String, RemoteError> = BTreeMap::new();
@@ -460,7 +487,16 @@ impl BackupRemote for EngineRemote<'_> {
             size: bytes.len() as u64,
             whirlpool: fichier_api::whirlpool_hex(&bytes),
         };
+        // The manifest is the run's own bookkeeping, not a file of the source: a phase line,
+        // not a file event named after a scratch path.
+        let watcher = self.watcher.take();
+        if let Some(w) = &watcher {
+            w.event(Event::Notice {
+                message: format!("writing the manifest {dir}/{name}"),
+            });
+        }
         let result = self.upload(&[(path.clone(), entry)]).await.pop();
+        self.watcher = watcher;
         let _ = std::fs::remove_file(&path);
         let copy = result.unwrap_or(Err(RemoteError {
             message: "manifest not uploaded".into(),

@@ -60,6 +60,8 @@ pub trait BackupRemote {
     async fn put_manifest(&mut self, name: &str, bytes: Vec<u8>) -> Result<(), RemoteError>;
     /// Removes a manifest file.
     async fn remove_manifest(&mut self, name: &str) -> Result<(), RemoteError>;
+    /// Tells the person watching what the run is doing now (a phase, in a few words).
+    fn notice(&mut self, _message: &str) {}
 }
 
 /// Everything a run needs to know.
@@ -198,6 +200,11 @@ pub async fn run_backup<R: BackupRemote>(
         Duration::from_secs(30),
     )
     .map_err(|e| RunError::State(e.to_string()))?;
+    remote.notice(&format!(
+        "{} files in {}; hashing those changed since the last run",
+        scan.files.len(),
+        job.source.display()
+    ));
     let (locals, hashed, unreadable) = hash_all(&mut index, &job.profile, &scan.files).await?;
     summary.hashed = hashed;
     summary.failed.extend(unreadable);
@@ -211,6 +218,15 @@ pub async fn run_backup<R: BackupRemote>(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let the_plan = plan(&locals, &live_for_plan, &job.safety)?;
+    if !job.dry_run {
+        remote.notice(&format!(
+            "{} to send ({:.1} MiB), {} unchanged, {} to retire",
+            the_plan.upload.len(),
+            the_plan.upload_bytes() as f64 / 1_048_576.0,
+            the_plan.unchanged.len(),
+            the_plan.retire.len()
+        ));
+    }
     summary.unchanged = the_plan.unchanged.len();
     summary.empty = the_plan.empty.len();
 

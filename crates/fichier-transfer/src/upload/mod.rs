@@ -41,7 +41,6 @@ impl Engine {
         let started = std::time::Instant::now();
         let calls_before = self.calls_since(0).await;
         let mut summary = Summary::default();
-        self.forget_listings();
         let srcs = sources.to_vec();
         let (recursive, follow) = (opts.recursive, opts.follow_symlinks);
         let plan = tokio::task::spawn_blocking(move || walk(&srcs, recursive, follow))
@@ -177,6 +176,8 @@ impl Engine {
             }
         }
 
+        // The folders this run writes into: their memoised listings are stale afterwards.
+        let touched: BTreeSet<FolderId> = jobs.iter().map(|j| j.folder).collect();
         // Units: big files alone, small ones batched per folder.
         let units = make_units(jobs, opts);
         let run = Arc::new(Run {
@@ -206,6 +207,11 @@ impl Engine {
         }
         if summary.stopped.is_none() {
             summary.stopped = run.abort.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        }
+        // Only those: the rest of the memo (ancestors, untouched folders) stays valid, so the
+        // next upload through this engine (a backup sends one per folder) lists nothing again.
+        for folder in touched {
+            self.tree().forget(folder);
         }
         summary.seconds = started.elapsed().as_secs_f64();
         summary.api_calls = self.calls_since(calls_before).await;

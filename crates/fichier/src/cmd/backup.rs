@@ -2,6 +2,7 @@
 //! transfer crate's backup run, and render the summary; `backup ls` and `backup schedule`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use fichier_api::{ErrorKind, RemotePath};
@@ -16,10 +17,11 @@ use fichier_transfer::{EngineConfig, parse_rate};
 use super::backup_log::{LoggedRemote, StepLog};
 use super::backup_notify::Notify;
 use super::transfer::{engine, flood_hint, hint_for};
-use crate::cli::{BackupAction, BackupCommand, BackupRunArgs, BackupScheduleArgs};
+use crate::cli::{BackupAction, BackupCommand, BackupRunArgs, BackupScheduleArgs, ProgressMode};
 use crate::context::Context;
 use crate::error::{Exit, Failure};
 use crate::printer::human_size;
+use crate::progress::{Mode, Reporter, Verb};
 use crate::settings::BackupProfile;
 use crate::units::{
     DailyAt, crontab_line, service_unit, timer_unit, unit_name_part, user_unit_dir, write_units,
@@ -207,7 +209,11 @@ async fn run_job(ctx: &mut Context, args: BackupRunArgs) -> anyhow::Result<Exit>
         .transpose()?;
     let started = std::time::Instant::now();
     let mut counts = None;
-    let result = execute(ctx, &job, &dest, jobs, log.as_ref(), &mut counts).await;
+    let watch = Watch::new(ctx, args.progress);
+    let result = execute(ctx, &job, &dest, jobs, log.as_ref(), &watch, &mut counts).await;
+    if let Some(r) = &watch.reporter {
+        r.close();
+    }
     if log.is_none() && (job.dry_run || notify.is_empty()) {
         return result.map(|(exit, _)| exit);
     }
@@ -259,6 +265,7 @@ async fn execute(
     dest: &str,
     jobs: usize,
     log: Option<&StepLog>,
+    watch: &Watch,
     counts: &mut Option<(u64, u64)>,
 ) -> anyhow::Result<(Exit, serde_json::Value)> {
     let dest_path =
@@ -277,11 +284,11 @@ async fn execute(
         .state_dir
         .join("scratch")
         .join(std::process::id().to_string());
-    let mut remote = LoggedRemote::new(
-        EngineRemote::new(&engine, dest_path, jobs, scratch.clone()),
-        log,
-        &ctx.printer,
-    );
+    let mut engine_remote = EngineRemote::new(&engine, dest_path, jobs, scratch.clone());
+    if let Some(r) = &watch.reporter {
+        engine_remote = engine_remote.with_watcher(r.clone());
+    }
+    let mut remote = LoggedRemote::new(engine_remote, log, &ctx.printer);
     let result = run_backup(job, &mut remote, now(ctx)).await;
     let _ = std::fs::remove_dir_all(&scratch);
     let pacer = engine.client().pacer();
@@ -325,7 +332,18 @@ async fn execute(
     } else {
         Exit::Partial
     };
-    let json = render(ctx, &summary, calls, floods, exit, started.elapsed());
+    if let Some(r) = &watch.reporter {
+        r.close();
+    }
+    let json = render(
+        ctx,
+        &summary,
+        calls,
+        floods,
+        exit,
+        started.elapsed(),
+        watch.ndjson,
+    );
     Ok((exit, json))
 }
 
@@ -394,6 +412,29 @@ struct JsonSummary<'a> {
     seconds: f64,
 }
 
+/// What a person (or a script reading NDJSON) sees while a backup runs.
+struct Watch {
+    reporter: Option<Arc<Reporter>>,
+    /// `--progress json`: events and then the summary, one JSON object a line on stdout.
+    ndjson: bool,
+}
+
+impl Watch {
+    fn new(ctx: &Context, mode: ProgressMode) -> Watch {
+        let out = ctx.printer.settings();
+        let mode = match mode {
+            ProgressMode::Auto if out.progress && !out.json => Some(Mode::Bars),
+            ProgressMode::Auto | ProgressMode::None => None,
+            ProgressMode::Bars => Some(Mode::Bars),
+            ProgressMode::Json => Some(Mode::Json),
+        };
+        Watch {
+            reporter: mode.map(|m| Reporter::with_mode(&ctx.printer, Verb::Backup, m)),
+            ndjson: mode == Some(Mode::Json),
+        }
+    }
+}
+
 /// Prints the summary (a line, or the JSON object) and returns it as JSON for notifications.
 fn render(
     ctx: &Context,
@@ -402,6 +443,7 @@ fn render(
     floods: u64,
     exit: Exit,
     elapsed: Duration,
+    ndjson: bool,
 ) -> serde_json::Value {
     let p = &ctx.printer;
     let changed = s.uploaded + s.versioned + s.deleted + s.pruned_versions > 0;
@@ -415,6 +457,13 @@ fn render(
         seconds: elapsed.as_secs_f64(),
     };
     let value = serde_json::to_value(&json).unwrap_or_default();
+    if ndjson {
+        // The last line of the event stream: one object, like every line before it.
+        let mut line = value.clone();
+        line["event"] = "summary".into();
+        p.json_text(&line.to_string());
+        return value;
+    }
     if p.json_mode() {
         p.json(&json);
         return value;

@@ -122,6 +122,10 @@ impl<'a, R> LoggedRemote<'a, R> {
 }
 
 impl<R: BackupRemote> BackupRemote for LoggedRemote<'_, R> {
+    fn notice(&mut self, message: &str) {
+        self.inner.notice(message);
+    }
+
     async fn live_files(&mut self) -> Result<BTreeMap<String, Vec<RemoteCopy>>, RemoteError> {
         let res = self.inner.live_files().await;
         match &res {

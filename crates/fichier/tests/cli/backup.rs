@@ -395,12 +395,88 @@ fn schedule_writes_a_timer_and_a_service() {
     );
     assert!(out.stdout.contains("backup photos"), "{}", out.stdout);
     assert!(out.stdout.contains("30 2 * * * "), "{}", out.stdout);
+    check_units(&env, &out.stdout);
     env.run(&["backup", "schedule", "photos", "--daily", "25:00"])
         .code(2);
     env.run(&["backup", "schedule", "other", "--daily", "02:30"])
         .code(2);
     let listed = env.run(&["backup", "ls", "--json"]).json();
     assert_eq!(listed["profiles"][0]["profile"], "photos");
+}
+
+/// Splits the printed `# NAME` blocks into unit files and checks them: with
+/// `systemd-analyze verify` where it is installed (it parses every setting, the calendar
+/// expression and that ExecStart exists), otherwise by reading their sections and keys.
+fn check_units(env: &Env, printed: &str) {
+    let dir = env.root().join("units");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut units: Vec<(String, String)> = Vec::new();
+    for line in printed.lines() {
+        if let Some(name) = line.strip_prefix("# ") {
+            units.push((name.to_string(), String::new()));
+        } else if let Some((_, text)) = units.last_mut() {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    let files: Vec<_> = units
+        .iter()
+        .filter(|(n, _)| n.ends_with(".service") || n.ends_with(".timer"))
+        .map(|(n, t)| {
+            let p = dir.join(n);
+            std::fs::write(&p, t).unwrap();
+            (p, t.clone())
+        })
+        .collect();
+    assert_eq!(files.len(), 2, "{printed}");
+    let analyze = std::path::Path::new("/usr/bin/systemd-analyze");
+    if analyze.exists() {
+        let out = std::process::Command::new(analyze)
+            .arg("verify")
+            .args(files.iter().map(|(p, _)| p))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "systemd-analyze verify refused the units:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    } else {
+        eprintln!("systemd-analyze not installed: checking the units by parsing them");
+    }
+    for (path, text) in &files {
+        let mut section = "";
+        let mut keys = Vec::new();
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            if line.starts_with('[') {
+                assert!(line.ends_with(']'), "{}: {line}", path.display());
+                section = line;
+            } else {
+                let (k, v) = line
+                    .split_once('=')
+                    .unwrap_or_else(|| panic!("{}: {line}", path.display()));
+                assert!(!v.is_empty(), "{}: {line}", path.display());
+                keys.push(format!("{section}{k}"));
+            }
+        }
+        let want: &[&str] = if path.extension().unwrap() == "timer" {
+            &[
+                "[Timer]OnCalendar",
+                "[Timer]Persistent",
+                "[Install]WantedBy",
+            ]
+        } else {
+            &["[Service]Type", "[Service]ExecStart"]
+        };
+        for k in want {
+            assert!(
+                keys.iter().any(|x| x == k),
+                "{} lacks {k}: {keys:?}",
+                path.display()
+            );
+        }
+    }
 }
 
 /// A one-shot HTTP server on 127.0.0.1: answers each request with `status` and hands over the
@@ -791,4 +867,60 @@ fn a_hostile_remote_name_never_stands_for_a_local_path() {
     assert_eq!(out.json()["uploaded"], 1, "x/a was uploaded into folder x");
     let inside = env.run(&["ls", "/H/x", "--json"]).json();
     assert_eq!(inside["entries"][0]["name"], "a");
+}
+
+#[test]
+fn progress_json_streams_phases_and_files_then_the_summary_and_cron_runs_stay_quiet() {
+    let env = Env::logged_in();
+    let src = env.root().join("src");
+    write(&src, "a.txt", b"alpha");
+    write(&src, "deep/b <i>.bin", &vec![3u8; 70_000]);
+    let s = src.to_str().unwrap();
+
+    let out = env.run(&["backup", s, "/Backups/p", "--progress", "json"]);
+    out.ok();
+    let lines: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let kinds: Vec<&str> = lines.iter().map(|v| v["event"].as_str().unwrap()).collect();
+    assert_eq!(kinds.first(), Some(&"notice"), "{kinds:?}");
+    assert_eq!(kinds.last(), Some(&"summary"), "{kinds:?}");
+    let done: Vec<&str> = lines
+        .iter()
+        .filter(|v| v["event"] == "done")
+        .map(|v| v["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        done.len(),
+        2,
+        "one done event per source file, none for the manifest: {done:?}"
+    );
+    assert!(done.contains(&"/Backups/p/deep/b <i>.bin"), "{done:?}");
+    let summary = lines.last().unwrap();
+    assert_eq!(
+        (summary["uploaded"].as_u64(), summary["outcome"].as_str()),
+        (Some(2), Some("done"))
+    );
+    assert!(
+        lines.iter().any(|v| v["event"] == "notice"
+            && v["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("manifest"))),
+        "the manifest is a phase line"
+    );
+
+    // Under cron (no terminal): the default shows no progress, only the summary line.
+    write(&src, "a.txt", b"alpha changed");
+    let quiet = env.run(&["backup", s, "/Backups/p"]);
+    quiet.ok();
+    assert!(!quiet.stdout.contains("\"event\""), "{}", quiet.stdout);
+    assert!(!quiet.stderr.contains("progress:"), "{}", quiet.stderr);
+    let text = format!("{}{}", quiet.stdout, quiet.stderr);
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("backup ")).count(),
+        1,
+        "one summary line:\n{text}"
+    );
 }
