@@ -320,6 +320,19 @@ fn dashboard_refuses_requests_without_the_token_a_foreign_host_or_the_csrf_token
             .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
     });
+    // kill -9 leaves the address file behind: the next link comes with a warning.
+    drop(server);
+    let out = env.run(&["dashboard", "--no-open"]);
+    assert!(out.ok().contains("?token="));
+    assert!(out.stderr.contains("is not running"), "{}", out.stderr);
+    std::fs::remove_file(data_dir(&env).join("dashboard.json")).unwrap();
+    let out = env.run(&["dashboard", "--no-open"]);
+    assert!(
+        out.ok().starts_with("http://127.0.0.1:9667/?token="),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stderr.contains("no running daemon"), "{}", out.stderr);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
