@@ -21,7 +21,7 @@ use crate::harness::Env;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
-const WAIT: Duration = Duration::from_secs(20);
+const WAIT: Duration = Duration::from_secs(60);
 
 /// A running `fichier dashboard --serve` or `fichier daemon`, killed on drop.
 struct Server {
