@@ -8,15 +8,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use fichier_transfer::queue::Selector;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::App;
-use crate::queue::{AddReport, Op};
-
-/// The largest uploaded link list (`.txt` or `.crawljob`).
-pub const MAX_UPLOAD: usize = 4 * 1024 * 1024;
+use crate::actions::add_text;
+use crate::queue::Op;
 
 /// The API routes.
 pub fn router() -> Router<Arc<App>> {
@@ -62,102 +59,6 @@ async fn queue(State(app): State<Arc<App>>) -> Response {
     }
 }
 
-/// Adds text lines from the dashboard (paste box, API).
-pub async fn add_text(
-    app: &App,
-    links: Vec<String>,
-    package: Option<String>,
-    target: Option<&str>,
-    origin: &str,
-) -> Result<AddReport, String> {
-    if links.is_empty() {
-        return Err("no link given: paste one 1fichier link a line".to_owned());
-    }
-    let target = app.queue.target_dir(target)?;
-    let package = package.filter(|p| !p.is_empty());
-    let report = app
-        .queue
-        .add_links(links, Some(target), package, origin.to_owned(), None)
-        .await?;
-    app.log
-        .push(format!("Added from the dashboard: {}", report.summary()));
-    Ok(report)
-}
-
-/// Adds the links of an uploaded `.txt` or `.crawljob` file (fields `file`, `package`,
-/// `target`).
-pub async fn add_upload(app: &App, mut multipart: Multipart) -> Result<AddReport, String> {
-    let mut file: Option<(String, Vec<u8>)> = None;
-    let mut package = None;
-    let mut target = None;
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| format!("upload: {e}"))?
-    {
-        let name = field.name().unwrap_or_default().to_owned();
-        match name.as_str() {
-            "file" => {
-                let fname = field.file_name().unwrap_or("upload.txt").to_owned();
-                let bytes = field.bytes().await.map_err(|e| format!("upload: {e}"))?;
-                if bytes.len() > MAX_UPLOAD {
-                    return Err(format!(
-                        "{fname}: larger than {} MiB; split it",
-                        MAX_UPLOAD >> 20
-                    ));
-                }
-                file = Some((fname, bytes.to_vec()));
-            }
-            "package" => package = Some(field.text().await.map_err(|e| e.to_string())?),
-            "target" => target = Some(field.text().await.map_err(|e| e.to_string())?),
-            _ => {}
-        }
-    }
-    let (fname, bytes) = file.ok_or("choose a .txt or .crawljob file")?;
-    let text = String::from_utf8(bytes).map_err(|_| format!("{fname}: not UTF-8 text"))?;
-    let package = package
-        .map(|p| p.trim().to_owned())
-        .filter(|p| !p.is_empty());
-    let target_dir = app.queue.target_dir(target.as_deref())?;
-    let origin = format!("dashboard:{fname}");
-    let report = if fname.to_ascii_lowercase().ends_with(".crawljob") {
-        crate::queue::crawljob_items(&text, &target_dir, package, &origin)
-            .map_err(|e| format!("{fname}: {e}"))
-            .map(|items| app.queue.add_items(items))?
-            .await?
-    } else {
-        let links = crate::pages::link_lines(&text);
-        if links.is_empty() {
-            return Err(format!("{fname}: no link in the file"));
-        }
-        app.queue
-            .add_links(links, Some(target_dir), package, origin, None)
-            .await?
-    };
-    app.log
-        .push(format!("Added from the file {fname}: {}", report.summary()));
-    Ok(report)
-}
-
-/// Applies an action and logs it.
-pub async fn act(app: &App, op: Op, sel: Selector) -> Result<usize, String> {
-    let what = match &sel {
-        Selector::Id(id) => format!("item {id}"),
-        Selector::Package(p) => format!("package {p}"),
-        Selector::All => "every item".to_owned(),
-    };
-    let n = app.queue.act(op, sel).await?;
-    app.log.push(format!("{op:?} {what}: {n} changed"));
-    Ok(n)
-}
-
-/// Clears the finished items and logs it.
-pub async fn clear_done(app: &App) -> Result<usize, String> {
-    let n = app.queue.clear_done().await?;
-    app.log.push(format!("Cleared {n} finished item(s)"));
-    Ok(n)
-}
-
 #[derive(Debug, Deserialize)]
 struct AddBody {
     #[serde(default)]
@@ -173,7 +74,7 @@ struct AddBody {
 async fn add(State(app): State<Arc<App>>, Json(body): Json<AddBody>) -> Response {
     let mut links = body.links;
     if let Some(t) = &body.text {
-        links.extend(crate::pages::link_lines(t));
+        links.extend(crate::actions::link_lines(t));
     }
     answer(
         add_text(
@@ -188,7 +89,7 @@ async fn add(State(app): State<Arc<App>>, Json(body): Json<AddBody>) -> Response
 }
 
 async fn add_file(State(app): State<Arc<App>>, multipart: Multipart) -> Response {
-    answer(add_upload(&app, multipart).await)
+    answer(crate::actions::add_upload(&app, multipart).await)
 }
 
 #[derive(Debug, Deserialize)]
@@ -204,7 +105,11 @@ struct ActionBody {
 
 async fn action(State(app): State<Arc<App>>, Json(body): Json<ActionBody>) -> Response {
     if body.op == "clear" {
-        return answer(clear_done(&app).await.map(|n| json!({ "changed": n })));
+        return answer(
+            crate::actions::clear_done(&app)
+                .await
+                .map(|n| json!({ "changed": n })),
+        );
     }
     let Some(op) = Op::parse(&body.op) else {
         return bad(format!(
@@ -213,11 +118,15 @@ async fn action(State(app): State<Arc<App>>, Json(body): Json<ActionBody>) -> Re
         ));
     };
     let id = body.id.map(|i| i.to_string());
-    let sel = match crate::pages::selector(id.as_deref(), body.package.as_deref(), body.all) {
+    let sel = match crate::actions::selector(id.as_deref(), body.package.as_deref(), body.all) {
         Ok(s) => s,
         Err(e) => return bad(e),
     };
-    answer(act(&app, op, sel).await.map(|n| json!({ "changed": n })))
+    answer(
+        crate::actions::act(&app, op, sel)
+            .await
+            .map(|n| json!({ "changed": n })),
+    )
 }
 
 async fn account(State(app): State<Arc<App>>) -> Response {

@@ -19,6 +19,8 @@ use crate::App;
 
 /// Name of the cookie that carries the access token after the first visit.
 pub const COOKIE: &str = "fichier_dashboard";
+/// Header a script sends the access token in (the page uses the cookie).
+pub const TOKEN_HEADER: &str = "x-dashboard-token";
 /// Header a script (and the page's own JS) sends the CSRF token in.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Form field the no-JS forms send the CSRF token in.
@@ -108,11 +110,12 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-fn bearer_token(headers: &HeaderMap) -> Option<String> {
+/// Scripts send the access token in their own header, not `Authorization` (which in this
+/// workspace only ever carries the API key, built by `ApiKey::authorize`).
+fn header_token(headers: &HeaderMap) -> Option<String> {
     headers
-        .get(header::AUTHORIZATION)
+        .get(TOKEN_HEADER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_owned)
 }
 
@@ -172,7 +175,7 @@ pub async fn check_host(
     next.run(req).await
 }
 
-/// The dashboard's gate: token (query once, then cookie or bearer header), then the CSRF
+/// The dashboard's gate: token (query once, then cookie or `X-Dashboard-Token`), then the CSRF
 /// token on anything that is not a read.
 pub async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let current = match std::fs::read_to_string(&app.token_path) {
@@ -198,7 +201,7 @@ pub async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
         }
         return resp;
     }
-    let presented = cookie_token(req.headers()).or_else(|| bearer_token(req.headers()));
+    let presented = cookie_token(req.headers()).or_else(|| header_token(req.headers()));
     if !presented.is_some_and(|p| same(&p, &current)) {
         return refuse(
             StatusCode::UNAUTHORIZED,

@@ -251,9 +251,18 @@ async fn addcrypted2(State(app): State<Arc<App>>, headers: HeaderMap, body: Byte
 }
 
 fn batch_from(f: &[(String, String)], headers: &HeaderMap, links: Vec<String>) -> Batch {
+    // A page's text ends up in the queue, the log and the hooks' environment: no control
+    // characters (CVE-2025-61773 was injection through these fields), bounded length.
     let short = |name: &str| {
         field(f, name)
-            .map(|v| v.trim().chars().take(200).collect::<String>())
+            .map(|v| {
+                v.chars()
+                    .filter(|c| !c.is_control())
+                    .take(200)
+                    .collect::<String>()
+                    .trim()
+                    .to_owned()
+            })
             .filter(|v| !v.is_empty())
     };
     Batch {
@@ -384,6 +393,20 @@ mod tests {
         let long = format!("https://1fichier.com/?{}", "a".repeat(MAX_LINK_LEN));
         assert_eq!(split_links(&long), Err(CnlError::TooMany));
         assert_eq!(split_links(" \n \r\n"), Err(CnlError::NoLinks));
+    }
+
+    #[test]
+    fn page_fields_lose_control_characters_and_length() {
+        let body = format!(
+            "package=a%1b%5b31mb%0a%0dc&comment={}&dir=..%2F..%2Fetc",
+            "x".repeat(300)
+        );
+        let f = fields(body.as_bytes());
+        let b = batch_from(&f, &HeaderMap::new(), vec![]);
+        assert_eq!(b.package.as_deref(), Some("a[31mbc"));
+        assert_eq!(b.comment.map(|c| c.len()), Some(200));
+        // Shown only: the target folder never comes from the page.
+        assert_eq!(b.dir.as_deref(), Some("../../etc"));
     }
 
     #[test]

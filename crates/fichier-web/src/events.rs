@@ -182,3 +182,71 @@ fn updates(
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_page_gets_only_what_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let queue =
+            crate::queue::Queue::open(&dir.path().join("q.sqlite"), dir.path().into()).unwrap();
+        let links = [
+            "https://1fichier.com/?aaaaaaaaaa",
+            "https://1fichier.com/?bbbbbbbbbb",
+        ];
+        queue
+            .add_links(
+                links.iter().map(|l| (*l).to_owned()).collect(),
+                None,
+                None,
+                "test".to_owned(),
+                None,
+            )
+            .await
+            .unwrap();
+        let read = |items: Vec<Item>, version| Snapshot {
+            version,
+            json: items
+                .iter()
+                .map(|i| (i.id, serde_json::to_string(i).unwrap()))
+                .collect(),
+            items,
+            ..Snapshot::default()
+        };
+        let first = read(queue.list().await.unwrap(), 1);
+        let all = diff(&HashMap::new(), &first);
+        assert_eq!(all["upserts"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            diff(&first.json, &first)["upserts"]
+                .as_array()
+                .unwrap()
+                .len(),
+            0
+        );
+
+        let id = first.items[1].id;
+        queue
+            .act(
+                crate::queue::Op::Pause,
+                fichier_transfer::queue::Selector::Id(id),
+            )
+            .await
+            .unwrap();
+        queue
+            .act(
+                crate::queue::Op::Remove,
+                fichier_transfer::queue::Selector::Id(first.items[0].id),
+            )
+            .await
+            .unwrap();
+        let second = read(queue.list().await.unwrap(), 2);
+        let d = diff(&first.json, &second);
+        let upserts = d["upserts"].as_array().unwrap();
+        assert_eq!(upserts.len(), 1);
+        assert_eq!(upserts[0]["state"], "paused");
+        assert_eq!(d["removed"], serde_json::json!([first.items[0].id]));
+        assert_eq!(d["order"], serde_json::json!([id]));
+    }
+}

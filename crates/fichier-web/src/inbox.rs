@@ -298,3 +298,110 @@ impl Inbox {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn batch(origin: &str, links: &[&str]) -> Batch {
+        Batch {
+            origin: origin.to_owned(),
+            links: links.iter().map(|l| (*l).to_owned()).collect(),
+            package: Some("pkg".to_owned()),
+            ..Batch::default()
+        }
+    }
+
+    fn inbox(dir: &std::path::Path) -> (Inbox, Queue) {
+        let queue = Queue::open(&dir.join("queue.sqlite"), dir.join("dl")).unwrap();
+        let inbox = Inbox::new(
+            dir.join("cnl-origins.json"),
+            queue.clone(),
+            Arc::new(Log::default()),
+        );
+        (inbox, queue)
+    }
+
+    #[tokio::test]
+    async fn a_new_origin_waits_an_approved_one_queues_a_refused_one_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let (inbox, queue) = inbox(dir.path());
+        let page = "https://links.example";
+        inbox
+            .receive(batch(
+                page,
+                &["https://1fichier.com/?aaaaaaaaaa", "https://x.example/y"],
+            ))
+            .await
+            .unwrap();
+        inbox
+            .receive(batch(page, &["https://megadl.fr/?bbbbbbbbbb"]))
+            .await
+            .unwrap();
+        assert!(queue.list().await.unwrap().is_empty());
+        let view = inbox.view();
+        assert_eq!(view.pending.len(), 2);
+        assert_eq!(view.pending[0].ignored, ["https://x.example/y"]);
+
+        // Approving one approves the origin: both of its requests are queued.
+        let report = inbox.approve(view.pending[0].id).await.unwrap();
+        assert_eq!(report.added.len(), 2);
+        assert_eq!(inbox.pending_count(), 0);
+        let items = queue.list().await.unwrap();
+        assert_eq!(items[0].origin, "cnl:https://links.example");
+        assert_eq!(items[1].source, "https://1fichier.com/?bbbbbbbbbb");
+        inbox
+            .receive(batch(page, &["https://1fichier.com/?cccccccccc"]))
+            .await
+            .unwrap();
+        assert_eq!(queue.list().await.unwrap().len(), 3);
+
+        let other = "http://127.0.0.1:8000";
+        inbox
+            .receive(batch(other, &["https://1fichier.com/?dddddddddd"]))
+            .await
+            .unwrap();
+        let id = inbox.view().pending[0].id;
+        inbox.refuse(id).unwrap();
+        let again = inbox
+            .receive(batch(other, &["https://1fichier.com/?eeeeeeeeee"]))
+            .await;
+        assert_eq!(again, Err("refused".to_owned()));
+        assert_eq!(inbox.pending_count(), 0);
+        assert_eq!(queue.list().await.unwrap().len(), 3);
+
+        // The decisions outlive the process; forgetting makes the origin ask again.
+        let (reloaded, _) = self::inbox(dir.path());
+        let view = reloaded.view();
+        assert_eq!(view.approved, [page]);
+        assert_eq!(view.refused, [other]);
+        assert!(reloaded.forget(other));
+        reloaded
+            .receive(batch(other, &["https://1fichier.com/?ffffffffff"]))
+            .await
+            .unwrap();
+        assert_eq!(reloaded.pending_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_pending_list_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let (inbox, _) = inbox(dir.path());
+        for i in 0..MAX_PENDING {
+            inbox
+                .receive(batch(
+                    &format!("http://p{i}.example"),
+                    &["https://1fichier.com/?a"],
+                ))
+                .await
+                .unwrap();
+        }
+        let over = inbox
+            .receive(batch("http://late.example", &["https://1fichier.com/?a"]))
+            .await;
+        assert!(over.is_err());
+        assert_eq!(inbox.pending_count(), MAX_PENDING);
+    }
+}

@@ -8,6 +8,7 @@
 //! remote name escaped, the API key never sent to the page.
 
 pub mod account;
+pub mod actions;
 pub mod api;
 pub mod auth;
 pub mod cnl;

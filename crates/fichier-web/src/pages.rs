@@ -11,7 +11,7 @@ use axum::extract::{Multipart, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use fichier_transfer::queue::{Item, Selector, State as ItemState};
+use fichier_transfer::queue::{Item, State as ItemState};
 
 use crate::App;
 use crate::html::escape;
@@ -367,65 +367,39 @@ fn get_field<'a>(f: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .filter(|v| !v.trim().is_empty())
 }
 
-/// Lines of a pasted list or `.txt` file: blank lines and `#` comments dropped.
-pub fn link_lines(text: &str) -> Vec<String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_owned)
-        .collect()
-}
-
 async fn add_form(State(app): State<Arc<App>>, body: Bytes) -> Response {
     let f = form(&body);
-    let links = link_lines(get_field(&f, "links").unwrap_or_default());
+    let links = crate::actions::link_lines(get_field(&f, "links").unwrap_or_default());
     let package = get_field(&f, "package").map(|p| p.trim().to_owned());
-    match crate::api::add_text(&app, links, package, get_field(&f, "target"), "dashboard").await {
+    match crate::actions::add_text(&app, links, package, get_field(&f, "target"), "dashboard").await
+    {
         Ok(_) => Redirect::to("/").into_response(),
         Err(e) => error_page(&app, StatusCode::BAD_REQUEST, &e, "/add"),
     }
 }
 
 async fn add_file_form(State(app): State<Arc<App>>, multipart: Multipart) -> Response {
-    match crate::api::add_upload(&app, multipart).await {
+    match crate::actions::add_upload(&app, multipart).await {
         Ok(_) => Redirect::to("/").into_response(),
         Err(e) => error_page(&app, StatusCode::BAD_REQUEST, &e, "/add"),
     }
-}
-
-/// Reads the target of an action form or API call: `id`, `package` or `all`.
-pub fn selector(id: Option<&str>, package: Option<&str>, all: bool) -> Result<Selector, String> {
-    if let Some(id) = id {
-        return id
-            .trim()
-            .parse()
-            .map(Selector::Id)
-            .map_err(|_| format!("item id {id:?} is not a number"));
-    }
-    if let Some(p) = package {
-        return Ok(Selector::Package(p.to_owned()));
-    }
-    if all {
-        return Ok(Selector::All);
-    }
-    Err("say which items: id, package or all".to_owned())
 }
 
 async fn action_form(State(app): State<Arc<App>>, body: Bytes) -> Response {
     let f = form(&body);
     let op = get_field(&f, "op").unwrap_or_default();
     let result = if op == "clear" {
-        crate::api::clear_done(&app).await
+        crate::actions::clear_done(&app).await
     } else {
         match (
             Op::parse(op),
-            selector(
+            crate::actions::selector(
                 get_field(&f, "id"),
                 get_field(&f, "package"),
                 get_field(&f, "all").is_some(),
             ),
         ) {
-            (Some(op), Ok(sel)) => crate::api::act(&app, op, sel).await,
+            (Some(op), Ok(sel)) => crate::actions::act(&app, op, sel).await,
             (None, _) => Err(format!("unknown action {op:?}")),
             (_, Err(e)) => Err(e),
         }
@@ -627,7 +601,7 @@ mod tests {
     #[test]
     fn pasted_lists_drop_blanks_and_comments() {
         assert_eq!(
-            link_lines("# mine\n https://1fichier.com/?a \n\nhttps://x\n"),
+            crate::actions::link_lines("# mine\n https://1fichier.com/?a \n\nhttps://x\n"),
             ["https://1fichier.com/?a", "https://x"]
         );
     }

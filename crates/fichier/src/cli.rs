@@ -173,15 +173,15 @@ pub enum Command {
     Files(FilesArgs),
     /// Ask 1fichier's antivirus to scan files (1fichier deletes a file found infected).
     VirusScan(VirusScanArgs),
-    /// Open the daemon's web dashboard: print its URL with a fresh access token (and open a
-    /// browser), or serve it here with --serve.
-    Dashboard(DashboardArgs),
     /// Work the download queue continuously (picks up what other processes add, folder
     /// watch); `daemon install` writes a systemd user unit. See docs/daemon.md.
     Daemon(Box<DaemonArgs>),
     /// The persistent download queue: add links, paths and folders, then manage them.
     #[command(subcommand)]
     Queue(QueueCommand),
+    /// Open the daemon's web dashboard: print its URL with a fresh access token (and open a
+    /// browser), or serve it here with --serve.
+    Dashboard(DashboardArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout.
@@ -1014,8 +1014,8 @@ pub struct QueueWorkArgs {
     /// FICHIER_PACKAGE_FILES, FICHIER_PACKAGE_PATHS, FICHIER_PACKAGE_BYTES).
     #[arg(long, value_name = "CMD")]
     pub on_package_done: Option<String>,
-    /// Progress display: bars on a terminal (else lines), `json` for NDJSON events on
-    /// stdout, `none` for errors only.
+    /// Progress: auto (bars on a terminal, a line per event elsewhere), bars, json (NDJSON
+    /// events on stdout, the summary as the last line), none (errors only).
     #[arg(long, value_name = "MODE", value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
 }
@@ -1146,7 +1146,7 @@ pub struct QueueAddArgs {
     /// Group the items under this package name.
     #[arg(long, value_name = "NAME")]
     pub package: Option<String>,
-    /// Higher runs first (default 0).
+    /// Higher runs first; a negative priority runs after everything else.
     #[arg(
         long,
         value_name = "N",

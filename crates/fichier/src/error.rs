@@ -326,10 +326,11 @@ pub fn queue_failure(err: fichier_transfer::queue::QueueError) -> Failure {
         QueueError::Sqlite { .. } if err.is_busy() => Failure::fatal(msg).with_hint(
             "another fichier process kept the queue busy for more than 5 s: retry in a moment",
         ),
-        _ => Failure::fatal(msg).with_hint(
-            "the queue file may be damaged: `fichier queue export --crawljob DIR` saves what \
-             can be read; then move the file away to start a new queue",
+        QueueError::Sqlite { path, .. } if err.is_damaged() => Failure::fatal(msg).with_hint(
+            format!("the queue file is damaged: move {path} away (keep it) to start a new queue"),
         ),
+        _ => Failure::fatal(msg)
+            .with_hint("check that the disk is not full and the data directory is writable"),
     }
 }
 

@@ -616,7 +616,7 @@ impl Runner {
             }
         };
         let name = item.name.clone().unwrap_or_else(|| item.source.clone());
-        let result = self.conclude(&item, &runner, outcome, &progress).await;
+        let result = self.conclude(&item, &runner, outcome).await;
         if let Err(e) = result {
             tracing::warn!("queue item {id} ({name}): cannot record its state: {e}");
         }
@@ -628,7 +628,6 @@ impl Runner {
         item: &Item,
         runner: &str,
         outcome: Outcome,
-        progress: &ItemProgress,
     ) -> Result<(), QueueError> {
         let inner = &self.inner;
         let store = &inner.store;
@@ -717,7 +716,6 @@ impl Runner {
                     *n += 1;
                     *n
                 };
-                let _ = progress;
                 match schedule::verdict(&e, failures, &inner.cfg.retry) {
                     Verdict::PauseQueue { kind, reason, wait } => {
                         let until = self.pause_queue(kind, &reason, wait).await;

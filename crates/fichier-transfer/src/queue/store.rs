@@ -307,6 +307,14 @@ impl QueueError {
     pub fn is_busy(&self) -> bool {
         matches!(self, QueueError::Sqlite { source, .. } if is_busy(source))
     }
+
+    /// True when the file is not a usable SQLite database (damaged, or another file).
+    pub fn is_damaged(&self) -> bool {
+        matches!(self, QueueError::Sqlite { source, .. } if matches!(
+            source.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+        ))
+    }
 }
 
 const SCHEMA_VERSION: i64 = 1;
@@ -1137,6 +1145,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn file_and_dir_are_private() {
         use std::os::unix::fs::PermissionsExt;
         let (d, _s) = store();

@@ -9,11 +9,14 @@ use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use super::crawljob::{self, CrawlJob};
-use super::links::normalise_link;
+use super::links::{is_folder_link, normalise_link};
 use super::store::{AddOutcome, NewItem, QueueError, QueueStore, Selector};
 
 /// A file younger than this may still be being written.
 pub const SETTLE: Duration = Duration::from_secs(2);
+
+/// Larger files are no link lists (a link is under 100 bytes): refused without being read.
+pub const MAX_FILE: u64 = 16 << 20;
 
 /// What one pass did.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -67,6 +70,12 @@ pub(crate) fn import_dir_at(
         }
         let modified = before.modified().unwrap_or(now);
         if now.duration_since(modified).unwrap_or_default() < SETTLE {
+            continue;
+        }
+        if before.len() > MAX_FILE {
+            let reason = format!("larger than {} MiB: not a link list", MAX_FILE >> 20);
+            let moved = move_aside(dir, &name, "failed", Some(&reason)).map_err(io)?;
+            report.failed.push((moved, reason));
             continue;
         }
         let Ok(bytes) = std::fs::read(&path) else {
@@ -226,6 +235,14 @@ fn add_jobs(
                     link.chars().take(80).collect::<String>()
                 )));
             };
+            // Listing a shared folder needs the API; a folder queued as one item could only
+            // fail later, so the file is refused now with what to do instead.
+            if is_folder_link(&source) {
+                return Ok(Err(format!(
+                    "job {}: {source} is a shared folder; folder watch queues file links only:                      add it with `fichier queue add {source}`, which queues each of its files",
+                    n + 1
+                )));
+            }
             items.push((
                 NewItem {
                     source,
@@ -401,10 +418,16 @@ mod tests {
         )
         .unwrap();
         std::fs::write(w.join("empty.txt"), "nothing here\n").unwrap();
+        std::fs::write(w.join("folder.txt"), "https://1fichier.com/dir/AbCd1234\n").unwrap();
         std::fs::write(w.join("bin.txt"), [0xff, 0xfe, 0x00]).unwrap();
         let r = import_dir_at(&s, &w, d.path(), later()).unwrap();
         assert_eq!(r.imported, vec![]);
-        assert_eq!(r.failed.len(), 5);
+        assert_eq!(r.failed.len(), 6);
+        let reason = std::fs::read_to_string(w.join("failed/folder.txt.reason")).unwrap();
+        assert!(
+            reason.contains("fichier queue add https://1fichier.com/dir/AbCd1234"),
+            "{reason}"
+        );
         assert!(
             s.list().unwrap().is_empty(),
             "nothing of a bad file is added"
@@ -430,6 +453,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn young_files_symlinks_and_hostile_names() {
         let (d, s, w) = setup();
         std::fs::write(w.join("young.txt"), "https://1fichier.com/?aaaaa\n").unwrap();
@@ -443,6 +467,8 @@ mod tests {
         let hostile = "<b>x<\\b>\n\u{1b}[2J$(rm -rf ~).txt";
         std::fs::write(w.join(hostile), "https://1fichier.com/?ccccc\n").unwrap();
         std::fs::create_dir(w.join("dir.txt")).unwrap();
+        let big = std::fs::File::create(w.join("big.txt")).unwrap();
+        big.set_len(MAX_FILE + 1).unwrap();
         let r = import_dir_at(&s, &w, d.path(), later()).unwrap();
         let mut sources: Vec<_> = s.list().unwrap().into_iter().map(|i| i.source).collect();
         sources.sort();
@@ -451,6 +477,8 @@ mod tests {
             vec!["https://1fichier.com/?aaaaa", "https://1fichier.com/?ccccc"]
         );
         assert_eq!(r.imported.len(), 2);
+        assert_eq!(r.failed.len(), 1);
+        assert!(r.failed[0].1.contains("larger than"), "{:?}", r.failed);
         assert!(w.join("added").join(hostile).is_file());
         assert!(w.join("link.txt").exists(), "symlinks are left alone");
         assert!(outside.exists());

@@ -27,9 +27,14 @@
     return " until " + item.until.replace("T", " ").replace(/\.\d+/, "").replace("Z", " UTC");
   }
 
+  // Control and bidi characters become U+FFFD, as on the server-rendered page.
+  function clean(text) {
+    return String(text).replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, "\ufffd");
+  }
+
   function setText(row, sel, text) {
     const el = row.querySelector(sel);
-    if (el) el.textContent = text;
+    if (el) el.textContent = clean(text);
   }
 
   function fill(row, item) {
@@ -38,7 +43,7 @@
     row.dataset.state = item.state;
     setText(row, ".c-id", String(item.id));
     const name = row.querySelector(".name");
-    if (name) { name.textContent = item.name || item.source; name.title = item.source; }
+    if (name) { name.textContent = clean(item.name || item.source); name.title = clean(item.source); }
     setText(row, ".source", item.source);
     setText(row, ".c-pkg", item.package || "");
     const st = row.querySelector(".st");

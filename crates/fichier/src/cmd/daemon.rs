@@ -157,7 +157,7 @@ pub async fn setup(
             output.progress = false;
         }
         ProgressMode::None => output.quiet = true,
-        ProgressMode::Bars => output.progress = true,
+        ProgressMode::Bars => output.progress = !output.quiet,
         ProgressMode::Auto => {}
     }
     if daemon {
@@ -200,28 +200,40 @@ pub async fn setup(
     ))
 }
 
-/// Resolves on SIGTERM or SIGINT (Ctrl-C).
-pub async fn stop_signal() {
+/// SIGTERM and SIGINT (Ctrl-C), caught from the start of the command: a signal that
+/// arrives while the runner is being set up (the lock already taken) must stop it cleanly too,
+/// not kill it.
+pub struct StopSignal {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) {
-            (Ok(mut term), Ok(mut int)) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = int.recv() => {}
-                }
-            }
-            _ => {
-                let _ = tokio::signal::ctrl_c().await;
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl StopSignal {
+    /// Starts catching the signals.
+    pub fn install() -> StopSignal {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            StopSignal {
+                streams: signal(SignalKind::terminate())
+                    .ok()
+                    .zip(signal(SignalKind::interrupt()).ok()),
             }
         }
+        #[cfg(not(unix))]
+        StopSignal {}
     }
-    #[cfg(not(unix))]
-    {
+
+    /// Resolves on the first signal.
+    pub async fn wait(self) {
+        #[cfg(unix)]
+        if let Some((mut term, mut int)) = self.streams {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            return;
+        }
         let _ = tokio::signal::ctrl_c().await;
     }
 }
@@ -331,7 +343,11 @@ async fn daemon(ctx: &mut Context, args: DaemonRunArgs) -> anyhow::Result<Exit> 
         }
         watch.push(std::path::absolute(d).unwrap_or_else(|_| d.clone()));
     }
+    let signals = StopSignal::install();
     let (worker, _cfg) = setup(ctx, &args.work, None, true).await?;
+    // After the runner lock: a second daemon is refused before it touches the ports.
+    let (web_stop, web_stop_rx) = tokio::sync::watch::channel(false);
+    let web = super::dashboard::start_for_daemon(ctx, &args.web, to.clone(), web_stop_rx).await?;
     if !ctx.settings.output.quiet && !ctx.settings.output.json {
         stderr_line(&format!(
             "fichier daemon: working the queue {} (pid {}); stop with Ctrl-C or SIGTERM",
@@ -340,8 +356,6 @@ async fn daemon(ctx: &mut Context, args: DaemonRunArgs) -> anyhow::Result<Exit> 
         ));
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let web =
-        super::dashboard::start_for_daemon(ctx, &args.web, to.clone(), stop_rx.clone()).await?;
     let watcher = (!watch.is_empty()).then(|| {
         let store = worker.store.clone();
         let printer = ctx.printer.clone();
@@ -359,13 +373,14 @@ async fn daemon(ctx: &mut Context, args: DaemonRunArgs) -> anyhow::Result<Exit> 
         })
     });
     let shutdown = async move {
-        stop_signal().await;
+        signals.wait().await;
         let _ = stop_tx.send(true);
     };
     let report = worker.run(shutdown).await;
     if let Some(w) = watcher {
         w.abort();
     }
+    let _ = web_stop.send(true);
     if let Some(w) = web {
         let _ = w.await;
     }

@@ -3,6 +3,7 @@
 
 use std::io::IsTerminal as _;
 use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
 
 use fichier_web::{Bound, Running, WebConfig};
 
@@ -99,7 +100,16 @@ pub async fn run(ctx: &mut Context, args: DashboardArgs) -> anyhow::Result<Exit>
         .and_then(|b| serde_json::from_slice(&b).ok());
     let base = match (&running, args.web.port) {
         (_, Some(port)) => format!("http://127.0.0.1:{port}/"),
-        (Some(r), None) => r.url.clone(),
+        (Some(r), None) => {
+            // kill -9 leaves the file behind: say so instead of handing out a dead link.
+            if cfg!(target_os = "linux") && !Path::new(&format!("/proc/{}", r.pid)).exists() {
+                ctx.printer.warn(&format!(
+                    "the daemon that served {} (pid {}) is not running: start `fichier daemon`",
+                    r.url, r.pid
+                ));
+            }
+            r.url.clone()
+        }
         (None, None) => {
             ctx.printer.warn(
                 "no running daemon wrote its address: start `fichier daemon` (or \

@@ -604,9 +604,11 @@ fn note(item: &Item) -> String {
         parts.push(r.clone());
     }
     if let Some(u) = item.until {
+        // The time alone when it is within a day, else the date too.
+        let soon = u.duration_since(jiff::Timestamp::now()).as_secs() < 86_400;
         let local = u
             .to_zoned_datetime(jiff::tz::TimeZone::system())
-            .strftime("%H:%M:%S")
+            .strftime(if soon { "%H:%M:%S" } else { "%Y-%m-%d %H:%M" })
             .to_string();
         parts.push(format!("until {local}"));
     }

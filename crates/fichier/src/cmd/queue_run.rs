@@ -1,14 +1,15 @@
 //! `fichier queue run`: works the queue in the foreground until nothing is left to do
 //! (progress bars on a terminal, NDJSON with `--progress json`), with the daemon's runner.
 
-use super::daemon::{setup, stop_signal};
+use super::daemon::{StopSignal, setup};
 use crate::cli::QueueRunArgs;
 use crate::context::Context;
 use crate::error::Exit;
 
 /// Runs `fichier queue run`.
 pub async fn run(ctx: &mut Context, args: QueueRunArgs) -> anyhow::Result<Exit> {
+    let signals = StopSignal::install();
     let (worker, _) = setup(ctx, &args.work, Some(args.max_wait), false).await?;
-    let report = worker.run(stop_signal()).await?;
+    let report = worker.run(signals.wait()).await?;
     Ok(worker.conclude(ctx, &report))
 }

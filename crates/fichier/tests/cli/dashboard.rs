@@ -21,7 +21,7 @@ use crate::harness::Env;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
-const WAIT: Duration = Duration::from_secs(20);
+const WAIT: Duration = Duration::from_secs(60);
 
 /// A running `fichier dashboard --serve` or `fichier daemon`, killed on drop.
 struct Server {
@@ -186,6 +186,22 @@ fn dashboard_refuses_requests_without_the_token_a_foreign_host_or_the_csrf_token
         assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
         assert!(csp.contains("frame-ancestors 'none'"));
 
+        // Scripts may send the token in a header instead of the cookie.
+        let r = c
+            .get(format!("{base}api/queue"))
+            .header("x-dashboard-token", &server.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let r = c
+            .get(format!("{base}api/queue"))
+            .header("x-dashboard-token", "0".repeat(64))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
         // DNS rebinding: a foreign name for 127.0.0.1 is refused even with the cookie.
         for host in ["evil.example", "127.0.0.1.nip.io", "localhost.evil.example"] {
             let port = base.rsplit(':').next().unwrap().trim_end_matches('/');
@@ -304,6 +320,19 @@ fn dashboard_refuses_requests_without_the_token_a_foreign_host_or_the_csrf_token
             .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
     });
+    // kill -9 leaves the address file behind: the next link comes with a warning.
+    drop(server);
+    let out = env.run(&["dashboard", "--no-open"]);
+    assert!(out.ok().contains("?token="));
+    assert!(out.stderr.contains("is not running"), "{}", out.stderr);
+    std::fs::remove_file(data_dir(&env).join("dashboard.json")).unwrap();
+    let out = env.run(&["dashboard", "--no-open"]);
+    assert!(
+        out.ok().starts_with("http://127.0.0.1:9667/?token="),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stderr.contains("no running daemon"), "{}", out.stderr);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -675,6 +704,7 @@ fn browser_adds_links_pauses_and_resumes_one_then_watches_them_finish_with_the_d
     let a = env.upload("alpha.bin", &vec![7u8; 300_000], 0);
     let hostile = "<img src=x onerror=alert(1)>\"'&amp;.txt";
     let h = env.upload(hostile, b"inert", 0);
+    let g = env.upload("gamma.bin", b"gamma", 0);
     let server = start(
         &env,
         &[
@@ -714,6 +744,21 @@ fn browser_adds_links_pauses_and_resumes_one_then_watches_them_finish_with_the_d
             .unwrap();
         wait_for(&b, "#item-1[data-state=queued]").await;
         wait_for(&b, "#item-2[data-state=queued]").await;
+        // A package with terminal escapes and a bidi override, through the JSON API; the
+        // open page gets the new row live.
+        let r = http()
+            .post(format!("{}api/add", server.base))
+            .header(COOKIE, cookie(&server))
+            .header("x-csrf-token", csrf(&server).await)
+            .json(&serde_json::json!({
+                "links": [g.as_str()],
+                "package": "esc\u{1b}[31mred\u{202e}txt.exe",
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        wait_for(&b, "#item-3[data-state=queued]").await;
         let pkg = b.find(Locator::Css("#item-1 .c-pkg")).await.unwrap();
         assert_eq!(pkg.text().await.unwrap(), "<script>alert(2)</script>");
 
@@ -745,7 +790,7 @@ fn browser_adds_links_pauses_and_resumes_one_then_watches_them_finish_with_the_d
         wait_for(&b, "#live:not([hidden])").await;
         wait_for(&b, "#item-1[data-state=done]").await;
         wait_for(&b, "#item-2[data-state=done]").await;
-        shot(&b, "queue.png").await;
+        wait_for(&b, "#item-3[data-state=done]").await;
         // The hostile name is text: the cell holds it literally, no element was made of it,
         // and no script ran.
         let name = b
@@ -755,7 +800,21 @@ fn browser_adds_links_pauses_and_resumes_one_then_watches_them_finish_with_the_d
             .text()
             .await
             .unwrap();
-        assert!(name.contains("<img src=x onerror=alert(1)>"), "{name}");
+        assert!(
+            name.contains("<img src=x onerror=alert(1)>\"'&amp;"),
+            "{name}"
+        );
+        let pkg = b
+            .find(Locator::Css("#item-3 .c-pkg"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            pkg.contains("\u{fffd}[31m") && !pkg.contains('\u{1b}'),
+            "{pkg:?}"
+        );
         let imgs = b
             .find_all(Locator::Css("#queue img, #queue script"))
             .await
@@ -765,6 +824,17 @@ fn browser_adds_links_pauses_and_resumes_one_then_watches_them_finish_with_the_d
         // The same on a freshly server-rendered page.
         b.refresh().await.unwrap();
         wait_for(&b, "#item-2[data-state=done]").await;
+        let pkg = b
+            .find(Locator::Css("#item-3 .c-pkg"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            pkg.contains("\u{fffd}[31m") && !pkg.contains('\u{1b}'),
+            "{pkg:?}"
+        );
         assert!(
             b.find_all(Locator::Css("#queue img"))
                 .await
@@ -797,7 +867,6 @@ fn browser_adds_links_pauses_and_resumes_one_then_watches_them_finish_with_the_d
             serde_json::Value::Bool(false),
             "the page scrolls sideways"
         );
-        shot(&b, "queue-phone.png").await;
         b.close().await.unwrap();
     });
     assert_eq!(
@@ -968,4 +1037,188 @@ fn browser_click_n_load_from_another_origin_waits_for_approval_then_queues() {
         b.close().await.unwrap();
     });
     drop(page);
+}
+
+/// Adds an item straight to the store (as a runner's view of it is set up below).
+fn seed(store: &fichier_transfer::queue::QueueStore, id: &str, name: &str, size: u64) -> i64 {
+    use fichier_transfer::queue::{AddOutcome, NewItem};
+    let item = NewItem {
+        source: format!("https://1fichier.com/?{id}"),
+        target_dir: PathBuf::from("/srv/downloads"),
+        package: Some("Holiday 2026".to_owned()),
+        name: Some(name.to_owned()),
+        size: Some(size),
+        origin: "cli".to_owned(),
+        ..NewItem::default()
+    };
+    match store.add(item).unwrap() {
+        AddOutcome::Added(id) => id,
+        AddOutcome::Duplicate { .. } => panic!("duplicate seed"),
+    }
+}
+
+#[test]
+fn browser_follows_progress_and_state_reasons_live() {
+    use fichier_transfer::queue::{QueueStore, Selector, State};
+    let Some(d) = driver() else { return };
+    let env = Env::logged_in();
+    let server = start(&env, &["dashboard", "--serve", "--no-open"]);
+    // The test plays the runner on the same store, through the store's own runner calls.
+    let store = QueueStore::open(&data_dir(&env).join("queue.sqlite")).unwrap();
+    let lease = Duration::from_secs(600);
+    let mib = 1u64 << 20;
+    let film = seed(&store, "seedfilm01", "holiday-film.mkv", 1400 * mib);
+    let photos = seed(&store, "seedphoto1", "photos.zip", 300 * mib);
+    let notes = seed(&store, "seednotes1", "notes.pdf", 2 * mib);
+    let gone = seed(&store, "seedgone01", "old-backup.tar", 80 * mib);
+    let later = seed(&store, "seedlater1", "extras.iso", 700 * mib);
+    store.pause(&Selector::Id(later)).unwrap();
+    let claim = |want: i64| {
+        let item = store.claim_next("test", lease).unwrap().expect("a claim");
+        assert_eq!(item.id, want);
+    };
+    claim(film);
+    store
+        .set_state(film, "test", State::Downloading, None, None, false)
+        .unwrap();
+    store
+        .set_progress(film, "test", 100 * mib, 12 * mib, Some(108))
+        .unwrap();
+    claim(photos);
+    let until = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(4);
+    store
+        .set_state(
+            photos,
+            "test",
+            State::Waiting,
+            Some("flood cooldown: 1fichier asked to wait"),
+            Some(until),
+            true,
+        )
+        .unwrap();
+    claim(notes);
+    store
+        .finish(notes, "test", Path::new("/srv/downloads/notes.pdf"))
+        .unwrap();
+    claim(gone);
+    store
+        .set_state(
+            gone,
+            "test",
+            State::Offline,
+            Some("the file was deleted from 1fichier"),
+            None,
+            false,
+        )
+        .unwrap();
+
+    env.rt.block_on(async {
+        let b = browser(&d).await;
+        open(&b, &server, "").await;
+        wait_for(&b, "#live:not([hidden])").await;
+        let row = wait_for(&b, &format!("#item-{film}[data-state=downloading]")).await;
+        let text = row.text().await.unwrap();
+        assert!(text.contains("7%") && text.contains("12.0 MiB/s"), "{text}");
+        assert!(text.contains("1m 48s"), "{text}");
+        let waiting = b
+            .find(Locator::Css(&format!("#item-{photos} .reason")))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            waiting.contains("flood cooldown") && waiting.contains("until"),
+            "{waiting}"
+        );
+
+        shot(&b, "queue.png").await;
+        b.set_window_size(390, 844).await.unwrap();
+        b.refresh().await.unwrap();
+        wait_for(&b, "#live:not([hidden])").await;
+        shot(&b, "queue-phone.png").await;
+        b.set_window_size(1200, 860).await.unwrap();
+        b.refresh().await.unwrap();
+        wait_for(&b, "#live:not([hidden])").await;
+
+        // The runner moves on: the open page follows without reloading.
+        let marker: serde_json::Value = b
+            .execute("window.__same_page = 1; return 1;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(marker, 1);
+        store
+            .set_progress(film, "test", 700 * mib, 20 * mib, Some(35))
+            .unwrap();
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let text = b
+                .find(Locator::Css(&format!("#item-{film}")))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            if text.contains("50%") && text.contains("20.0 MiB/s") && text.contains("35s") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "progress never updated: {text}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        store
+            .set_state(
+                film,
+                "test",
+                State::Failed,
+                Some("the connection was reset 5 times"),
+                None,
+                true,
+            )
+            .unwrap();
+        wait_for(&b, &format!("#item-{film}[data-state=failed]")).await;
+        let reason = b
+            .find(Locator::Css(&format!("#item-{film} .reason")))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(reason, "the connection was reset 5 times");
+        let same: serde_json::Value = b
+            .execute("return window.__same_page || 0;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(same, 1, "the page reloaded instead of updating");
+        // Retry from the page: back to queued.
+        b.find(Locator::Css(&format!("#item-{film} .b-retry")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for(&b, &format!("#item-{film}[data-state=queued]")).await;
+        // Reorder: the paused item to the top.
+        b.find(Locator::Css(&format!("#item-{later} .b-move[value=top]")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let first = b
+                .find(Locator::Css("#queue tbody tr"))
+                .await
+                .unwrap()
+                .attr("id")
+                .await
+                .unwrap();
+            if first.as_deref() == Some(format!("item-{later}").as_str()) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the row never moved: {first:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        b.close().await.unwrap();
+    });
 }

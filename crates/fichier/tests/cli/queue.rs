@@ -681,3 +681,122 @@ fn a_directory_without_room_for_the_known_sizes_is_warned_about() {
     out.ok();
     assert!(!out.stderr.contains("warning"), "{}", out.stderr);
 }
+
+#[test]
+fn waiting_items_show_their_reason_and_until_when() {
+    let env = Env::new();
+    env.run(&[
+        "queue",
+        "add",
+        "--no-check",
+        "https://1fichier.com/?abcde12345",
+    ])
+    .ok();
+    let store = QueueStore::open(&queue_file(&env)).unwrap();
+    let it = store
+        .claim_next("test", std::time::Duration::from_secs(60))
+        .unwrap()
+        .unwrap();
+    let until = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(10);
+    store
+        .set_state(
+            it.id,
+            "test",
+            State::Waiting,
+            Some("flood cooldown"),
+            Some(until),
+            true,
+        )
+        .unwrap();
+    let text = env.run(&["queue", "ls"]).ok().to_owned();
+    assert!(
+        text.contains("waiting") && text.contains("flood cooldown; until "),
+        "{text}"
+    );
+    let list = items(&env);
+    assert_eq!(list[0]["state"], "waiting");
+    let shown: jiff::Timestamp = list[0]["until"].as_str().unwrap().parse().unwrap();
+    assert_eq!(shown.as_second(), until.as_second());
+}
+
+#[test]
+fn a_damaged_queue_file_is_reported_and_left_alone() {
+    let env = Env::new();
+    let f = queue_file(&env);
+    std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+    let junk = "this is not a database, but someone's notes\n".repeat(20);
+    std::fs::write(&f, &junk).unwrap();
+    let out = env.run(&["queue", "ls"]);
+    out.code(2);
+    assert!(
+        out.stderr.contains("file is not a database"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("hint: the queue file is damaged"),
+        "{}",
+        out.stderr
+    );
+    env.run(&[
+        "queue",
+        "add",
+        "--no-check",
+        "https://1fichier.com/?abcde12345",
+    ])
+    .code(2);
+    assert_eq!(
+        std::fs::read_to_string(&f).unwrap(),
+        junk,
+        "nothing overwritten"
+    );
+}
+
+#[test]
+fn an_add_killed_midway_leaves_a_whole_queue_and_running_it_again_completes_it() {
+    use std::time::{Duration, Instant};
+    let env = Env::new();
+    let total = 5_000;
+    let list = env.root().join("links.txt");
+    let text: String = (0..total)
+        .map(|i| format!("https://1fichier.com/?kill{i:08}\n"))
+        .collect();
+    std::fs::write(&list, text).unwrap();
+    let args = ["queue", "add", "--no-check", "-q", "--input", &s(&list)];
+    let mut child = env
+        .command(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once some items are in (or let it be if it finished first).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if queue_file(&env).exists()
+            && QueueStore::open(&queue_file(&env))
+                .unwrap()
+                .version()
+                .unwrap()
+                > 100
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "queue add made no progress");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    child.wait().unwrap();
+    let store = QueueStore::open(&queue_file(&env)).unwrap();
+    let partial = store.list().unwrap().len();
+    assert!(partial <= total);
+    // The same command again adds the rest; what was there is refused, not doubled.
+    let out = env.run(&args);
+    assert!(matches!(out.code, 0..=2), "{}", out.stderr);
+    let items = store.list().unwrap();
+    assert_eq!(items.len(), total, "killed after {partial} items");
+    let unique: std::collections::HashSet<_> = items.iter().map(|i| &i.source).collect();
+    assert_eq!(unique.len(), total);
+}
