@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 FILES="${FILES:-50}"
 MAX_MIB="${MAX_MIB:-200}"
 KILLS="${KILLS:-20}"
-CAP="${CAP:-8388608}"            # bytes/s per download connection
+CAP="${CAP:-2097152}"            # bytes/s per download connection (kills land mid-transfer)
 PAUSE_MS="${PAUSE_MS:-3000}"     # the flood lock and the runner's flood pause
 TIMEOUT="${TIMEOUT:-900}"
 

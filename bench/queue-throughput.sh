@@ -84,16 +84,21 @@ if [ "$ONLY" = all ] || [ "$ONLY" = rss ]; then
   python3 - "$WORK/tiny" "$LINKS" <<'PY'
 import os, sys
 root, n = sys.argv[1], int(sys.argv[2])
-os.makedirs(root)
+# Folders of at most 4000 files: a listing returns at most 5000 entries.
 for i in range(n):
-    with open(os.path.join(root, f"s{i:05d}.txt"), "w") as f:
+    d = os.path.join(root, f"d{i // 4000}")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, f"s{i:05d}.txt"), "w") as f:
         f.write(f"file {i}\n")
 PY
   t0=$(now)
   F upload -r "$WORK/tiny/" /tiny > /dev/null 2>&1
   t1=$(now)
   rm -rf "$WORK/tiny"
-  links_of /tiny > "$WORK/tiny.txt"
+  : > "$WORK/tiny.txt"
+  for d in $(F ls --json /tiny | python3 -c 'import json,sys; [print(e["path"]) for e in json.load(sys.stdin)["entries"] if e.get("type")=="folder"]'); do
+    links_of "$d" >> "$WORK/tiny.txt"
+  done
   t2=$(now)
   F queue add --no-check --input "$WORK/tiny.txt" --to "$WORK/r" > /dev/null
   t3=$(now)

@@ -16,6 +16,7 @@ mod progress;
 mod sandbox;
 mod settings;
 mod units;
+mod web;
 
 fn main() {
     let cli = match parse_args() {

@@ -21,11 +21,6 @@ use crate::printer::{Printer, sanitize};
 use crate::progress::{Reporter, Verb, stderr_line};
 use crate::units::{service_unit, shell_quote, user_unit_dir, write_units};
 
-/// The queue database (`queue add` and the runner agree on it).
-pub fn store_path(ctx: &Context) -> PathBuf {
-    super::queue::queue_path(&ctx.settings)
-}
-
 /// The runner name every runner of this data dir uses: the lock makes it unique, so a
 /// restarted runner may take back what a killed one left at once.
 const RUNNER_ID: &str = "local";
@@ -36,11 +31,12 @@ const HOOK_TIMEOUT: Duration = Duration::from_secs(600);
 /// How often watched folders are read.
 const WATCH_EVERY: Duration = Duration::from_secs(3);
 
-/// Runs `fichier daemon`.
-pub async fn run(ctx: &mut Context, args: DaemonArgs) -> anyhow::Result<Exit> {
+/// Runs `fichier daemon` on the queue at `store` (the caller knows where `queue add` keeps
+/// it; this module does not import `queue`, which dispatches `queue run` back here).
+pub async fn run(ctx: &mut Context, args: DaemonArgs, store: PathBuf) -> anyhow::Result<Exit> {
     match args.action {
         Some(DaemonCommand::Install(a)) => install(ctx, a),
-        None => daemon(ctx, args.run).await,
+        None => daemon(ctx, args.run, store).await,
     }
 }
 
@@ -131,13 +127,14 @@ pub struct Worker {
 /// Takes the lock, opens the store, builds the engine and the runner.
 pub async fn setup(
     ctx: &mut Context,
+    path: &Path,
     work: &QueueWorkArgs,
     until_empty: Option<Duration>,
     daemon: bool,
 ) -> anyhow::Result<(Worker, RunnerConfig)> {
-    let lock = RunnerLock::take(&ctx.settings.dirs.data)?;
-    let path = store_path(ctx);
-    let store = Arc::new(QueueStore::open(&path).map_err(|e| {
+    // The lock lives beside the queue file (`--sandbox` has its own queue, its own runner).
+    let lock = RunnerLock::take(path.parent().unwrap_or(&ctx.settings.dirs.data))?;
+    let store = Arc::new(QueueStore::open(path).map_err(|e| {
         Failure::fatal(format!("cannot open the queue {}", path.display()))
             .with_cause(e.to_string())
     })?);
@@ -325,7 +322,7 @@ fn show_time(t: jiff::Timestamp) -> String {
 }
 
 /// `fichier daemon`: the runner, the folder watch and the signals.
-async fn daemon(ctx: &mut Context, args: DaemonRunArgs) -> anyhow::Result<Exit> {
+async fn daemon(ctx: &mut Context, args: DaemonRunArgs, path: PathBuf) -> anyhow::Result<Exit> {
     let to = match &args.to {
         Some(d) => std::path::absolute(d).unwrap_or_else(|_| d.clone()),
         None => std::env::current_dir().map_err(|e| {
@@ -344,14 +341,15 @@ async fn daemon(ctx: &mut Context, args: DaemonRunArgs) -> anyhow::Result<Exit> 
         watch.push(std::path::absolute(d).unwrap_or_else(|_| d.clone()));
     }
     let signals = StopSignal::install();
-    let (worker, _cfg) = setup(ctx, &args.work, None, true).await?;
+    let (worker, _cfg) = setup(ctx, &path, &args.work, None, true).await?;
     // After the runner lock: a second daemon is refused before it touches the ports.
     let (web_stop, web_stop_rx) = tokio::sync::watch::channel(false);
-    let web = super::dashboard::start_for_daemon(ctx, &args.web, to.clone(), web_stop_rx).await?;
+    let web =
+        crate::web::start_for_daemon(ctx, &args.web, to.clone(), path.clone(), web_stop_rx).await?;
     if !ctx.settings.output.quiet && !ctx.settings.output.json {
         stderr_line(&format!(
             "fichier daemon: working the queue {} (pid {}); stop with Ctrl-C or SIGTERM",
-            store_path(ctx).display(),
+            path.display(),
             std::process::id()
         ));
     }
@@ -460,7 +458,7 @@ fn install(ctx: &Context, a: DaemonInstallArgs) -> anyhow::Result<Exit> {
         None => std::env::current_dir().unwrap_or_default(),
     };
     exec.extend(["--to".into(), to.display().to_string()]);
-    exec.extend(super::dashboard::web_flags(&a.run.web));
+    exec.extend(crate::web::web_flags(&a.run.web));
     let name = "fichier-daemon.service";
     let unit = service_unit("fichier download queue daemon", &exec, false);
     let systemd = Path::new("/run/systemd/system").exists();

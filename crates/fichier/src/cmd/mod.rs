@@ -72,7 +72,10 @@ pub async fn dispatch(ctx: &mut Context, command: Command) -> anyhow::Result<Exi
         Command::Files(a) => files::run(ctx, a).await,
         Command::VirusScan(a) => virus_scan::run(ctx, a).await,
         Command::Dashboard(a) => dashboard::run(ctx, a).await,
-        Command::Daemon(a) => daemon::run(ctx, *a).await,
+        Command::Daemon(a) => {
+            let store = queue::queue_path(&ctx.settings);
+            daemon::run(ctx, *a, store).await
+        }
         Command::Queue(c) => queue::run(ctx, c).await,
         Command::Completions(a) => Ok(completions::run(&a)),
         Command::Man => Ok(man::run()),

@@ -37,7 +37,10 @@ pub async fn run(ctx: &mut Context, cmd: QueueCommand) -> anyhow::Result<Exit> {
         QueueCommand::Move(a) => move_item(ctx, &a),
         QueueCommand::Clear(a) => clear(ctx, &a),
         QueueCommand::Export(a) => export(ctx, &a),
-        QueueCommand::Run(a) => super::queue_run::run(ctx, a).await,
+        QueueCommand::Run(a) => {
+            let store = queue_path(&ctx.settings);
+            super::queue_run::run(ctx, a, store).await
+        }
     }
 }
 
