@@ -1,7 +1,8 @@
 //! One finding: where a key was found, by which rule, how sure, and its masked form.
 //!
 //! `Debug` and serde are written so the key never appears; the only way to the raw key is
-//! [`Finding::expose_key_for_verification`].
+//! [`Finding::expose_key_for_verification`] (and [`Finding::expose_key_for_key_store`], for
+//! `scan --fix` storing a live key).
 
 use serde::Serialize;
 
@@ -95,6 +96,17 @@ impl Finding {
             verification: None,
             key,
         }
+    }
+
+    /// The raw key, for `--fix` (locating and masking it in the file) inside this crate.
+    pub(crate) fn key(&self) -> &str {
+        self.key.expose()
+    }
+
+    /// The raw key, for storing it in fichier's key store (`scan --fix` offers to, before
+    /// rewriting the files that held it). Never print, log or store it anywhere else.
+    pub fn expose_key_for_key_store(&self) -> &str {
+        self.key.expose()
     }
 
     /// The raw key, for the one purpose of checking it once against the configured API

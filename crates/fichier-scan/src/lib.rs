@@ -6,8 +6,10 @@
 //! `api.1fichier.com`, sections named after 1fichier, secret-like names near a 1fichier
 //! mention. A bare random string is only reported in strict mode. Findings carry the key
 //! masked (`Ab…9z`) and a fingerprint; the raw key is reachable only through
-//! [`Finding::expose_key_for_verification`]. Rules, fingerprints, baselines and SARIF are
-//! documented in `docs/scan.md`.
+//! [`Finding::expose_key_for_verification`] (and [`Finding::expose_key_for_key_store`]).
+//! [`plan_fixes`] proposes checked rewrites that read the key from the environment instead
+//! (`fichier scan --fix`). Rules, fingerprints, baselines, SARIF and fixes are documented in
+//! `docs/scan.md`.
 //!
 //! ```no_run
 //! use fichier_scan::{Scanner, ScanOptions, render_text};
@@ -24,6 +26,7 @@ mod baseline;
 mod engine;
 mod error;
 mod finding;
+mod fix;
 mod git;
 mod hook;
 mod render;
@@ -36,6 +39,7 @@ mod shape;
 pub use baseline::{BASELINE_VERSION, Baseline, BaselineEntry};
 pub use error::ScanError;
 pub use finding::{Finding, Verification};
+pub use fix::{FIX_ENV, FileKind, FixAction, FixError, FixPlan, file_kind, plan_fixes};
 pub use hook::{HookOptions, hook_script, install_hook};
 pub use render::{JSON_VERSION, render_json, render_sarif, render_summary, render_text};
 pub use report::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, InputError, Report, Stats, exit_code_for};

@@ -21,7 +21,8 @@ impl KeyMaterial {
         KeyMaterial(Zeroizing::new(String::from_utf8_lossy(bytes).into_owned()))
     }
 
-    /// The raw key. Only [`crate::Finding::expose_key_for_verification`] hands it out.
+    /// The raw key. Only [`crate::Finding::expose_key_for_verification`] and
+    /// [`crate::Finding::expose_key_for_key_store`] hand it out (and `--fix`, inside the crate).
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }

@@ -58,5 +58,6 @@ pub use events::{Event, EventSink, FileId, NoEvents, RecordEvents, Tee};
 pub use fetch::MAX_SEGMENTS;
 pub use limits::{ConnectionCap, RateLimiter, parse_rate};
 pub use names::{MAX_REMOTE_NAME, remote_name_problem, safe_local_name};
+pub use queue::timetable::Timetable;
 pub use summary::{FailedFile, Summary};
 pub use upload::{UploadDest, UploadOptions};

@@ -161,12 +161,27 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Find leaked 1fichier API keys in files, trees, stdin, git history or staged changes.
     Scan(ScanArgs),
+    /// Run a program with the API key in its environment (never on its command line).
+    Exec(ExecArgs),
+    /// FTP uploads: process them, manage FTP sub-accounts.
+    #[command(subcommand)]
+    Ftp(FtpCommand),
+    /// Vouchers: list those owned, check one, credit one to an account.
+    #[command(subcommand)]
+    Voucher(VoucherCommand),
+    /// List files by upload date: of a folder, a share, or the whole account (`file/ls`).
+    Files(FilesArgs),
+    /// Ask 1fichier's antivirus to scan files (1fichier deletes a file found infected).
+    VirusScan(VirusScanArgs),
     /// Work the download queue continuously (picks up what other processes add, folder
     /// watch); `daemon install` writes a systemd user unit. See docs/daemon.md.
     Daemon(Box<DaemonArgs>),
     /// The persistent download queue: add links, paths and folders, then manage them.
     #[command(subcommand)]
     Queue(QueueCommand),
+    /// Open the daemon's web dashboard: print its URL with a fresh access token (and open a
+    /// browser), or serve it here with --serve.
+    Dashboard(DashboardArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout.
@@ -474,6 +489,13 @@ pub struct ScanArgs {
     /// Check each found key once with 1fichier (`user/info`, paced) and report live/dead.
     #[arg(long)]
     pub verify: bool,
+    /// Propose rewrites that read the key from the environment instead (diff shown; written
+    /// with --yes or after a yes on a terminal).
+    #[arg(long, conflicts_with_all = ["staged", "write_baseline"])]
+    pub fix: bool,
+    /// With --fix: write the rewrites (and store a live key found) without asking.
+    #[arg(long, requires = "fix")]
+    pub yes: bool,
 }
 
 /// `fichier scan ...` subcommands.
@@ -716,18 +738,23 @@ pub struct BackupRunArgs {
     /// (NDJSON events on stdout, the summary as the last line), none.
     #[arg(long, value_name = "MODE", value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
+    /// Upload bandwidth: a rate (`2M`) or a daily timetable (`"08:00,2M 23:00,off"`: 2 MiB/s
+    /// from 08:00, unlimited from 23:00), followed while the run goes on.
+    #[arg(long, value_name = "RATE|TIMETABLE")]
+    pub bwlimit: Option<String>,
 }
 
-/// How a long run (backup) shows its progress.
+/// How a long run (backup, queue run, daemon) shows its progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ProgressMode {
-    /// Bars when stderr is a terminal, nothing otherwise (quiet under cron).
+    /// Bars when stderr is a terminal; otherwise the command's quiet default (a backup
+    /// prints its summary only, the queue a line per event).
     Auto,
     /// Bars on stderr.
     Bars,
     /// One JSON object a line on stdout for every phase and file event.
     Json,
-    /// Nothing but the summary.
+    /// Errors and the summary only.
     None,
 }
 
@@ -765,6 +792,195 @@ pub struct VerifyArgs {
     /// With --read-data, only this share of the files, picked at random (e.g. 10%).
     #[arg(long, value_name = "P%", requires = "read_data")]
     pub sample: Option<String>,
+}
+
+/// `fichier exec`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The key comes from the usual sources (--api-key-file, FICHIER_API_KEY, \
+                  the keyring, the credentials file) and is put in CMD's environment only: \
+                  never on its command line. fichier replaces itself with CMD, so CMD's exit \
+                  code and signals are the command's own. Exit codes of fichier itself: 2 bad \
+                  arguments, 3 no usable key (CMD not started), 126 CMD cannot be run, 127 CMD \
+                  not found. See docs/exec.md."
+)]
+pub struct ExecArgs {
+    /// Put the key in this environment variable (repeatable; default FICHIER_API_KEY).
+    #[arg(long = "env", value_name = "NAME")]
+    pub env: Vec<String>,
+    /// Put the key in RCLONE_FICHIER_API_KEY (rclone's fichier backend reads it).
+    #[arg(long)]
+    pub rclone: bool,
+    /// The program to run and its arguments (put them after `--`).
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD [ARGS]..."
+    )]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+/// `fichier ftp ...`
+#[derive(Debug, Subcommand)]
+pub enum FtpCommand {
+    /// Process the files sent by FTP now (when FTP processing is manual).
+    Process,
+    /// FTP sub-accounts.
+    #[command(subcommand)]
+    Users(FtpUsersCommand),
+    /// Show or set how FTP uploads are processed (automatic or manual) and where they go.
+    Mode(FtpModeArgs),
+}
+
+/// `fichier ftp users ...`
+#[derive(Debug, Subcommand)]
+pub enum FtpUsersCommand {
+    /// List the FTP sub-accounts.
+    Ls,
+    /// Create an FTP sub-account (password asked, or read with --password-file).
+    Add(FtpUserAddArgs),
+    /// Delete an FTP sub-account.
+    Rm(FtpUserRmArgs),
+}
+
+/// `fichier ftp users add`
+#[derive(Debug, Args)]
+pub struct FtpUserAddArgs {
+    /// Login of the sub-account (1 to 64 characters: letters, digits, `.`, `_`, `-`).
+    pub user: String,
+    /// Folder the sub-account's uploads go to (default /).
+    #[arg(long, value_name = "DIR")]
+    pub folder: Option<String>,
+    /// The sub-account's password: asked on a terminal, else --password (one line of stdin)
+    /// or --password-file.
+    #[command(flatten)]
+    pub password: PasswordArgs,
+}
+
+/// `fichier ftp users rm`
+#[derive(Debug, Args)]
+pub struct FtpUserRmArgs {
+    /// Login of the sub-account.
+    pub user: String,
+}
+
+/// How FTP uploads are processed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FtpMode {
+    /// Files sent by FTP are processed as they arrive.
+    Auto,
+    /// Files wait for `fichier ftp process`.
+    Manual,
+}
+
+/// `fichier ftp mode`
+#[derive(Debug, Args)]
+pub struct FtpModeArgs {
+    /// The processing mode to set (without it: show the current settings).
+    #[arg(value_enum)]
+    pub mode: Option<FtpMode>,
+    /// Folder FTP uploads go to.
+    #[arg(long, value_name = "DIR")]
+    pub folder: Option<String>,
+    /// E-mail a report after each processing.
+    #[arg(long, value_enum, value_name = "on|off")]
+    pub report: Option<Switch>,
+}
+
+/// `fichier voucher ...`
+#[derive(Debug, Subcommand)]
+pub enum VoucherCommand {
+    /// List the unused vouchers the account owns (resellers).
+    Ls,
+    /// Check whether a voucher can be used.
+    Check(VoucherCheckArgs),
+    /// Credit a voucher to an account (cannot be undone).
+    Use(VoucherUseArgs),
+}
+
+/// `fichier voucher check`
+#[derive(Debug, Args)]
+pub struct VoucherCheckArgs {
+    /// The voucher code, or `-` to read it from standard input.
+    pub voucher: String,
+}
+
+/// `fichier voucher use`
+#[derive(Debug, Args)]
+pub struct VoucherUseArgs {
+    /// The voucher code, or `-` to read it from standard input.
+    pub voucher: String,
+    /// E-mail address of the account to credit.
+    #[arg(long, value_name = "EMAIL")]
+    pub to: String,
+}
+
+/// `fichier files`
+#[derive(Debug, Args)]
+pub struct FilesArgs {
+    /// Folder whose files to list (default /); not with --all.
+    #[arg(value_name = "DIR", conflicts_with = "all")]
+    pub folder: Option<String>,
+    /// Every file of the account, whatever its folder (1fichier allows this rarely: about once
+    /// an hour).
+    #[arg(long)]
+    pub all: bool,
+    /// Only files uploaded on or after this date (YYYY-MM-DD, local time).
+    #[arg(long, value_name = "DATE")]
+    pub after: Option<String>,
+    /// Only files uploaded before this date (YYYY-MM-DD, local time).
+    #[arg(long, value_name = "DATE")]
+    pub before: Option<String>,
+    /// List the folder DIR (an id:N) that this user shares with you.
+    #[arg(long, value_name = "EMAIL", conflicts_with = "all")]
+    pub shared_by: Option<String>,
+}
+
+/// `fichier virus-scan`
+#[derive(Debug, Args)]
+pub struct VirusScanArgs {
+    /// Files (paths or links) of the account, under 5 GB each.
+    #[arg(required = true)]
+    pub files: Vec<String>,
+}
+
+/// The web side's listeners (`fichier daemon` and `fichier dashboard --serve`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct WebArgs {
+    /// Dashboard port, on 127.0.0.1 unless --listen [default: 9667; 0 picks a free one].
+    #[arg(long, value_name = "P")]
+    pub port: Option<u16>,
+    /// Click'n'Load port, always on 127.0.0.1 (web pages post to 9666) [default: 9666].
+    #[arg(long, value_name = "C")]
+    pub cnl_port: Option<u16>,
+    /// Do not run the Click'n'Load receiver.
+    #[arg(long)]
+    pub no_cnl: bool,
+    /// Serve the dashboard on this address instead of 127.0.0.1 (other machines can then
+    /// reach it: the access token is all that protects it).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::IpAddr>,
+}
+
+/// `fichier dashboard`
+#[derive(Debug, clap::Args)]
+#[command(after_help = "The dashboard, its JSON API and Click'n'Load: docs/dashboard.md.")]
+pub struct DashboardArgs {
+    /// Print the URL without opening a browser.
+    #[arg(long)]
+    pub no_open: bool,
+    /// Serve the dashboard (and Click'n'Load) in this process until interrupted, without the
+    /// daemon's downloader: for looking at and editing the queue.
+    #[arg(long)]
+    pub serve: bool,
+    /// With --serve: where links added from the dashboard are downloaded (default: the
+    /// current directory).
+    #[arg(long, value_name = "DIR", requires = "serve")]
+    pub to: Option<PathBuf>,
+    /// Listeners.
+    #[command(flatten)]
+    pub web: WebArgs,
 }
 
 /// How `queue run` and `daemon` work the queue (docs/daemon.md).
@@ -839,6 +1055,9 @@ pub struct DaemonRunArgs {
     /// the current directory).
     #[arg(long, value_name = "DIR")]
     pub to: Option<PathBuf>,
+    /// The dashboard and Click'n'Load listeners.
+    #[command(flatten)]
+    pub web: WebArgs,
 }
 
 /// `fichier daemon ...`

@@ -30,6 +30,11 @@ pub enum Exit {
     /// A backup safety rule refused the run (source missing or empty, --max-delete): nothing
     /// was changed.
     Refused = 6,
+    /// `exec`: the program was found but cannot be run (not executable, bad format); the
+    /// shell's convention.
+    CannotRun = 126,
+    /// `exec`: the program was not found; the shell's convention.
+    NotFound = 127,
 }
 
 impl Exit {
@@ -87,6 +92,10 @@ impl Failure {
     /// A flood lock (exit 4).
     pub fn flood(message: impl Into<String>) -> Failure {
         Failure::new(Exit::Flood, message)
+    }
+    /// An error with a given exit code (`exec`'s 126 and 127).
+    pub fn with_exit(exit: Exit, message: impl Into<String>) -> Failure {
+        Failure::new(exit, message)
     }
     /// Adds the hint line.
     pub fn with_hint(mut self, hint: impl Into<String>) -> Failure {

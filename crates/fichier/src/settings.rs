@@ -154,6 +154,8 @@ pub struct BackupProfile {
     pub on_failure: Option<String>,
     /// JSON-lines log of every run's steps.
     pub log_file: Option<PathBuf>,
+    /// Bandwidth limit or daily timetable (`"2M"`, `"08:00,2M 23:00,off"`).
+    pub bwlimit: Option<String>,
 }
 
 /// The smallest gap the config file may ask for; only the hidden test variable goes lower.

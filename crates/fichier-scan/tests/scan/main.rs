@@ -4,6 +4,7 @@
 mod common;
 
 mod corpus;
+mod fix;
 mod git;
 mod output;
 mod robustness;

@@ -46,10 +46,11 @@ pub trait BackupRemote {
         &mut self,
         files: &[(PathBuf, LocalEntry)],
     ) -> Vec<Result<RemoteCopy, RemoteError>>;
-    /// Moves a copy into the folder `dir` (created if missing), keeping its name.
-    async fn move_into(&mut self, copy: &RemoteCopy, dir: &str) -> Result<(), RemoteError>;
-    /// Deletes a copy (plain mirror only).
-    async fn delete(&mut self, copy: &RemoteCopy) -> Result<(), RemoteError>;
+    /// Moves copies into the folder `dir` (created if missing), keeping their names: one
+    /// call for them all where the service allows.
+    async fn move_into(&mut self, copies: &[RemoteCopy], dir: &str) -> Result<(), RemoteError>;
+    /// Deletes copies (plain mirror only).
+    async fn delete(&mut self, copies: &[RemoteCopy]) -> Result<(), RemoteError>;
     /// The names of the folders directly under [`VERSIONS_DIR`].
     async fn version_folders(&mut self) -> Result<Vec<String>, RemoteError>;
     /// Removes one version folder with everything in it.
@@ -648,6 +649,9 @@ async fn retire_all<R: BackupRemote>(
     summary: &mut RunSummary,
 ) -> Result<(), RunError> {
     let state = |e: super::journal::JournalError| RunError::State(e.to_string());
+    // Copies going to the same folder move in one call (a nightly run retires a handful of
+    // files per folder; one `file/mv` each would spend the API's pace on bookkeeping).
+    let mut batches: BTreeMap<String, Vec<&super::plan::Retire>> = BTreeMap::new();
     for r in &the_plan.retire {
         // The old copy of a changed file goes only once its replacement is safely there.
         if r.reason == RetireReason::Changed
@@ -656,48 +660,67 @@ async fn retire_all<R: BackupRemote>(
         {
             continue;
         }
-        let key = format!("{}#{}", r.rel, r.copy.link);
-        journal
-            .step_started(run, "retire", &key, &r.reason.to_string())
-            .map_err(state)?;
-        let result = if job.versions {
-            let dir = match r.rel.rsplit_once('/') {
-                Some((parent, _)) => format!("{VERSIONS_DIR}/{stamp}/{parent}"),
-                None => format!("{VERSIONS_DIR}/{stamp}"),
-            };
-            remote.move_into(&r.copy, &dir).await
-        } else {
-            remote.delete(&r.copy).await
+        let dir = match (job.versions, r.rel.rsplit_once('/')) {
+            (false, _) => String::new(),
+            (true, Some((parent, _))) => format!("{VERSIONS_DIR}/{stamp}/{parent}"),
+            (true, None) => format!("{VERSIONS_DIR}/{stamp}"),
         };
-        match result {
-            Ok(()) => {
+        batches.entry(dir).or_default().push(r);
+    }
+    for (dir, batch) in batches {
+        for chunk in batch.chunks(RETIRE_BATCH) {
+            let keys: Vec<String> = chunk
+                .iter()
+                .map(|r| format!("{}#{}", r.rel, r.copy.link))
+                .collect();
+            for (r, key) in chunk.iter().zip(&keys) {
                 journal
-                    .step_finished(run, "retire", &key, "done", "")
+                    .step_started(run, "retire", key, &r.reason.to_string())
                     .map_err(state)?;
-                if job.versions {
-                    summary.versioned += 1;
-                } else {
-                    summary.deleted += 1;
-                }
             }
-            Err(e) => {
-                journal
-                    .step_finished(run, "retire", &key, "failed", &e.message)
-                    .map_err(state)?;
-                summary.failed.push(SkippedItem {
-                    path: r.rel.clone(),
-                    reason: e.message.clone(),
-                });
-                if e.stop_run {
-                    summary.stopped_kind = e.kind;
-                    summary.stopped = Some(e.message);
-                    break;
+            let copies: Vec<RemoteCopy> = chunk.iter().map(|r| r.copy.clone()).collect();
+            let result = if job.versions {
+                remote.move_into(&copies, &dir).await
+            } else {
+                remote.delete(&copies).await
+            };
+            match result {
+                Ok(()) => {
+                    for key in &keys {
+                        journal
+                            .step_finished(run, "retire", key, "done", "")
+                            .map_err(state)?;
+                    }
+                    if job.versions {
+                        summary.versioned += chunk.len();
+                    } else {
+                        summary.deleted += chunk.len();
+                    }
+                }
+                Err(e) => {
+                    for (r, key) in chunk.iter().zip(&keys) {
+                        journal
+                            .step_finished(run, "retire", key, "failed", &e.message)
+                            .map_err(state)?;
+                        summary.failed.push(SkippedItem {
+                            path: r.rel.clone(),
+                            reason: e.message.clone(),
+                        });
+                    }
+                    if e.stop_run {
+                        summary.stopped_kind = e.kind;
+                        summary.stopped = Some(e.message);
+                        return Ok(());
+                    }
                 }
             }
         }
     }
     Ok(())
 }
+
+/// Copies retired in one call at most (the API takes lists; 100 keeps a request small).
+const RETIRE_BATCH: usize = 100;
 
 fn source_path(root: &Path, rel: &str) -> PathBuf {
     let mut p = root.to_path_buf();
@@ -718,6 +741,7 @@ mod tests {
         files: BTreeMap<String, (String, u64, String)>,
         next: u64,
         uploads: usize,
+        moves: usize,
         fail_uploads_after: Option<usize>,
         manifests: BTreeMap<String, Vec<u8>>,
     }
@@ -774,14 +798,19 @@ mod tests {
             }
             out
         }
-        async fn move_into(&mut self, copy: &RemoteCopy, dir: &str) -> Result<(), RemoteError> {
-            let f = self.files.get_mut(&copy.link).unwrap();
-            let name = f.0.rsplit('/').next().unwrap().to_string();
-            f.0 = format!("{dir}/{name}");
+        async fn move_into(&mut self, copies: &[RemoteCopy], dir: &str) -> Result<(), RemoteError> {
+            self.moves += 1;
+            for copy in copies {
+                let f = self.files.get_mut(&copy.link).unwrap();
+                let name = f.0.rsplit('/').next().unwrap().to_string();
+                f.0 = format!("{dir}/{name}");
+            }
             Ok(())
         }
-        async fn delete(&mut self, copy: &RemoteCopy) -> Result<(), RemoteError> {
-            self.files.remove(&copy.link);
+        async fn delete(&mut self, copies: &[RemoteCopy]) -> Result<(), RemoteError> {
+            for copy in copies {
+                self.files.remove(&copy.link);
+            }
             Ok(())
         }
         async fn version_folders(&mut self) -> Result<Vec<String>, RemoteError> {
@@ -878,6 +907,34 @@ mod tests {
                 "d/b.txt".to_string()
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn copies_retired_into_one_folder_move_in_one_call() {
+        let (src, state) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        for i in 0..5 {
+            write(src.path(), &format!("d/f{i}.txt"), "v1");
+        }
+        write(src.path(), "top.txt", "v1");
+        let mut remote = FakeRemote::default();
+        run_backup(&job(src.path(), state.path()), &mut remote, at(0))
+            .await
+            .unwrap();
+        for i in 0..5 {
+            write(src.path(), &format!("d/f{i}.txt"), "v2, longer");
+        }
+        std::fs::remove_file(src.path().join("top.txt")).unwrap();
+        let s = run_backup(&job(src.path(), state.path()), &mut remote, at(1))
+            .await
+            .unwrap();
+        assert_eq!((s.uploaded, s.versioned), (5, 6));
+        assert_eq!(remote.moves, 2, "one move for d/, one for the top level");
+        let versioned = remote
+            .paths()
+            .iter()
+            .filter(|p| p.starts_with(&format!(".versions/{}/", s.stamp)))
+            .count();
+        assert_eq!(versioned, 6);
     }
 
     #[tokio::test]

@@ -12,7 +12,7 @@ use fichier_transfer::backup::remote::EngineRemote;
 use fichier_transfer::backup::retention::{KeepWithin, Retention};
 use fichier_transfer::backup::run::{BackupJob, RemoteError, RunError, RunSummary, run_backup};
 use fichier_transfer::backup::source::SourceFilter;
-use fichier_transfer::{EngineConfig, parse_rate};
+use fichier_transfer::{EngineConfig, Timetable, parse_rate};
 
 use super::backup_log::{LoggedRemote, StepLog};
 use super::backup_notify::Notify;
@@ -203,13 +203,19 @@ async fn run_job(ctx: &mut Context, args: BackupRunArgs) -> anyhow::Result<Exit>
         args.on_failure.as_deref().or(profile.on_failure.as_deref()),
     )?;
     let log_file = args.log_file.clone().or(profile.log_file.clone());
+    let bwlimit = args
+        .bwlimit
+        .as_deref()
+        .or(profile.bwlimit.as_deref())
+        .map(|t| Timetable::parse(t).map_err(|e| usage(format!("--bwlimit: {e}"))))
+        .transpose()?;
     let (job, dest, jobs) = job(ctx, name, profile, &args)?;
     let log = log_file
         .map(|p| StepLog::open(&p, &job.profile))
         .transpose()?;
     let started = std::time::Instant::now();
     let mut counts = None;
-    let watch = Watch::new(ctx, args.progress);
+    let watch = Watch::new(ctx, args.progress, bwlimit);
     let result = execute(ctx, &job, &dest, jobs, log.as_ref(), &watch, &mut counts).await;
     if let Some(r) = &watch.reporter {
         r.close();
@@ -276,6 +282,7 @@ async fn execute(
             .into());
     }
     let engine = engine(ctx, EngineConfig::default()).await?;
+    let _bandwidth = watch.follow_bwlimit(&engine, now(ctx));
     let pacer = engine.client().pacer();
     let calls_before = pacer.calls_sent().await;
     let floods_before = pacer.floods_seen().await;
@@ -417,10 +424,46 @@ struct Watch {
     reporter: Option<Arc<Reporter>>,
     /// `--progress json`: events and then the summary, one JSON object a line on stdout.
     ndjson: bool,
+    /// `--bwlimit`: the upload rate by time of day.
+    bwlimit: Option<Timetable>,
+}
+
+/// Stops following the timetable when the run ends.
+struct Following(Option<tokio::task::JoinHandle<()>>);
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        if let Some(t) = self.0.take() {
+            t.abort();
+        }
+    }
 }
 
 impl Watch {
-    fn new(ctx: &Context, mode: ProgressMode) -> Watch {
+    /// Applies the timetable's rate now and again at every minute a run may cross an entry.
+    /// `start` is the run's clock (the test clock in tests).
+    fn follow_bwlimit(&self, engine: &fichier_transfer::Engine, start: SystemTime) -> Following {
+        let Some(table) = self.bwlimit.clone() else {
+            return Following(None);
+        };
+        let engine = engine.clone();
+        let began = std::time::Instant::now();
+        Following(Some(tokio::spawn(async move {
+            loop {
+                let at = jiff::Timestamp::try_from(start + began.elapsed())
+                    .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+                    .to_zoned_datetime(jiff::tz::TimeZone::system());
+                let rate = table.rate_at(at.time());
+                if engine.limit_rate() != rate {
+                    tracing::info!("upload bandwidth limit now {rate:?} bytes/s");
+                    engine.set_limit_rate(rate);
+                }
+                tokio::time::sleep(Duration::from_secs(20)).await;
+            }
+        })))
+    }
+
+    fn new(ctx: &Context, mode: ProgressMode, bwlimit: Option<Timetable>) -> Watch {
         let out = ctx.printer.settings();
         let mode = match mode {
             ProgressMode::Auto if out.progress && !out.json => Some(Mode::Bars),
@@ -431,6 +474,7 @@ impl Watch {
         Watch {
             reporter: mode.map(|m| Reporter::with_mode(&ctx.printer, Verb::Backup, m)),
             ndjson: mode == Some(Mode::Json),
+            bwlimit,
         }
     }
 }

@@ -161,28 +161,32 @@ impl<R: BackupRemote> BackupRemote for LoggedRemote<'_, R> {
         results
     }
 
-    async fn move_into(&mut self, copy: &RemoteCopy, dir: &str) -> Result<(), RemoteError> {
-        let res = self.inner.move_into(copy, dir).await;
-        let path = self.path_of(copy);
-        match &res {
-            Ok(()) => self.write(
-                "retire",
-                json!({ "path": path, "size": copy.size, "into": dir }),
-            ),
-            Err(e) => self.failure("retire", json!({ "path": path, "into": dir }), e),
+    async fn move_into(&mut self, copies: &[RemoteCopy], dir: &str) -> Result<(), RemoteError> {
+        let res = self.inner.move_into(copies, dir).await;
+        for copy in copies {
+            let path = self.path_of(copy);
+            match &res {
+                Ok(()) => self.write(
+                    "retire",
+                    json!({ "path": path, "size": copy.size, "into": dir }),
+                ),
+                Err(e) => self.failure("retire", json!({ "path": path, "into": dir }), e),
+            }
         }
         res
     }
 
-    async fn delete(&mut self, copy: &RemoteCopy) -> Result<(), RemoteError> {
-        let res = self.inner.delete(copy).await;
-        let path = self.path_of(copy);
-        match &res {
-            Ok(()) => self.write(
-                "retire",
-                json!({ "path": path, "size": copy.size, "deleted": true }),
-            ),
-            Err(e) => self.failure("delete", json!({ "path": path }), e),
+    async fn delete(&mut self, copies: &[RemoteCopy]) -> Result<(), RemoteError> {
+        let res = self.inner.delete(copies).await;
+        for copy in copies {
+            let path = self.path_of(copy);
+            match &res {
+                Ok(()) => self.write(
+                    "retire",
+                    json!({ "path": path, "size": copy.size, "deleted": true }),
+                ),
+                Err(e) => self.failure("delete", json!({ "path": path }), e),
+            }
         }
         res
     }

@@ -342,6 +342,9 @@ async fn daemon(ctx: &mut Context, args: DaemonRunArgs, path: PathBuf) -> anyhow
     }
     let signals = StopSignal::install();
     let (worker, _cfg) = setup(ctx, &path, &args.work, None, true).await?;
+    // After the runner lock: a second daemon is refused before it touches the ports.
+    let (web_stop, web_stop_rx) = tokio::sync::watch::channel(false);
+    let web = super::dashboard::start_for_daemon(ctx, &args.web, to.clone(), web_stop_rx).await?;
     if !ctx.settings.output.quiet && !ctx.settings.output.json {
         stderr_line(&format!(
             "fichier daemon: working the queue {} (pid {}); stop with Ctrl-C or SIGTERM",
@@ -373,6 +376,10 @@ async fn daemon(ctx: &mut Context, args: DaemonRunArgs, path: PathBuf) -> anyhow
     let report = worker.run(shutdown).await;
     if let Some(w) = watcher {
         w.abort();
+    }
+    let _ = web_stop.send(true);
+    if let Some(w) = web {
+        let _ = w.await;
     }
     let report = report?;
     if !ctx.settings.output.quiet && !ctx.settings.output.json {
@@ -450,6 +457,7 @@ fn install(ctx: &Context, a: DaemonInstallArgs) -> anyhow::Result<Exit> {
         None => std::env::current_dir().unwrap_or_default(),
     };
     exec.extend(["--to".into(), to.display().to_string()]);
+    exec.extend(super::dashboard::web_flags(&a.run.web));
     let name = "fichier-daemon.service";
     let unit = service_unit("fichier download queue daemon", &exec, false);
     let systemd = Path::new("/run/systemd/system").exists();

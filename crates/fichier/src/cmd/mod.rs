@@ -10,7 +10,11 @@ pub mod backup_notify;
 pub mod completions;
 pub mod cp;
 pub mod daemon;
+pub mod dashboard;
 pub mod download;
+pub mod exec;
+pub mod files;
+pub mod ftp;
 pub mod info;
 pub mod link;
 pub mod ls;
@@ -28,6 +32,8 @@ pub mod scan;
 pub mod share;
 pub mod transfer;
 pub mod upload;
+pub mod virus_scan;
+pub mod voucher;
 
 use std::io::{BufRead as _, IsTerminal as _};
 
@@ -60,6 +66,12 @@ pub async fn dispatch(ctx: &mut Context, command: Command) -> anyhow::Result<Exi
         Command::Restore(a) => restore::run(ctx, a).await,
         Command::Verify(a) => restore::verify(ctx, a).await,
         Command::Scan(a) => scan::run(ctx, a).await,
+        Command::Exec(a) => exec::run(ctx, a).await,
+        Command::Ftp(c) => ftp::run(ctx, c).await,
+        Command::Voucher(c) => voucher::run(ctx, c).await,
+        Command::Files(a) => files::run(ctx, a).await,
+        Command::VirusScan(a) => virus_scan::run(ctx, a).await,
+        Command::Dashboard(a) => dashboard::run(ctx, a).await,
         Command::Daemon(a) => {
             let store = queue::queue_path(&ctx.settings);
             daemon::run(ctx, *a, store).await

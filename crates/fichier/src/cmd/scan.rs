@@ -18,8 +18,10 @@ use crate::cli::{InstallHookArgs, ScanArgs, ScanCommand};
 use crate::context::Context;
 use crate::error::{Exit, Failure};
 
+mod fix;
+
 /// Where live keys must be revoked.
-const CONSOLE_URL: &str = "https://1fichier.com/console/params.pl";
+pub(crate) const CONSOLE_URL: &str = "https://1fichier.com/console/params.pl";
 
 /// Runs `fichier scan` or `fichier scan install-hook`.
 pub async fn run(ctx: &mut Context, args: ScanArgs) -> anyhow::Result<Exit> {
@@ -31,6 +33,13 @@ pub async fn run(ctx: &mut Context, args: ScanArgs) -> anyhow::Result<Exit> {
         return Err(Failure::usage("--json and --sarif cannot be used together")
             .with_hint("pick one output format")
             .into());
+    }
+    if args.fix && (json || args.sarif) {
+        return Err(
+            Failure::usage("--fix shows diffs and asks: it has no JSON or SARIF output")
+                .with_hint("leave out --json/--sarif, and add --yes to write without being asked")
+                .into(),
+        );
     }
     let inputs = inputs(&args)?;
     let strict = args.strict;
@@ -113,6 +122,9 @@ pub async fn run(ctx: &mut Context, args: ScanArgs) -> anyhow::Result<Exit> {
             exit_of(&report)
         });
     }
+    if args.fix {
+        return fix::run(ctx, &args, &mut report).await;
+    }
     Ok(exit_of(&report))
 }
 
@@ -162,7 +174,7 @@ fn inputs(args: &ScanArgs) -> anyhow::Result<Vec<Input>> {
 /// Each key gets its own client (its own pacer and per-key state file, so 1fichier's
 /// 5-minute `user/info` window is kept per key, across processes); one process-wide pacer
 /// keeps the minimum gap between the calls for different keys, which share this IP.
-async fn verify(ctx: &mut Context, report: &mut Report) -> anyhow::Result<()> {
+pub(crate) async fn verify(ctx: &mut Context, report: &mut Report) -> anyhow::Result<()> {
     // The sandbox's URL when sandboxed; else the configured (validated) base. Never anything
     // derived from the scanned files.
     let url = if ctx.settings.sandbox {

@@ -924,3 +924,41 @@ fn progress_json_streams_phases_and_files_then_the_summary_and_cron_runs_stay_qu
         "one summary line:\n{text}"
     );
 }
+
+#[test]
+fn bwlimit_follows_the_timetable_on_the_run_clock_and_bad_tables_are_refused() {
+    let mut env = Env::logged_in();
+    let src = env.root().join("src");
+    write(&src, "big.bin", &vec![9u8; 450_000]);
+    let s = src.to_str().unwrap().to_string();
+
+    let bad = env.run(&["backup", &s, "/BW", "--bwlimit", "08:00,2M 25:00,off"]);
+    bad.code(2);
+    assert!(
+        bad.stderr.contains("--bwlimit") && bad.stderr.contains("25:00,off"),
+        "names the flag and the bad entry: {}",
+        bad.stderr
+    );
+
+    // 1_780_000_000 is 20:26:40 UTC: inside the 150 KiB/s slot, so 450 KB take at least
+    // (450 KB - the 64 KiB burst) / 150 KiB/s, about 2.5 s (a lower bound: load only adds).
+    env.env = vec![
+        ("FICHIER_TEST_NOW".into(), "1780000000".into()),
+        ("TZ".into(), "UTC".into()),
+    ];
+    let started = Instant::now();
+    let out = env.run(&[
+        "backup",
+        &s,
+        "/BW",
+        "--json",
+        "--bwlimit",
+        "00:00,off 20:00,150k 21:00,off",
+    ]);
+    let took = started.elapsed();
+    assert_eq!(out.json()["uploaded"].as_u64(), Some(1), "{}", out.stderr);
+    assert!(
+        took >= Duration::from_secs(2),
+        "the 150k slot applied: took {took:?}"
+    );
+}

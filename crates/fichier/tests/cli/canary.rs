@@ -41,6 +41,53 @@ fn canary_key_stays_in_the_key_store() {
     for args in script {
         env.run(args);
     }
+    // The commands of the key-hygiene loop and the rest of the API: exec's own logs, ftp and
+    // voucher answers and errors.
+    let hygiene: &[&[&str]] = &[
+        &["-vv", "exec", "--", "sh", "-c", "echo child-ran"],
+        &["-vv", "exec", "--rclone", "--env", "MY_KEY", "--", "true"],
+        &["exec", "--env", "1BAD", "--", "true"],
+        &["exec", "--", "no-such-program-for-canary"],
+        &["-vv", "ftp", "process"],
+        &["-vv", "ftp", "users", "ls", "--json"],
+        &["ftp", "users", "rm", "nobody"],
+        &["ftp", "users", "add", "bad name"],
+        &["ftp", "mode", "--json"],
+        &["-vv", "voucher", "ls"],
+        &["voucher", "check", "NOTAVOUCHERbutLONGenough12345678"],
+        &[
+            "voucher",
+            "use",
+            "NOTAVOUCHERbutLONGenough12345678",
+            "--to",
+            "x@example.com",
+        ],
+        &["files", "--all", "--json"],
+        &["virus-scan", "/c.txt"],
+    ];
+    for args in hygiene {
+        env.run(args);
+    }
+    env.run_stdin(
+        &["ftp", "users", "add", "canary", "--password"],
+        "canary-pass\n",
+    )
+    .ok();
+    // `scan --fix` on a script holding the key: the diff masks it, and once written the
+    // script no longer holds it (checked with every other file below).
+    let leaked = env.root().join("leaked");
+    std::fs::create_dir_all(&leaked).unwrap();
+    std::fs::write(
+        leaked.join("backup.sh"),
+        format!(
+            "#!/bin/sh\nexport FICHIER_API_KEY={}\nfichier upload a /b\n",
+            env.key()
+        ),
+    )
+    .unwrap();
+    let dir = leaked.to_str().unwrap();
+    env.run(&["-vv", "scan", "--fix", dir]).code(1);
+    env.run(&["-vv", "scan", "--fix", "--yes", dir]).ok();
     env.run(&["info", link.as_str()]);
     // Environment and stdin sources, with verbose logging.
     env.env

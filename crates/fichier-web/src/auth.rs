@@ -1,0 +1,395 @@
+//! Who may talk to the dashboard: the access token (a `0600` file in the data dir, then an
+//! `HttpOnly; SameSite=Strict` cookie), the CSRF token on every state change, the `Host` check
+//! against loopback names (DNS rebinding), and the security headers of every answer.
+
+use std::io::Write as _;
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use rand::Rng as _;
+use subtle::ConstantTimeEq as _;
+
+use crate::App;
+
+/// Name of the cookie that carries the access token after the first visit.
+pub const COOKIE: &str = "fichier_dashboard";
+/// Header a script sends the access token in (the page uses the cookie).
+pub const TOKEN_HEADER: &str = "x-dashboard-token";
+/// Header a script (and the page's own JS) sends the CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// Form field the no-JS forms send the CSRF token in.
+pub const CSRF_FIELD: &str = "csrf";
+/// Largest form body the guard reads to find the CSRF field.
+const MAX_FORM: usize = 1024 * 1024;
+
+/// The policy for every page: scripts and styles only from files this server serves.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                       connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+                       base-uri 'none'";
+
+/// 32 random bytes, hex: an access or CSRF token.
+pub fn random_token() -> String {
+    let bytes: [u8; 32] = rand::rng().random();
+    hex::encode(bytes)
+}
+
+/// Writes a fresh access token to `path` (mode `0600`, replaced atomically) and returns it.
+/// Links and cookies holding the previous token stop working.
+pub fn mint_token(path: &Path) -> std::io::Result<String> {
+    let token = random_token();
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".dashboard-token.{}.tmp", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&tmp)?;
+    file.write_all(token.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    Ok(token)
+}
+
+/// The current access token, minting one when there is none yet.
+pub fn load_or_mint_token(path: &Path) -> std::io::Result<String> {
+    match std::fs::read_to_string(path) {
+        Ok(t) if t.trim().len() >= 32 => Ok(t.trim().to_owned()),
+        Ok(_) => mint_token(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => mint_token(path),
+        Err(e) => Err(e),
+    }
+}
+
+fn same(a: &str, b: &str) -> bool {
+    !a.is_empty() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// Whether the `Host` header names this server by a loopback name (or the address given
+/// with `--listen`; any address literal for a wildcard `--listen`), so a rebinding DNS name pointing at 127.0.0.1 is refused.
+pub fn host_allowed(headers: &HeaderMap, port: u16, listen: IpAddr) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let Ok(authority) = host.parse::<axum::http::uri::Authority>() else {
+        return false;
+    };
+    if authority.port_u16().is_some_and(|p| p != port) {
+        return false;
+    }
+    let name = authority.host().to_ascii_lowercase();
+    let bare = name.trim_start_matches('[').trim_end_matches(']');
+    if name == "localhost" {
+        return true;
+    }
+    match bare.parse::<IpAddr>() {
+        // An address literal cannot be a rebinding attack (that needs a DNS name); on a
+        // wildcard bind any of the machine's addresses may be used.
+        Ok(ip) => ip.is_loopback() || ip == listen || listen.is_unspecified(),
+        Err(_) => false,
+    }
+}
+
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Scripts send the access token in their own header, not `Authorization` (which in this
+/// workspace only ever carries the API key, built by `ApiKey::authorize`).
+fn header_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn query_param(uri: &Uri, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(uri.query()?.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The URI without its `token` parameter, for the redirect after a first visit.
+fn without_token(uri: &Uri) -> String {
+    let rest: Vec<(String, String)> = uri
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .filter(|(k, _)| k != "token")
+                .collect()
+        })
+        .unwrap_or_default();
+    if rest.is_empty() {
+        uri.path().to_owned()
+    } else {
+        let q = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(rest)
+            .finish();
+        format!("{}?{q}", uri.path())
+    }
+}
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    let body = format!(
+        "<!doctype html><meta charset=utf-8><title>fichier: refused</title>\
+         <link rel=stylesheet href=/static/style.css><main><h1>Refused</h1><p>{}</p></main>",
+        crate::html::escape(message)
+    );
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+/// Refuses a request whose `Host` is not a loopback name of this server (both listeners).
+pub async fn check_host(
+    State((port, listen)): State<(u16, IpAddr)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if !host_allowed(req.headers(), port, listen) {
+        return refuse(
+            StatusCode::MISDIRECTED_REQUEST,
+            "This server answers only to its loopback address (Host header refused).",
+        );
+    }
+    next.run(req).await
+}
+
+/// The dashboard's gate: token (query once, then cookie or `X-Dashboard-Token`), then the CSRF
+/// token on anything that is not a read.
+pub async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let current = match std::fs::read_to_string(&app.token_path) {
+        Ok(t) => t.trim().to_owned(),
+        Err(_) => String::new(),
+    };
+    // The style sheet is public so that the refusal page itself is readable.
+    if req.uri().path() == "/static/style.css" {
+        return next.run(req).await;
+    }
+    if let Some(given) = query_param(req.uri(), "token") {
+        if !same(&given, &current) {
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                "This dashboard link is no longer valid. Run `fichier dashboard` for a fresh one.",
+            );
+        }
+        // Keep the token out of the address bar and history from here on.
+        let mut resp = Redirect::to(&without_token(req.uri())).into_response();
+        let cookie = format!("{COOKIE}={current}; Path=/; HttpOnly; SameSite=Strict");
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            resp.headers_mut().insert(header::SET_COOKIE, v);
+        }
+        return resp;
+    }
+    let presented = cookie_token(req.headers()).or_else(|| header_token(req.headers()));
+    if !presented.is_some_and(|p| same(&p, &current)) {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "Access token missing or stale. Run `fichier dashboard` to open the dashboard with a fresh link.",
+        );
+    }
+    if req.method() == Method::GET || req.method() == Method::HEAD {
+        return next.run(req).await;
+    }
+    // A state change: same-origin only, and the CSRF token.
+    if !same_origin(req.headers()) {
+        let h = |name: &str| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-")
+                .to_owned()
+        };
+        return refuse(
+            StatusCode::FORBIDDEN,
+            &format!(
+                "Cross-site request refused (Origin {}, Sec-Fetch-Site {}, Host {}).",
+                h("origin"),
+                h("sec-fetch-site"),
+                h("host")
+            ),
+        );
+    }
+    let header_csrf = req
+        .headers()
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| query_param(req.uri(), CSRF_FIELD));
+    if header_csrf.is_some_and(|t| same(&t, &app.csrf)) {
+        return next.run(req).await;
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if is_form {
+        let (parts, body) = req.into_parts();
+        let Ok(bytes) = to_bytes(body, MAX_FORM).await else {
+            return refuse(StatusCode::PAYLOAD_TOO_LARGE, "Form too large.");
+        };
+        let ok = url::form_urlencoded::parse(&bytes)
+            .find(|(k, _)| k == CSRF_FIELD)
+            .is_some_and(|(_, v)| same(&v, &app.csrf));
+        if ok {
+            return next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await;
+        }
+    }
+    refuse(
+        StatusCode::FORBIDDEN,
+        "CSRF token missing or wrong: reload the page and try again.",
+    )
+}
+
+/// A browser says where a request comes from; anything but this origin is refused. Clients
+/// that send neither header (scripts) rely on the token and CSRF token alone.
+fn same_origin(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && site != "same-origin"
+        && site != "none"
+    {
+        return false;
+    }
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(origin) => {
+            let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+            url::Url::parse(origin).ok().is_some_and(|u| {
+                let authority = match u.port() {
+                    Some(p) => format!("{}:{p}", u.host_str().unwrap_or_default()),
+                    None => u.host_str().unwrap_or_default().to_owned(),
+                };
+                host.is_some_and(|h| h.eq_ignore_ascii_case(&authority))
+            })
+        }
+    }
+}
+
+/// Adds the security headers to every answer of both listeners.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // `same-origin`, not `no-referrer`: with the latter Chromium sends `Origin: null` on the
+    // page's own form posts, which the same-origin check must refuse.
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_host(h: &str) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        m.insert(header::HOST, HeaderValue::from_str(h).unwrap());
+        m
+    }
+
+    #[test]
+    fn loopback_names_pass_the_host_check_and_others_do_not() {
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        for ok in [
+            "127.0.0.1:9667",
+            "localhost:9667",
+            "[::1]:9667",
+            "LOCALHOST",
+        ] {
+            assert!(host_allowed(&with_host(ok), 9667, lo), "{ok}");
+        }
+        for bad in [
+            "evil.example:9667",
+            "127.0.0.1:80",
+            "localhost.evil.example:9667",
+            "127.0.0.1.nip.io:9667",
+            "",
+        ] {
+            assert!(!host_allowed(&with_host(bad), 9667, lo), "{bad}");
+        }
+        assert!(!host_allowed(&HeaderMap::new(), 9667, lo));
+        let lan: IpAddr = "192.168.1.5".parse().unwrap();
+        assert!(host_allowed(&with_host("192.168.1.5:9667"), 9667, lan));
+        assert!(!host_allowed(&with_host("192.168.1.6:9667"), 9667, lan));
+    }
+
+    #[test]
+    fn the_token_file_is_private_and_fresh_each_mint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dashboard-token");
+        let a = load_or_mint_token(&path).unwrap();
+        assert_eq!(load_or_mint_token(&path).unwrap(), a);
+        let b = mint_token(&path).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(b.len(), 64);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn the_token_leaves_the_address_after_the_first_visit() {
+        let uri: Uri = "/add?token=abc&x=1".parse().unwrap();
+        assert_eq!(without_token(&uri), "/add?x=1");
+        let uri: Uri = "/?token=abc".parse().unwrap();
+        assert_eq!(without_token(&uri), "/");
+    }
+
+    #[test]
+    fn cross_site_state_changes_are_refused() {
+        let mut h = with_host("127.0.0.1:9667");
+        assert!(same_origin(&h));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:9667"),
+        );
+        assert!(same_origin(&h));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8000"),
+        );
+        assert!(!same_origin(&h));
+        let mut h = with_host("127.0.0.1:9667");
+        h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(!same_origin(&h));
+    }
+}
