@@ -187,6 +187,8 @@ struct Inner {
     targets: Mutex<HashSet<PathBuf>>,
     /// Failed attempts per item in this run (retry backoff).
     failures: Mutex<HashMap<ItemId, u32>>,
+    /// Connection failures since the last finished item (a network that is down).
+    unreachable: std::sync::atomic::AtomicU32,
     report: Mutex<RunReport>,
 }
 
@@ -243,6 +245,7 @@ impl Runner {
                 ctl,
                 targets: Mutex::new(HashSet::new()),
                 failures: Mutex::new(HashMap::new()),
+                unreachable: std::sync::atomic::AtomicU32::new(0),
                 report: Mutex::new(RunReport::default()),
             }),
         }
@@ -667,6 +670,7 @@ impl Runner {
                 }
             }
             Outcome::Finished(Ok((path, size, whirlpool))) => {
+                inner.unreachable.store(0, Ordering::SeqCst);
                 inner
                     .failures
                     .lock()
@@ -710,13 +714,36 @@ impl Runner {
                 }
             }
             Outcome::Finished(Err(e)) => {
+                // Connection failures one after another with no success in between look like
+                // a network that is down, not a bad file: the whole queue waits (backing off)
+                // and the items keep their attempts. The first one of a streak counts for its
+                // item, so a file that alone always fails still ends up failed.
+                let streak = if e.api_kind == Some(fichier_api::ErrorKind::Transport) {
+                    inner.unreachable.fetch_add(1, Ordering::SeqCst) + 1
+                } else {
+                    0
+                };
                 let failures = {
                     let mut f = inner.failures.lock().unwrap_or_else(|p| p.into_inner());
                     let n = f.entry(id).or_insert(0);
-                    *n += 1;
+                    if streak <= 1 {
+                        *n += 1;
+                    }
                     *n
                 };
-                match schedule::verdict(&e, failures, &inner.cfg.retry) {
+                let verdict = if streak > 1 {
+                    Verdict::PauseQueue {
+                        kind: PauseKind::Unavailable,
+                        reason: format!(
+                            "1fichier cannot be reached (is the network down?): {}; the queue tries again later",
+                            e.message
+                        ),
+                        wait: inner.cfg.retry.backoff(streak - 1),
+                    }
+                } else {
+                    schedule::verdict(&e, failures, &inner.cfg.retry)
+                };
+                match verdict {
                     Verdict::PauseQueue { kind, reason, wait } => {
                         let until = self.pause_queue(kind, &reason, wait).await;
                         // A pause is not this item's fault.

@@ -757,3 +757,44 @@ fn queue_run_on_a_terminal_draws_bars_and_ends_with_a_summary() {
         bytes(1 << 20, 31)
     );
 }
+
+#[test]
+fn a_network_that_keeps_failing_pauses_the_queue_instead_of_failing_the_items() {
+    let env = Env::logged_in();
+    let dir = out_dir(&env);
+    let data = bytes(300_000, 41);
+    let l = env.upload("net.bin", &data, 0);
+    // Every download connection is cut at once, as when the network is down.
+    env.emu.emu.set_fault_plan(FaultPlan::new().rule(
+        "download",
+        1,
+        100_000,
+        Fault::Reset { after_bytes: 0 },
+    ));
+    let id = add(&env, l.as_str(), &dir, None);
+    let d = Daemon::start(&env, &[]);
+    wait_for(
+        "several attempts, the queue paused",
+        Duration::from_secs(60),
+        || {
+            let it = item(&env, id);
+            it.attempts >= 4
+                && it.state == State::Waiting
+                && it
+                    .reason
+                    .as_deref()
+                    .is_some_and(|r| r.contains("cannot be reached"))
+        },
+    );
+    // Still not failed after more attempts than an item gets for a bad file.
+    assert_ne!(item(&env, id).state, State::Failed);
+    env.emu.emu.clear_faults();
+    wait_for(
+        "done once the network is back",
+        Duration::from_secs(60),
+        || item(&env, id).state == State::Done,
+    );
+    let out = d.stop(&env);
+    assert!(out.stderr.contains("cannot be reached"), "{}", out.stderr);
+    assert_eq!(std::fs::read(dir.join("net.bin")).unwrap(), data);
+}
