@@ -163,6 +163,7 @@ pub use hash::{
 pub use key::{ApiKey, KeyError, USUAL_KEY_LEN};
 pub use node::{NodeAnswer, NodeFields, NodeFile, NodePart, NodeUpload};
 pub use pacer::{Clock, Pacer, PacerConfig, TokioClock};
+pub use private_fs::private_dir;
 pub use progress::{NoProgress, PartObserver, Progress};
 pub use range::{ContentRange, RangeAnswer, RangeBody};
 pub use remote_tree::{

@@ -5,8 +5,9 @@
 use std::fs::File;
 use std::path::Path;
 
-/// Creates `dir` (and its parents) if missing, as `0700`.
-pub(crate) fn private_dir(dir: &Path) -> std::io::Result<()> {
+/// Creates `dir` (and its parents) if missing, as `0700`: for any state kept beside the
+/// library's (the download queue, the backup index).
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
     if dir.as_os_str().is_empty() || dir.exists() {
         return Ok(());
     }

@@ -10,6 +10,7 @@ mod cmd;
 mod context;
 mod credentials;
 mod error;
+mod hook;
 mod paths;
 mod printer;
 mod progress;

@@ -120,9 +120,15 @@ pub fn crontab_line(at: DailyAt, exec: &[String]) -> Result<String, String> {
     Ok(format!("{} {} * * * {}", at.minute, at.hour, cmd.join(" ")))
 }
 
-/// The systemd user unit directory (`$XDG_CONFIG_HOME/systemd/user`).
-pub fn user_unit_dir(config_home: &Path) -> PathBuf {
-    config_home.join("systemd").join("user")
+/// The systemd user unit directory (`$XDG_CONFIG_HOME/systemd/user`), from fichier's own
+/// config directory (`$XDG_CONFIG_HOME/fichier`).
+pub fn user_unit_dir(fichier_config_dir: &Path) -> PathBuf {
+    fichier_config_dir
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
+        .join("systemd")
+        .join("user")
 }
 
 /// Writes unit files into `dir`, refusing to replace a different existing file unless

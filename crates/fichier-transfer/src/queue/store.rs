@@ -382,7 +382,7 @@ impl QueueStore {
             source,
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            create_private_dir(dir).map_err(|source| QueueError::Io {
+            fichier_api::private_dir(dir).map_err(|source| QueueError::Io {
                 path: dir.display().to_string(),
                 source,
             })?;
@@ -1048,22 +1048,6 @@ fn path_bytes(p: &Path) -> Vec<u8> {
 #[cfg(not(unix))]
 fn path_from_bytes(b: Vec<u8>) -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(&b).into_owned())
-}
-
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    if dir.exists() {
-        return Ok(());
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-    }
-    #[cfg(not(unix))]
-    std::fs::create_dir_all(dir)
 }
 
 // SQLite gives the `-wal` and `-shm` files the mode of the database file, so making this one

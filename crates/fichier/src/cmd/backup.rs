@@ -690,14 +690,7 @@ fn schedule(ctx: &Context, a: BackupScheduleArgs) -> anyhow::Result<Exit> {
         }
         return Ok(Exit::Ok);
     }
-    let dir = user_unit_dir(
-        &ctx.settings
-            .dirs
-            .config
-            .parent()
-            .map(PathBuf::from)
-            .unwrap_or_default(),
-    );
+    let dir = user_unit_dir(&ctx.settings.dirs.config);
     let written = write_units(
         &dir,
         &[

@@ -2,7 +2,6 @@
 //! summary and the `--on-success` / `--on-failure` hooks with the summary in environment
 //! variables. Every failure here is a warning: it never changes the run's outcome.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -13,7 +12,6 @@ use crate::printer::Printer;
 /// How long a notification POST may take.
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a hook may run before it is killed (a hung hook must not hang cron forever).
-const HOOK_TIMEOUT: Duration = Duration::from_secs(600);
 /// Prefix of the hooks' environment variables.
 const ENV_PREFIX: &str = "FICHIER_BACKUP_";
 
@@ -83,7 +81,7 @@ impl Notify {
             (&self.on_failure, "--on-failure")
         };
         if let Some(cmd) = hook
-            && let Err(e) = run_hook(cmd, summary).await
+            && let Err(e) = crate::hook::run(cmd, env_vars(summary)).await
         {
             printer.warn(&format!(
                 "{which} hook failed: {e}; the backup's outcome is unchanged"
@@ -147,36 +145,6 @@ pub fn env_vars(summary: &Value) -> Vec<(String, String)> {
     }
     out.push((format!("{ENV_PREFIX}SUMMARY"), summary.to_string()));
     out
-}
-
-async fn run_hook(cmd: &str, summary: &Value) -> Result<(), String> {
-    let mut c = tokio::process::Command::new("sh");
-    c.arg("-c").arg(cmd).stdin(Stdio::null()).kill_on_drop(true);
-    // The hook must never see the key, whatever variable the user passed it in.
-    c.env_remove("FICHIER_API_KEY");
-    for (k, v) in env_vars(summary) {
-        c.env(k, v);
-    }
-    // Its output goes to stderr so that `--json` keeps stdout to the summary alone.
-    if let Ok(fd) = std::os::fd::AsFd::as_fd(&std::io::stderr()).try_clone_to_owned() {
-        c.stdout(Stdio::from(fd));
-    }
-    let mut child = c.spawn().map_err(|e| format!("cannot start `sh`: {e}"))?;
-    match tokio::time::timeout(HOOK_TIMEOUT, child.wait()).await {
-        Ok(Ok(status)) if status.success() => Ok(()),
-        Ok(Ok(status)) => Err(match status.code() {
-            Some(code) => format!("it exited with status {code}"),
-            None => "it was killed by a signal".to_string(),
-        }),
-        Ok(Err(e)) => Err(format!("waiting for it failed: {e}")),
-        Err(_) => {
-            let _ = child.kill().await;
-            Err(format!(
-                "it ran longer than {} s and was stopped",
-                HOOK_TIMEOUT.as_secs()
-            ))
-        }
-    }
 }
 
 #[cfg(test)]

@@ -26,7 +26,6 @@ use crate::units::{service_unit, shell_quote, user_unit_dir, write_units};
 const RUNNER_ID: &str = "local";
 
 /// How long a hook may run.
-const HOOK_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// How often watched folders are read.
 const WATCH_EVERY: Duration = Duration::from_secs(3);
@@ -475,14 +474,7 @@ fn install(ctx: &Context, a: DaemonInstallArgs) -> anyhow::Result<Exit> {
         }
         return Ok(Exit::Ok);
     }
-    let dir = user_unit_dir(
-        &ctx.settings
-            .dirs
-            .config
-            .parent()
-            .map(PathBuf::from)
-            .unwrap_or_default(),
-    );
+    let dir = user_unit_dir(&ctx.settings.dirs.config);
     let written = write_units(&dir, &[(name.to_owned(), unit)], a.force).map_err(Failure::fatal)?;
     for w in &written {
         ctx.printer.line(&format!("wrote {}", w.display()));
@@ -550,7 +542,7 @@ impl Hooks {
         let cmd = cmd.to_owned();
         let printer = self.printer.clone();
         let h = tokio::spawn(async move {
-            if let Err(e) = run_hook(&cmd, env).await {
+            if let Err(e) = crate::hook::run(&cmd, env).await {
                 printer.warn(&format!("{which} hook failed: {e}; the queue goes on"));
             }
         });
@@ -651,38 +643,6 @@ impl QueueObserver for Hooks {
                 show_time(t),
                 sanitize(r)
             ));
-        }
-    }
-}
-
-/// Runs one hook with `sh -c`, its output on stderr, without the key in its environment.
-async fn run_hook(cmd: &str, env: Vec<(String, String)>) -> Result<(), String> {
-    let mut c = tokio::process::Command::new("sh");
-    c.arg("-c")
-        .arg(cmd)
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
-    c.env_remove(crate::credentials::ENV_KEY);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    if let Ok(fd) = std::os::fd::AsFd::as_fd(&std::io::stderr()).try_clone_to_owned() {
-        c.stdout(std::process::Stdio::from(fd));
-    }
-    let mut child = c.spawn().map_err(|e| format!("cannot start `sh`: {e}"))?;
-    match tokio::time::timeout(HOOK_TIMEOUT, child.wait()).await {
-        Ok(Ok(status)) if status.success() => Ok(()),
-        Ok(Ok(status)) => Err(match status.code() {
-            Some(code) => format!("it exited with status {code}"),
-            None => "it was killed by a signal".to_string(),
-        }),
-        Ok(Err(e)) => Err(format!("waiting for it failed: {e}")),
-        Err(_) => {
-            let _ = child.kill().await;
-            Err(format!(
-                "it ran longer than {} s and was stopped",
-                HOOK_TIMEOUT.as_secs()
-            ))
         }
     }
 }
