@@ -25,8 +25,6 @@ use crate::units::{service_unit, shell_quote, user_unit_dir, write_units};
 /// restarted runner may take back what a killed one left at once.
 const RUNNER_ID: &str = "local";
 
-/// How long a hook may run.
-
 /// How often watched folders are read.
 const WATCH_EVERY: Duration = Duration::from_secs(3);
 
