@@ -5,7 +5,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-/// How long a hook may run before it is stopped.
+/// How long a hook may run before it is stopped (a hung hook must not hang cron forever).
 const HOOK_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Runs `cmd` and waits for it; the error says what went wrong, for a warning.

@@ -11,7 +11,6 @@ use crate::printer::Printer;
 
 /// How long a notification POST may take.
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a hook may run before it is killed (a hung hook must not hang cron forever).
 /// Prefix of the hooks' environment variables.
 const ENV_PREFIX: &str = "FICHIER_BACKUP_";
 
