@@ -251,16 +251,12 @@ pub fn crawljob_items(
     for (n, job) in parsed.jobs.iter().enumerate() {
         let dir = watch::job_target(job, target).map_err(|e| format!("job {}: {e}", n + 1))?;
         for link in job.links() {
-            let item = fichier_transfer::queue::links::normalise_link(link).map(|source| NewItem {
-                source,
-                target_dir: dir.clone(),
-                package: package.clone().or_else(|| job.package_name.clone()),
-                priority: job.priority.unwrap_or(0),
-                password: job.download_password.clone(),
-                name: job.filename.clone(),
-                origin: origin.to_owned(),
-                comment: job.comment.clone(),
-                ..NewItem::default()
+            let item = fichier_transfer::queue::links::normalise_link(link).map(|source| {
+                let mut item = job.item(source, dir.clone(), origin);
+                if package.is_some() {
+                    item.package = package.clone();
+                }
+                item
             });
             items.push((link.to_owned(), item, job.starts()));
         }

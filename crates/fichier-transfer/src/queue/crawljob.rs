@@ -60,6 +60,27 @@ impl CrawlJob {
     pub fn starts(&self) -> bool {
         self.enabled != Some(false) && self.auto_start != Some(false)
     }
+
+    /// The queue item for one of the job's links (`source` already normalised): package,
+    /// priority, password, file name and comment come from the job.
+    pub fn item(
+        &self,
+        source: String,
+        target_dir: std::path::PathBuf,
+        origin: &str,
+    ) -> super::store::NewItem {
+        super::store::NewItem {
+            source,
+            target_dir,
+            package: self.package_name.clone(),
+            priority: self.priority.unwrap_or(0),
+            password: self.download_password.clone(),
+            name: self.filename.clone(),
+            origin: origin.to_owned(),
+            comment: self.comment.clone(),
+            ..super::store::NewItem::default()
+        }
+    }
 }
 
 /// A parsed file: its jobs and what was ignored.

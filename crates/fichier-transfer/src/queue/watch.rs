@@ -239,24 +239,12 @@ fn add_jobs(
             // fail later, so the file is refused now with what to do instead.
             if is_folder_link(&source) {
                 return Ok(Err(format!(
-                    "job {}: {source} is a shared folder; folder watch queues file links only:                      add it with `fichier queue add {source}`, which queues each of its files",
+                    "job {}: {source} is a shared folder; folder watch queues file links only: \
+                     add it with `fichier queue add {source}`, which queues each of its files",
                     n + 1
                 )));
             }
-            items.push((
-                NewItem {
-                    source,
-                    target_dir: target.clone(),
-                    package: job.package_name.clone(),
-                    priority: job.priority.unwrap_or(0),
-                    password: job.download_password.clone(),
-                    name: job.filename.clone(),
-                    origin: origin.to_owned(),
-                    comment: job.comment.clone(),
-                    ..NewItem::default()
-                },
-                job.starts(),
-            ));
+            items.push((job.item(source, target.clone(), origin), job.starts()));
         }
     }
     let mut added = 0;
