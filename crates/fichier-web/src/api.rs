@@ -28,6 +28,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/api/cnl/{id}/{decision}", post(cnl_decide))
         .route("/api/cnl/forget", post(cnl_forget))
         .route("/api/log", get(log))
+        .route("/api/backups", get(backups))
         .route("/api/events", get(crate::events::stream))
 }
 
@@ -44,6 +45,14 @@ fn answer<T: serde::Serialize>(r: Result<T, String>) -> Response {
         Ok(v) => Json(v).into_response(),
         Err(e) => bad(e),
     }
+}
+
+async fn backups(State(app): State<Arc<App>>) -> Response {
+    answer(
+        crate::backups::recent(&app)
+            .await
+            .map(|runs| json!({ "runs": runs })),
+    )
 }
 
 async fn csrf(State(app): State<Arc<App>>) -> Response {

@@ -11,6 +11,7 @@ pub mod account;
 pub mod actions;
 pub mod api;
 pub mod auth;
+pub mod backups;
 pub mod cnl;
 pub mod events;
 pub mod html;
@@ -55,6 +56,8 @@ pub struct WebConfig {
     pub download_dir: PathBuf,
     /// The API key masked (`ab…yz`), shown in the account panel; never the key.
     pub key_hint: Option<String>,
+    /// The backup journal (`fichier backup`'s runs), shown on the Backups page when it exists.
+    pub backup_journal: Option<PathBuf>,
 }
 
 impl WebConfig {
@@ -67,6 +70,7 @@ impl WebConfig {
             data_dir,
             download_dir,
             key_hint: None,
+            backup_journal: None,
         }
     }
 }
@@ -162,6 +166,8 @@ pub struct App {
     pub stopping: watch::Receiver<bool>,
     /// The queue as the watcher last read it (set once the watcher runs).
     pub snapshots: std::sync::OnceLock<watch::Receiver<Arc<events::Snapshot>>>,
+    /// The backup journal, if backups run here.
+    pub backup_journal: Option<PathBuf>,
 }
 
 /// Builds the shared state and starts the queue watcher (no listener); `stopping` ends the
@@ -193,6 +199,7 @@ pub fn app(
         token_path,
         stopping,
         snapshots: std::sync::OnceLock::new(),
+        backup_journal: config.backup_journal.clone(),
     });
     let _ = app.snapshots.set(events::watch_queue(&app));
     Ok(app)

@@ -32,6 +32,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/cnl/forget", post(cnl_forget_form))
         .route("/account", get(account_page))
         .route("/log", get(log_page))
+        .route("/backups", get(backups_page))
         .route("/static/app.js", get(app_js))
         .route("/static/style.css", get(style_css))
 }
@@ -98,6 +99,7 @@ fn layout(app: &App, title: &str, active: &str, body: &str) -> Html<String> {
         ("/add", "Add"),
         ("/account", "Account"),
         ("/cnl", "Click'n'Load"),
+        ("/backups", "Backups"),
         ("/log", "Log"),
     ]
     .iter()
@@ -562,6 +564,54 @@ async fn account_page(State(app): State<Arc<App>>) -> Response {
          service's rule); the cooldown is this daemon's own.</p>"
     );
     layout(&app, "Account", "/account", &body).into_response()
+}
+
+fn unix_time(secs: i64) -> String {
+    jiff::Timestamp::from_second(secs)
+        .map(|t| {
+            t.to_zoned_datetime(jiff::tz::TimeZone::system())
+                .strftime("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|_| secs.to_string())
+}
+
+async fn backups_page(State(app): State<Arc<App>>) -> Response {
+    let body = match crate::backups::recent(&app).await {
+        Err(e) => format!(
+            "<h1>Backups</h1><p class=error role=alert>cannot read the backup journal: {}</p>",
+            escape(&e)
+        ),
+        Ok(runs) if runs.is_empty() => "<h1>Backups</h1><p>No backup has run on this machine \
+             yet: <code>fichier backup SOURCE DEST</code> (docs/backup.md).</p>"
+            .to_owned(),
+        Ok(runs) => {
+            let rows: String = runs
+                .iter()
+                .map(|r| {
+                    let state = match (r.state.as_str(), r.finished) {
+                        ("running", _) => "running or stopped (resumes on the next run)",
+                        (s, _) => s,
+                    };
+                    format!(
+                        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                        escape(&r.profile),
+                        escape(&r.stamp),
+                        unix_time(r.started),
+                        escape(state),
+                        escape(&r.summary)
+                    )
+                })
+                .collect();
+            format!(
+                "<h1>Backups</h1><table id=backups><thead><tr><th>Profile</th><th>Run</th>\
+                 <th>Started</th><th>State</th><th>Summary</th></tr></thead><tbody>{rows}\
+                 </tbody></table><p class=hint>From <code>fichier backup</code>'s journal on \
+                 this machine; <code>fichier backup ls</code> shows the profiles.</p>"
+            )
+        }
+    };
+    layout(&app, "Backups", "/backups", &body).into_response()
 }
 
 async fn log_page(State(app): State<Arc<App>>) -> Response {

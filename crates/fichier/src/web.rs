@@ -14,6 +14,7 @@ use crate::error::Failure;
 /// printed for a non-loopback `--listen`.
 pub fn web_config(ctx: &Context, web: &WebArgs, download_dir: std::path::PathBuf) -> WebConfig {
     let mut config = WebConfig::new(ctx.settings.dirs.data.clone(), download_dir);
+    config.backup_journal = Some(crate::cmd::backup::journal_path(ctx));
     if let Some(port) = web.port {
         config.port = port;
     }

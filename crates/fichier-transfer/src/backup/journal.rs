@@ -166,6 +166,18 @@ impl Journal {
             .map_err(|e| self.err(e))
     }
 
+    /// The newest `limit` runs of every profile, newest first (the dashboard's backup page).
+    pub fn recent_runs(&self, limit: usize) -> Result<Vec<RunRecord>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, profile, stamp, state, started, finished, summary FROM runs ORDER BY id DESC LIMIT ?1")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![limit as i64], row_to_run)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
     /// Every run of `profile`, newest first.
     pub fn runs(&self, profile: &str) -> Result<Vec<RunRecord>, JournalError> {
         let mut stmt = self

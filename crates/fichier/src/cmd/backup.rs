@@ -41,6 +41,11 @@ fn state_dir(ctx: &Context) -> PathBuf {
     ctx.settings.dirs.data.join("backup")
 }
 
+/// The journal of every run (the dashboard's Backups page reads it).
+pub fn journal_path(ctx: &Context) -> PathBuf {
+    state_dir(ctx).join("backup-journal.db")
+}
+
 /// Profile name, source and destination from the positional arguments.
 fn target(ctx: &Context, args: &BackupRunArgs) -> anyhow::Result<(String, BackupProfile)> {
     match args.target.as_slice() {
@@ -586,7 +591,7 @@ fn render(
 
 /// `fichier backup ls`: profiles and their last run.
 fn list(ctx: &Context) -> anyhow::Result<Exit> {
-    let journal_path = state_dir(ctx).join("backup-journal.db");
+    let journal_path = journal_path(ctx);
     let journal = if journal_path.exists() {
         Journal::open(&journal_path, Duration::from_secs(5)).ok()
     } else {

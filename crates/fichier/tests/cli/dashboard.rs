@@ -1222,3 +1222,69 @@ fn browser_follows_progress_and_state_reasons_live() {
         b.close().await.unwrap();
     });
 }
+
+#[test]
+fn the_backups_page_lists_runs_from_the_backup_journal_escaped() {
+    let env = Env::logged_in();
+    let server = start(&env, &["dashboard", "--serve"]);
+    env.rt.block_on(async {
+        // Before any backup: said plainly, and the API answers an empty list.
+        let page = http()
+            .get(format!("{}backups", server.base))
+            .header(COOKIE, cookie(&server))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("No backup has run"), "{page}");
+    });
+
+    let src = env.root().join("<b>src</b>");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("a.txt"), b"alpha").unwrap();
+    env.run(&["backup", src.to_str().unwrap(), "/Bk"]).ok();
+
+    env.rt.block_on(async {
+        let v: serde_json::Value = http()
+            .get(format!("{}api/backups", server.base))
+            .header(COOKIE, cookie(&server))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let run = &v["runs"][0];
+        assert_eq!(run["state"], "done", "{v}");
+        assert!(
+            run["profile"].as_str().unwrap().contains("<b>src</b>=>/Bk"),
+            "{v}"
+        );
+        assert!(
+            run["summary"].as_str().unwrap().contains("1 uploaded"),
+            "{v}"
+        );
+
+        let page = http()
+            .get(format!("{}backups", server.base))
+            .header(COOKIE, cookie(&server))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("&lt;b&gt;src&lt;/b&gt;=&gt;/Bk"), "{page}");
+        assert!(!page.contains("<b>src</b>"), "the name is shown inert");
+        assert!(page.contains("1 uploaded"), "{page}");
+        // Without the token: refused like every page.
+        let r = http()
+            .get(format!("{}backups", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    });
+}
