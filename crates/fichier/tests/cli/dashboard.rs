@@ -110,28 +110,22 @@ fn cookie(server: &Server) -> String {
 
 /// The page's CSRF token, read through the API with the cookie.
 async fn csrf(server: &Server) -> String {
-    let v: serde_json::Value = http()
-        .get(format!("{}api/csrf", server.base))
-        .header(COOKIE, cookie(server))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: serde_json::Value = get(server, "api/csrf").await.json().await.unwrap();
     v["csrf"].as_str().unwrap().to_owned()
 }
 
-async fn queue_json(server: &Server) -> serde_json::Value {
+/// GET `path` (relative to the server's base) with the session cookie.
+async fn get(server: &Server, path: &str) -> reqwest::Response {
     http()
-        .get(format!("{}api/queue", server.base))
+        .get(format!("{}{path}", server.base))
         .header(COOKIE, cookie(server))
         .send()
         .await
         .unwrap()
-        .json()
-        .await
-        .unwrap()
+}
+
+async fn queue_json(server: &Server) -> serde_json::Value {
+    get(server, "api/queue").await.json().await.unwrap()
 }
 
 #[test]
@@ -175,12 +169,7 @@ fn dashboard_refuses_requests_without_the_token_a_foreign_host_or_the_csrf_token
             set.contains("HttpOnly") && set.contains("SameSite=Strict"),
             "{set}"
         );
-        let r = c
-            .get(base)
-            .header(COOKIE, cookie(&server))
-            .send()
-            .await
-            .unwrap();
+        let r = get(&server, "").await;
         assert_eq!(r.status(), StatusCode::OK);
         let csp = r.headers()["content-security-policy"].to_str().unwrap();
         assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
@@ -388,15 +377,7 @@ fn click_n_load_answers_probes_and_refuses_hostile_keys_foreign_hosts_and_oversi
             assert!(body.starts_with("failed "), "{jk}: {body}");
         }
         assert!(!Path::new("/tmp/fichier-pwned").exists());
-        let v: serde_json::Value = c
-            .get(format!("{}api/cnl", server.base))
-            .header(COOKIE, cookie(&server))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v: serde_json::Value = get(&server, "api/cnl").await.json().await.unwrap();
         assert_eq!(v["pending"].as_array().unwrap().len(), 0);
 
         // Too big: refused before it is read.
@@ -437,15 +418,7 @@ fn click_n_load_answers_probes_and_refuses_hostile_keys_foreign_hosts_and_oversi
             .await
             .unwrap();
         assert_eq!(r.text().await.unwrap().trim(), "success");
-        let v: serde_json::Value = c
-            .get(format!("{}api/cnl", server.base))
-            .header(COOKIE, cookie(&server))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v: serde_json::Value = get(&server, "api/cnl").await.json().await.unwrap();
         let pending = v["pending"].as_array().unwrap();
         assert_eq!(pending.len(), 2);
         assert_eq!(pending[0]["batch"]["origin"], "local (no origin)");
@@ -472,15 +445,7 @@ fn click_n_load_answers_probes_and_refuses_hostile_keys_foreign_hosts_and_oversi
             .await
             .unwrap();
         assert_eq!(r.text().await.unwrap().trim(), "failed refused");
-        let v: serde_json::Value = c
-            .get(format!("{}api/cnl", server.base))
-            .header(COOKIE, cookie(&server))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v: serde_json::Value = get(&server, "api/cnl").await.json().await.unwrap();
         assert!(v["pending"].as_array().unwrap().is_empty());
         assert_eq!(v["refused"][0], "local (no origin)");
         assert_eq!(
@@ -961,15 +926,7 @@ fn browser_click_n_load_from_another_origin_waits_for_approval_then_queues() {
         // The receiver answered in the iframe.
         let deadline = Instant::now() + WAIT;
         loop {
-            let v: serde_json::Value = http()
-                .get(format!("{}api/cnl", server.base))
-                .header(COOKIE, cookie(&server))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let v: serde_json::Value = get(&server, "api/cnl").await.json().await.unwrap();
             if !v["pending"].as_array().unwrap().is_empty() {
                 break;
             }
@@ -1229,15 +1186,7 @@ fn the_backups_page_lists_runs_from_the_backup_journal_escaped() {
     let server = start(&env, &["dashboard", "--serve"]);
     env.rt.block_on(async {
         // Before any backup: said plainly, and the API answers an empty list.
-        let page = http()
-            .get(format!("{}backups", server.base))
-            .header(COOKIE, cookie(&server))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = get(&server, "backups").await.text().await.unwrap();
         assert!(page.contains("No backup has run"), "{page}");
     });
 
@@ -1247,15 +1196,7 @@ fn the_backups_page_lists_runs_from_the_backup_journal_escaped() {
     env.run(&["backup", src.to_str().unwrap(), "/Bk"]).ok();
 
     env.rt.block_on(async {
-        let v: serde_json::Value = http()
-            .get(format!("{}api/backups", server.base))
-            .header(COOKIE, cookie(&server))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v: serde_json::Value = get(&server, "api/backups").await.json().await.unwrap();
         let run = &v["runs"][0];
         assert_eq!(run["state"], "done", "{v}");
         assert!(
@@ -1267,15 +1208,7 @@ fn the_backups_page_lists_runs_from_the_backup_journal_escaped() {
             "{v}"
         );
 
-        let page = http()
-            .get(format!("{}backups", server.base))
-            .header(COOKIE, cookie(&server))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = get(&server, "backups").await.text().await.unwrap();
         assert!(page.contains("&lt;b&gt;src&lt;/b&gt;=&gt;/Bk"), "{page}");
         assert!(!page.contains("<b>src</b>"), "the name is shown inert");
         assert!(page.contains("1 uploaded"), "{page}");
