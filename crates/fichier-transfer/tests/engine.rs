@@ -660,6 +660,11 @@ async fn interrupted_segmented_download_resumes_from_state() {
     assert_eq!(d.failed, 1);
     assert!(out.join("s.bin.part").exists() && out.join("s.bin.part.state").exists());
     assert!(!out.join("s.bin").exists());
+    // Kept for the message below: what the first run recorded (a failure of this test once,
+    // under a heavily loaded machine, started the second run from 0).
+    let recorded =
+        String::from_utf8_lossy(&std::fs::read(out.join("s.bin.part.state")).unwrap()).into_owned();
+    let part_len = std::fs::metadata(out.join("s.bin.part")).unwrap().len();
     env.emu.clear_faults();
     let (d, ev) = download(&eng, &[&link], &opts).await;
     assert_clean(&d);
@@ -667,7 +672,11 @@ async fn interrupted_segmented_download_resumes_from_state() {
         Event::Started { resumed_from, .. } => Some(*resumed_from),
         _ => None,
     });
-    assert!(resumed.unwrap() > 0, "{resumed:?}");
+    assert!(
+        resumed.unwrap() > 0,
+        "resumed from {resumed:?}; the first run left a .part of {part_len} bytes and this \
+         state: {recorded}"
+    );
     assert!(std::fs::read(out.join("s.bin")).unwrap() == data);
     assert!(!out.join("s.bin.part.state").exists());
 }
