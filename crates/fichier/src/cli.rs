@@ -1055,6 +1055,10 @@ pub struct DaemonRunArgs {
     /// the current directory).
     #[arg(long, value_name = "DIR")]
     pub to: Option<PathBuf>,
+    /// Queue a retryable failure (service trouble that outlasted the item's retries) again
+    /// after this wait, doubled each round, three rounds at most (30s, 15m, 1h; 0 = never).
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_wait)]
+    pub requeue_failed_after: std::time::Duration,
     /// The dashboard and Click'n'Load listeners.
     #[command(flatten)]
     pub web: WebArgs,

@@ -19,7 +19,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::schedule::{self, NEEDS_PREMIUM, PauseKind, RetryRules, Tier, Verdict};
+use super::schedule::{self, NEEDS_PREMIUM, PauseKind, Requeue, RetryRules, Tier, Verdict};
 use super::store::{Item, ItemId, QueueError, QueueStore, State};
 use super::timetable::Timetable;
 use crate::engine::Engine;
@@ -62,6 +62,8 @@ pub struct RunnerConfig {
     pub poll: Duration,
     /// How often progress is written to the store.
     pub progress_every: Duration,
+    /// A daemon takes retryable failures back by itself (`None`: they wait for `queue retry`).
+    pub requeue: Option<Requeue>,
 }
 
 impl Default for RunnerConfig {
@@ -81,6 +83,7 @@ impl Default for RunnerConfig {
             max_idle_wait: Duration::from_secs(15 * 60),
             poll: Duration::from_secs(1),
             progress_every: Duration::from_secs(1),
+            requeue: None,
         }
     }
 }
@@ -281,6 +284,7 @@ impl Runner {
         let mut last_version = i64::MIN;
         let mut next_claim = Instant::now();
         let mut stopped: Option<StopReason> = None;
+        let mut next_sweep = Instant::now();
         loop {
             while let Some(r) = workers.try_join_next() {
                 if let Err(e) = r
@@ -313,6 +317,12 @@ impl Runner {
                     Some(_) = workers.join_next(), if active > 0 => {}
                 }
                 continue;
+            }
+            if let Some(rq) = inner.cfg.requeue
+                && Instant::now() >= next_sweep
+            {
+                next_sweep = Instant::now() + rq.sweep_every();
+                self.requeue_failed(&rq)?;
             }
             let version = inner.store.version()?;
             let changed = version != last_version;
@@ -397,6 +407,32 @@ impl Runner {
         report.stopped = stopped;
         report.seconds = started.elapsed().as_secs_f64();
         Ok(report)
+    }
+
+    /// Queues again the retryable failures whose wait is over (a daemon left alone overnight
+    /// gets past a service outage longer than one item's retries).
+    fn requeue_failed(&self, rq: &Requeue) -> Result<(), QueueError> {
+        let inner = &self.inner;
+        let now = Timestamp::now();
+        for item in inner.store.list()? {
+            if !rq.due(&item, inner.cfg.retry.max_failures, now) {
+                continue;
+            }
+            if inner.store.retry(&super::store::Selector::Id(item.id))? > 0 {
+                // A new round of retries, with the backoff from its start.
+                inner
+                    .failures
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&item.id);
+                tracing::info!(
+                    "queued #{} again after a failure: {}",
+                    item.id,
+                    item.reason.as_deref().unwrap_or("")
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Sets the engine's bandwidth limit from the timetable (or the fixed limit).

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use fichier_api::{ErrorKind, Offer};
 
+use super::store::{Item, State};
 use crate::error::{ErrorClass, TransferError};
 
 /// Files downloaded at once by default on Premium and GOLD.
@@ -135,6 +136,42 @@ impl RetryRules {
             .base
             .saturating_mul(1u32 << failures.saturating_sub(1).min(16));
         exp.min(self.max)
+    }
+}
+
+/// When a daemon takes a failed item back by itself: a retryable failure (trouble on the
+/// service's side that outlasted the item's retries) is queued again after `after`, doubled
+/// at each new round, at most `rounds` times; then it stays failed for `queue retry`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Requeue {
+    /// Wait after the first failure of an item.
+    pub after: Duration,
+    /// Rounds of retries after the first.
+    pub rounds: u32,
+}
+
+impl Requeue {
+    /// Whether `item` is due again at `now`; `per_round` is how many attempts a round makes
+    /// (the retry rules' `max_failures`). The item's `attempts` (claims so far) tells which
+    /// round it failed in.
+    pub fn due(&self, item: &Item, per_round: u32, now: jiff::Timestamp) -> bool {
+        if item.state != State::Failed || !item.retryable || self.after.is_zero() {
+            return false;
+        }
+        let per_round = per_round.max(1);
+        let round = item.attempts.div_ceil(per_round).max(1);
+        if round > self.rounds {
+            return false;
+        }
+        let wait = self.after.saturating_mul(1u32 << (round - 1).min(16));
+        let waited = now.duration_since(item.updated_at);
+        waited.is_positive() && waited.unsigned_abs() >= wait
+    }
+
+    /// How often a daemon looks for due items.
+    pub fn sweep_every(&self) -> Duration {
+        self.after
+            .clamp(Duration::from_secs(1), Duration::from_secs(60))
     }
 }
 
@@ -312,6 +349,53 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn failed_items_come_back_after_a_doubling_wait_for_a_few_rounds() {
+        let rq = Requeue {
+            after: Duration::from_secs(60),
+            rounds: 2,
+        };
+        let at = jiff::Timestamp::from_second(1_780_000_000).unwrap();
+        let item = |state: State, retryable: bool, attempts: u32| Item {
+            id: 1,
+            source: "https://1fichier.com/?abcdefghij".into(),
+            target_dir: "/tmp".into(),
+            package: None,
+            priority: 0,
+            position: 0,
+            name: None,
+            size: None,
+            whirlpool: None,
+            state,
+            reason: None,
+            retryable,
+            until: None,
+            bytes_done: 0,
+            speed_bps: 0,
+            eta_secs: None,
+            attempts,
+            path: None,
+            origin: "cli".into(),
+            comment: None,
+            added_at: at,
+            updated_at: at,
+            has_password: false,
+        };
+        let later = |s: i64| at + jiff::SignedDuration::from_secs(s);
+        // Round 1 (5 attempts): due after 60 s, not before.
+        assert!(!rq.due(&item(State::Failed, true, 5), 5, later(59)));
+        assert!(rq.due(&item(State::Failed, true, 5), 5, later(60)));
+        // Round 2: after 120 s.
+        assert!(!rq.due(&item(State::Failed, true, 10), 5, later(119)));
+        assert!(rq.due(&item(State::Failed, true, 10), 5, later(120)));
+        // Past the rounds, not retryable, or not failed: never.
+        assert!(!rq.due(&item(State::Failed, true, 11), 5, later(100_000)));
+        assert!(!rq.due(&item(State::Failed, false, 5), 5, later(100_000)));
+        assert!(!rq.due(&item(State::Offline, true, 5), 5, later(100_000)));
+        assert!(!rq.due(&item(State::Queued, true, 5), 5, later(100_000)));
+        assert_eq!(rq.sweep_every(), Duration::from_secs(60));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fichier_transfer::queue::runner::{QueueObserver, RunReport, Runner, RunnerConfig, StopReason};
-use fichier_transfer::queue::schedule::{PauseKind, RetryRules};
+use fichier_transfer::queue::schedule::{PauseKind, Requeue, RetryRules};
 use fichier_transfer::queue::{Item, QueueStore, State};
 use fichier_transfer::{EngineConfig, ErrorClass, Event, EventSink, Summary};
 
@@ -24,6 +24,9 @@ use crate::units::{service_unit, shell_quote, user_unit_dir, write_units};
 /// The runner name every runner of this data dir uses: the lock makes it unique, so a
 /// restarted runner may take back what a killed one left at once.
 const RUNNER_ID: &str = "local";
+
+/// Rounds a daemon queues a retryable failure again by itself (`--requeue-failed-after`).
+const REQUEUE_ROUNDS: u32 = 3;
 
 /// How often watched folders are read.
 const WATCH_EVERY: Duration = Duration::from_secs(3);
@@ -128,6 +131,7 @@ pub async fn setup(
     work: &QueueWorkArgs,
     until_empty: Option<Duration>,
     daemon: bool,
+    requeue: Option<Requeue>,
 ) -> anyhow::Result<(Worker, RunnerConfig)> {
     // The lock lives beside the queue file (`--sandbox` has its own queue, its own runner).
     let lock = RunnerLock::take(path.parent().unwrap_or(&ctx.settings.dirs.data))?;
@@ -144,6 +148,7 @@ pub async fn setup(
     if let Some(wait) = until_empty {
         cfg.max_idle_wait = wait;
     }
+    cfg.requeue = requeue;
     let mut output = ctx.settings.output.clone();
     match work.progress {
         ProgressMode::Json => {
@@ -338,7 +343,11 @@ async fn daemon(ctx: &mut Context, args: DaemonRunArgs, path: PathBuf) -> anyhow
         watch.push(std::path::absolute(d).unwrap_or_else(|_| d.clone()));
     }
     let signals = StopSignal::install();
-    let (worker, _cfg) = setup(ctx, &path, &args.work, None, true).await?;
+    let requeue = (!args.requeue_failed_after.is_zero()).then_some(Requeue {
+        after: args.requeue_failed_after,
+        rounds: REQUEUE_ROUNDS,
+    });
+    let (worker, _cfg) = setup(ctx, &path, &args.work, None, true, requeue).await?;
     // After the runner lock: a second daemon is refused before it touches the ports.
     let (web_stop, web_stop_rx) = tokio::sync::watch::channel(false);
     let web =
@@ -446,6 +455,10 @@ fn install(ctx: &Context, a: DaemonInstallArgs) -> anyhow::Result<Exit> {
     if let Some(c) = &w.on_package_done {
         exec.extend(["--on-package-done".into(), c.clone()]);
     }
+    exec.extend([
+        "--requeue-failed-after".into(),
+        format!("{}s", a.run.requeue_failed_after.as_secs()),
+    ]);
     for d in &a.run.watch {
         let d = std::path::absolute(d).unwrap_or_else(|_| d.clone());
         exec.extend(["--watch".into(), d.display().to_string()]);

@@ -11,7 +11,7 @@ use crate::error::Exit;
 /// Runs `fichier queue run` on the queue at `store`.
 pub async fn run(ctx: &mut Context, args: QueueRunArgs, store: PathBuf) -> anyhow::Result<Exit> {
     let signals = StopSignal::install();
-    let (worker, _) = setup(ctx, &store, &args.work, Some(args.max_wait), false).await?;
+    let (worker, _) = setup(ctx, &store, &args.work, Some(args.max_wait), false, None).await?;
     let report = worker.run(signals.wait()).await?;
     Ok(worker.conclude(ctx, &report))
 }

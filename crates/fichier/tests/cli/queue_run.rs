@@ -798,3 +798,28 @@ fn a_network_that_keeps_failing_pauses_the_queue_instead_of_failing_the_items() 
     assert!(out.stderr.contains("cannot be reached"), "{}", out.stderr);
     assert_eq!(std::fs::read(dir.join("net.bin")).unwrap(), data);
 }
+
+#[test]
+fn the_daemon_queues_a_retryable_failure_again_after_its_wait() {
+    let env = Env::logged_in();
+    let dir = out_dir(&env);
+    let data = bytes(300_000, 11);
+    let l = env.upload("later.bin", &data, 0);
+    // The service answers every download with 503 for longer than the item's retries.
+    env.emu
+        .emu
+        .set_fault_plan(FaultPlan::new().rule("download", 1, 100_000, Fault::status(503)));
+    let id = add(&env, l.as_str(), &dir, None);
+    let d = Daemon::start(&env, &["--requeue-failed-after", "2s"]);
+    wait_for("a retryable failure", Duration::from_secs(90), || {
+        let it = item(&env, id);
+        it.state == State::Failed && it.retryable
+    });
+    // The outage ends; nobody runs `queue retry`: the daemon takes the item back by itself.
+    env.emu.emu.clear_faults();
+    wait_for("done after the requeue", Duration::from_secs(60), || {
+        item(&env, id).state == State::Done
+    });
+    assert_eq!(std::fs::read(dir.join("later.bin")).unwrap(), data);
+    assert_eq!(d.stop(&env).code, 0);
+}
