@@ -54,11 +54,11 @@ fn canary_key_stays_in_the_key_store() {
         &["ftp", "users", "add", "bad name"],
         &["ftp", "mode", "--json"],
         &["-vv", "voucher", "ls"],
-        &["voucher", "check", "NOTAVOUCHERbutLONGenough12345678"],
+        &["voucher", "check", "not-a-voucher-code"],
         &[
             "voucher",
             "use",
-            "NOTAVOUCHERbutLONGenough12345678",
+            "not-a-voucher-code",
             "--to",
             "x@example.com",
         ],
