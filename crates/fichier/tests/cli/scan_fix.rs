@@ -5,9 +5,10 @@
 //! findings answered with "regenerate", and a live key offered to the key store first.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::harness::Env;
+use crate::security::scan::git;
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fichier-scan/corpus/positives")
@@ -67,27 +68,6 @@ fn snapshot(root: &Path, rels: &[String]) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run git");
-    assert!(out.status.success(), "git {args:?}: {out:?}");
-}
 
 /// Whether `python3` parses `path` as Python (`ast`) or YAML (`yaml.safe_load`).
 fn python_parses(kind: &str, path: &Path) -> bool {

@@ -3,4 +3,4 @@
 
 mod leaks;
 mod rotate;
-mod scan;
+pub mod scan;
