@@ -160,6 +160,11 @@ pub async fn setup(
         ProgressMode::Auto => {}
     }
     if daemon {
+        // A daemon runs for days, often without a terminal: it logs a line per event instead.
+        if work.progress == ProgressMode::Bars {
+            ctx.printer
+                .warn("the daemon draws no progress bars (it logs a line per event); `--progress json` gives NDJSON events");
+        }
         output.progress = false;
     }
     let printer = Printer::new(output.clone());

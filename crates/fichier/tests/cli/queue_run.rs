@@ -823,3 +823,21 @@ fn the_daemon_queues_a_retryable_failure_again_after_its_wait() {
     assert_eq!(std::fs::read(dir.join("later.bin")).unwrap(), data);
     assert_eq!(d.stop(&env).code, 0);
 }
+
+#[test]
+fn the_daemon_says_it_draws_no_bars_when_asked_for_them() {
+    let env = Env::logged_in();
+    let d = Daemon::start(&env, &["--progress", "bars"]);
+    wait_for("the daemon's lock", Duration::from_secs(20), || {
+        std::fs::read_to_string(data_dir(&env).join("queue-runner.lock"))
+            .is_ok_and(|t| !t.trim().is_empty())
+    });
+    // The warning comes from setup, which ends before a SIGTERM is acted on.
+    let out = d.stop(&env);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("draws no progress bars"),
+        "{}",
+        out.stderr
+    );
+}

@@ -68,7 +68,6 @@ fn snapshot(root: &Path, rels: &[String]) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-
 /// Whether `python3` parses `path` as Python (`ast`) or YAML (`yaml.safe_load`).
 fn python_parses(kind: &str, path: &Path) -> bool {
     let code = match kind {
