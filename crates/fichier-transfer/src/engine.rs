@@ -184,11 +184,4 @@ impl Engine {
             .await
             .saturating_sub(before)
     }
-
-    /// Forgets every memoised listing. The memo lives as long as the engine (uploads forget
-    /// the folders they wrote into), so a caller that keeps one engine for a long time and
-    /// needs other processes' changes (the queue daemon between items) calls this.
-    pub fn forget_listings(&self) {
-        self.inner.tree.forget_all();
-    }
 }

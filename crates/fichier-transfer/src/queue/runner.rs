@@ -1024,6 +1024,8 @@ impl Runner {
         if src.starts_with('/') || src.starts_with("id:") {
             let path = RemotePath::parse(src)
                 .map_err(|e| TransferError::new(ErrorClass::Permanent, format!("{src:?}: {e}")))?;
+            // The engine's listing memo lives as long as the engine, days for a daemon: a path
+            // is resolved from the shared listings (fresh within the API's window), not from it.
             engine.tree().forget_all();
             return match engine.tree().resolve(&path, Expect::File).await? {
                 Node::File { entry, .. } => Ok((
