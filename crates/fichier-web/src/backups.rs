@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::App;
-use fichier_transfer::backup::journal::Journal;
+use fichier_backup::journal::Journal;
 
 /// Runs shown at most.
 const SHOWN: usize = 50;

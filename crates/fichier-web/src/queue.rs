@@ -4,7 +4,7 @@
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-use fichier_transfer::queue::{AddOutcome, Item, ItemId, NewItem, Position, QueueStore, Selector};
+use fichier_queue::{AddOutcome, Item, ItemId, NewItem, Position, QueueStore, Selector};
 use serde::Serialize;
 
 use crate::WebError;
@@ -160,15 +160,14 @@ impl Queue {
         let items: Vec<ToAdd> = links
             .into_iter()
             .map(|link| {
-                let item =
-                    fichier_transfer::queue::links::normalise_link(&link).map(|source| NewItem {
-                        source,
-                        target_dir: target.clone(),
-                        package: package.clone(),
-                        origin: origin.clone(),
-                        comment: comment.clone(),
-                        ..NewItem::default()
-                    });
+                let item = fichier_queue::links::normalise_link(&link).map(|source| NewItem {
+                    source,
+                    target_dir: target.clone(),
+                    package: package.clone(),
+                    origin: origin.clone(),
+                    comment: comment.clone(),
+                    ..NewItem::default()
+                });
                 (link, item, true)
             })
             .collect();
@@ -245,13 +244,13 @@ pub fn crawljob_items(
     package: Option<String>,
     origin: &str,
 ) -> Result<Vec<ToAdd>, String> {
-    use fichier_transfer::queue::{crawljob, watch};
+    use fichier_queue::{crawljob, watch};
     let parsed = crawljob::parse(text).map_err(|e| e.to_string())?;
     let mut items = Vec::new();
     for (n, job) in parsed.jobs.iter().enumerate() {
         let dir = watch::job_target(job, target).map_err(|e| format!("job {}: {e}", n + 1))?;
         for link in job.links() {
-            let item = fichier_transfer::queue::links::normalise_link(link).map(|source| {
+            let item = fichier_queue::links::normalise_link(link).map(|source| {
                 let mut item = job.item(source, dir.clone(), origin);
                 if package.is_some() {
                     item.package = package.clone();

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use fichier_api::{ErrorKind, RemotePath};
-use fichier_transfer::backup::journal::{Journal, RunRecord};
-use fichier_transfer::backup::plan::{MaxDelete, PlanError, Safety};
-use fichier_transfer::backup::remote::EngineRemote;
-use fichier_transfer::backup::retention::{KeepWithin, Retention};
-use fichier_transfer::backup::run::{BackupJob, RemoteError, RunError, RunSummary, run_backup};
-use fichier_transfer::backup::source::SourceFilter;
+use fichier_backup::journal::{Journal, RunRecord};
+use fichier_backup::plan::{MaxDelete, PlanError, Safety};
+use fichier_backup::remote::EngineRemote;
+use fichier_backup::retention::{KeepWithin, Retention};
+use fichier_backup::run::{BackupJob, RemoteError, RunError, RunSummary, run_backup};
+use fichier_backup::source::SourceFilter;
 use fichier_transfer::{EngineConfig, Timetable, parse_rate};
 
 use super::backup_log::{LoggedRemote, StepLog};

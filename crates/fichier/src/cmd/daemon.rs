@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fichier_transfer::queue::runner::{QueueObserver, RunReport, Runner, RunnerConfig, StopReason};
-use fichier_transfer::queue::schedule::{PauseKind, Requeue, RetryRules};
-use fichier_transfer::queue::{Item, QueueStore, State};
+use fichier_queue::runner::{QueueObserver, RunReport, Runner, RunnerConfig, StopReason};
+use fichier_queue::schedule::{PauseKind, Requeue, RetryRules};
+use fichier_queue::{Item, QueueStore, State};
 use fichier_transfer::{EngineConfig, ErrorClass, Event, EventSink, Summary};
 
 use super::transfer::Hinting;
@@ -405,7 +405,7 @@ async fn daemon(ctx: &mut Context, args: DaemonRunArgs, path: PathBuf) -> anyhow
 
 /// Imports what was dropped into one watched folder.
 fn watch_once(store: &QueueStore, dir: &Path, to: &Path, printer: &Printer) {
-    match fichier_transfer::queue::watch::import_dir(store, dir, to) {
+    match fichier_queue::watch::import_dir(store, dir, to) {
         Ok(r) => {
             for (file, n) in &r.imported {
                 stderr_line(&format!(

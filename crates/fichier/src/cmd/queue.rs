@@ -8,9 +8,8 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use fichier_api::{ErrorKind, Expect, FileLink, Node, NotAllowedReason, RemotePath};
-use fichier_transfer::queue::{
-    self, AddOutcome, CrawlJob, Item, ItemId, NewItem, Position, QueueStore, Selector, State,
-    crawljob,
+use fichier_queue::{
+    AddOutcome, CrawlJob, Item, ItemId, NewItem, Position, QueueStore, Selector, State, crawljob,
 };
 use fichier_transfer::{input_lines, safe_local_name};
 use serde::Serialize;
@@ -150,7 +149,7 @@ async fn add(ctx: &mut Context, args: QueueAddArgs) -> anyhow::Result<Exit> {
                 warnings.push(format!("{}: {w}", input.display()));
             }
             for job in &parsed.jobs {
-                let target = queue::watch::job_target(job, &base).map_err(|e| {
+                let target = fichier_queue::watch::job_target(job, &base).map_err(|e| {
                     Failure::usage(format!("{}: {e}", input.display()))
                         .with_hint("nothing was added")
                 })?;
@@ -319,7 +318,7 @@ fn new_item(r: &Request, source: String) -> NewItem {
 
 /// Canonical form of a link the service gave (always a 1fichier link).
 fn canonical(link: &FileLink) -> String {
-    queue::normalise_link(link.as_str()).unwrap_or_else(|| link.to_string())
+    fichier_queue::normalise_link(link.as_str()).unwrap_or_else(|| link.to_string())
 }
 
 fn looks_like_url(text: &str) -> bool {
@@ -339,8 +338,8 @@ fn looks_like_url(text: &str) -> bool {
 async fn expand(ctx: &mut Context, r: &Request, learn: &mut Learn) -> anyhow::Result<Vec<NewItem>> {
     let text = r.text.trim();
     let pass = r.password.as_deref().map(fichier_api::Password::new);
-    if let Some(canon) = queue::normalise_link(text) {
-        if queue::is_folder_link(&canon) {
+    if let Some(canon) = fichier_queue::normalise_link(text) {
+        if fichier_queue::is_folder_link(&canon) {
             let files = ctx
                 .client()
                 .await?

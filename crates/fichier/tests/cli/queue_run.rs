@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use fichier_queue::{AddOutcome, Item, ItemId, NewItem, QueueStore, State};
 use fichier_testkit::{Fault, FaultPlan, Offer};
-use fichier_transfer::queue::{AddOutcome, Item, ItemId, NewItem, QueueStore, State};
 
 use crate::harness::{Env, Out};
 
@@ -518,9 +518,8 @@ fn removing_or_pausing_a_downloading_item_stops_it_and_keeps_the_part() {
         [pa, rm].iter().all(|id| item(&env, *id).bytes_done > 0)
     });
     let s = store(&env);
-    s.pause(&fichier_transfer::queue::Selector::Id(pa)).unwrap();
-    s.remove(&fichier_transfer::queue::Selector::Id(rm))
-        .unwrap();
+    s.pause(&fichier_queue::Selector::Id(pa)).unwrap();
+    s.remove(&fichier_queue::Selector::Id(rm)).unwrap();
     wait_for(
         "both stopped (no more bytes)",
         Duration::from_secs(10),
@@ -536,8 +535,7 @@ fn removing_or_pausing_a_downloading_item_stops_it_and_keeps_the_part() {
     assert!(!dir.join("pa.bin").exists());
     // Resumed: it finishes from its .part.
     env.emu.emu.clear_faults();
-    s.resume(&fichier_transfer::queue::Selector::Id(pa))
-        .unwrap();
+    s.resume(&fichier_queue::Selector::Id(pa)).unwrap();
     wait_for("resumed and done", Duration::from_secs(60), || {
         item(&env, pa).state == State::Done
     });

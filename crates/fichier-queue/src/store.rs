@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
-use crate::names::safe_local_name;
+use fichier_transfer::safe_local_name;
 
 /// The id of a queue item (stable for the item's life, never reused).
 pub type ItemId = i64;

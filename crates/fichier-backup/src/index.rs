@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::source::SourceFile;
+use crate::source::SourceFile;
 
 /// An open index database (one file in the data dir, shared by every profile).
 #[derive(Debug)]

@@ -8,9 +8,9 @@ use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::crawljob::{self, CrawlJob};
-use super::links::{is_folder_link, normalise_link};
-use super::store::{AddOutcome, NewItem, QueueError, QueueStore, Selector};
+use crate::crawljob::{self, CrawlJob};
+use crate::links::{is_folder_link, normalise_link};
+use crate::store::{AddOutcome, NewItem, QueueError, QueueStore, Selector};
 
 /// A file younger than this may still be being written.
 pub const SETTLE: Duration = Duration::from_secs(2);
@@ -303,7 +303,7 @@ fn reason_path(p: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::queue::State;
+    use crate::State;
 
     fn setup() -> (tempfile::TempDir, QueueStore, PathBuf) {
         let d = tempfile::tempdir().unwrap();

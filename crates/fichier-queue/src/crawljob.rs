@@ -68,8 +68,8 @@ impl CrawlJob {
         source: String,
         target_dir: std::path::PathBuf,
         origin: &str,
-    ) -> super::store::NewItem {
-        super::store::NewItem {
+    ) -> crate::store::NewItem {
+        crate::store::NewItem {
             source,
             target_dir,
             package: self.package_name.clone(),
@@ -78,7 +78,7 @@ impl CrawlJob {
             name: self.filename.clone(),
             origin: origin.to_owned(),
             comment: self.comment.clone(),
-            ..super::store::NewItem::default()
+            ..crate::store::NewItem::default()
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The queue runner: claims queued items with a lease, downloads each through the engine
 //! (resume from `.part`, one token per attempt renewed on expiry, whirlpool or size check,
 //! atomic rename), writes progress to the store about once a second, and applies the
-//! scheduling rules of [`super::schedule`]: files at once by tier, one global connection cap,
+//! scheduling rules of [`crate::schedule`]: files at once by tier, one global connection cap,
 //! whole-queue pauses (flood, location, VPN), "needs Premium" on a free account, offline and
 //! failed items. It draws nothing: callers get engine [`Event`]s (file id = item id) and
 //! [`QueueObserver`] calls.
@@ -19,15 +19,15 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::schedule::{self, NEEDS_PREMIUM, PauseKind, Requeue, RetryRules, Tier, Verdict};
-use super::store::{Item, ItemId, QueueError, QueueStore, State};
-use super::timetable::Timetable;
-use crate::engine::Engine;
-use crate::error::{ErrorClass, TransferError};
-use crate::events::{Event, EventSink, FileId};
-use crate::fetch::{FetchOpts, Fetched, FileJob, part_path};
-use crate::names::{join_inside, safe_local_name};
-use crate::state::state_path;
+use crate::schedule::{self, NEEDS_PREMIUM, PauseKind, Requeue, RetryRules, Tier, Verdict};
+use crate::store::{Item, ItemId, QueueError, QueueStore, State};
+use fichier_transfer::Engine;
+use fichier_transfer::Timetable;
+use fichier_transfer::state_path;
+use fichier_transfer::{ErrorClass, TransferError};
+use fichier_transfer::{Event, EventSink, FileId};
+use fichier_transfer::{FetchOpts, Fetched, FileJob, part_path};
+use fichier_transfer::{join_inside, safe_local_name};
 
 /// How the runner works. `Default` gives the documented defaults.
 #[derive(Debug, Clone)]
@@ -418,7 +418,7 @@ impl Runner {
             if !rq.due(&item, inner.cfg.retry.max_failures, now) {
                 continue;
             }
-            if inner.store.retry(&super::store::Selector::Id(item.id))? > 0 {
+            if inner.store.retry(&crate::store::Selector::Id(item.id))? > 0 {
                 // A new round of retries, with the backoff from its start.
                 inner
                     .failures
@@ -525,7 +525,7 @@ impl Runner {
                 if item.state == State::Waiting && item.reason.as_deref() == Some(NEEDS_PREMIUM) {
                     self.inner
                         .store
-                        .retry(&super::store::Selector::Id(item.id))
+                        .retry(&crate::store::Selector::Id(item.id))
                         .map_err(store_err)?;
                 }
             }
@@ -1005,7 +1005,7 @@ impl Runner {
             size: Some(size),
         });
         let sink: Arc<dyn EventSink> = progress.clone();
-        match inner.engine.fetch(&job, &opts, sink).await? {
+        match inner.engine.fetch_file(&job, &opts, sink).await? {
             Fetched::Done { whirlpool: got } => Ok((dest, size, got.or(whirlpool))),
             // The same file is already there (e.g. renamed into place just before a kill).
             Fetched::Skipped(_) => Ok((dest, size, whirlpool)),
