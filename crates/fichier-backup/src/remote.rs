@@ -210,7 +210,7 @@ impl EngineRemote<'_> {
         }
         let dir = self.scratch.join("manifest");
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).map_err(local_error)?;
+        fichier_state::private_dir(&dir).map_err(local_error)?;
         let opts = fichier_transfer::DownloadOptions::new(&dir);
         let rec = Arc::new(RecordEvents::new());
         // The listing gave size and whirlpool: no `file/info` needed, and the bytes are
@@ -486,9 +486,9 @@ impl BackupRemote for EngineRemote<'_> {
             .filter(|f| f.filename == name)
             .map(|f| f.link.to_string())
             .collect();
-        std::fs::create_dir_all(&self.scratch).map_err(local_error)?;
         let path = self.scratch.join(name);
-        std::fs::write(&path, &bytes).map_err(local_error)?;
+        // A manifest names every backed-up file: private like the rest of the state.
+        fichier_state::write_private(&path, &bytes).map_err(local_error)?;
         let entry = LocalEntry {
             rel: format!("{dir}/{name}"),
             size: bytes.len() as u64,

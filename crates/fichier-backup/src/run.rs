@@ -186,7 +186,7 @@ pub async fn run_backup<R: BackupRemote>(
     remote: &mut R,
     now: SystemTime,
 ) -> Result<RunSummary, RunError> {
-    std::fs::create_dir_all(&job.state_dir)
+    fichier_state::private_dir(&job.state_dir)
         .map_err(|e| RunError::State(format!("{}: {e}", job.state_dir.display())))?;
     let _lock = ProfileLock::acquire(&job.state_dir.join("locks"), &job.profile)?;
     let scan = job.filter.scan(&job.source, now)?;

@@ -5,13 +5,14 @@
 //! claim items under a lease, so an item whose runner was killed becomes claimable again.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
+use fichier_state::{Db, DbError, Schema, Synchronous};
 use fichier_transfer::safe_local_name;
 
 /// The id of a queue item (stable for the item's life, never reused).
@@ -364,76 +365,44 @@ const COLUMNS: &str = "id, source, target_dir, package, priority, position, name
 
 const ACTIVE: &str = "('checking', 'downloading', 'verifying')";
 
-/// The queue database. Cheap to share: `Send + Sync`, one connection behind a mutex; open one
-/// per process (or more: they coordinate through SQLite locks like separate processes do).
+/// The queue database. Cheap to share: `Send + Sync`; every `open` of the same file in one
+/// process shares one connection ([`fichier_state::Db`]), and processes coordinate through
+/// SQLite's locks.
 #[derive(Debug)]
 pub struct QueueStore {
-    conn: Mutex<Connection>,
+    db: Arc<Db>,
     path: String,
 }
 
+/// The queue's schema, for the one SQLite opener.
+const QUEUE_SCHEMA: Schema = Schema {
+    name: "download queue",
+    version: SCHEMA_VERSION,
+    sql: SCHEMA,
+    synchronous: Synchronous::Normal,
+};
+
 impl QueueStore {
-    /// Opens (creating if needed) the queue at `path`: the directory `0700` when created, the
-    /// file `0600` (narrowed if an older file was wider), WAL mode, 5 s busy timeout.
+    /// Opens (creating if needed) the queue at `path`: the directory `0700`, the file and its
+    /// `-wal`/`-shm` `0600` (narrowed if an older file was wider), WAL mode, 5 s busy timeout.
     pub fn open(path: &Path) -> Result<QueueStore, QueueError> {
         let shown = path.display().to_string();
-        let io = |source| QueueError::Io {
-            path: shown.clone(),
-            source,
-        };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fichier_api::private_dir(dir).map_err(|source| QueueError::Io {
-                path: dir.display().to_string(),
+        let db = Db::open(path, &QUEUE_SCHEMA).map_err(|e| match e {
+            DbError::Io { source, .. } => QueueError::Io {
+                path: shown.clone(),
                 source,
-            })?;
-        }
-        create_private_file(path).map_err(io)?;
-        let sql = |source| QueueError::Sqlite {
-            path: shown.clone(),
-            source,
-        };
-        let mut conn = Connection::open(path).map_err(sql)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(sql)?;
-        // Switching to WAL needs a moment alone with the file; another process opening at the
-        // same instant can make it answer "busy" without waiting, so try a few times.
-        let mut tries = 0;
-        loop {
-            match conn
-                .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
-            {
-                Ok(_) => break,
-                Err(e) if tries < 50 && is_busy(&e) => {
-                    tries += 1;
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Err(e) => return Err(sql(e)),
-            }
-        }
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(sql)?;
-        {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(sql)?;
-            let found: i64 = tx
-                .query_row("PRAGMA user_version", [], |r| r.get(0))
-                .map_err(sql)?;
-            if found > SCHEMA_VERSION {
-                return Err(QueueError::NewerSchema {
-                    path: shown.clone(),
-                    found,
-                    known: SCHEMA_VERSION,
-                });
-            }
-            tx.execute_batch(SCHEMA).map_err(sql)?;
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-                .map_err(sql)?;
-            tx.commit().map_err(sql)?;
-        }
-        Ok(QueueStore {
-            conn: Mutex::new(conn),
-            path: shown,
-        })
+            },
+            DbError::Sqlite { source, .. } => QueueError::Sqlite {
+                path: shown.clone(),
+                source,
+            },
+            DbError::NewerSchema { found, known, .. } => QueueError::NewerSchema {
+                path: shown.clone(),
+                found,
+                known,
+            },
+        })?;
+        Ok(QueueStore { db, path: shown })
     }
 
     /// The queue file, as shown in messages.
@@ -451,7 +420,7 @@ impl QueueStore {
     fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the connection leaves no half transaction behind (SQLite rolls
         // back an unfinished one), so the connection stays usable.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+        self.db.lock()
     }
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction; commits when it returns `Ok`, bumping the
@@ -1023,12 +992,7 @@ fn clamp_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    )
-}
+use fichier_state::is_busy;
 
 // Paths are stored as their raw bytes so a non-UTF-8 directory round-trips exactly.
 #[cfg(unix)]
@@ -1048,28 +1012,6 @@ fn path_bytes(p: &Path) -> Vec<u8> {
 #[cfg(not(unix))]
 fn path_from_bytes(b: Vec<u8>) -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(&b).into_owned())
-}
-
-// SQLite gives the `-wal` and `-shm` files the mode of the database file, so making this one
-// private before SQLite first opens it covers all three.
-fn create_private_file(path: &Path) -> std::io::Result<()> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.read(true).append(true).create(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let file = opts.open(path)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = file.metadata()?.permissions().mode();
-        if mode & 0o077 != 0 {
-            file.set_permissions(std::fs::Permissions::from_mode(mode & 0o600))?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -1423,7 +1365,8 @@ mod tests {
             .map(|t| {
                 let path = path.clone();
                 std::thread::spawn(move || {
-                    // each thread has its own handle (own connection), like two processes
+                    // each thread has its own handle (in one process they share the connection; the
+                    // CLI tests run separate processes)
                     let store = QueueStore::open(&path).unwrap();
                     let mut got = Vec::new();
                     while let Some(item) = store.claim_next(&format!("runner{t}"), LEASE).unwrap() {

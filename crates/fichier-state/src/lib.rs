@@ -29,4 +29,4 @@ pub use file::{narrow_path, open_private, write_private};
 pub use lock::{PidLock, PidLockError};
 pub use paths::StatePaths;
 #[cfg(feature = "sqlite")]
-pub use sqlite::{Db, DbError, Schema, Synchronous};
+pub use sqlite::{Db, DbError, Schema, Synchronous, is_busy};

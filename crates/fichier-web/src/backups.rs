@@ -32,11 +32,10 @@ pub async fn recent(app: &App) -> Result<Vec<RunView>, String> {
         return Ok(Vec::new());
     };
     tokio::task::spawn_blocking(move || {
-        if !path.exists() {
+        // Read only what `fichier backup` wrote: no schema run, nothing created.
+        let Some(journal) = Journal::open_existing(&path).map_err(|e| e.to_string())? else {
             return Ok(Vec::new());
-        }
-        let journal =
-            Journal::open(&path, std::time::Duration::from_secs(2)).map_err(|e| e.to_string())?;
+        };
         let runs = journal.recent_runs(SHOWN).map_err(|e| e.to_string())?;
         Ok(runs
             .into_iter()
