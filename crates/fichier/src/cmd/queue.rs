@@ -46,11 +46,7 @@ pub async fn run(ctx: &mut Context, cmd: QueueCommand) -> anyhow::Result<Exit> {
 /// The queue file of these settings: `<data dir>/queue.sqlite` (under `sandbox/` with
 /// `--sandbox`, so test links never reach the real queue).
 pub fn queue_path(settings: &Settings) -> PathBuf {
-    if settings.sandbox {
-        settings.dirs.data.join("sandbox").join("queue.sqlite")
-    } else {
-        settings.dirs.data.join("queue.sqlite")
-    }
+    settings.paths.queue()
 }
 
 /// Opens the queue of these settings, errors worded for a person.
