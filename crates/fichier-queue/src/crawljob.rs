@@ -62,7 +62,7 @@ impl CrawlJob {
     }
 
     /// The queue item for one of the job's links (`source` already normalised): package,
-    /// priority, password, file name and comment come from the job.
+    /// priority, password, file name, comment and whether it starts paused come from the job.
     pub fn item(
         &self,
         source: String,
@@ -78,6 +78,7 @@ impl CrawlJob {
             name: self.filename.clone(),
             origin: origin.to_owned(),
             comment: self.comment.clone(),
+            paused: !self.starts(),
             ..crate::store::NewItem::default()
         }
     }

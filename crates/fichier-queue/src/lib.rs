@@ -11,6 +11,7 @@
 //! The library never prints and gives no advice: errors carry kinds and data.
 
 pub mod crawljob;
+pub mod intake;
 pub mod links;
 pub mod runner;
 pub mod schedule;

@@ -19,6 +19,8 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use crate::intake;
+use crate::links::is_folder_link;
 use crate::schedule::{self, NEEDS_PREMIUM, PauseKind, Requeue, RetryRules, Tier, Verdict};
 use crate::store::{Item, ItemId, QueueError, QueueStore, State};
 use fichier_transfer::Engine;
@@ -627,6 +629,18 @@ impl Runner {
         let inner = &self.inner;
         let runner = inner.cfg.runner_id.clone();
         let id = item.id;
+        if is_folder_link(&item.source) {
+            // Queued by a way in that does not list folders (dashboard, Click'n'Load, a
+            // `.crawljob`): the same rule as `queue add`, applied now.
+            let outcome = match self.expand_folder(&item).await {
+                Ok(()) => return,
+                Err(e) => Outcome::Finished(Err(e)),
+            };
+            if let Err(e) = self.conclude(&item, &runner, outcome).await {
+                tracing::warn!("queue item {id}: cannot record its state: {e}");
+            }
+            return;
+        }
         let mut ctl = inner.ctl.subscribe();
         // A pause already under way (another worker hit it) stops this one at once.
         let seen_epoch = inner.pause_epoch.load(Ordering::SeqCst);
@@ -1012,6 +1026,30 @@ impl Runner {
         }
     }
 
+    /// Replaces a shared-folder item with the items of its files (one transaction), by the
+    /// one rule of [`crate::intake`].
+    async fn expand_folder(&self, item: &Item) -> Result<(), TransferError> {
+        let inner = &self.inner;
+        let store_err = |e: QueueError| TransferError::new(ErrorClass::Local, e.to_string());
+        let password = inner.store.password(item.id).map_err(store_err)?;
+        let template = intake::template_of(item, password.clone());
+        let files = intake::shared_folder_items(
+            inner.engine.client(),
+            &item.source,
+            password.map(Password::new).as_ref(),
+            &template,
+        )
+        .await?;
+        if files.is_empty() {
+            return Err(TransferError::new(
+                ErrorClass::Permanent,
+                format!("{}: the shared folder has no files", item.source),
+            ));
+        }
+        inner.store.replace(item.id, files).map_err(store_err)?;
+        Ok(())
+    }
+
     /// The link, name, size and whirlpool of an item: known from the add, or asked once
     /// (`file/info` for a link, the listing of its folder for an own path).
     async fn resolve(
@@ -1039,13 +1077,6 @@ impl Runner {
                     format!("{src} is not a file"),
                 )),
             };
-        }
-        if src.contains("/dir/") {
-            return Err(TransferError::new(
-                ErrorClass::Permanent,
-                format!("{src} is a shared folder, not a file"),
-            )
-            .hint("add it again with `fichier queue add`, which queues each of its files"));
         }
         let link = FileLink::parse(src)
             .map_err(|e| TransferError::new(ErrorClass::Permanent, e.to_string()))?;

@@ -180,17 +180,15 @@ impl Queue {
         self.with(move |s| {
             let mut report = AddReport::default();
             for (link, item, starts) in items {
-                let Some(item) = item else {
+                let Some(mut item) = item else {
                     report.ignored.push(link);
                     continue;
                 };
+                // Paused in the same transaction as the add: a running daemon cannot claim
+                // it in between.
+                item.paused |= !starts;
                 match s.add(item).map_err(|e| e.to_string())? {
-                    AddOutcome::Added(id) => {
-                        if !starts {
-                            s.pause(&Selector::Id(id)).map_err(|e| e.to_string())?;
-                        }
-                        report.added.push(id)
-                    }
+                    AddOutcome::Added(id) => report.added.push(id),
                     AddOutcome::Duplicate { existing, why } => report.duplicates.push(Duplicate {
                         link,
                         existing,

@@ -209,9 +209,6 @@ async fn add(ctx: &mut Context, args: QueueAddArgs) -> anyhow::Result<Exit> {
             let source = item.source.clone();
             match store.add(item).map_err(queue_failure)? {
                 AddOutcome::Added(id) => {
-                    if !r.starts {
-                        store.pause(&Selector::Id(id)).map_err(queue_failure)?;
-                    }
                     let Some(item) = store.get(id).map_err(queue_failure)? else {
                         continue; // removed by another process at once
                     };
@@ -308,6 +305,7 @@ fn new_item(r: &Request, source: String) -> NewItem {
         name: r.name.clone(),
         comment: r.comment.clone(),
         origin: r.origin.clone(),
+        paused: !r.starts,
         ..NewItem::default()
     }
 }
@@ -336,24 +334,20 @@ async fn expand(ctx: &mut Context, r: &Request, learn: &mut Learn) -> anyhow::Re
     let pass = r.password.as_deref().map(fichier_api::Password::new);
     if let Some(canon) = fichier_queue::normalise_link(text) {
         if fichier_queue::is_folder_link(&canon) {
-            let files = ctx
-                .client()
-                .await?
-                .shared_folder_ls(&canon, pass.as_ref())
-                .await?;
+            let client = ctx.client().await?;
+            let files = fichier_queue::intake::shared_folder_items(
+                &client,
+                &canon,
+                pass.as_ref(),
+                &new_item(r, canon.clone()),
+            )
+            .await?;
             if files.is_empty() {
                 return Err(
                     Failure::usage(format!("{canon}: the shared folder has no files")).into(),
                 );
             }
-            return Ok(files
-                .iter()
-                .map(|f| NewItem {
-                    name: Some(f.filename.clone()),
-                    size: Some(f.size),
-                    ..new_item(r, canonical(&f.link))
-                })
-                .collect());
+            return Ok(files);
         }
         let mut item = new_item(r, canon.clone());
         if learn.check {
