@@ -16,6 +16,7 @@ pub mod lock;
 pub mod manifest;
 pub mod plan;
 pub mod remote;
+pub mod restore;
 pub mod retention;
 pub mod run;
 pub mod source;
@@ -23,6 +24,9 @@ pub mod source;
 pub use journal::{Journal, ManifestEntry, RunRecord};
 pub use plan::{MaxDelete, PlanError, Safety};
 pub use remote::EngineRemote;
+pub use restore::{
+    RestoreError, RestoreOptions, RestoreReport, VerifyOptions, VerifyOutcome, restore, verify,
+};
 pub use retention::{KeepWithin, Retention};
 pub use run::{
     BackupJob, BackupRemote, RemoteError, RunError, RunSummary, VERSIONS_DIR, run_backup,

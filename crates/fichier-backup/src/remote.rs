@@ -211,35 +211,22 @@ impl EngineRemote<'_> {
         let dir = self.scratch.join("manifest");
         let _ = std::fs::remove_dir_all(&dir);
         fichier_state::private_dir(&dir).map_err(local_error)?;
-        let opts = fichier_transfer::DownloadOptions::new(&dir);
-        let rec = Arc::new(RecordEvents::new());
         // The listing gave size and whirlpool: no `file/info` needed, and the bytes are
         // checked against them.
-        let input = match &file.checksum {
-            Some(w) => fichier_transfer::DownloadInput::Known {
-                link: file.link.clone(),
-                name: name.to_string(),
-                size: file.size,
-                whirlpool: w.clone(),
-            },
-            None => fichier_transfer::DownloadInput::Link(file.link.clone()),
-        };
-        let summary = self.engine.download(&[input], &opts, rec.clone()).await;
-        if let Some(f) = summary.failures.first() {
-            return Err(RemoteError {
-                message: f.error.clone(),
-                stop_run: stops(f.class),
-                kind: f.api_kind,
-            });
-        }
-        let path = rec
-            .events()
-            .into_iter()
-            .find_map(|e| match e {
-                Event::Done { path: Some(p), .. } => Some(PathBuf::from(p)),
-                _ => None,
-            })
-            .ok_or_else(missing)?;
+        let path = crate::restore::fetch_to(
+            self.engine,
+            file.link.clone(),
+            file.size,
+            file.checksum.clone(),
+            &dir,
+            name,
+        )
+        .await
+        .map_err(|e| RemoteError {
+            message: e.to_string(),
+            stop_run: stops(e.class),
+            kind: e.api_kind,
+        })?;
         let bytes = std::fs::read(&path).map_err(local_error)?;
         let _ = std::fs::remove_dir_all(&dir);
         Ok(bytes)

@@ -1006,6 +1006,7 @@ impl Runner {
             size,
             checksum: whirlpool.clone(),
             dest: dest.clone(),
+            root: item.target_dir.clone(),
         };
         let opts = FetchOpts {
             segments: inner.cfg.segments,

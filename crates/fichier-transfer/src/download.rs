@@ -198,6 +198,7 @@ impl Resolver<'_> {
             size,
             checksum,
             dest,
+            root: self.opts.out_dir.clone(),
         });
     }
 
@@ -300,8 +301,13 @@ impl Resolver<'_> {
                     continue;
                 }
             };
+            // Empty folders are made too; a link in the way fails the files below it.
             if let Some(local) = join_inside(&self.opts.out_dir, &dir) {
-                let _ = tokio::fs::create_dir_all(&local).await;
+                let root = self.opts.out_dir.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    crate::names::ensure_dir_inside(&root, &local)
+                })
+                .await;
             }
             for e in &listing.items {
                 self.push_entry(format!("{shown}/{}", e.filename), e, &dir);

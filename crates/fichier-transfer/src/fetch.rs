@@ -17,6 +17,7 @@ use crate::engine::Engine;
 use crate::error::{ErrorClass, TransferError};
 use crate::events::{Event, EventSink, FileId};
 use crate::hashing::{FrontierHasher, hash_local_file};
+use crate::names;
 use crate::state::{self, PartState, Segment};
 
 /// Reports the chunks of a range to the file's events.
@@ -62,6 +63,9 @@ pub struct FileJob {
     pub size: u64,
     pub checksum: Option<String>,
     pub dest: PathBuf,
+    /// The directory the user named (`-o`, the queue item's target, the restore target):
+    /// nothing below it is reached through a symbolic link.
+    pub root: PathBuf,
 }
 
 /// Download settings one file needs.
@@ -323,9 +327,13 @@ impl Engine {
         let part = part_path(&dest);
         let state_file = state::state_path(&part);
         if let Some(parent) = dest.parent() {
-            tokio::fs::create_dir_all(parent).await.map_err(|e| {
-                TransferError::io(&format!("cannot create {}", parent.display()), &e)
-            })?;
+            let (root, dir) = (job.root.clone(), parent.to_path_buf());
+            tokio::task::spawn_blocking(move || names::ensure_dir_inside(&root, &dir))
+                .await
+                .map_err(|e| TransferError::new(ErrorClass::Local, e.to_string()))?
+                .map_err(|e| {
+                    TransferError::io(&format!("cannot create {}", parent.display()), &e)
+                })?;
         }
         let link = job.link.as_str().to_owned();
         let checksum = job.checksum.clone();

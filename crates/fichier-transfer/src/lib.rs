@@ -56,7 +56,9 @@ pub use error::{ErrorClass, TransferError};
 pub use events::{Event, EventSink, FileId, NoEvents, RecordEvents, Tee};
 pub use fetch::{FetchOpts, Fetched, FileJob, MAX_SEGMENTS, part_path};
 pub use limits::{ConnectionCap, RateLimiter, parse_rate};
-pub use names::{MAX_REMOTE_NAME, join_inside, remote_name_problem, safe_local_name};
+pub use names::{
+    MAX_REMOTE_NAME, ensure_dir_inside, join_inside, remote_name_problem, safe_local_name,
+};
 pub use state::state_path;
 pub use summary::{FailedFile, Summary};
 pub use timetable::Timetable;
