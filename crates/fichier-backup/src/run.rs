@@ -210,12 +210,20 @@ pub async fn run_backup<R: BackupRemote>(
     summary.hashed = hashed;
     summary.failed.extend(unreadable);
     let live = remote.live_files().await.map_err(RunError::Remote)?;
-    // A file that could not be read this run is neither uploaded nor treated as removed.
-    let unreadable: std::collections::BTreeSet<&str> =
-        summary.failed.iter().map(|f| f.path.as_str()).collect();
+    // What this run did not see is never retired: a file that could not be read, and every
+    // path under a directory that could not be read (a disk unmounted under a followed link,
+    // EACCES, EIO) keep their remote copies, live and in the manifest; the run reports them
+    // as failures.
+    let not_seen = NotSeen::new(&scan.skipped, &summary.failed);
+    for s in scan.skipped.iter().filter(|s| NotSeen::unreadable(s)) {
+        summary.failed.push(SkippedItem {
+            path: s.rel.clone(),
+            reason: format!("{}; its backed-up files are kept as they are", s.reason),
+        });
+    }
     let live_for_plan: BTreeMap<String, Vec<RemoteCopy>> = live
         .iter()
-        .filter(|(rel, _)| !unreadable.contains(rel.as_str()))
+        .filter(|(rel, _)| !not_seen.covers(rel))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let the_plan = plan(&locals, &live_for_plan, &job.safety)?;
@@ -313,6 +321,42 @@ pub async fn run_backup<R: BackupRemote>(
             };
             manifest.insert(rel.clone(), entry);
         }
+    }
+    // Files kept because they were not seen stay restorable: the run's manifest carries their
+    // live copy (mode and mtime from the last manifest that knew them).
+    let earlier: BTreeMap<String, ManifestEntry> = journal
+        .runs(&job.profile)
+        .map_err(|e| RunError::State(e.to_string()))?
+        .iter()
+        .find(|r| r.id != run.id && r.state != "running")
+        .map(|r| journal.manifest(r.id))
+        .transpose()
+        .map_err(|e| RunError::State(e.to_string()))?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| (e.rel.clone(), e))
+        .collect();
+    for (rel, copies) in live.iter().filter(|(rel, _)| not_seen.covers(rel)) {
+        let Some(copy) = copies.first() else { continue };
+        let before = earlier.get(rel);
+        let Some(whirlpool) = copy
+            .whirlpool
+            .clone()
+            .or_else(|| before.map(|b| b.whirlpool.clone()))
+        else {
+            continue;
+        };
+        manifest.insert(
+            rel.clone(),
+            ManifestEntry {
+                rel: rel.clone(),
+                size: copy.size,
+                whirlpool,
+                link: copy.link.clone(),
+                mtime_ns: before.map_or(0, |b| b.mtime_ns),
+                mode: before.map_or(0o644, |b| b.mode),
+            },
+        );
     }
     for rel in &the_plan.empty {
         manifest.insert(
@@ -458,6 +502,38 @@ async fn prune_manifests<R: BackupRemote>(
                 reason: e.message,
             });
         }
+    }
+}
+
+/// The paths a run did not see: files it could not read and everything under directories it
+/// could not read (an unreadable entry with no path means the whole source).
+struct NotSeen {
+    prefixes: Vec<String>,
+}
+
+impl NotSeen {
+    fn new(skipped: &[Skipped], failed: &[SkippedItem]) -> NotSeen {
+        let prefixes = skipped
+            .iter()
+            .filter(|s| NotSeen::unreadable(s))
+            .map(|s| s.rel.clone())
+            .chain(failed.iter().map(|f| f.path.clone()))
+            .collect();
+        NotSeen { prefixes }
+    }
+
+    fn unreadable(s: &Skipped) -> bool {
+        matches!(s.reason, crate::source::SkipReason::Unreadable(_))
+    }
+
+    fn covers(&self, rel: &str) -> bool {
+        self.prefixes.iter().any(|p| {
+            p.is_empty()
+                || rel == p
+                || rel
+                    .strip_prefix(p.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
     }
 }
 
@@ -1038,6 +1114,52 @@ mod tests {
         let s = run_backup(&j, &mut remote, at(5)).await.unwrap();
         assert_eq!(s.plan.as_ref().unwrap().upload, ["f"]);
         assert_eq!(remote.paths(), before);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_directory_that_cannot_be_read_keeps_its_remote_files_and_fails_the_run() {
+        let (src, state, disk) = (
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+        );
+        write(src.path(), "doc.txt", "doc");
+        for i in 0..3 {
+            write(
+                &disk.path().join("photos"),
+                &format!("p{i}.jpg"),
+                &format!("photo {i}"),
+            );
+        }
+        std::os::unix::fs::symlink(disk.path().join("photos"), src.path().join("photos")).unwrap();
+        let mut remote = FakeRemote::default();
+        let mut j = job(src.path(), state.path());
+        j.filter.follow_symlinks = true;
+        j.versions = false;
+        let first = run_backup(&j, &mut remote, at(0)).await.unwrap();
+        assert_eq!(first.uploaded, 4);
+        let before = remote.paths();
+
+        // The disk goes away under the followed link.
+        std::fs::rename(disk.path().join("photos"), disk.path().join("gone")).unwrap();
+        let s = run_backup(&j, &mut remote, at(1)).await.unwrap();
+        assert_eq!(s.deleted, 0, "nothing unseen is retired");
+        assert_eq!(remote.paths(), before);
+        assert_eq!(s.outcome(), "failed-items");
+        assert!(
+            s.failed.iter().any(|f| f.path == "photos"),
+            "{:?}",
+            s.failed
+        );
+        let (_, entries) =
+            crate::manifest::decode(remote.manifests.values().last().unwrap()).unwrap();
+        let rels: Vec<&str> = entries.iter().map(|e| e.rel.as_str()).collect();
+        assert_eq!(
+            rels,
+            ["doc.txt", "photos/p0.jpg", "photos/p1.jpg", "photos/p2.jpg"],
+            "the kept files stay restorable from the newest run"
+        );
     }
 
     #[tokio::test]
