@@ -58,9 +58,17 @@ fn target(ctx: &Context, args: &BackupRunArgs) -> anyhow::Result<(String, Backup
         }
         [source, dest] => {
             let source = PathBuf::from(source);
-            // Ad-hoc runs get a profile name of their own, so their index and lock are theirs.
-            let abs = std::path::absolute(&source).unwrap_or_else(|_| source.clone());
-            let name = format!("{}=>{}", abs.display(), dest);
+            // Ad-hoc runs get a profile name of their own, so their index and lock are theirs;
+            // it is made of the canonical source and the normalised destination, so every
+            // spelling of one backup (`src /CC`, `./src/ /CC/`, `$PWD/src //CC`) shares one
+            // lock, one index and one journal.
+            let canon = std::fs::canonicalize(&source)
+                .or_else(|_| std::path::absolute(&source))
+                .unwrap_or_else(|_| source.clone());
+            let dest_norm = fichier_api::RemotePath::parse(dest)
+                .map(|p| p.to_string())
+                .unwrap_or_else(|_| dest.clone());
+            let name = format!("{}=>{}", canon.display(), dest_norm);
             Ok((
                 name,
                 BackupProfile {
@@ -281,7 +289,42 @@ async fn execute(
             .with_hint("back up into a folder of its own, e.g. /Backups/photos: old versions go into DEST/.versions")
             .into());
     }
+    if dest_path
+        .segments()
+        .iter()
+        .any(|s| matches!(s, fichier_api::Segment::Name(n) if n == fichier_backup::VERSIONS_DIR))
+    {
+        return Err(Failure::usage(format!(
+            "{dest_path} is inside a {} folder, where a backup keeps its old versions and \
+             manifests",
+            fichier_backup::VERSIONS_DIR
+        ))
+        .with_hint(
+            "back up into a folder of its own; a run there would retire another backup's history",
+        )
+        .into());
+    }
     let engine = engine(ctx, EngineConfig::default()).await?;
+    // A destination inside another backup's destination would have the two runs retire each
+    // other's files: refuse it when an ancestor holds a backup's manifests.
+    let mut ancestor = dest_path.parent();
+    while let Some(a) = ancestor.filter(|a| !a.is_root()) {
+        let manifests = a
+            .join(fichier_backup::VERSIONS_DIR)
+            .join(fichier_backup::manifest::MANIFESTS_DIR);
+        if let Ok(fichier_api::Node::Folder { .. }) = engine
+            .tree()
+            .resolve(&manifests, fichier_api::Expect::Folder)
+            .await
+        {
+            return Err(Failure::usage(format!(
+                "{dest_path} is inside {a}, the destination of another backup"
+            ))
+            .with_hint("back up into a folder outside every other backup's destination")
+            .into());
+        }
+        ancestor = a.parent();
+    }
     let _bandwidth = watch.follow_bwlimit(&engine, now(ctx));
     let pacer = engine.client().pacer();
     let calls_before = pacer.calls_sent().await;
