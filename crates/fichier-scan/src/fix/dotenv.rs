@@ -1,19 +1,9 @@
 //! Dotenv files: never rewritten (they exist to hold secrets); checked for being git-ignored
 //! and untracked, with the `.gitignore` line that would keep them out.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use super::FixAction;
-
-fn git(dir: &Path, args: &[&str]) -> Option<std::process::Output> {
-    Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .output()
-        .ok()
-}
+use crate::git::Git;
+use std::path::{Path, PathBuf};
 
 pub(super) fn action(path: &Path) -> FixAction {
     let dir = match path.parent() {
@@ -24,9 +14,12 @@ pub(super) fn action(path: &Path) -> FixAction {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let root = git(&dir, &["rev-parse", "--show-toplevel"])
-        .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let git = Git::new(&dir);
+    // Any failure (no git, not a repository) means the same here: no repository to ask.
+    let root = git
+        .output(&["rev-parse", "--show-toplevel"])
+        .ok()
+        .map(|out| PathBuf::from(String::from_utf8_lossy(&out).trim()));
     let Some(root) = root else {
         return FixAction::DotEnv {
             ignored: None,
@@ -35,13 +28,15 @@ pub(super) fn action(path: &Path) -> FixAction {
             gitignore: None,
         };
     };
-    let ignored = git(&dir, &["check-ignore", "-q", "--no-index", "--", &name])
-        .is_some_and(|o| o.status.code() == Some(0));
-    let tracked = git(&dir, &["ls-files", "--error-unmatch", "--", &name])
-        .is_some_and(|o| o.status.success());
-    let rel = git(&dir, &["rev-parse", "--show-prefix"])
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    let ignored = git
+        .status(&["check-ignore", "-q", "--no-index", "--", &name])
+        .is_ok_and(|s| s.code() == Some(0));
+    let tracked = git
+        .status(&["ls-files", "--error-unmatch", "--", &name])
+        .is_ok_and(|s| s.success());
+    let rel = git
+        .output(&["rev-parse", "--show-prefix"])
+        .map(|out| String::from_utf8_lossy(&out).trim().to_owned())
         .unwrap_or_default();
     FixAction::DotEnv {
         ignored: Some(ignored),
