@@ -28,12 +28,20 @@ pub(super) fn action(path: &Path) -> FixAction {
             gitignore: None,
         };
     };
+    // A question git could not answer counts as "no": the advice then errs toward adding
+    // the line to .gitignore.
     let ignored = git
-        .status(&["check-ignore", "-q", "--no-index", "--", &name])
-        .is_ok_and(|s| s.code() == Some(0));
+        .yes_no(&[
+            "check-ignore",
+            "-q",
+            "--no-index",
+            "--",
+            &format!("./{name}"),
+        ])
+        .unwrap_or(false);
     let tracked = git
-        .status(&["ls-files", "--error-unmatch", "--", &name])
-        .is_ok_and(|s| s.success());
+        .yes_no(&["ls-files", "--error-unmatch", "--", &name])
+        .unwrap_or(false);
     let rel = git
         .output(&["rev-parse", "--show-prefix"])
         .map(|out| String::from_utf8_lossy(&out).trim().to_owned())

@@ -9,7 +9,7 @@ mod history;
 
 use std::io::{BufReader, Read as _};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 
 use crate::error::ScanError;
 
@@ -27,9 +27,10 @@ impl<'a> Git<'a> {
     /// `git ARGS` in the repository, hardened for a program that reads output and may run
     /// inside someone else's repository (a pre-commit hook, a scan of a cloned tree):
     /// - pathspecs are literal (`GIT_LITERAL_PATHSPECS`), so a file named `*.env` or
-    ///   `:(glob)x` names that file and never a pattern over others;
+    ///   `:(glob)x` names that file and never a pattern over others, and the caller's own
+    ///   `GIT_*_PATHSPECS` settings cannot change that;
     /// - no pager, no terminal prompt, no external diff or textconv program the repository's
-    ///   configuration could name, no fsmonitor hook, no optional index lock (a scan runs
+    ///   configuration could name, no fsmonitor program, no optional index lock (a scan runs
     ///   beside `git commit`);
     /// - paths printed unquoted and logs without signature checks, so output parses the same
     ///   whatever the user's configuration says.
@@ -49,12 +50,21 @@ impl<'a> Git<'a> {
                 "core.fsmonitor=false",
             ])
             .args(args)
-            .env("GIT_LITERAL_PATHSPECS", "1")
+            .env_remove("GIT_GLOB_PATHSPECS")
+            .env_remove("GIT_NOGLOB_PATHSPECS")
+            .env_remove("GIT_ICASE_PATHSPECS")
             .env("GIT_TERMINAL_PROMPT", "0")
             .env("GIT_OPTIONAL_LOCKS", "0")
             .env_remove("GIT_EXTERNAL_DIFF")
             .env_remove("GIT_PAGER")
             .stdin(Stdio::null());
+        // check-ignore reads its arguments as paths (never patterns) and refuses every
+        // pathspec magic, `literal` included; callers write `./NAME` so a leading `:` is a name.
+        if subcommand(args) == "check-ignore" {
+            cmd.env_remove("GIT_LITERAL_PATHSPECS");
+        } else {
+            cmd.env("GIT_LITERAL_PATHSPECS", "1");
+        }
         cmd
     }
 
@@ -71,14 +81,19 @@ impl<'a> Git<'a> {
         Ok(out.stdout)
     }
 
-    /// Runs a git command that answers by its exit status (`check-ignore`,
-    /// `ls-files --error-unmatch`), its output discarded.
-    pub(crate) fn status(&self, args: &[&str]) -> Result<ExitStatus, ScanError> {
-        self.command(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .map_err(|source| ScanError::GitMissing { source })
+    /// Runs a git command that answers yes (exit 0) or no (exit 1) by its status
+    /// (`check-ignore`, `ls-files --error-unmatch`); any other exit is [`ScanError::Git`], not
+    /// a no.
+    pub(crate) fn yes_no(&self, args: &[&str]) -> Result<bool, ScanError> {
+        let out = self
+            .command(args)
+            .output()
+            .map_err(|source| ScanError::GitMissing { source })?;
+        match out.status.code() {
+            Some(0) => Ok(true),
+            Some(1) => Ok(false),
+            _ => Err(self.failed(args, &String::from_utf8_lossy(&out.stderr))),
+        }
     }
 
     /// Runs a git command and parses its stdout as it streams (history output can be larger

@@ -309,34 +309,39 @@ fn hook_outside_a_repository_is_a_git_error_with_gits_reason() {
     }
 }
 
-/// `--fix` asks git whether a dotenv file is tracked; a name that reads as a glob pathspec must
-/// name only itself, never the tracked files the glob would match.
+/// `--fix` asks git whether a dotenv file is tracked and ignored; a name that reads as a glob
+/// or a pathspec magic must name only itself, never the files a pattern would match.
 #[test]
 fn fix_asks_git_about_a_pathspec_looking_dotenv_name_literally() {
     let (mut rng, seed) = Rng::from_env();
     let tmp = new_repo();
     let repo = tmp.path();
     write(repo, "prod.env", "MODE=prod\n");
-    git(repo, &["add", "prod.env"]);
+    write(repo, ".gitignore", "/prod.env\n");
+    git(repo, &["add", "-f", "prod.env", ".gitignore"]);
     git(repo, &["commit", "-qm", "prod settings"]);
-    let leak = repo.join("*.env");
-    std::fs::write(&leak, format!("FICHIER_API_KEY={}\n", rng.key())).expect("write");
     let scanner = Scanner::default();
-    let report = scanner.scan_paths(&[&leak]).expect("scan");
-    assert_eq!(report.findings.len(), 1, "seed {seed}");
-    let plans = plan_fixes(&report.findings, &scanner);
-    match &plans[..] {
-        [plan] => match &plan.action {
-            FixAction::DotEnv {
-                tracked, ignored, ..
-            } => {
-                assert!(!tracked, "`*.env` is untracked; only prod.env is tracked");
-                assert_eq!(*ignored, Some(false));
-            }
-            other => panic!("expected dotenv advice, got {other:?}"),
-        },
-        other => panic!("expected one plan, got {other:?}"),
-    }
+    let mut dotenv = |name: &str| {
+        let leak = repo.join(name);
+        std::fs::write(&leak, format!("FICHIER_API_KEY={}\n", rng.key())).expect("write");
+        let report = scanner.scan_paths(&[&leak]).expect("scan");
+        assert_eq!(report.findings.len(), 1, "{name}, seed {seed}");
+        match plan_fixes(&report.findings, &scanner).as_slice() {
+            [plan] => match plan.action.clone() {
+                FixAction::DotEnv {
+                    tracked, ignored, ..
+                } => (tracked, ignored),
+                other => panic!("{name}: expected dotenv advice, got {other:?}"),
+            },
+            other => panic!("{name}: expected one plan, got {other:?}"),
+        }
+    };
+    // Neither tracked nor ignored, though the tracked and ignored prod.env matches `*.env`.
+    assert_eq!(dotenv("*.env"), (false, Some(false)));
+    assert_eq!(dotenv(":(glob)*.env"), (false, Some(false)));
+    std::fs::write(repo.join(".gitignore"), "/\\*.env\n/:(glob)\\*.env\n").expect("write");
+    assert_eq!(dotenv("*.env"), (false, Some(true)));
+    assert_eq!(dotenv(":(glob)*.env"), (false, Some(true)));
 }
 
 /// A repository's `core.fsmonitor` names a program git runs when it refreshes the index; a
@@ -354,6 +359,7 @@ fn a_repository_fsmonitor_program_is_never_run_by_scan_fix_or_hook() {
         &format!("FICHIER_API_KEY={}\n", rng.key()),
     );
     write(repo, ".env", &format!("FICHIER_API_KEY={}\n", rng.key()));
+    write(repo, ".gitignore", "/.env\n");
     git(repo, &["add", "deploy.sh"]);
     let bin = tempfile::tempdir().expect("tempdir");
     let marker = bin.path().join("ran");
@@ -386,7 +392,8 @@ fn a_repository_fsmonitor_program_is_never_run_by_scan_fix_or_hook() {
         matches!(
             plans[0].action,
             FixAction::DotEnv {
-                ignored: Some(false),
+                ignored: Some(true),
+                tracked: false,
                 ..
             }
         ),
