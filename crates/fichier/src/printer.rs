@@ -37,14 +37,31 @@ pub struct OutputSettings {
 /// (C0, DEL) or `\u{HH}` (C1). The backslash itself doubles, so two different names never
 /// look the same. Text without any of these is returned as is.
 pub fn escape(text: &str) -> Cow<'_, str> {
-    let needs = |c: char| c == '\\' || c.is_control();
+    escape_with(text, Backslash::Double)
+}
+
+/// Escapes control characters as [`escape`] does but shows the backslash as it is: for a
+/// line of a file's own text (a diff), where `\\` for one backslash would misquote the file
+/// and telling two names apart is not the point.
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    escape_with(text, Backslash::Keep)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Backslash {
+    Double,
+    Keep,
+}
+
+fn escape_with(text: &str, backslash: Backslash) -> Cow<'_, str> {
+    let needs = |c: char| (c == '\\' && backslash == Backslash::Double) || c.is_control();
     if !text.chars().any(needs) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         match c {
-            '\\' => out.push_str("\\\\"),
+            '\\' if backslash == Backslash::Double => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
@@ -217,6 +234,13 @@ impl Printer {
         handle(writeln!(out, "{}", escape(text)));
     }
 
+    /// Prints one line of a file's text on stdout (a diff line): control characters escaped,
+    /// the backslash as written (see [`escape_controls`]).
+    pub fn text_line(&self, text: &str) {
+        let mut out = io::stdout().lock();
+        handle(writeln!(out, "{}", escape_controls(text)));
+    }
+
     /// Styles `text` for stdout, with its control characters escaped first.
     pub fn paint(&self, text: &str, style: Style) -> String {
         let text = escape(text);
@@ -352,6 +376,16 @@ mod tests {
     }
 
     #[test]
+    fn file_text_keeps_its_backslashes_and_escapes_controls() {
+        assert_eq!(escape_controls(r"curl \ -H 'a\tb'"), r"curl \ -H 'a\tb'");
+        assert!(matches!(escape_controls(r"C:\dir"), Cow::Borrowed(_)));
+        assert_eq!(
+            escape_controls("\u{1b}[31m\\\u{9b}\t"),
+            "\\e[31m\\\\u{9b}\\t"
+        );
+    }
+
+    #[test]
     fn masks_key_shaped_tokens_only() {
         let key = fichier_testkit::fake_key();
         let text = format!("unexpected argument '{key}' found");
@@ -403,7 +437,7 @@ mod tests {
     mod props {
         use proptest::prelude::*;
 
-        use super::super::{escape, mask_keys};
+        use super::super::{escape, escape_controls, mask_keys};
         use super::unescape;
 
         /// Text biased toward what terminals react to: C0, DEL, C1, backslashes.
@@ -428,6 +462,11 @@ mod tests {
             #[test]
             fn escaped_text_has_no_control_characters(s in hostile_text()) {
                 prop_assert!(!escape(&s).chars().any(char::is_control));
+            }
+
+            #[test]
+            fn escaped_file_text_has_no_control_characters(s in hostile_text()) {
+                prop_assert!(!escape_controls(&s).chars().any(char::is_control));
             }
 
             /// Injective: the original comes back, so two names never show the same.
