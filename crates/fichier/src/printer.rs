@@ -81,11 +81,18 @@ fn escape_with(text: &str, backslash: Backslash) -> Cow<'_, str> {
 /// when pasted is still a secret.
 const KEY_RUN_MIN: usize = 20;
 
-/// True when `run` (letters, digits, `_`, `-`) could be an API key or most of one, by the
-/// scanner's shape rule (`fichier-scan`): long enough, both cases (file ids in links are
-/// lower case, `snake_case_words` too), a digit or many capitals (unlike most CamelCase
-/// words), and not a hex digest (whirlpool sums appear in messages). A random 32-character
-/// key fails this with a probability under 1e-7.
+/// True when `run` (letters, digits, `_`, `-`) could be an API key or most of one: long
+/// enough, both cases (file ids in links are lower case, `snake_case_words` too), a digit or
+/// many capitals (unlike most CamelCase words), and not a hex digest (whirlpool sums appear in
+/// messages). A random 32-character key fails this with a probability under 1e-7.
+///
+/// This is the core of the scanner's shape rule, deliberately not the rule itself: the
+/// scanner must stay quiet on other people's source trees, so it wants exactly 32
+/// characters, enough entropy, and no placeholder word or other vendor's prefix. Here the
+/// text is fichier's own message and the cost runs the other way (masking a harmless token
+/// loses nothing, showing a key loses the account), so a key cut short (20+ characters) is
+/// masked too and none of those filters apply. `masks_every_key_the_scanner_reports` keeps
+/// this at least as loose as the scanner's context-free rule.
 pub fn looks_like_key(run: &str) -> bool {
     if run.len() < KEY_RUN_MIN || run.bytes().all(|b| b.is_ascii_hexdigit()) {
         return false;
@@ -97,8 +104,8 @@ pub fn looks_like_key(run: &str) -> bool {
 }
 
 /// Masks every key-shaped token of `text` to its first and last two characters (`ab…yz`, the
-/// form `ApiKey::masked` shows): a key typed in the wrong place (an argument, the config file)
-/// must never come back in full in a message.
+/// scanner's [`fichier_scan::mask`], the form `ApiKey::masked` shows too): a key typed in the
+/// wrong place (an argument, the config file) must never come back in full in a message.
 pub fn mask_keys(text: &str) -> Cow<'_, str> {
     let is_key_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
     let mut out = String::new();
@@ -120,9 +127,7 @@ pub fn mask_keys(text: &str) -> Cow<'_, str> {
         let run = &text[start..end];
         if looks_like_key(run) {
             out.push_str(&text[last..start]);
-            out.push_str(&run[..2]);
-            out.push('…');
-            out.push_str(&run[run.len() - 2..]);
+            out.push_str(&fichier_scan::mask(run));
             last = end;
             changed = true;
         }
@@ -402,6 +407,40 @@ mod tests {
         ] {
             assert_eq!(mask_keys(plain), plain);
         }
+    }
+
+    /// Masking here must stay looser than the scanner's rule: every random key that
+    /// `fichier scan --strict` reports with no context at all is masked in a message too.
+    #[test]
+    fn masks_every_key_the_scanner_reports() {
+        let scanner = fichier_scan::Scanner::new(fichier_scan::ScanOptions {
+            strict: true,
+            ..fichier_scan::ScanOptions::default()
+        });
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let (tries, mut reported) = (2_000, 0);
+        for _ in 0..tries {
+            let key: String = (0..32)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    char::from(alphabet[(state % 62) as usize])
+                })
+                .collect();
+            let text = format!("unexpected value {key} here\n");
+            let report = scanner
+                .scan_reader("-", std::io::Cursor::new(text.clone().into_bytes()))
+                .expect("scan");
+            if !report.findings.is_empty() {
+                reported += 1;
+                let shown = mask_keys(&text);
+                assert!(!shown.contains(&key), "{shown}");
+                assert!(shown.contains(&report.findings[0].masked), "{shown}");
+            }
+        }
+        assert!(reported * 100 >= tries * 99, "{reported}/{tries} reported");
     }
 
     /// The inverse of `escape`, only to prove that escaping loses nothing.
