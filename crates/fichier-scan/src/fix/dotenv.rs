@@ -1,9 +1,10 @@
 //! Dotenv files: never rewritten (they exist to hold secrets); checked for being git-ignored
 //! and untracked, with the `.gitignore` line that would keep them out.
 
+use std::path::{Path, PathBuf};
+
 use super::FixAction;
 use crate::git::Git;
-use std::path::{Path, PathBuf};
 
 pub(super) fn action(path: &Path) -> FixAction {
     let dir = match path.parent() {
