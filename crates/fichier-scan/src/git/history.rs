@@ -1,7 +1,5 @@
 //! Git inputs: the whole history of a repository, and the staged changes (pre-commit hook).
 //!
-//! Shells out to the `git` program instead of linking a git library: it is on every machine
-//! that has a repository, honours the user's configuration, and keeps the build small.
 //! History: `git log --all -m --raw` (oldest first) names, for every blob that ever existed
 //! on any ref (deleted files and other branches included), the first commit that added it;
 //! each blob is then read once through one `git cat-file --batch` process. Staged: the index
@@ -10,8 +8,9 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
+use super::{Git, protocol};
 use crate::error::ScanError;
 use crate::finding::Finding;
 use crate::report::{InputError, Report};
@@ -22,47 +21,6 @@ struct BlobRef {
     oid: String,
     path: String,
     commit: Option<String>,
-}
-
-fn git(repo: &Path) -> Command {
-    let mut cmd = Command::new("git");
-    cmd.arg("-C")
-        .arg(repo)
-        .args(["-c", "core.quotepath=off", "-c", "log.showSignature=false"]);
-    // Pathspecs and paths are data, never patterns.
-    cmd.env("GIT_LITERAL_PATHSPECS", "1")
-        .env_remove("GIT_EXTERNAL_DIFF");
-    cmd
-}
-
-/// Runs a git command to completion and returns its stdout.
-fn run(repo: &Path, args: &[&str]) -> Result<Vec<u8>, ScanError> {
-    let out = git(repo)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|source| ScanError::GitMissing { source })?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let message = stderr
-            .lines()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("no error message")
-            .to_owned();
-        return Err(ScanError::Git {
-            repo: repo.to_path_buf(),
-            command: args.first().copied().unwrap_or("").to_owned(),
-            message,
-        });
-    }
-    Ok(out.stdout)
-}
-
-fn protocol(command: &str, detail: impl Into<String>) -> ScanError {
-    ScanError::GitProtocol {
-        command: command.to_owned(),
-        detail: detail.into(),
-    }
 }
 
 /// Parses `git log -z --raw --format='commit %H'` (or `git diff -z --raw`) output, read as a
@@ -125,49 +83,6 @@ fn parse_raw(
     Ok((refs, commits))
 }
 
-/// Runs a git command and parses its stdout as it streams (history output can be larger
-/// than memory would like); stderr is drained on a thread so neither pipe can stall.
-fn run_streaming<T>(
-    repo: &Path,
-    args: &[&str],
-    parse: impl FnOnce(BufReader<std::process::ChildStdout>) -> Result<T, ScanError>,
-) -> Result<T, ScanError> {
-    let mut child = git(repo)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| ScanError::GitMissing { source })?;
-    let (Some(stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
-        return Err(protocol(args[0], "no pipes"));
-    };
-    let drain = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let parsed = parse(BufReader::with_capacity(1 << 16, stdout));
-    let status = child.wait().map_err(|source| ScanError::Io {
-        path: PathBuf::from("git"),
-        source,
-    })?;
-    let stderr = drain.join().unwrap_or_default();
-    if !status.success() {
-        let message = stderr
-            .lines()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("no error message")
-            .to_owned();
-        return Err(ScanError::Git {
-            repo: repo.to_path_buf(),
-            command: args[0].to_owned(),
-            message,
-        });
-    }
-    parsed
-}
-
 impl Scanner {
     /// Scans every blob ever committed on any ref of the repository containing `repo`
     /// (branches, tags, remotes, stash; files deleted later included). Each distinct blob is
@@ -190,7 +105,7 @@ impl Scanner {
             "-z",
             "--format=commit %H",
         ];
-        let (unique, commits) = run_streaming(repo, &args, |out| parse_raw(out, "log", true))?;
+        let (unique, commits) = Git::new(repo).stream(&args, |out| parse_raw(out, "log", true))?;
         let mut report = self.scan_blobs(repo, &unique, |_, _| true)?;
         report.stats.commits = commits;
         Ok(report)
@@ -210,10 +125,14 @@ impl Scanner {
         ];
         let mut raw_args = vec!["diff", "--raw", "-z", "--no-abbrev"];
         raw_args.extend(common);
-        let (refs, _) = parse_raw(std::io::Cursor::new(run(repo, &raw_args)?), "diff", false)?;
+        let (refs, _) = parse_raw(
+            std::io::Cursor::new(Git::new(repo).output(&raw_args)?),
+            "diff",
+            false,
+        )?;
         let mut patch_args = vec!["diff", "-U0"];
         patch_args.extend(common);
-        let patch = run(repo, &patch_args)?;
+        let patch = Git::new(repo).output(&patch_args)?;
         let added = added_lines(&patch);
         // The patch lists the same file pairs in the same order; if it does not (unexpected),
         // fall back to keeping every finding in the staged files.
@@ -240,8 +159,8 @@ impl Scanner {
         if blobs.is_empty() {
             return Ok(report);
         }
-        let mut child = git(repo)
-            .args(["cat-file", "--batch"])
+        let mut child = Git::new(repo)
+            .command(&["cat-file", "--batch"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
