@@ -962,3 +962,56 @@ fn bwlimit_follows_the_timetable_on_the_run_clock_and_bad_tables_are_refused() {
         "the 150k slot applied: took {took:?}"
     );
 }
+
+#[test]
+fn every_spelling_of_one_backup_is_one_profile_with_one_index() {
+    let env = Env::logged_in();
+    let src = env.root().join("src");
+    write(&src, "a.txt", b"alpha");
+    write(&src, "sub/b.txt", b"beta");
+    let first = env
+        .run(&["--json", "backup", src.to_str().unwrap(), "/CC"])
+        .json();
+    assert_eq!(first["uploaded"].as_u64(), Some(2), "{first}");
+    let files = remote_files(&env, "/CC").len();
+    let spelled = format!("{}/", src.display());
+    let again = env.run(&["--json", "backup", &spelled, "//CC/"]).json();
+    assert_eq!(
+        (again["uploaded"].as_u64(), again["hashed"].as_u64()),
+        (Some(0), Some(0)),
+        "the same index answered: {again}"
+    );
+    // One more manifest, no second copy of any file.
+    assert_eq!(remote_files(&env, "/CC").len(), files + 1);
+}
+
+#[test]
+fn a_destination_inside_versions_or_inside_another_backup_is_refused() {
+    let env = Env::logged_in();
+    let s1 = env.root().join("s1");
+    write(&s1, "a.txt", b"v1");
+    env.run(&["backup", s1.to_str().unwrap(), "/X"]).ok();
+    let s2 = env.root().join("s2");
+    write(&s2, "o.txt", b"other");
+    for dest in ["/X/.versions", "/X/.versions/sub"] {
+        let out = env.run(&["backup", s2.to_str().unwrap(), dest, "--no-versions"]);
+        out.code(2);
+        assert!(
+            out.stderr.contains("inside a .versions folder"),
+            "{}",
+            out.stderr
+        );
+    }
+    let out = env.run(&["backup", s2.to_str().unwrap(), "/X/sub"]);
+    out.code(2);
+    assert!(
+        out.stderr
+            .contains("inside /X, the destination of another backup"),
+        "{}",
+        out.stderr
+    );
+    // Nothing of /X was touched: it still restores.
+    let r = env.root().join("r");
+    env.run(&["restore", "/X", r.to_str().unwrap()]).ok();
+    assert_eq!(std::fs::read(r.join("a.txt")).unwrap(), b"v1");
+}
