@@ -50,6 +50,9 @@ pub struct Safety {
     pub max_delete: Option<MaxDelete>,
     /// Allow an empty source to retire every remote file.
     pub allow_empty_source: bool,
+    /// Allow a run without versions to delete files that no backup run put in the
+    /// destination (a first run into a folder that already holds files).
+    pub delete_unknown: bool,
 }
 
 /// `--max-delete N` or `--max-delete P%`.
@@ -183,6 +186,14 @@ pub enum PlanError {
         allowed: u64,
         /// Files in the destination's live tree.
         remote_files: u64,
+    },
+    /// A run without versions would delete files no backup run put in the destination.
+    #[error(
+        "the destination holds {unknown} files that no backup run put there; a run without versions would delete them"
+    )]
+    UnknownFiles {
+        /// Files the run would delete.
+        unknown: u64,
     },
 }
 

@@ -227,6 +227,26 @@ pub async fn run_backup<R: BackupRemote>(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let the_plan = plan(&locals, &live_for_plan, &job.safety)?;
+    // Without versions, retiring is deleting. Files in a destination no run has written a
+    // manifest into were put there by someone else: delete them only when told to.
+    if !job.versions && !job.safety.delete_unknown {
+        let removed = the_plan
+            .retire
+            .iter()
+            .filter(|r| r.reason == crate::plan::RetireReason::Removed)
+            .count() as u64;
+        if removed > 0
+            && remote
+                .manifests()
+                .await
+                .map_err(RunError::Remote)?
+                .is_empty()
+        {
+            return Err(RunError::Refused(PlanError::UnknownFiles {
+                unknown: removed,
+            }));
+        }
+    }
     if !job.dry_run {
         remote.notice(&format!(
             "{} to send ({:.1} MiB), {} unchanged, {} to retire",

@@ -717,6 +717,10 @@ pub struct BackupRunArgs {
     /// Allow an empty source (otherwise refused: an unmounted disk must not empty the backup).
     #[arg(long)]
     pub allow_empty_source: bool,
+    /// With --no-versions, delete files of the destination that no backup run put there
+    /// (otherwise refused on a first run into a folder that already holds files).
+    #[arg(long)]
+    pub delete_unknown: bool,
     /// Files uploaded in parallel.
     #[arg(short, long, value_parser = clap::value_parser!(u16).range(1..=30))]
     pub jobs: Option<u16>,

@@ -146,6 +146,8 @@ pub struct BackupProfile {
     pub max_delete: Option<String>,
     /// Allow an empty source.
     pub allow_empty_source: Option<bool>,
+    /// Without versions, delete files no backup run put in the destination.
+    pub delete_unknown: Option<bool>,
     /// Files uploaded in parallel.
     pub jobs: Option<u16>,
     /// Where the JSON summary is POSTed when a run ends.

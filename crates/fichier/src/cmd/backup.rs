@@ -193,6 +193,7 @@ fn job(
         safety: Safety {
             max_delete,
             allow_empty_source: a.allow_empty_source || p.allow_empty_source.unwrap_or(false),
+            delete_unknown: a.delete_unknown || p.delete_unknown.unwrap_or(false),
         },
         retention,
         versions: !a.no_versions && p.versions.unwrap_or(true),
@@ -366,6 +367,10 @@ async fn execute(
                 }
                 PlanError::TooManyRemovals { .. } => {
                     "check the source; if the removals are intended, raise --max-delete for this run"
+                }
+                PlanError::UnknownFiles { .. } => {
+                    "back up into an empty folder, keep versions (drop --no-versions), or give \
+                     --delete-unknown if those files may go"
                 }
             };
             return Err(Failure::refused(e.to_string()).with_hint(hint).into());

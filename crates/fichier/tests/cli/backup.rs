@@ -1015,3 +1015,45 @@ fn a_destination_inside_versions_or_inside_another_backup_is_refused() {
     env.run(&["restore", "/X", r.to_str().unwrap()]).ok();
     assert_eq!(std::fs::read(r.join("a.txt")).unwrap(), b"v1");
 }
+
+#[test]
+fn a_first_mirror_run_into_a_folder_of_other_files_is_refused_until_told() {
+    let env = Env::logged_in();
+    let photos = env.root().join("photos");
+    for i in 0..5 {
+        write(
+            &photos,
+            &format!("p{i}.jpg"),
+            format!("photo {i}").as_bytes(),
+        );
+    }
+    env.run(&["upload", "-r", &format!("{}/", photos.display()), "/Photos"])
+        .ok();
+    let before = remote_files(&env, "/Photos");
+    assert_eq!(before.len(), 5);
+    let src = env.root().join("src");
+    write(&src, "new.jpg", b"new");
+    let s = src.to_str().unwrap();
+    let out = env.run(&["backup", s, "/Photos", "--no-versions"]);
+    out.code(6);
+    assert!(
+        out.stderr
+            .contains("holds 5 files that no backup run put there"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("--delete-unknown"), "{}", out.stderr);
+    assert_eq!(remote_files(&env, "/Photos"), before, "nothing was touched");
+    // With versions the old files are kept under .versions; told explicitly, they go.
+    let j = env
+        .run(&[
+            "--json",
+            "backup",
+            s,
+            "/Photos",
+            "--no-versions",
+            "--delete-unknown",
+        ])
+        .json();
+    assert_eq!(j["deleted"].as_u64(), Some(5), "{j}");
+}
