@@ -95,6 +95,10 @@ pub struct Worker {
     reporter: Option<Arc<Reporter>>,
     hooks: Arc<Hooks>,
     store: Arc<QueueStore>,
+    /// The one API client of the process (the runner's engine's), shared with the dashboard.
+    client: fichier_api::Client,
+    /// The key in its masked form, for the dashboard's account page.
+    key_hint: String,
     _lock: RunnerLock,
 }
 
@@ -116,8 +120,9 @@ pub async fn setup(
     let mut config = EngineConfig::default();
     config.connections = usize::from(work.connections);
     let (url, key, _) = ctx.key().await?;
+    let key_hint = key.masked();
     let client = crate::client::build_for_queue(&ctx.settings, &url, key)?;
-    let engine = fichier_transfer::Engine::new(client, config);
+    let engine = fichier_transfer::Engine::new(client.clone(), config);
     let mut cfg = runner_config(ctx, work, until_empty.is_some());
     if let Some(wait) = until_empty {
         cfg.max_idle_wait = wait;
@@ -172,6 +177,8 @@ pub async fn setup(
             reporter,
             hooks,
             store,
+            client,
+            key_hint,
             _lock: lock,
         },
         cfg,
@@ -329,8 +336,17 @@ async fn daemon(ctx: &mut Context, args: DaemonRunArgs, path: PathBuf) -> anyhow
     let (worker, _cfg) = setup(ctx, &path, &args.work, None, true, requeue).await?;
     // After the runner lock: a second daemon is refused before it touches the ports.
     let (web_stop, web_stop_rx) = tokio::sync::watch::channel(false);
-    let web =
-        crate::web::start_for_daemon(ctx, &args.web, to.clone(), path.clone(), web_stop_rx).await?;
+    // The dashboard asks the service through the runner's client: one key look-up, one
+    // client, one pacer for the whole daemon.
+    let web = crate::web::start_for_daemon(
+        ctx,
+        &args.web,
+        to.clone(),
+        path.clone(),
+        (worker.client.clone(), worker.key_hint.clone()),
+        web_stop_rx,
+    )
+    .await?;
     if !ctx.settings.output.quiet && !ctx.settings.output.json {
         stderr_line(&format!(
             "fichier daemon: working the queue {} (pid {}); stop with Ctrl-C or SIGTERM",
