@@ -213,7 +213,7 @@ impl EngineRemote<'_> {
         fichier_state::private_dir(&dir).map_err(local_error)?;
         // The listing gave size and whirlpool: no `file/info` needed, and the bytes are
         // checked against them.
-        let path = crate::restore::fetch_to(
+        let path = crate::fetch::fetch_to(
             self.engine,
             file.link.clone(),
             file.size,

@@ -4,17 +4,14 @@
 //! inside the target), or check the destination against the manifest.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use fichier_api::{FileLink, RemotePath};
-use fichier_transfer::{
-    DownloadOptions, Engine, EventSink, FetchOpts, Fetched, FileJob, NoEvents, TransferError,
-    ensure_dir_inside,
-};
+use fichier_transfer::{Engine, TransferError, ensure_dir_inside};
 use futures_util::StreamExt as _;
 use serde::Serialize;
 
+use crate::fetch::fetch_to;
 use crate::journal::ManifestEntry;
 use crate::manifest::{VerifyReport, decode, restore_plan, verify as verify_manifest};
 use crate::remote::EngineRemote;
@@ -286,44 +283,6 @@ pub async fn fetch_one(
         "file",
     )
     .await
-}
-
-/// Downloads `link` (`size` bytes, `whirlpool` when known) to `dir/name`: the one way this
-/// crate reads a file back (restore, verify, manifests).
-pub(crate) async fn fetch_to(
-    engine: &Engine,
-    link: FileLink,
-    size: u64,
-    whirlpool: Option<String>,
-    dir: &Path,
-    name: &str,
-) -> Result<PathBuf, TransferError> {
-    let dest = dir.join(name);
-    let job = FileJob {
-        id: 0,
-        display: name.to_owned(),
-        link,
-        password: None,
-        size,
-        checksum: whirlpool,
-        dest: dest.clone(),
-        root: dir.to_path_buf(),
-    };
-    let defaults = DownloadOptions::new(dir);
-    let opts = FetchOpts {
-        segments: None,
-        verify: true,
-        overwrite: false,
-        token_max_age: defaults.token_max_age,
-    };
-    let events: Arc<dyn EventSink> = Arc::new(NoEvents);
-    match engine.fetch_file(&job, &opts, events).await? {
-        Fetched::Done { .. } => Ok(dest),
-        Fetched::Skipped(why) => Err(TransferError::new(
-            fichier_transfer::ErrorClass::Local,
-            format!("{}: {why}", dest.display()),
-        )),
-    }
 }
 
 /// Moves a fetched file into place without ever replacing what is there (a hard link fails

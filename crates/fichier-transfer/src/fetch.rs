@@ -243,6 +243,18 @@ pub(crate) fn segments_for(size: u64, asked: Option<u32>) -> u32 {
 }
 
 impl Engine {
+    /// Downloads one resolved file to `job.dest` (through `NAME.part`, resumed, segmented,
+    /// verified, renamed into place) and says how it ended: the call for callers that need
+    /// each file's result (the queue runner, restore) rather than a [`Summary`](crate::Summary).
+    pub async fn fetch_file(
+        &self,
+        job: &FileJob,
+        opts: &FetchOpts,
+        events: Arc<dyn EventSink>,
+    ) -> Result<Fetched, TransferError> {
+        self.fetch(job, opts, events).await
+    }
+
     /// Downloads one resolved file (with retries of the whole file after a checksum mismatch).
     pub(crate) async fn fetch(
         &self,
