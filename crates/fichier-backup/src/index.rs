@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use fichier_state::{Db, DbError, Schema, Synchronous};
+use fichier_state::{Db, Schema, Synchronous};
 use rusqlite::{OptionalExtension, params};
 
 use crate::source::SourceFile;
@@ -38,7 +38,7 @@ pub struct IndexedFile {
 pub struct IndexError {
     path: String,
     #[source]
-    source: Box<dyn std::error::Error + Send + Sync>,
+    source: crate::db::Cause,
 }
 
 const SQL: &str = "
@@ -60,29 +60,13 @@ const SCHEMA: Schema = Schema {
     synchronous: Synchronous::Normal,
 };
 
-fn open_error(path: &Path, e: DbError) -> IndexError {
-    IndexError {
-        path: path.display().to_string(),
-        source: match e {
-            DbError::Sqlite { source, .. } => Box::new(source),
-            other => Box::new(other),
-        },
-    }
-}
-
 impl LocalIndex {
     /// Opens (creating if needed) the index at `path`. Another process holding the database
     /// makes this wait up to `busy` before failing.
     pub fn open(path: &Path, busy: Duration) -> Result<Self, IndexError> {
-        let db = Db::open(path, &SCHEMA).map_err(|e| open_error(path, e))?;
-        db.lock().busy_timeout(busy).map_err(|e| {
-            open_error(
-                path,
-                DbError::Sqlite {
-                    path: path.into(),
-                    source: e,
-                },
-            )
+        let db = crate::db::open(path, &SCHEMA, busy).map_err(|source| IndexError {
+            path: path.display().to_string(),
+            source,
         })?;
         Ok(LocalIndex {
             db,

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use fichier_state::{Db, DbError, Schema, Synchronous};
+use fichier_state::{Db, Schema, Synchronous};
 use rusqlite::{OptionalExtension, params};
 
 /// The journal database.
@@ -62,7 +62,7 @@ pub struct ManifestEntry {
 pub struct JournalError {
     path: String,
     #[source]
-    source: Box<dyn std::error::Error + Send + Sync>,
+    source: crate::db::Cause,
 }
 
 const SQL: &str = "
@@ -103,28 +103,12 @@ const SCHEMA: Schema = Schema {
     synchronous: Synchronous::Full,
 };
 
-fn open_error(path: &Path, e: DbError) -> JournalError {
-    JournalError {
-        path: path.display().to_string(),
-        source: match e {
-            DbError::Sqlite { source, .. } => Box::new(source),
-            other => Box::new(other),
-        },
-    }
-}
-
 impl Journal {
     /// Opens (creating if needed) the journal at `path`.
     pub fn open(path: &Path, busy: Duration) -> Result<Self, JournalError> {
-        let db = Db::open(path, &SCHEMA).map_err(|e| open_error(path, e))?;
-        db.lock().busy_timeout(busy).map_err(|e| {
-            open_error(
-                path,
-                DbError::Sqlite {
-                    path: path.into(),
-                    source: e,
-                },
-            )
+        let db = crate::db::open(path, &SCHEMA, busy).map_err(|source| JournalError {
+            path: path.display().to_string(),
+            source,
         })?;
         Ok(Journal {
             db,
@@ -135,8 +119,11 @@ impl Journal {
     /// Opens an existing journal to read it (the dashboard's Backups page): runs no schema,
     /// creates nothing; `None` when no backup has run yet.
     pub fn open_existing(path: &Path) -> Result<Option<Self>, JournalError> {
-        Ok(Db::open_existing(path, &SCHEMA)
-            .map_err(|e| open_error(path, e))?
+        Ok(crate::db::open_existing(path, &SCHEMA)
+            .map_err(|source| JournalError {
+                path: path.display().to_string(),
+                source,
+            })?
             .map(|db| Journal {
                 db,
                 path: path.display().to_string(),

@@ -10,6 +10,7 @@
 //! folder) and verifies each file's whirlpool. The library never prints and gives no advice:
 //! its errors carry kinds and data; the CLI words them.
 
+mod db;
 mod fetch;
 pub mod index;
 pub mod journal;
