@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -19,7 +20,7 @@ use crate::inbox::Inbox;
 use crate::log::Log;
 use crate::queue::Queue;
 use crate::state::App;
-use crate::{api, auth, cnl, events, pages};
+use crate::{actions, api, auth, cnl, events, pages};
 
 /// Builds the shared state and starts the queue watcher (no listener); `stopping` ends the
 /// watcher and the live streams. Call inside a Tokio runtime.
@@ -60,6 +61,9 @@ fn app(
 fn dashboard_router(app: Arc<App>, port: u16, listen: IpAddr) -> Router {
     pages::router()
         .merge(api::router())
+        // axum's default 2 MiB would refuse the documented 4 MiB link lists; the multipart
+        // framing around the file needs a little more.
+        .layer(DefaultBodyLimit::max(actions::MAX_UPLOAD + 64 * 1024))
         .layer(from_fn_with_state(app.clone(), auth::guard))
         .layer(from_fn_with_state((port, listen), auth::check_host))
         .layer(from_fn(auth::security_headers))
