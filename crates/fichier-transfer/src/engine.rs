@@ -82,6 +82,18 @@ impl Engine {
         }
     }
 
+    /// Downloads one resolved file to `job.dest` (through `NAME.part`, resumed, segmented,
+    /// verified, renamed into place) and says how it ended: the call for callers that need
+    /// each file's result (the queue runner, restore) rather than a [`Summary`](crate::Summary).
+    pub async fn fetch_file(
+        &self,
+        job: &crate::FileJob,
+        opts: &crate::FetchOpts,
+        events: Arc<dyn EventSink>,
+    ) -> Result<crate::Fetched, TransferError> {
+        self.fetch(job, opts, events).await
+    }
+
     /// The run's remote tree.
     pub fn tree(&self) -> &RemoteTree {
         &self.inner.tree

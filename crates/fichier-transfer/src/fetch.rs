@@ -51,36 +51,37 @@ const MIN_SEGMENT: u64 = 1 << 20;
 /// How often a segmented download's state file is rewritten.
 const SAVE_EVERY: Duration = Duration::from_millis(500);
 
-/// A file to download, fully resolved.
+/// A file to download, fully resolved (link, size and expected whirlpool known), for
+/// [`Engine::fetch_file`].
 #[derive(Debug, Clone)]
-pub(crate) struct FileJob {
-    pub(crate) id: FileId,
-    pub(crate) display: String,
-    pub(crate) link: FileLink,
-    pub(crate) password: Option<Password>,
-    pub(crate) size: u64,
-    pub(crate) checksum: Option<String>,
-    pub(crate) dest: PathBuf,
+pub struct FileJob {
+    pub id: FileId,
+    pub display: String,
+    pub link: FileLink,
+    pub password: Option<Password>,
+    pub size: u64,
+    pub checksum: Option<String>,
+    pub dest: PathBuf,
 }
 
-/// Per-run download settings a file needs.
+/// Download settings one file needs.
 #[derive(Debug, Clone)]
-pub(crate) struct FetchOpts {
-    pub(crate) segments: Option<u32>,
-    pub(crate) verify: bool,
-    pub(crate) overwrite: bool,
-    pub(crate) token_max_age: Duration,
+pub struct FetchOpts {
+    pub segments: Option<u32>,
+    pub verify: bool,
+    pub overwrite: bool,
+    pub token_max_age: Duration,
 }
 
 /// How a file ended.
 #[derive(Debug)]
-pub(crate) enum Fetched {
+pub enum Fetched {
     Done { whirlpool: Option<String> },
     Skipped(String),
 }
 
 /// `NAME.part` for `NAME`.
-pub(crate) fn part_path(dest: &Path) -> PathBuf {
+pub fn part_path(dest: &Path) -> PathBuf {
     let mut s = dest.as_os_str().to_owned();
     s.push(".part");
     PathBuf::from(s)

@@ -2,7 +2,7 @@
 //! items, clear the finished ones; each logged. Neither `pages` nor `api` is imported here.
 
 use axum::extract::Multipart;
-use fichier_transfer::queue::Selector;
+use fichier_queue::Selector;
 
 use crate::error::WebError;
 use crate::queue::{AddReport, Op};

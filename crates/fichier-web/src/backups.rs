@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::error::WebError;
 use crate::state::App;
-use fichier_transfer::backup::journal::Journal;
+use fichier_backup::journal::Journal;
 
 /// Runs shown at most.
 const SHOWN: usize = 50;
@@ -33,10 +33,10 @@ pub async fn recent(app: &App) -> Result<Vec<RunView>, WebError> {
         return Ok(Vec::new());
     };
     tokio::task::spawn_blocking(move || -> Result<Vec<RunView>, WebError> {
-        if !path.exists() {
+        // Read only what `fichier backup` wrote: no schema run, nothing created.
+        let Some(journal) = Journal::open_existing(&path)? else {
             return Ok(Vec::new());
-        }
-        let journal = Journal::open(&path, std::time::Duration::from_secs(2))?;
+        };
         let runs = journal.recent_runs(SHOWN)?;
         Ok(runs
             .into_iter()

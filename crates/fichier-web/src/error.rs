@@ -9,8 +9,8 @@ use axum::Json;
 use axum::extract::multipart::MultipartError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use fichier_transfer::backup::journal::JournalError;
-use fichier_transfer::queue::QueueError;
+use fichier_backup::journal::JournalError;
+use fichier_queue::QueueError;
 
 /// Why a dashboard request (or a Click'n'Load hand-off) failed. The `Display` text is what
 /// the person reads; [`WebError::status`] is how HTTP says it.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::extract::{Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use fichier_transfer::queue::{Item, ItemId};
+use fichier_queue::{Item, ItemId};
 use futures_util::stream::{self, Stream};
 use serde::Deserialize;
 use serde_json::json;
@@ -213,16 +213,13 @@ mod tests {
 
         let id = first.items[1].id;
         queue
-            .act(
-                crate::queue::Op::Pause,
-                fichier_transfer::queue::Selector::Id(id),
-            )
+            .act(crate::queue::Op::Pause, fichier_queue::Selector::Id(id))
             .await
             .unwrap();
         queue
             .act(
                 crate::queue::Op::Remove,
-                fichier_transfer::queue::Selector::Id(first.items[0].id),
+                fichier_queue::Selector::Id(first.items[0].id),
             )
             .await
             .unwrap();

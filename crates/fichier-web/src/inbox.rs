@@ -90,7 +90,7 @@ pub fn classify(links: &[String]) -> (Vec<String>, Vec<String>) {
     let mut fichier: Vec<String> = Vec::new();
     let mut ignored = Vec::new();
     for link in links {
-        match fichier_transfer::queue::links::normalise_link(link) {
+        match fichier_queue::links::normalise_link(link) {
             Some(n) if !fichier.contains(&n) => fichier.push(n),
             Some(_) => {}
             None => ignored.push(link.clone()),

@@ -11,7 +11,7 @@ use axum::extract::{Multipart, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use fichier_transfer::queue::{Item, State as ItemState};
+use fichier_queue::{Item, State as ItemState};
 
 use crate::error::WebError;
 use crate::html::escape;

@@ -4,7 +4,7 @@
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-use fichier_transfer::queue::{
+use fichier_queue::{
     AddOutcome, Item, ItemId, NewItem, Position, QueueError, QueueStore, Selector,
 };
 use serde::Serialize;
@@ -160,15 +160,14 @@ impl Queue {
         let items: Vec<ToAdd> = links
             .into_iter()
             .map(|link| {
-                let item =
-                    fichier_transfer::queue::links::normalise_link(&link).map(|source| NewItem {
-                        source,
-                        target_dir: target.clone(),
-                        package: package.clone(),
-                        origin: origin.clone(),
-                        comment: comment.clone(),
-                        ..NewItem::default()
-                    });
+                let item = fichier_queue::links::normalise_link(&link).map(|source| NewItem {
+                    source,
+                    target_dir: target.clone(),
+                    package: package.clone(),
+                    origin: origin.clone(),
+                    comment: comment.clone(),
+                    ..NewItem::default()
+                });
                 (link, item, true)
             })
             .collect();
@@ -181,17 +180,15 @@ impl Queue {
         self.with(move |s| {
             let mut report = AddReport::default();
             for (link, item, starts) in items {
-                let Some(item) = item else {
+                let Some(mut item) = item else {
                     report.ignored.push(link);
                     continue;
                 };
+                // Paused in the same transaction as the add: a running daemon cannot claim
+                // it in between.
+                item.paused |= !starts;
                 match s.add(item)? {
-                    AddOutcome::Added(id) => {
-                        if !starts {
-                            s.pause(&Selector::Id(id))?;
-                        }
-                        report.added.push(id)
-                    }
+                    AddOutcome::Added(id) => report.added.push(id),
                     AddOutcome::Duplicate { existing, why } => report.duplicates.push(Duplicate {
                         link,
                         existing,
@@ -246,14 +243,14 @@ pub fn crawljob_items(
     package: Option<String>,
     origin: &str,
 ) -> Result<Vec<ToAdd>, WebError> {
-    use fichier_transfer::queue::{crawljob, watch};
+    use fichier_queue::{crawljob, watch};
     let parsed = crawljob::parse(text).map_err(|e| WebError::BadInput(e.to_string()))?;
     let mut items = Vec::new();
     for (n, job) in parsed.jobs.iter().enumerate() {
         let dir = watch::job_target(job, target)
             .map_err(|e| WebError::BadInput(format!("job {}: {e}", n + 1)))?;
         for link in job.links() {
-            let item = fichier_transfer::queue::links::normalise_link(link).map(|source| {
+            let item = fichier_queue::links::normalise_link(link).map(|source| {
                 let mut item = job.item(source, dir.clone(), origin);
                 if package.is_some() {
                     item.package = package.clone();

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use fichier_transfer::queue::{Item, ItemId};
+use fichier_queue::{Item, ItemId};
 use tokio::sync::watch;
 
 use crate::account::Account;

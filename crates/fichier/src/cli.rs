@@ -1002,7 +1002,7 @@ pub struct QueueWorkArgs {
     pub limit_rate: Option<u64>,
     /// Bandwidth by local time of day: "08:00,2M 23:00,off" (off = unlimited).
     #[arg(long, value_name = "TABLE", value_parser = parse_timetable)]
-    pub timetable: Option<fichier_transfer::queue::timetable::Timetable>,
+    pub timetable: Option<fichier_transfer::Timetable>,
     /// Do not compare the whirlpool (the size is still checked).
     #[arg(long)]
     pub no_verify: bool,
@@ -1085,8 +1085,8 @@ pub struct DaemonInstallArgs {
     pub force: bool,
 }
 
-fn parse_timetable(raw: &str) -> Result<fichier_transfer::queue::timetable::Timetable, String> {
-    fichier_transfer::queue::timetable::Timetable::parse(raw)
+fn parse_timetable(raw: &str) -> Result<fichier_transfer::Timetable, String> {
+    fichier_transfer::Timetable::parse(raw)
 }
 
 /// `30s`, `15m`, `1h`, `0`.

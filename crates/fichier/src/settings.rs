@@ -56,6 +56,8 @@ pub struct Settings {
     pub output: OutputSettings,
     /// Directories.
     pub dirs: Dirs,
+    /// Where every state file of this configuration lives (the sandbox's apart).
+    pub paths: fichier_state::StatePaths,
     /// Keyring mode.
     pub keyring: KeyringMode,
     /// Minimum gap between API calls, when overridden (config `min_gap_ms`). `None` keeps the
@@ -362,6 +364,7 @@ impl Settings {
             api_key_file: global.api_key_file.clone().or(config.api_key_file.clone()),
             config_key_file: config.api_key_file,
             output,
+            paths: fichier_state::StatePaths::new(&dirs.data, &dirs.cache, sandbox),
             dirs,
             keyring,
             min_gap,

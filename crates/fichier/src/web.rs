@@ -13,8 +13,8 @@ use crate::error::Failure;
 /// The web settings of `fichier daemon` and `fichier dashboard --serve`, with a warning
 /// printed for a non-loopback `--listen`.
 pub fn web_config(ctx: &Context, web: &WebArgs, download_dir: std::path::PathBuf) -> WebConfig {
-    let mut config = WebConfig::new(ctx.settings.dirs.data.clone(), download_dir);
-    config.backup_journal = Some(crate::cmd::backup::journal_path(ctx));
+    let mut config = WebConfig::new(ctx.settings.paths.data().to_path_buf(), download_dir);
+    config.backup_journal = Some(ctx.settings.paths.backup_journal());
     if let Some(port) = web.port {
         config.port = port;
     }

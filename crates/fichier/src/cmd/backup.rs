@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use fichier_api::{ErrorKind, RemotePath};
-use fichier_transfer::backup::journal::{Journal, RunRecord};
-use fichier_transfer::backup::plan::{MaxDelete, PlanError, Safety};
-use fichier_transfer::backup::remote::EngineRemote;
-use fichier_transfer::backup::retention::{KeepWithin, Retention};
-use fichier_transfer::backup::run::{BackupJob, RemoteError, RunError, RunSummary, run_backup};
-use fichier_transfer::backup::source::SourceFilter;
+use fichier_backup::journal::{Journal, RunRecord};
+use fichier_backup::plan::{MaxDelete, PlanError, Safety};
+use fichier_backup::remote::EngineRemote;
+use fichier_backup::retention::{KeepWithin, Retention};
+use fichier_backup::run::{BackupJob, RemoteError, RunError, RunSummary, run_backup};
+use fichier_backup::source::SourceFilter;
 use fichier_transfer::{EngineConfig, Timetable, parse_rate};
 
 use super::backup_log::{LoggedRemote, StepLog};
@@ -36,14 +36,9 @@ pub async fn run(ctx: &mut Context, cmd: BackupCommand) -> anyhow::Result<Exit> 
     }
 }
 
-/// The state directory of backups (locks, index, journal, scratch).
+/// The state directory of backups (locks, index, journal, scratch; the sandbox's own).
 fn state_dir(ctx: &Context) -> PathBuf {
-    ctx.settings.dirs.data.join("backup")
-}
-
-/// The journal of every run (the dashboard's Backups page reads it).
-pub fn journal_path(ctx: &Context) -> PathBuf {
-    state_dir(ctx).join("backup-journal.db")
+    ctx.settings.paths.backup_dir()
 }
 
 /// Profile name, source and destination from the positional arguments.
@@ -591,7 +586,7 @@ fn render(
 
 /// `fichier backup ls`: profiles and their last run.
 fn list(ctx: &Context) -> anyhow::Result<Exit> {
-    let journal_path = journal_path(ctx);
+    let journal_path = ctx.settings.paths.backup_journal();
     let journal = if journal_path.exists() {
         Journal::open(&journal_path, Duration::from_secs(5)).ok()
     } else {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use fichier_transfer::queue::CrawlJob;
+use fichier_queue::CrawlJob;
 use serde::Serialize;
 
 use super::Batch;

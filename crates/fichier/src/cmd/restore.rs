@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use fichier_api::{FileLink, RemotePath};
-use fichier_transfer::backup::journal::ManifestEntry;
-use fichier_transfer::backup::manifest::{decode, restore_plan, verify as verify_manifest};
-use fichier_transfer::backup::remote::EngineRemote;
-use fichier_transfer::backup::retention::parse_version_folder_name;
-use fichier_transfer::backup::run::{BackupRemote, RemoteError};
+use fichier_backup::journal::ManifestEntry;
+use fichier_backup::manifest::{decode, restore_plan, verify as verify_manifest};
+use fichier_backup::remote::EngineRemote;
+use fichier_backup::retention::parse_version_folder_name;
+use fichier_backup::run::{BackupRemote, RemoteError};
 use fichier_transfer::{DownloadInput, DownloadOptions, EngineConfig, Event, RecordEvents};
 use futures_util::StreamExt as _;
 use serde::Serialize;
@@ -318,7 +318,7 @@ fn place(fetched: &Path, target: &Path, entry: &ManifestEntry) -> Result<(), Str
 struct VerifyJson<'a> {
     stamp: &'a str,
     #[serde(flatten)]
-    report: &'a fichier_transfer::backup::manifest::VerifyReport,
+    report: &'a fichier_backup::manifest::VerifyReport,
     read: usize,
     read_failed: Vec<(String, String)>,
 }

@@ -183,8 +183,8 @@ fn browser_adds_links_pauses_and_resumes_one_then_watches_them_finish_with_the_d
 }
 
 /// Adds an item straight to the store (as a runner's view of it is set up below).
-fn seed(store: &fichier_transfer::queue::QueueStore, id: &str, name: &str, size: u64) -> i64 {
-    use fichier_transfer::queue::{AddOutcome, NewItem};
+fn seed(store: &fichier_queue::QueueStore, id: &str, name: &str, size: u64) -> i64 {
+    use fichier_queue::{AddOutcome, NewItem};
     let item = NewItem {
         source: format!("https://1fichier.com/?{id}"),
         target_dir: PathBuf::from("/srv/downloads"),
@@ -202,7 +202,7 @@ fn seed(store: &fichier_transfer::queue::QueueStore, id: &str, name: &str, size:
 
 #[test]
 fn browser_follows_progress_and_state_reasons_live() {
-    use fichier_transfer::queue::{QueueStore, Selector, State};
+    use fichier_queue::{QueueStore, Selector, State};
     let Some(d) = driver() else { return };
     let env = Env::logged_in();
     let server = start_dashboard(&env, &env.root().join("dl"));

@@ -1,7 +1,7 @@
 //! The queue runner: claims queued items with a lease, downloads each through the engine
 //! (resume from `.part`, one token per attempt renewed on expiry, whirlpool or size check,
 //! atomic rename), writes progress to the store about once a second, and applies the
-//! scheduling rules of [`super::schedule`]: files at once by tier, one global connection cap,
+//! scheduling rules of [`crate::schedule`]: files at once by tier, one global connection cap,
 //! whole-queue pauses (flood, location, VPN), "needs Premium" on a free account, offline and
 //! failed items. It draws nothing: callers get engine [`Event`]s (file id = item id) and
 //! [`QueueObserver`] calls.
@@ -19,15 +19,17 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::schedule::{self, NEEDS_PREMIUM, PauseKind, Requeue, RetryRules, Tier, Verdict};
-use super::store::{Item, ItemId, QueueError, QueueStore, State};
-use super::timetable::Timetable;
-use crate::engine::Engine;
-use crate::error::{ErrorClass, TransferError};
-use crate::events::{Event, EventSink, FileId};
-use crate::fetch::{FetchOpts, Fetched, FileJob, part_path};
-use crate::names::{join_inside, safe_local_name};
-use crate::state::state_path;
+use crate::intake;
+use crate::links::is_folder_link;
+use crate::schedule::{self, NEEDS_PREMIUM, PauseKind, Requeue, RetryRules, Tier, Verdict};
+use crate::store::{Item, ItemId, QueueError, QueueStore, State};
+use fichier_transfer::Engine;
+use fichier_transfer::Timetable;
+use fichier_transfer::state_path;
+use fichier_transfer::{ErrorClass, TransferError};
+use fichier_transfer::{Event, EventSink, FileId};
+use fichier_transfer::{FetchOpts, Fetched, FileJob, part_path};
+use fichier_transfer::{join_inside, safe_local_name};
 
 /// How the runner works. `Default` gives the documented defaults.
 #[derive(Debug, Clone)]
@@ -418,7 +420,7 @@ impl Runner {
             if !rq.due(&item, inner.cfg.retry.max_failures, now) {
                 continue;
             }
-            if inner.store.retry(&super::store::Selector::Id(item.id))? > 0 {
+            if inner.store.retry(&crate::store::Selector::Id(item.id))? > 0 {
                 // A new round of retries, with the backoff from its start.
                 inner
                     .failures
@@ -525,7 +527,7 @@ impl Runner {
                 if item.state == State::Waiting && item.reason.as_deref() == Some(NEEDS_PREMIUM) {
                     self.inner
                         .store
-                        .retry(&super::store::Selector::Id(item.id))
+                        .retry(&crate::store::Selector::Id(item.id))
                         .map_err(store_err)?;
                 }
             }
@@ -627,6 +629,18 @@ impl Runner {
         let inner = &self.inner;
         let runner = inner.cfg.runner_id.clone();
         let id = item.id;
+        if is_folder_link(&item.source) {
+            // Queued by a way in that does not list folders (dashboard, Click'n'Load, a
+            // `.crawljob`): the same rule as `queue add`, applied now.
+            let outcome = match self.expand_folder(&item).await {
+                Ok(()) => return,
+                Err(e) => Outcome::Finished(Err(e)),
+            };
+            if let Err(e) = self.conclude(&item, &runner, outcome).await {
+                tracing::warn!("queue item {id}: cannot record its state: {e}");
+            }
+            return;
+        }
         let mut ctl = inner.ctl.subscribe();
         // A pause already under way (another worker hit it) stops this one at once.
         let seen_epoch = inner.pause_epoch.load(Ordering::SeqCst);
@@ -1005,11 +1019,35 @@ impl Runner {
             size: Some(size),
         });
         let sink: Arc<dyn EventSink> = progress.clone();
-        match inner.engine.fetch(&job, &opts, sink).await? {
+        match inner.engine.fetch_file(&job, &opts, sink).await? {
             Fetched::Done { whirlpool: got } => Ok((dest, size, got.or(whirlpool))),
             // The same file is already there (e.g. renamed into place just before a kill).
             Fetched::Skipped(_) => Ok((dest, size, whirlpool)),
         }
+    }
+
+    /// Replaces a shared-folder item with the items of its files (one transaction), by the
+    /// one rule of [`crate::intake`].
+    async fn expand_folder(&self, item: &Item) -> Result<(), TransferError> {
+        let inner = &self.inner;
+        let store_err = |e: QueueError| TransferError::new(ErrorClass::Local, e.to_string());
+        let password = inner.store.password(item.id).map_err(store_err)?;
+        let template = intake::template_of(item, password.clone());
+        let files = intake::shared_folder_items(
+            inner.engine.client(),
+            &item.source,
+            password.map(Password::new).as_ref(),
+            &template,
+        )
+        .await?;
+        if files.is_empty() {
+            return Err(TransferError::new(
+                ErrorClass::Permanent,
+                format!("{}: the shared folder has no files", item.source),
+            ));
+        }
+        inner.store.replace(item.id, files).map_err(store_err)?;
+        Ok(())
     }
 
     /// The link, name, size and whirlpool of an item: known from the add, or asked once
@@ -1039,13 +1077,6 @@ impl Runner {
                     format!("{src} is not a file"),
                 )),
             };
-        }
-        if src.contains("/dir/") {
-            return Err(TransferError::new(
-                ErrorClass::Permanent,
-                format!("{src} is a shared folder, not a file"),
-            )
-            .hint("add it again with `fichier queue add`, which queues each of its files"));
         }
         let link = FileLink::parse(src)
             .map_err(|e| TransferError::new(ErrorClass::Permanent, e.to_string()))?;

@@ -12,13 +12,13 @@ use fichier_api::{
     TreeError,
 };
 
-use super::manifest::MANIFESTS_DIR;
-use super::plan::{LocalEntry, RemoteCopy};
-use super::run::{BackupRemote, RemoteError, VERSIONS_DIR};
-use crate::engine::Engine;
-use crate::error::{ErrorClass, TransferError};
-use crate::events::{Event, EventSink, RecordEvents, Tee};
-use crate::upload::{UploadDest, UploadOptions};
+use crate::manifest::MANIFESTS_DIR;
+use crate::plan::{LocalEntry, RemoteCopy};
+use crate::run::{BackupRemote, RemoteError, VERSIONS_DIR};
+use fichier_transfer::Engine;
+use fichier_transfer::{ErrorClass, TransferError};
+use fichier_transfer::{Event, EventSink, RecordEvents, Tee};
+use fichier_transfer::{UploadDest, UploadOptions};
 
 /// The destination folder of a backup, reached through an engine.
 pub struct EngineRemote<'a> {
@@ -210,19 +210,19 @@ impl EngineRemote<'_> {
         }
         let dir = self.scratch.join("manifest");
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).map_err(local_error)?;
-        let opts = crate::download::DownloadOptions::new(&dir);
+        fichier_state::private_dir(&dir).map_err(local_error)?;
+        let opts = fichier_transfer::DownloadOptions::new(&dir);
         let rec = Arc::new(RecordEvents::new());
         // The listing gave size and whirlpool: no `file/info` needed, and the bytes are
         // checked against them.
         let input = match &file.checksum {
-            Some(w) => crate::download::DownloadInput::Known {
+            Some(w) => fichier_transfer::DownloadInput::Known {
                 link: file.link.clone(),
                 name: name.to_string(),
                 size: file.size,
                 whirlpool: w.clone(),
             },
-            None => crate::download::DownloadInput::Link(file.link.clone()),
+            None => fichier_transfer::DownloadInput::Link(file.link.clone()),
         };
         let summary = self.engine.download(&[input], &opts, rec.clone()).await;
         if let Some(f) = summary.failures.first() {
@@ -341,13 +341,11 @@ impl BackupRemote for EngineRemote<'_> {
             // A backup sends many small files per folder, and each batch costs an
             // `upload/get_upload_server` on the API's pace: batch up to 100 files (the
             // service takes 500; an older SDK splits at 100) and 64 MiB.
-            let opts = UploadOptions {
-                jobs: self.jobs,
-                force: true,
-                batch_files: 100,
-                batch_bytes: 64 << 20,
-                ..UploadOptions::default()
-            };
+            let mut opts = UploadOptions::default();
+            opts.jobs = self.jobs;
+            opts.force = true;
+            opts.batch_files = 100;
+            opts.batch_bytes = 64 << 20;
             let rec = Arc::new(RecordEvents::new());
             let sink: Arc<dyn EventSink> = match &self.watcher {
                 Some(w) => Arc::new(Tee(rec.clone(), w.clone())),
@@ -488,9 +486,9 @@ impl BackupRemote for EngineRemote<'_> {
             .filter(|f| f.filename == name)
             .map(|f| f.link.to_string())
             .collect();
-        std::fs::create_dir_all(&self.scratch).map_err(local_error)?;
         let path = self.scratch.join(name);
-        std::fs::write(&path, &bytes).map_err(local_error)?;
+        // A manifest names every backed-up file: private like the rest of the state.
+        fichier_state::write_private(&path, &bytes).map_err(local_error)?;
         let entry = LocalEntry {
             rel: format!("{dir}/{name}"),
             size: bytes.len() as u64,

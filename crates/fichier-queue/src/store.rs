@@ -5,14 +5,15 @@
 //! claim items under a lease, so an item whose runner was killed becomes claimable again.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
-use crate::names::safe_local_name;
+use fichier_state::{Db, DbError, Schema, Synchronous};
+use fichier_transfer::safe_local_name;
 
 /// The id of a queue item (stable for the item's life, never reused).
 pub type ItemId = i64;
@@ -119,6 +120,9 @@ pub struct NewItem {
     pub origin: String,
     /// Free text from the person or the crawljob.
     pub comment: Option<String>,
+    /// Starts paused (a crawljob's `enabled=false`, an unticked "start"): written in the same
+    /// transaction as the item, so no runner can claim it in between.
+    pub paused: bool,
 }
 
 impl std::fmt::Debug for NewItem {
@@ -134,6 +138,7 @@ impl std::fmt::Debug for NewItem {
             .field("whirlpool", &self.whirlpool)
             .field("origin", &self.origin)
             .field("comment", &self.comment)
+            .field("paused", &self.paused)
             .finish()
     }
 }
@@ -362,78 +367,83 @@ const COLUMNS: &str = "id, source, target_dir, package, priority, position, name
     whirlpool, state, reason, retryable, until_us, bytes_done, speed_bps, eta_secs, attempts, \
     path, origin, comment, added_us, updated_us, password IS NOT NULL";
 
+/// The reason of an item paused by a person (or added paused).
+const PAUSED_BY_USER: &str = "paused by the user";
+
 const ACTIVE: &str = "('checking', 'downloading', 'verifying')";
 
-/// The queue database. Cheap to share: `Send + Sync`, one connection behind a mutex; open one
-/// per process (or more: they coordinate through SQLite locks like separate processes do).
+/// A [`NewItem`] whose source and target were checked, with what the insert needs.
+struct Checked {
+    item: NewItem,
+    source: String,
+    target_path: Option<PathBuf>,
+}
+
+impl Checked {
+    fn new(item: NewItem) -> Result<Checked, QueueError> {
+        let source = item.source.trim().to_owned();
+        if source.is_empty() || source.chars().any(char::is_control) {
+            return Err(QueueError::BadInput(format!(
+                "{:?} is not a link or a remote path",
+                item.source
+            )));
+        }
+        if !item.target_dir.is_absolute() {
+            return Err(QueueError::BadInput(format!(
+                "target directory {} is not absolute",
+                item.target_dir.display()
+            )));
+        }
+        let target_path = item
+            .name
+            .as_ref()
+            .map(|n| item.target_dir.join(safe_local_name(n)));
+        Ok(Checked {
+            item,
+            source,
+            target_path,
+        })
+    }
+}
+
+/// The queue database. Cheap to share: `Send + Sync`; every `open` of the same file in one
+/// process shares one connection ([`fichier_state::Db`]), and processes coordinate through
+/// SQLite's locks.
 #[derive(Debug)]
 pub struct QueueStore {
-    conn: Mutex<Connection>,
+    db: Arc<Db>,
     path: String,
 }
 
+/// The queue's schema, for the one SQLite opener.
+const QUEUE_SCHEMA: Schema = Schema {
+    name: "download queue",
+    version: SCHEMA_VERSION,
+    sql: SCHEMA,
+    synchronous: Synchronous::Normal,
+};
+
 impl QueueStore {
-    /// Opens (creating if needed) the queue at `path`: the directory `0700` when created, the
-    /// file `0600` (narrowed if an older file was wider), WAL mode, 5 s busy timeout.
+    /// Opens (creating if needed) the queue at `path`: the directory `0700`, the file and its
+    /// `-wal`/`-shm` `0600` (narrowed if an older file was wider), WAL mode, 5 s busy timeout.
     pub fn open(path: &Path) -> Result<QueueStore, QueueError> {
         let shown = path.display().to_string();
-        let io = |source| QueueError::Io {
-            path: shown.clone(),
-            source,
-        };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fichier_api::private_dir(dir).map_err(|source| QueueError::Io {
-                path: dir.display().to_string(),
+        let db = Db::open(path, &QUEUE_SCHEMA).map_err(|e| match e {
+            DbError::Io { source, .. } => QueueError::Io {
+                path: shown.clone(),
                 source,
-            })?;
-        }
-        create_private_file(path).map_err(io)?;
-        let sql = |source| QueueError::Sqlite {
-            path: shown.clone(),
-            source,
-        };
-        let mut conn = Connection::open(path).map_err(sql)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(sql)?;
-        // Switching to WAL needs a moment alone with the file; another process opening at the
-        // same instant can make it answer "busy" without waiting, so try a few times.
-        let mut tries = 0;
-        loop {
-            match conn
-                .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
-            {
-                Ok(_) => break,
-                Err(e) if tries < 50 && is_busy(&e) => {
-                    tries += 1;
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Err(e) => return Err(sql(e)),
-            }
-        }
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(sql)?;
-        {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(sql)?;
-            let found: i64 = tx
-                .query_row("PRAGMA user_version", [], |r| r.get(0))
-                .map_err(sql)?;
-            if found > SCHEMA_VERSION {
-                return Err(QueueError::NewerSchema {
-                    path: shown.clone(),
-                    found,
-                    known: SCHEMA_VERSION,
-                });
-            }
-            tx.execute_batch(SCHEMA).map_err(sql)?;
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-                .map_err(sql)?;
-            tx.commit().map_err(sql)?;
-        }
-        Ok(QueueStore {
-            conn: Mutex::new(conn),
-            path: shown,
-        })
+            },
+            DbError::Sqlite { source, .. } => QueueError::Sqlite {
+                path: shown.clone(),
+                source,
+            },
+            DbError::NewerSchema { found, known, .. } => QueueError::NewerSchema {
+                path: shown.clone(),
+                found,
+                known,
+            },
+        })?;
+        Ok(QueueStore { db, path: shown })
     }
 
     /// The queue file, as shown in messages.
@@ -451,7 +461,7 @@ impl QueueStore {
     fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the connection leaves no half transaction behind (SQLite rolls
         // back an unfinished one), so the connection stays usable.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+        self.db.lock()
     }
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction; commits when it returns `Ok`, bumping the
@@ -486,89 +496,112 @@ impl QueueStore {
     }
 
     fn add_at(&self, item: NewItem, now: Timestamp) -> Result<AddOutcome, QueueError> {
-        let source = item.source.trim().to_owned();
-        if source.is_empty() || source.chars().any(char::is_control) {
-            return Err(QueueError::BadInput(format!(
-                "{:?} is not a link or a remote path",
-                item.source
-            )));
-        }
-        if !item.target_dir.is_absolute() {
-            return Err(QueueError::BadInput(format!(
-                "target directory {} is not absolute",
-                item.target_dir.display()
-            )));
-        }
-        let target_path = item
-            .name
-            .as_ref()
-            .map(|n| item.target_dir.join(safe_local_name(n)));
+        let checked = Checked::new(item)?;
+        self.write(|tx| self.insert_in(tx, &checked, now))
+    }
+
+    /// Replaces the item `id` (a shared folder) with `items` (its files) in one transaction:
+    /// readers see the folder or its files, never both or neither. Each file is added as
+    /// [`add`](Self::add) would; the folder item is removed.
+    pub fn replace(&self, id: ItemId, items: Vec<NewItem>) -> Result<Vec<AddOutcome>, QueueError> {
+        let checked = items
+            .into_iter()
+            .map(Checked::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        let now = Timestamp::now();
         self.write(|tx| {
-            let same_source: Option<ItemId> = tx
-                .query_row("SELECT id FROM items WHERE source = ?1", [&source], |r| {
-                    r.get(0)
-                })
+            let gone = tx
+                .execute("DELETE FROM items WHERE id = ?1", [id])
+                .map_err(|e| self.err(e))?;
+            if gone == 0 {
+                return Err(QueueError::UnknownItem(id));
+            }
+            let mut out = Vec::with_capacity(checked.len());
+            for c in &checked {
+                out.push(self.insert_in(tx, c, now)?.0);
+            }
+            Ok((out, true))
+        })
+    }
+
+    fn insert_in(
+        &self,
+        tx: &Transaction<'_>,
+        checked: &Checked,
+        now: Timestamp,
+    ) -> Result<(AddOutcome, bool), QueueError> {
+        let Checked {
+            item,
+            source,
+            target_path,
+        } = checked;
+        let same_source: Option<ItemId> = tx
+            .query_row("SELECT id FROM items WHERE source = ?1", [&source], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))?;
+        if let Some(existing) = same_source {
+            return Ok((
+                AddOutcome::Duplicate {
+                    existing,
+                    why: format!("{source} is already queued as item {existing}"),
+                },
+                false,
+            ));
+        }
+        if let Some(tp) = &target_path {
+            let same_target: Option<ItemId> = tx
+                .query_row(
+                    "SELECT id FROM items WHERE target_path = ?1",
+                    [path_bytes(tp)],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(|e| self.err(e))?;
-            if let Some(existing) = same_source {
+            if let Some(existing) = same_target {
                 return Ok((
                     AddOutcome::Duplicate {
                         existing,
-                        why: format!("{source} is already queued as item {existing}"),
+                        why: format!("item {existing} already downloads to {}", tp.display()),
                     },
                     false,
                 ));
             }
-            if let Some(tp) = &target_path {
-                let same_target: Option<ItemId> = tx
-                    .query_row(
-                        "SELECT id FROM items WHERE target_path = ?1",
-                        [path_bytes(tp)],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(|e| self.err(e))?;
-                if let Some(existing) = same_target {
-                    return Ok((
-                        AddOutcome::Duplicate {
-                            existing,
-                            why: format!("item {existing} already downloads to {}", tp.display()),
-                        },
-                        false,
-                    ));
-                }
-            }
-            let position: i64 = tx
-                .query_row(
-                    "SELECT COALESCE(MAX(position), 0) + 1 FROM items",
-                    [],
-                    |r| r.get(0),
-                )
-                .map_err(|e| self.err(e))?;
-            let us = now.as_microsecond();
-            tx.execute(
-                "INSERT INTO items (source, target_dir, target_path, package, priority, position,
-                    password, name, size, whirlpool, state, origin, comment, added_us, updated_us)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'queued', ?11, ?12, ?13, ?13)",
-                params![
-                    source,
-                    path_bytes(&item.target_dir),
-                    target_path.as_deref().map(path_bytes),
-                    item.package,
-                    item.priority,
-                    position,
-                    item.password,
-                    item.name,
-                    item.size.map(|s| s as i64),
-                    item.whirlpool,
-                    item.origin,
-                    item.comment,
-                    us,
-                ],
+        }
+        let position: i64 = tx
+            .query_row(
+                "SELECT COALESCE(MAX(position), 0) + 1 FROM items",
+                [],
+                |r| r.get(0),
             )
             .map_err(|e| self.err(e))?;
-            Ok((AddOutcome::Added(tx.last_insert_rowid()), true))
-        })
+        let us = now.as_microsecond();
+        tx.execute(
+            "INSERT INTO items (source, target_dir, target_path, package, priority, position,
+                    password, name, size, whirlpool, state, reason, origin, comment, added_us,
+                    updated_us)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?14, ?15, ?11, ?12, ?13, ?13)",
+            params![
+                source,
+                path_bytes(&item.target_dir),
+                target_path.as_deref().map(path_bytes),
+                item.package,
+                item.priority,
+                position,
+                item.password,
+                item.name,
+                item.size.map(|s| s as i64),
+                item.whirlpool,
+                item.origin,
+                item.comment,
+                us,
+                if item.paused { "paused" } else { "queued" },
+                item.paused.then_some(PAUSED_BY_USER),
+            ],
+        )
+        .map_err(|e| self.err(e))?;
+        Ok((AddOutcome::Added(tx.last_insert_rowid()), true))
     }
 
     /// Every item in work order: priority descending, then position ascending.
@@ -595,8 +628,10 @@ impl QueueStore {
         let now = now_us();
         self.update_selected(
             sel,
-            "state = 'paused', reason = 'paused by the user', until_us = NULL, runner = NULL,
-             lease_us = NULL, speed_bps = 0, eta_secs = NULL, updated_us = ?1",
+            &format!(
+                "state = 'paused', reason = '{PAUSED_BY_USER}', until_us = NULL, runner = NULL,
+                 lease_us = NULL, speed_bps = 0, eta_secs = NULL, updated_us = ?1"
+            ),
             "state NOT IN ('done', 'failed', 'offline', 'paused')",
             now,
         )
@@ -1023,12 +1058,7 @@ fn clamp_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    )
-}
+use fichier_state::is_busy;
 
 // Paths are stored as their raw bytes so a non-UTF-8 directory round-trips exactly.
 #[cfg(unix)]
@@ -1048,28 +1078,6 @@ fn path_bytes(p: &Path) -> Vec<u8> {
 #[cfg(not(unix))]
 fn path_from_bytes(b: Vec<u8>) -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(&b).into_owned())
-}
-
-// SQLite gives the `-wal` and `-shm` files the mode of the database file, so making this one
-// private before SQLite first opens it covers all three.
-fn create_private_file(path: &Path) -> std::io::Result<()> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.read(true).append(true).create(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let file = opts.open(path)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = file.metadata()?.permissions().mode();
-        if mode & 0o077 != 0 {
-            file.set_permissions(std::fs::Permissions::from_mode(mode & 0o600))?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -1098,6 +1106,52 @@ mod tests {
             AddOutcome::Added(id) => id,
             other => panic!("expected Added, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn an_item_added_paused_is_never_claimable_and_resumes_like_any_paused_one() {
+        let (_d, s) = store();
+        let id = added(
+            s.add(NewItem {
+                paused: true,
+                ..new("https://1fichier.com/?paused0001")
+            })
+            .unwrap(),
+        );
+        assert!(s.claim_next("r1", LEASE).unwrap().is_none());
+        let item = s.get(id).unwrap().unwrap();
+        assert_eq!(item.state, State::Paused);
+        assert_eq!(item.reason.as_deref(), Some(PAUSED_BY_USER));
+        assert_eq!(s.resume(&Selector::Id(id)).unwrap(), 1);
+        assert_eq!(s.claim_next("r1", LEASE).unwrap().unwrap().id, id);
+    }
+
+    #[test]
+    fn a_folder_item_is_replaced_by_its_files_in_one_step_and_duplicates_are_kept_out() {
+        let (_d, s) = store();
+        let existing = added(s.add(new("https://1fichier.com/?file000002")).unwrap());
+        let folder = added(s.add(new("https://1fichier.com/dir/AbCd1234")).unwrap());
+        let files = [
+            "https://1fichier.com/?file000001",
+            "https://1fichier.com/?file000002",
+        ]
+        .map(new)
+        .to_vec();
+        let out = s.replace(folder, files).unwrap();
+        assert!(matches!(out[0], AddOutcome::Added(_)));
+        assert!(matches!(out[1], AddOutcome::Duplicate { existing: e, .. } if e == existing));
+        let sources: Vec<String> = s.list().unwrap().into_iter().map(|i| i.source).collect();
+        assert_eq!(
+            sources,
+            [
+                "https://1fichier.com/?file000002",
+                "https://1fichier.com/?file000001"
+            ]
+        );
+        assert!(matches!(
+            s.replace(folder, vec![]),
+            Err(QueueError::UnknownItem(_))
+        ));
     }
 
     fn sources(s: &QueueStore) -> Vec<String> {
@@ -1423,7 +1477,8 @@ mod tests {
             .map(|t| {
                 let path = path.clone();
                 std::thread::spawn(move || {
-                    // each thread has its own handle (own connection), like two processes
+                    // each thread has its own handle (in one process they share the connection; the
+                    // CLI tests run separate processes)
                     let store = QueueStore::open(&path).unwrap();
                     let mut got = Vec::new();
                     while let Some(item) = store.claim_next(&format!("runner{t}"), LEASE).unwrap() {

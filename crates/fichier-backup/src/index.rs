@@ -5,14 +5,17 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use std::sync::Arc;
 
-use super::source::SourceFile;
+use fichier_state::{Db, DbError, Schema, Synchronous};
+use rusqlite::{OptionalExtension, params};
+
+use crate::source::SourceFile;
 
 /// An open index database (one file in the data dir, shared by every profile).
 #[derive(Debug)]
 pub struct LocalIndex {
-    conn: Connection,
+    db: Arc<Db>,
     path: String,
 }
 
@@ -35,10 +38,10 @@ pub struct IndexedFile {
 pub struct IndexError {
     path: String,
     #[source]
-    source: rusqlite::Error,
+    source: Box<dyn std::error::Error + Send + Sync>,
 }
 
-const SCHEMA: &str = "
+const SQL: &str = "
 CREATE TABLE IF NOT EXISTS local_files (
     profile   TEXT NOT NULL,
     rel       TEXT NOT NULL,
@@ -50,23 +53,39 @@ CREATE TABLE IF NOT EXISTS local_files (
 ) WITHOUT ROWID;
 ";
 
+const SCHEMA: Schema = Schema {
+    name: "backup index",
+    version: 1,
+    sql: SQL,
+    synchronous: Synchronous::Normal,
+};
+
+fn open_error(path: &Path, e: DbError) -> IndexError {
+    IndexError {
+        path: path.display().to_string(),
+        source: match e {
+            DbError::Sqlite { source, .. } => Box::new(source),
+            other => Box::new(other),
+        },
+    }
+}
+
 impl LocalIndex {
     /// Opens (creating if needed) the index at `path`. Another process holding the database
     /// makes this wait up to `busy` before failing.
     pub fn open(path: &Path, busy: Duration) -> Result<Self, IndexError> {
-        let err = |source| IndexError {
-            path: path.display().to_string(),
-            source,
-        };
-        let conn = Connection::open(path).map_err(err)?;
-        conn.busy_timeout(busy).map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(err)?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
+        let db = Db::open(path, &SCHEMA).map_err(|e| open_error(path, e))?;
+        db.lock().busy_timeout(busy).map_err(|e| {
+            open_error(
+                path,
+                DbError::Sqlite {
+                    path: path.into(),
+                    source: e,
+                },
+            )
+        })?;
         Ok(LocalIndex {
-            conn,
+            db,
             path: path.display().to_string(),
         })
     }
@@ -74,7 +93,7 @@ impl LocalIndex {
     fn err(&self, source: rusqlite::Error) -> IndexError {
         IndexError {
             path: self.path.clone(),
-            source,
+            source: Box::new(source),
         }
     }
 
@@ -95,7 +114,7 @@ impl LocalIndex {
 
     /// The row for `rel`, whatever its freshness.
     pub fn get(&self, profile: &str, rel: &str) -> Result<Option<IndexedFile>, IndexError> {
-        self.conn
+        self.db.lock()
             .query_row(
                 "SELECT size, mtime_ns, inode, whirlpool FROM local_files WHERE profile = ?1 AND rel = ?2",
                 params![profile, rel],
@@ -122,11 +141,12 @@ impl LocalIndex {
         files: &[(&SourceFile, &str)],
     ) -> Result<(), IndexError> {
         let path = self.path.clone();
-        let err = move |source| IndexError {
+        let err = move |source: rusqlite::Error| IndexError {
             path: path.clone(),
-            source,
+            source: Box::new(source),
         };
-        let tx = self.conn.transaction().map_err(err.clone())?;
+        let mut conn = self.db.lock();
+        let tx = conn.transaction().map_err(err.clone())?;
         {
             let mut stmt = tx
                 .prepare_cached(
@@ -160,11 +180,12 @@ impl LocalIndex {
         present: &[SourceFile],
     ) -> Result<usize, IndexError> {
         let path = self.path.clone();
-        let err = move |source| IndexError {
+        let err = move |source: rusqlite::Error| IndexError {
             path: path.clone(),
-            source,
+            source: Box::new(source),
         };
-        let tx = self.conn.transaction().map_err(err.clone())?;
+        let mut conn = self.db.lock();
+        let tx = conn.transaction().map_err(err.clone())?;
         tx.execute_batch(
             "CREATE TEMP TABLE IF NOT EXISTS present (rel TEXT PRIMARY KEY); DELETE FROM present;",
         )

@@ -8,12 +8,15 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use std::sync::Arc;
+
+use fichier_state::{Db, DbError, Schema, Synchronous};
+use rusqlite::{OptionalExtension, params};
 
 /// The journal database.
 #[derive(Debug)]
 pub struct Journal {
-    conn: Connection,
+    db: Arc<Db>,
     path: String,
 }
 
@@ -59,10 +62,10 @@ pub struct ManifestEntry {
 pub struct JournalError {
     path: String,
     #[source]
-    source: rusqlite::Error,
+    source: Box<dyn std::error::Error + Send + Sync>,
 }
 
-const SCHEMA: &str = "
+const SQL: &str = "
 CREATE TABLE IF NOT EXISTS runs (
     id       INTEGER PRIMARY KEY,
     profile  TEXT NOT NULL,
@@ -93,28 +96,57 @@ CREATE TABLE IF NOT EXISTS manifest (
 );
 ";
 
+const SCHEMA: Schema = Schema {
+    name: "backup journal",
+    version: 1,
+    sql: SQL,
+    synchronous: Synchronous::Full,
+};
+
+fn open_error(path: &Path, e: DbError) -> JournalError {
+    JournalError {
+        path: path.display().to_string(),
+        source: match e {
+            DbError::Sqlite { source, .. } => Box::new(source),
+            other => Box::new(other),
+        },
+    }
+}
+
 impl Journal {
     /// Opens (creating if needed) the journal at `path`.
     pub fn open(path: &Path, busy: Duration) -> Result<Self, JournalError> {
-        let p = path.display().to_string();
-        let err = |source| JournalError {
-            path: p.clone(),
-            source,
-        };
-        let conn = Connection::open(path).map_err(err)?;
-        conn.busy_timeout(busy).map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(err)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(err)?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
-        Ok(Journal { conn, path: p })
+        let db = Db::open(path, &SCHEMA).map_err(|e| open_error(path, e))?;
+        db.lock().busy_timeout(busy).map_err(|e| {
+            open_error(
+                path,
+                DbError::Sqlite {
+                    path: path.into(),
+                    source: e,
+                },
+            )
+        })?;
+        Ok(Journal {
+            db,
+            path: path.display().to_string(),
+        })
+    }
+
+    /// Opens an existing journal to read it (the dashboard's Backups page): runs no schema,
+    /// creates nothing; `None` when no backup has run yet.
+    pub fn open_existing(path: &Path) -> Result<Option<Self>, JournalError> {
+        Ok(Db::open_existing(path, &SCHEMA)
+            .map_err(|e| open_error(path, e))?
+            .map(|db| Journal {
+                db,
+                path: path.display().to_string(),
+            }))
     }
 
     fn err(&self, source: rusqlite::Error) -> JournalError {
         JournalError {
             path: self.path.clone(),
-            source,
+            source: Box::new(source),
         }
     }
 
@@ -132,13 +164,13 @@ impl Journal {
         {
             return Ok((last, true));
         }
-        self.conn
-            .execute(
-                "INSERT INTO runs (profile, stamp, state, started) VALUES (?1, ?2, 'running', ?3)",
-                params![profile, new_stamp, now],
-            )
-            .map_err(|e| self.err(e))?;
-        let id = self.conn.last_insert_rowid();
+        let conn = self.db.lock();
+        conn.execute(
+            "INSERT INTO runs (profile, stamp, state, started) VALUES (?1, ?2, 'running', ?3)",
+            params![profile, new_stamp, now],
+        )
+        .map_err(|e| self.err(e))?;
+        let id = conn.last_insert_rowid();
         Ok((
             RunRecord {
                 id,
@@ -155,7 +187,8 @@ impl Journal {
 
     /// The newest run of `profile`.
     pub fn last_run(&self, profile: &str) -> Result<Option<RunRecord>, JournalError> {
-        self.conn
+        self.db
+            .lock()
             .query_row(
                 "SELECT id, profile, stamp, state, started, finished, summary FROM runs
                  WHERE profile = ?1 ORDER BY id DESC LIMIT 1",
@@ -168,8 +201,8 @@ impl Journal {
 
     /// The newest `limit` runs of every profile, newest first (the dashboard's backup page).
     pub fn recent_runs(&self, limit: usize) -> Result<Vec<RunRecord>, JournalError> {
-        let mut stmt = self
-            .conn
+        let conn = self.db.lock();
+        let mut stmt = conn
             .prepare("SELECT id, profile, stamp, state, started, finished, summary FROM runs ORDER BY id DESC LIMIT ?1")
             .map_err(|e| self.err(e))?;
         let rows = stmt
@@ -180,8 +213,8 @@ impl Journal {
 
     /// Every run of `profile`, newest first.
     pub fn runs(&self, profile: &str) -> Result<Vec<RunRecord>, JournalError> {
-        let mut stmt = self
-            .conn
+        let conn = self.db.lock();
+        let mut stmt = conn
             .prepare("SELECT id, profile, stamp, state, started, finished, summary FROM runs WHERE profile = ?1 ORDER BY id DESC")
             .map_err(|e| self.err(e))?;
         let rows = stmt
@@ -198,7 +231,7 @@ impl Journal {
         rel: &str,
         detail: &str,
     ) -> Result<(), JournalError> {
-        self.conn
+        self.db.lock()
             .execute(
                 "INSERT INTO steps (run, kind, rel, state, detail) VALUES (?1, ?2, ?3, 'started', ?4)
                  ON CONFLICT (run, kind, rel) DO UPDATE SET state = 'started', detail = excluded.detail",
@@ -217,7 +250,7 @@ impl Journal {
         state: &str,
         detail: &str,
     ) -> Result<(), JournalError> {
-        self.conn
+        self.db.lock()
             .execute(
                 "UPDATE steps SET state = ?4, detail = ?5 WHERE run = ?1 AND kind = ?2 AND rel = ?3",
                 params![run, kind, rel, state, detail],
@@ -228,8 +261,8 @@ impl Journal {
 
     /// Steps of a run that started and never finished (what an interruption cut).
     pub fn open_steps(&self, run: i64) -> Result<Vec<(String, String)>, JournalError> {
-        let mut stmt = self
-            .conn
+        let conn = self.db.lock();
+        let mut stmt = conn
             .prepare("SELECT kind, rel FROM steps WHERE run = ?1 AND state = 'started' ORDER BY kind, rel")
             .map_err(|e| self.err(e))?;
         let rows = stmt
@@ -249,11 +282,12 @@ impl Journal {
         manifest: &[ManifestEntry],
     ) -> Result<(), JournalError> {
         let p = self.path.clone();
-        let err = move |source| JournalError {
+        let err = move |source: rusqlite::Error| JournalError {
             path: p.clone(),
-            source,
+            source: Box::new(source),
         };
-        let tx = self.conn.transaction().map_err(err.clone())?;
+        let mut conn = self.db.lock();
+        let tx = conn.transaction().map_err(err.clone())?;
         tx.execute("DELETE FROM manifest WHERE run = ?1", params![run])
             .map_err(err.clone())?;
         {
@@ -283,8 +317,8 @@ impl Journal {
 
     /// The manifest of a finished run.
     pub fn manifest(&self, run: i64) -> Result<Vec<ManifestEntry>, JournalError> {
-        let mut stmt = self
-            .conn
+        let conn = self.db.lock();
+        let mut stmt = conn
             .prepare(
                 "SELECT rel, size, whirlpool, link, mtime_ns, mode FROM manifest WHERE run = ?1 ORDER BY rel, link",
             )

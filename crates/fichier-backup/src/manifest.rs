@@ -8,8 +8,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 
 use serde::{Deserialize, Serialize};
 
-use super::journal::ManifestEntry;
-use super::plan::RemoteCopy;
+use crate::journal::ManifestEntry;
+use crate::plan::RemoteCopy;
 
 /// The folder under the versions folder that holds the manifests.
 pub const MANIFESTS_DIR: &str = "manifests";

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use fichier_api::{ErrorKind, Offer};
 
-use super::store::{Item, State};
-use crate::error::{ErrorClass, TransferError};
+use crate::store::{Item, State};
+use fichier_transfer::{ErrorClass, TransferError};
 
 /// Files downloaded at once by default on Premium and GOLD.
 pub const DEFAULT_FILES: usize = 3;

@@ -10,13 +10,13 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use super::index::LocalIndex;
-use super::journal::{Journal, ManifestEntry};
-use super::lock::ProfileLock;
-use super::manifest::{encode, manifest_file_name};
-use super::plan::{LocalEntry, Plan, PlanError, RemoteCopy, RetireReason, Safety, plan};
-use super::retention::{Retention, parse_version_folder_name, version_folder_name};
-use super::source::{Skipped, SourceFile, SourceFilter};
+use crate::index::LocalIndex;
+use crate::journal::{Journal, ManifestEntry};
+use crate::lock::ProfileLock;
+use crate::manifest::{encode, manifest_file_name};
+use crate::plan::{LocalEntry, Plan, PlanError, RemoteCopy, RetireReason, Safety, plan};
+use crate::retention::{Retention, parse_version_folder_name, version_folder_name};
+use crate::source::{Skipped, SourceFile, SourceFilter};
 
 /// The folder, inside the destination, that holds the versions.
 pub const VERSIONS_DIR: &str = ".versions";
@@ -165,10 +165,10 @@ impl RunSummary {
 pub enum RunError {
     /// Another run holds the profile's lock.
     #[error(transparent)]
-    Locked(#[from] super::lock::LockError),
+    Locked(#[from] crate::lock::LockError),
     /// The source is missing or a filter is invalid.
     #[error(transparent)]
-    Source(#[from] super::source::SourceError),
+    Source(#[from] crate::source::SourceError),
     /// The safety rules refused the plan.
     #[error(transparent)]
     Refused(#[from] PlanError),
@@ -186,7 +186,7 @@ pub async fn run_backup<R: BackupRemote>(
     remote: &mut R,
     now: SystemTime,
 ) -> Result<RunSummary, RunError> {
-    std::fs::create_dir_all(&job.state_dir)
+    fichier_state::private_dir(&job.state_dir)
         .map_err(|e| RunError::State(format!("{}: {e}", job.state_dir.display())))?;
     let _lock = ProfileLock::acquire(&job.state_dir.join("locks"), &job.profile)?;
     let scan = job.filter.scan(&job.source, now)?;
@@ -422,7 +422,7 @@ pub async fn run_backup<R: BackupRemote>(
     Ok(summary)
 }
 
-const MANIFESTS: &str = super::manifest::MANIFESTS_DIR;
+const MANIFESTS: &str = crate::manifest::MANIFESTS_DIR;
 
 /// Applies the retention policy to the manifests too (one manifest per run), never to the one
 /// just written.
@@ -581,7 +581,7 @@ async fn upload_all<R: BackupRemote>(
     meta: &dyn Fn(&str) -> (i128, u32),
 ) -> Result<std::collections::BTreeSet<String>, RunError> {
     let mut ok = std::collections::BTreeSet::new();
-    let state = |e: super::journal::JournalError| RunError::State(e.to_string());
+    let state = |e: crate::journal::JournalError| RunError::State(e.to_string());
     for chunk in the_plan.upload.chunks(64) {
         for u in chunk {
             journal
@@ -648,10 +648,10 @@ async fn retire_all<R: BackupRemote>(
     uploaded: &std::collections::BTreeSet<String>,
     summary: &mut RunSummary,
 ) -> Result<(), RunError> {
-    let state = |e: super::journal::JournalError| RunError::State(e.to_string());
+    let state = |e: crate::journal::JournalError| RunError::State(e.to_string());
     // Copies going to the same folder move in one call (a nightly run retires a handful of
     // files per folder; one `file/mv` each would spend the API's pace on bookkeeping).
-    let mut batches: BTreeMap<String, Vec<&super::plan::Retire>> = BTreeMap::new();
+    let mut batches: BTreeMap<String, Vec<&crate::plan::Retire>> = BTreeMap::new();
     for r in &the_plan.retire {
         // The old copy of a changed file goes only once its replacement is safely there.
         if r.reason == RetireReason::Changed
@@ -733,7 +733,7 @@ fn source_path(root: &Path, rel: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backup::plan::MaxDelete;
+    use crate::plan::MaxDelete;
 
     /// The destination as 1fichier keeps it: files by link, same names allowed.
     #[derive(Debug, Default)]
@@ -1024,7 +1024,7 @@ mod tests {
             "manifests follow the same retention"
         );
         let (header, entries) =
-            crate::backup::manifest::decode(remote.manifests.values().last().unwrap()).unwrap();
+            crate::manifest::decode(remote.manifests.values().last().unwrap()).unwrap();
         assert_eq!((header.profile.as_str(), entries.len()), ("p", 1));
         assert_eq!(
             entries[0].whirlpool,

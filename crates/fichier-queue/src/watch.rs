@@ -8,9 +8,9 @@ use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::crawljob::{self, CrawlJob};
-use super::links::{is_folder_link, normalise_link};
-use super::store::{AddOutcome, NewItem, QueueError, QueueStore, Selector};
+use crate::crawljob::{self, CrawlJob};
+use crate::links::normalise_link;
+use crate::store::{AddOutcome, NewItem, QueueError, QueueStore};
 
 /// A file younger than this may still be being written.
 pub const SETTLE: Duration = Duration::from_secs(2);
@@ -221,7 +221,7 @@ fn add_jobs(
     warnings: &mut Vec<String>,
 ) -> Result<Result<usize, String>, QueueError> {
     // Check everything first, so a bad file adds nothing.
-    let mut items: Vec<(NewItem, bool)> = Vec::new();
+    let mut items: Vec<NewItem> = Vec::new();
     for (n, job) in jobs.iter().enumerate() {
         let target = match job_target(job, default_target) {
             Ok(t) => t,
@@ -235,28 +235,15 @@ fn add_jobs(
                     link.chars().take(80).collect::<String>()
                 )));
             };
-            // Listing a shared folder needs the API; a folder queued as one item could only
-            // fail later, so the file is refused now with what to do instead.
-            if is_folder_link(&source) {
-                return Ok(Err(format!(
-                    "job {}: {source} is a shared folder; folder watch queues file links only: \
-                     add it with `fichier queue add {source}`, which queues each of its files",
-                    n + 1
-                )));
-            }
-            items.push((job.item(source, target.clone(), origin), job.starts()));
+            // A shared folder is queued as is; the runner queues its files (crate::intake).
+            items.push(job.item(source, target.clone(), origin));
         }
     }
     let mut added = 0;
-    for (item, starts) in items {
+    for item in items {
         let source = item.source.clone();
         match store.add(item) {
-            Ok(AddOutcome::Added(id)) => {
-                added += 1;
-                if !starts {
-                    store.pause(&Selector::Id(id))?;
-                }
-            }
+            Ok(AddOutcome::Added(_)) => added += 1,
             Ok(AddOutcome::Duplicate { why, .. }) => {
                 warnings.push(format!("{shown}: {source} not added: {why}"));
             }
@@ -303,7 +290,7 @@ fn reason_path(p: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::queue::State;
+    use crate::State;
 
     fn setup() -> (tempfile::TempDir, QueueStore, PathBuf) {
         let d = tempfile::tempdir().unwrap();
@@ -388,6 +375,29 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_folder_link_is_queued_for_the_runner_to_expand_and_a_disabled_job_starts_paused() {
+        let (d, s, w) = setup();
+        std::fs::write(w.join("folder.txt"), "https://1fichier.com/dir/AbCd1234\n").unwrap();
+        std::fs::write(
+            w.join("off.crawljob"),
+            "text=https://1fichier.com/?ddddd\nenabled=false\n",
+        )
+        .unwrap();
+        let r = import_dir_at(&s, &w, d.path(), later()).unwrap();
+        assert_eq!(r.failed, vec![]);
+        let items = s.list().unwrap();
+        assert_eq!(items.len(), 2);
+        let folder = items.iter().find(|i| i.source.contains("/dir/")).unwrap();
+        assert_eq!(folder.state, crate::State::Queued);
+        let off = items.iter().find(|i| i.source.ends_with("ddddd")).unwrap();
+        assert_eq!(
+            off.state,
+            crate::State::Paused,
+            "paused in the same transaction"
+        );
+    }
+
+    #[test]
     fn malformed_files_go_to_failed_with_a_reason_and_add_nothing() {
         let (d, s, w) = setup();
         std::fs::write(
@@ -406,16 +416,10 @@ mod tests {
         )
         .unwrap();
         std::fs::write(w.join("empty.txt"), "nothing here\n").unwrap();
-        std::fs::write(w.join("folder.txt"), "https://1fichier.com/dir/AbCd1234\n").unwrap();
         std::fs::write(w.join("bin.txt"), [0xff, 0xfe, 0x00]).unwrap();
         let r = import_dir_at(&s, &w, d.path(), later()).unwrap();
         assert_eq!(r.imported, vec![]);
-        assert_eq!(r.failed.len(), 6);
-        let reason = std::fs::read_to_string(w.join("failed/folder.txt.reason")).unwrap();
-        assert!(
-            reason.contains("fichier queue add https://1fichier.com/dir/AbCd1234"),
-            "{reason}"
-        );
+        assert_eq!(r.failed.len(), 5);
         assert!(
             s.list().unwrap().is_empty(),
             "nothing of a bad file is added"

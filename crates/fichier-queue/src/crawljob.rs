@@ -62,14 +62,14 @@ impl CrawlJob {
     }
 
     /// The queue item for one of the job's links (`source` already normalised): package,
-    /// priority, password, file name and comment come from the job.
+    /// priority, password, file name, comment and whether it starts paused come from the job.
     pub fn item(
         &self,
         source: String,
         target_dir: std::path::PathBuf,
         origin: &str,
-    ) -> super::store::NewItem {
-        super::store::NewItem {
+    ) -> crate::store::NewItem {
+        crate::store::NewItem {
             source,
             target_dir,
             package: self.package_name.clone(),
@@ -78,7 +78,8 @@ impl CrawlJob {
             name: self.filename.clone(),
             origin: origin.to_owned(),
             comment: self.comment.clone(),
-            ..super::store::NewItem::default()
+            paused: !self.starts(),
+            ..crate::store::NewItem::default()
         }
     }
 }

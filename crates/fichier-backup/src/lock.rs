@@ -1,16 +1,15 @@
-//! One backup at a time per profile, across processes: an OS file lock (released by the kernel
-//! when the holder dies, even by `kill -9`, so there is no stale lock to clean up), with the
-//! holder's pid and start time written inside for the message the second run prints.
+//! One backup at a time per profile, across processes: a [`PidLock`] per profile (released
+//! by the kernel when the holder dies, even by `kill -9`), whose holder line is shown to a
+//! second run.
 
-use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+
+use fichier_state::{PidLock, PidLockError};
 
 /// A held profile lock; dropping it releases the lock.
 #[derive(Debug)]
 pub struct ProfileLock {
-    file: File,
-    path: PathBuf,
+    lock: PidLock,
 }
 
 /// Why the lock could not be taken.
@@ -41,54 +40,19 @@ impl ProfileLock {
     /// Takes the lock of `profile` in `dir` without waiting.
     pub fn acquire(dir: &Path, profile: &str) -> Result<Self, LockError> {
         let path = dir.join(format!("{}.lock", lock_file_stem(profile)));
-        let io = |source| LockError::Io {
-            path: path.clone(),
-            source,
-        };
-        std::fs::create_dir_all(dir).map_err(io)?;
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
-                let holder = holder.trim();
-                let holder = if holder.is_empty() {
-                    "holder unknown".to_string()
-                } else {
-                    holder.to_string()
-                };
-                return Err(LockError::Busy {
-                    profile: profile.to_string(),
-                    holder,
-                });
-            }
-            Err(TryLockError::Error(e)) => return Err(io(e)),
+        match PidLock::try_take(&path) {
+            Ok(lock) => Ok(ProfileLock { lock }),
+            Err(PidLockError::Held { holder, .. }) => Err(LockError::Busy {
+                profile: profile.to_string(),
+                holder,
+            }),
+            Err(PidLockError::Io { path, source }) => Err(LockError::Io { path, source }),
         }
-        file.set_len(0).map_err(io)?;
-        file.seek(SeekFrom::Start(0)).map_err(io)?;
-        let started = jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M:%S UTC");
-        write!(file, "pid {} since {started}", std::process::id()).map_err(io)?;
-        file.flush().map_err(io)?;
-        Ok(ProfileLock { file, path })
     }
 
     /// The lock file.
     pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for ProfileLock {
-    fn drop(&mut self) {
-        let _ = self.file.set_len(0);
-        let _ = self.file.unlock();
+        self.lock.path()
     }
 }
 
