@@ -34,7 +34,7 @@ fn open_browser(printer: &Printer, url: &str) {
 
 fn mint(ctx: &Context) -> anyhow::Result<String> {
     let path = fichier_web::token_path(ctx.settings.paths.data());
-    fichier_web::auth::mint_token(&path).map_err(|e| {
+    fichier_web::mint_token(&path).map_err(|e| {
         Failure::fatal(format!(
             "cannot write the dashboard token {}: {e}",
             path.display()

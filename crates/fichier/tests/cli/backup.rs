@@ -563,9 +563,9 @@ fn notify_url_receives_the_json_summary_and_a_failing_endpoint_is_only_a_warning
     );
     assert!(out.stderr.contains("500"), "{}", out.stderr);
     assert!(!out.stderr.contains("t0k"), "{}", out.stderr);
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead = format!("http://{}/x", closed.local_addr().unwrap());
-    drop(closed);
+    // Held closed while the backup runs: a released port could be taken by a parallel test.
+    let closed = fichier_testkit::ClosedPort::new();
+    let dead = format!("http://{}/x", closed.addr());
     let out = env.run(&["backup", s, "/N", "--notify-url", &dead]);
     out.code(0);
     assert!(out.stderr.contains("cannot connect"), "{}", out.stderr);

@@ -80,7 +80,9 @@ impl Daemon {
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let out = env.root().join(format!("daemon-{n}.out"));
         let err = env.root().join(format!("daemon-{n}.err"));
-        let mut all = vec!["daemon"];
+        // Port 0 for the dashboard and Click'n'Load: the defaults (9667, 9666) may be taken by
+        // a real daemon or JDownloader, or by the daemon of a test running beside this one.
+        let mut all = vec!["daemon", "--port", "0", "--cnl-port", "0"];
         all.extend_from_slice(args);
         let mut c = env.command(&all);
         c.stdin(Stdio::null())
