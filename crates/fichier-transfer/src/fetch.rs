@@ -769,7 +769,21 @@ pub(crate) fn prepare(
         }
         Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
     }
-    let len = file.metadata().map_err(io)?.len();
+    let meta = file.metadata().map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // A `.part` with another name elsewhere (a hard link out of the target) or another
+        // owner (a shared sticky directory) would make the verified file another inode, or
+        // another user's to change after the check.
+        if meta.nlink() > 1 || meta.uid() != rustix::process::geteuid().as_raw() {
+            return Err(TransferError::new(
+                ErrorClass::Local,
+                format!("{shown} has other hard links or another owner; it was left untouched"),
+            ));
+        }
+    }
+    let len = meta.len();
     if existed && len > 0 {
         return match state::load(state_file) {
             Some(st) if st.matches(link, size, checksum) && len == size => {
@@ -804,6 +818,21 @@ pub(crate) fn prepare(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_hard_linked_empty_part_is_refused_and_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"").unwrap();
+        let part = dir.path().join("o.part");
+        std::fs::hard_link(&victim, &part).unwrap();
+        let st = state::state_path(&part);
+        let e = prepare(&part, &st, "l", 1 << 20, None, 1).unwrap_err();
+        assert!(e.to_string().contains("other hard links"), "{e}");
+        assert_eq!(std::fs::metadata(&victim).unwrap().len(), 0);
+        assert!(!st.exists());
+    }
 
     #[test]
     fn segment_counts() {
