@@ -141,13 +141,21 @@ pub fn decode(bytes: &[u8]) -> Result<(ManifestHeader, Vec<ManifestEntry>), Stri
 /// A relative path that stays inside its root: no empty, `.` or `..` segment, no leading
 /// `/`, no NUL or backslash.
 pub fn safe_relative(path: &str) -> bool {
+    // Control characters (newline, ESC, C1) are refused too: backup never writes them, and a
+    // manifest that holds them was written by someone else.
     !path.is_empty()
         && !path.starts_with('/')
-        && !path.contains('\0')
+        && !path.chars().any(char::is_control)
         && !path.contains('\\')
         && path
             .split('/')
             .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+}
+
+/// Whether the restore argument `only` (a file or a folder of the manifest) selects `rel`.
+pub fn selects(only: &str, rel: &str) -> bool {
+    let o = only.trim_matches('/');
+    o.is_empty() || rel == o || rel.strip_prefix(o).is_some_and(|r| r.starts_with('/'))
 }
 
 /// How the destination differs from a manifest, by listings alone.
@@ -233,13 +241,7 @@ pub fn restore_plan(
                 .or_insert(c);
         }
     }
-    let wanted = |rel: &str| {
-        only.is_empty()
-            || only.iter().any(|o| {
-                let o = o.trim_matches('/');
-                o.is_empty() || rel == o || rel.starts_with(&format!("{o}/"))
-            })
-    };
+    let wanted = |rel: &str| only.is_empty() || only.iter().any(|o| selects(o, rel));
     let mut items = Vec::new();
     let mut lost = Vec::new();
     for e in entries.iter().filter(|e| wanted(&e.rel)) {

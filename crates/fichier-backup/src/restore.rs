@@ -36,6 +36,14 @@ pub enum RestoreError {
         /// The oldest run kept.
         oldest: String,
     },
+    /// Paths asked for that the manifest does not hold.
+    #[error("no such path in the manifest of {stamp}: {}", .paths.join(", "))]
+    NoSuchPath {
+        /// The run.
+        stamp: String,
+        /// The paths that select nothing.
+        paths: Vec<String>,
+    },
     /// The manifest could not be decoded.
     #[error("manifest of {stamp}: {message}")]
     BadManifest {
@@ -160,6 +168,18 @@ async fn restore_from(
     opts: &RestoreOptions,
 ) -> Result<RestoreReport, RestoreError> {
     let (stamp, entries) = load_manifest(remote, opts.at).await?;
+    let unmatched: Vec<String> = opts
+        .only
+        .iter()
+        .filter(|o| !entries.iter().any(|e| crate::manifest::selects(o, &e.rel)))
+        .cloned()
+        .collect();
+    if !unmatched.is_empty() {
+        return Err(RestoreError::NoSuchPath {
+            stamp,
+            paths: unmatched,
+        });
+    }
     let copies = remote.all_copies().await?;
     let (items, lost) = restore_plan(
         &entries,
@@ -246,15 +266,16 @@ fn create_empty(root: &Path, target: &Path, entry: &ManifestEntry) -> Result<(),
 }
 
 fn set_meta(target: &Path, entry: &ManifestEntry) -> Result<(), String> {
+    // Only permission bits: a manifest is data from the destination, and setuid/setgid/sticky
+    // bits from it would hand a restoring root a set-id file with someone else's content.
     #[cfg(unix)]
     if entry.mode != 0 {
         use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(target, std::fs::Permissions::from_mode(entry.mode))
+        std::fs::set_permissions(target, std::fs::Permissions::from_mode(entry.mode & 0o777))
             .map_err(|e| e.to_string())?;
     }
-    if entry.mtime_ns > 0 {
-        let t = SystemTime::UNIX_EPOCH
-            + Duration::from_nanos(u64::try_from(entry.mtime_ns).unwrap_or(0));
+    if entry.mtime_ns != 0 {
+        let t = mtime(entry.mtime_ns);
         let f = std::fs::File::options()
             .write(true)
             .open(target)
@@ -262,6 +283,16 @@ fn set_meta(target: &Path, entry: &ManifestEntry) -> Result<(), String> {
         f.set_modified(t).map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// A manifest time (nanoseconds since 1970, negative before) as a `SystemTime`.
+fn mtime(ns: i128) -> SystemTime {
+    let d = Duration::from_nanos(u64::try_from(ns.unsigned_abs()).unwrap_or(u64::MAX));
+    if ns >= 0 {
+        SystemTime::UNIX_EPOCH + d
+    } else {
+        SystemTime::UNIX_EPOCH - d
+    }
 }
 
 /// Downloads one file of known size and whirlpool into the empty directory `dir` and returns
@@ -329,7 +360,7 @@ pub struct VerifyOutcome {
 impl VerifyOutcome {
     /// True when everything checked matched.
     pub fn clean(&self) -> bool {
-        self.report.clean() && self.read_failed.is_empty()
+        self.report.clean() && self.report.unknown.is_empty() && self.read_failed.is_empty()
     }
 }
 
@@ -389,6 +420,30 @@ async fn verify_in(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_before_1970_are_restored_and_only_permission_bits_applied() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        std::fs::write(&f, b"x").unwrap();
+        let entry = ManifestEntry {
+            rel: "f".into(),
+            size: 1,
+            whirlpool: String::new(),
+            link: String::new(),
+            mtime_ns: -302_486_400_000_000_000,
+            mode: 0o6777,
+        };
+        set_meta(&f, &entry).unwrap();
+        let meta = std::fs::metadata(&f).unwrap();
+        assert_eq!(meta.modified().unwrap(), mtime(entry.mtime_ns));
+        assert!(meta.modified().unwrap() < SystemTime::UNIX_EPOCH);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(meta.permissions().mode() & 0o7777, 0o777);
+        }
+    }
 
     #[test]
     fn the_newest_run_at_or_before_the_instant_is_picked() {

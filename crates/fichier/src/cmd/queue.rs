@@ -127,6 +127,17 @@ async fn add(ctx: &mut Context, args: QueueAddArgs) -> anyhow::Result<Exit> {
         starts: true,
         origin: "cli".to_owned(),
     };
+    // An unset variable (`queue add "$URL"`) must not stand for the account root, which is
+    // queued only when spelled `/`.
+    if args.targets.iter().any(|t| t.trim().is_empty()) {
+        return Err(
+            Failure::usage("an empty link or path was given (an unset variable?)")
+                .with_hint(
+                    "give a 1fichier link or a path of your account; the whole account is `/`",
+                )
+                .into(),
+        );
+    }
     let mut requests: Vec<Request> = args.targets.iter().map(|t| request(t)).collect();
     let mut warnings = Vec::new();
     if let Some(input) = &args.input {

@@ -35,6 +35,12 @@ fn restore_failure(e: RestoreError) -> anyhow::Error {
             let hint = format!("the oldest run kept is {oldest}; give a later --at");
             Failure::usage(e.to_string()).with_hint(hint).into()
         }
+        RestoreError::NoSuchPath { .. } => Failure::usage(e.to_string())
+            .with_hint(
+                "give files or folders as the backup holds them, relative to its root \
+                 (e.g. photos/2026); nothing was restored",
+            )
+            .into(),
         RestoreError::Local { .. } => Failure::fatal(e.to_string()).into(),
         other => Failure::fatal(other.to_string()).into(),
     }
@@ -151,6 +157,9 @@ pub async fn verify(ctx: &mut Context, args: VerifyArgs) -> anyhow::Result<Exit>
             p.warn(&format!(
                 "changed {c}: size or whirlpool differs from the manifest"
             ));
+        }
+        for u in &report.unknown {
+            p.warn(&format!("not in the manifest: {u}"));
         }
         for (f, e) in &outcome.read_failed {
             p.warn(&format!("read {f}: {e}"));

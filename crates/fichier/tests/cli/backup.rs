@@ -1057,3 +1057,43 @@ fn a_first_mirror_run_into_a_folder_of_other_files_is_refused_until_told() {
         .json();
     assert_eq!(j["deleted"].as_u64(), Some(5), "{j}");
 }
+
+#[test]
+fn verify_names_files_the_manifest_does_not_know_and_fails() {
+    let env = Env::logged_in();
+    let src = env.root().join("src");
+    write(&src, "a.txt", b"alpha");
+    env.run(&["backup", src.to_str().unwrap(), "/TP"]).ok();
+    let extra = env.root().join("e.txt");
+    std::fs::write(&extra, b"stray").unwrap();
+    env.run(&["upload", extra.to_str().unwrap(), "/TP"]).ok();
+    let out = env.run(&["verify", "/TP"]);
+    out.code(1);
+    assert!(
+        out.stderr.contains("not in the manifest: e.txt"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn restore_of_a_path_the_manifest_does_not_hold_is_an_error_that_restores_nothing() {
+    let env = Env::logged_in();
+    let src = env.root().join("src");
+    write(&src, "a.txt", b"alpha");
+    env.run(&["backup", src.to_str().unwrap(), "/RP"]).ok();
+    let r = env.root().join("r");
+    for path in ["nosuch.txt", "../x"] {
+        let out = env.run(&["restore", "/RP", r.to_str().unwrap(), path]);
+        out.code(2);
+        assert!(
+            out.stderr.contains("no such path in the manifest"),
+            "{}",
+            out.stderr
+        );
+    }
+    assert!(
+        std::fs::read_dir(&r).map_or(true, |mut d| d.next().is_none()),
+        "nothing left in the target"
+    );
+}

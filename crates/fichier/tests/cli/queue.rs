@@ -800,3 +800,16 @@ fn an_add_killed_midway_leaves_a_whole_queue_and_running_it_again_completes_it()
     let unique: std::collections::HashSet<_> = items.iter().map(|i| &i.source).collect();
     assert_eq!(unique.len(), total);
 }
+
+#[test]
+fn an_empty_or_blank_argument_is_a_usage_error_not_the_whole_account() {
+    let env = Env::logged_in();
+    seed(&env);
+    for blank in ["", "  "] {
+        let out = env.run(&["queue", "add", blank, "--to", "dl"]);
+        out.code(2);
+        assert!(out.stderr.contains("empty link or path"), "{}", out.stderr);
+    }
+    let ls = env.run(&["queue", "ls", "--json"]).json();
+    assert_eq!(ls["items"].as_array().map(Vec::len), Some(0), "{ls}");
+}
