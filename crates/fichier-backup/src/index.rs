@@ -64,7 +64,7 @@ impl LocalIndex {
     /// Opens (creating if needed) the index at `path`. Another process holding the database
     /// makes this wait up to `busy` before failing.
     pub fn open(path: &Path, busy: Duration) -> Result<Self, IndexError> {
-        let db = crate::db::open(path, &SCHEMA, busy).map_err(|source| IndexError {
+        let db = crate::db::open_cache(path, &SCHEMA, busy).map_err(|source| IndexError {
             path: path.display().to_string(),
             source,
         })?;
@@ -255,6 +255,21 @@ mod tests {
         );
         assert!(idx.get("p", "b").unwrap().is_none());
         assert_eq!(idx.get("p", "a").unwrap().unwrap().whirlpool, "aa");
+    }
+
+    #[test]
+    fn a_damaged_index_is_set_aside_and_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.db");
+        std::fs::write(&path, vec![0x5a; 8192]).unwrap();
+        let idx = LocalIndex::open(&path, Duration::from_secs(1)).unwrap();
+        assert!(idx.get("p", "a").unwrap().is_none());
+        let aside: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("index.db.damaged-"))
+            .collect();
+        assert_eq!(aside.len(), 1, "the damaged file is kept aside");
     }
 
     #[test]
