@@ -14,7 +14,7 @@ use fichier_backup::run::{BackupJob, RemoteError, RunError, RunSummary, run_back
 use fichier_backup::source::SourceFilter;
 use fichier_transfer::{EngineConfig, Timetable, parse_rate};
 
-use super::backup_log::{LoggedRemote, StepLog};
+use super::backup_log::{LoggedRemote, Step, StepLog};
 use super::backup_notify::Notify;
 use super::transfer::{engine, flood_hint, hint_for};
 use crate::cli::{BackupAction, BackupCommand, BackupRunArgs, BackupScheduleArgs, ProgressMode};
@@ -229,23 +229,20 @@ async fn run_job(ctx: &mut Context, args: BackupRunArgs) -> anyhow::Result<Exit>
             let rendered = crate::error::render(e, false);
             let message = rendered.text.lines().next().unwrap_or("").to_string();
             let message = message.strip_prefix("error: ").unwrap_or(&message);
-            let mut summary = serde_json::json!({
-                "profile": job.profile,
-                "outcome": outcome_of_exit(rendered.exit),
-                "error": message,
-                "exit_code": rendered.exit.code(),
-                "seconds": started.elapsed().as_secs_f64(),
+            let summary = RunReport::Failed(FailedRun {
+                profile: job.profile.clone(),
+                outcome: outcome_of_exit(rendered.exit),
+                error: message.to_string(),
+                exit_code: rendered.exit.code(),
+                seconds: started.elapsed().as_secs_f64(),
+                api_calls: counts.map(|(calls, _)| calls),
+                flood_answers: counts.map(|(_, floods)| floods),
             });
-            // Known once the run reached the service (a flood stop above all).
-            if let Some((calls, floods)) = counts {
-                summary["api_calls"] = calls.into();
-                summary["flood_answers"] = floods.into();
-            }
             (false, summary)
         }
     };
     if let Some(log) = &log {
-        log.write(&ctx.printer, "summary", summary.clone());
+        log.write(&ctx.printer, &Step::Summary(&summary));
     }
     if !job.dry_run {
         notify.fire(&ctx.printer, &summary, success).await;
@@ -273,7 +270,7 @@ async fn execute(
     log: Option<&StepLog>,
     watch: &Watch,
     counts: &mut Option<(u64, u64)>,
-) -> anyhow::Result<(Exit, serde_json::Value)> {
+) -> anyhow::Result<(Exit, RunReport)> {
     let dest_path =
         RemotePath::parse(dest).map_err(|e| Failure::usage(format!("destination: {e}")))?;
     if dest_path.is_root() {
@@ -405,11 +402,27 @@ pub(crate) fn stop_failure(what: &str, e: &RemoteError, resumable: bool) -> anyh
     }
 }
 
-#[derive(serde::Serialize)]
-struct JsonSummary<'a> {
+/// What a backup run reports: the `backup --json` document, the last line of
+/// `--progress json` (with `"event": "summary"`), the `summary` line of `--log-file`, the body
+/// POSTed to `--notify-url` and, one variable per scalar key, the hooks' environment.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(untagged)]
+pub(crate) enum RunReport {
+    /// The run went through its plan (some files may have failed, or it stopped early).
+    Finished(FinishedRun),
+    /// The run was refused, locked out or stopped by an error before it had a summary.
+    Failed(FailedRun),
+}
+
+/// The summary of a run that went through its plan: the library's [`RunSummary`] and the
+/// CLI's own counts.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct FinishedRun {
     #[serde(flatten)]
-    run: &'a RunSummary,
-    outcome: &'a str,
+    run: RunSummary,
+    /// `done`, `partial` or `failed-items`.
+    outcome: &'static str,
+    /// Anything uploaded, moved into versions, deleted or pruned.
     changed: bool,
     api_calls: u64,
     /// Flood answers the API client received during the run (each one paused all calls).
@@ -417,6 +430,32 @@ struct JsonSummary<'a> {
     /// The process exit code.
     exit_code: i32,
     seconds: f64,
+}
+
+/// The summary of a run that ended with an error before its own summary.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct FailedRun {
+    profile: String,
+    /// `locked`, `refused`, `flood`, `auth` or `failed`.
+    outcome: &'static str,
+    /// The error's first line, without `error: `.
+    error: String,
+    exit_code: i32,
+    seconds: f64,
+    /// Left out when the run never reached the service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_calls: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flood_answers: Option<u64>,
+}
+
+/// A `--progress json` line that ends the stream: the summary tagged `"event": "summary"`,
+/// like the event lines before it.
+#[derive(Debug, serde::Serialize)]
+struct SummaryEvent<'a> {
+    event: &'static str,
+    #[serde(flatten)]
+    summary: &'a RunReport,
 }
 
 /// What a person (or a script reading NDJSON) sees while a backup runs.
@@ -479,7 +518,7 @@ impl Watch {
     }
 }
 
-/// Prints the summary (a line, or the JSON object) and returns it as JSON for notifications.
+/// Prints the summary (a line, or the JSON object) and returns it for the log and notifications.
 fn render(
     ctx: &Context,
     s: &RunSummary,
@@ -488,28 +527,30 @@ fn render(
     exit: Exit,
     elapsed: Duration,
     ndjson: bool,
-) -> serde_json::Value {
+) -> RunReport {
     let p = &ctx.printer;
     let changed = s.uploaded + s.versioned + s.deleted + s.pruned_versions > 0;
-    let json = JsonSummary {
-        run: s,
+    let value = RunReport::Finished(FinishedRun {
+        run: s.clone(),
         outcome: s.outcome(),
         changed,
         api_calls: calls,
         flood_answers: floods,
         exit_code: exit.code(),
         seconds: elapsed.as_secs_f64(),
-    };
-    let value = serde_json::to_value(&json).unwrap_or_default();
+    });
     if ndjson {
-        // The last line of the event stream: one object, like every line before it.
-        let mut line = value.clone();
-        line["event"] = "summary".into();
-        p.json_text(&line.to_string());
+        let line = SummaryEvent {
+            event: "summary",
+            summary: &value,
+        };
+        if let Ok(text) = serde_json::to_string(&line) {
+            p.json_text(&text);
+        }
         return value;
     }
     if p.json_mode() {
-        p.json(&json);
+        p.json(&value);
         return value;
     }
     for k in &s.skipped {
@@ -584,6 +625,35 @@ fn render(
     value
 }
 
+/// JSON of `backup ls`.
+#[derive(serde::Serialize)]
+struct ProfilesJson<'a> {
+    profiles: Vec<ProfileJson<'a>>,
+}
+
+/// One profile of the config file in `backup ls --json`.
+#[derive(serde::Serialize)]
+struct ProfileJson<'a> {
+    profile: &'a str,
+    source: Option<&'a std::path::Path>,
+    destination: Option<&'a str>,
+    /// Null when the profile never ran.
+    last_run: Option<LastRunJson<'a>>,
+}
+
+/// The journal's record of a profile's last run.
+#[derive(serde::Serialize)]
+struct LastRunJson<'a> {
+    stamp: &'a str,
+    /// `running`, `done`, `partial` or `failed`.
+    state: &'a str,
+    /// One line of counts.
+    summary: &'a str,
+    /// Seconds since the epoch.
+    started: i64,
+    finished: Option<i64>,
+}
+
 /// `fichier backup ls`: profiles and their last run.
 fn list(ctx: &Context) -> anyhow::Result<Exit> {
     let journal_path = ctx.settings.paths.backup_journal();
@@ -605,21 +675,22 @@ fn list(ctx: &Context) -> anyhow::Result<Exit> {
         })
         .collect();
     if ctx.printer.json_mode() {
-        let rows: Vec<serde_json::Value> = profiles
+        let profiles = profiles
             .iter()
-            .map(|(name, p, last)| {
-                serde_json::json!({
-                    "profile": name,
-                    "source": p.source,
-                    "destination": p.destination,
-                    "last_run": last.as_ref().map(|r| serde_json::json!({
-                        "stamp": r.stamp, "state": r.state, "summary": r.summary,
-                        "started": r.started, "finished": r.finished,
-                    })),
-                })
+            .map(|(name, p, last)| ProfileJson {
+                profile: name,
+                source: p.source.as_deref(),
+                destination: p.destination.as_deref(),
+                last_run: last.as_ref().map(|r| LastRunJson {
+                    stamp: &r.stamp,
+                    state: &r.state,
+                    summary: &r.summary,
+                    started: r.started,
+                    finished: r.finished,
+                }),
             })
             .collect();
-        ctx.printer.json(&serde_json::json!({ "profiles": rows }));
+        ctx.printer.json(&ProfilesJson { profiles });
         return Ok(Exit::Ok);
     }
     if profiles.is_empty() {
@@ -715,6 +786,84 @@ fn schedule(ctx: &Context, a: BackupScheduleArgs) -> anyhow::Result<Exit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn summary_line_of_the_log_names_the_profile_once_and_keeps_the_summary_keys() {
+        let log_path = std::env::temp_dir().join(format!("fichier-log-{}", std::process::id()));
+        let log = StepLog::open(&log_path, "nightly").unwrap();
+        let printer = crate::printer::Printer::new(crate::printer::OutputSettings {
+            json: false,
+            quiet: true,
+            verbose: 0,
+            progress: false,
+            color_stdout: false,
+            color_stderr: false,
+            stdin_tty: false,
+        });
+        let failed = RunReport::Failed(FailedRun {
+            profile: "nightly".into(),
+            outcome: "refused",
+            error: "the source is empty".into(),
+            exit_code: 6,
+            seconds: 0.5,
+            api_calls: None,
+            flood_answers: None,
+        });
+        let finished = RunReport::Finished(FinishedRun {
+            run: RunSummary {
+                profile: "nightly".into(),
+                uploaded: 2,
+                ..RunSummary::default()
+            },
+            outcome: "done",
+            changed: true,
+            api_calls: 7,
+            flood_answers: 0,
+            exit_code: 0,
+            seconds: 1.0,
+        });
+        log.write(&printer, &Step::Summary(&failed));
+        log.write(&printer, &Step::Summary(&finished));
+        let text = std::fs::read_to_string(&log_path).unwrap();
+        let _ = std::fs::remove_file(&log_path);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        for l in &lines {
+            assert_eq!(l.matches("\"profile\"").count(), 1, "{l}");
+            assert_eq!(l.matches("\"step\":\"summary\"").count(), 1, "{l}");
+        }
+        let v: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "error",
+                "exit_code",
+                "outcome",
+                "profile",
+                "seconds",
+                "step",
+                "time"
+            ],
+            "no api_calls/flood_answers before the service was reached"
+        );
+        let v: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+        for key in [
+            "profile",
+            "stamp",
+            "uploaded",
+            "failed",
+            "stopped",
+            "outcome",
+            "changed",
+            "api_calls",
+            "flood_answers",
+            "exit_code",
+            "seconds",
+        ] {
+            assert!(v.get(key).is_some(), "{key} missing from {v}");
+        }
+    }
 
     #[test]
     fn ages_and_their_mistakes() {
