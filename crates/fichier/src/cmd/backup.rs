@@ -12,7 +12,7 @@ use fichier_backup::remote::EngineRemote;
 use fichier_backup::retention::{KeepWithin, Retention};
 use fichier_backup::run::{BackupJob, RemoteError, RunError, RunSummary, run_backup};
 use fichier_backup::source::SourceFilter;
-use fichier_transfer::{EngineConfig, Timetable, parse_rate};
+use fichier_transfer::{EngineConfig, Timetable};
 
 use super::backup_log::{LoggedRemote, Step, StepLog};
 use super::backup_notify::Notify;
@@ -78,32 +78,14 @@ fn usage(e: String) -> anyhow::Error {
     Failure::usage(e).into()
 }
 
-/// `30d`, `12h`, `10m` (minutes), `2w`, `45s` as a duration.
+/// `30d`, `12h`, `10m` (minutes), `2w`, `45s` as a duration ([`crate::cli::parse_duration`]).
 fn parse_age(text: &str, flag: &str) -> anyhow::Result<Duration> {
-    let t = text.trim();
-    let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
-    let n: u64 = num.parse().map_err(|_| {
-        usage(format!(
-            "{flag} {t:?}: expected a number and a unit, e.g. 30d, 12h, 10m"
-        ))
-    })?;
-    let secs = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" | "" => 86_400,
-        "w" => 7 * 86_400,
-        _ => {
-            return Err(usage(format!(
-                "{flag} {t:?}: unknown unit `{unit}`; use s, m, h, d or w"
-            )));
-        }
-    };
-    Ok(Duration::from_secs(n.saturating_mul(secs)))
+    crate::cli::parse_duration(text).map_err(|e| usage(format!("{flag}: {e}")))
 }
 
+/// `500k`, `10M`, `4G` as bytes ([`crate::cli::parse_size`]).
 fn parse_size(text: &str, flag: &str) -> anyhow::Result<u64> {
-    parse_rate(text).map_err(|e| usage(format!("{flag}: {e}")))
+    crate::cli::parse_size(text).map_err(|e| usage(format!("{flag}: {e}")))
 }
 
 /// Flags over the profile: the job a run executes.
@@ -887,5 +869,26 @@ mod tests {
                 .to_string()
                 .contains("unknown unit")
         );
+        let bare = parse_age("30", "--max-age").unwrap_err().to_string();
+        assert!(
+            bare.contains("has no unit") && bare.contains("30d"),
+            "{bare}"
+        );
+        assert_eq!(parse_age("0", "--min-age").unwrap(), Duration::ZERO);
+    }
+
+    #[test]
+    fn sizes_and_their_mistakes_say_size_not_rate() {
+        assert_eq!(parse_size("4G", "--max-size").unwrap(), 4 << 30);
+        assert_eq!(parse_size("1.5k", "--max-size").unwrap(), 1536);
+        assert_eq!(parse_size("10MiB", "--max-size").unwrap(), 10 << 20);
+        assert_eq!(parse_size("100", "--min-size").unwrap(), 100);
+        assert_eq!(parse_size("0", "--min-size").unwrap(), 0);
+        for bad in ["10x", "5M/s", "", "-1k", "k"] {
+            let e = parse_size(bad, "--max-size").unwrap_err().to_string();
+            assert!(e.starts_with("--max-size: "), "{e}");
+            assert!(e.contains("is not a size"), "{e}");
+            assert!(!e.contains("rate") && !e.contains("per second"), "{e}");
+        }
     }
 }
