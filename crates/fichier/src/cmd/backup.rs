@@ -391,7 +391,7 @@ pub(crate) fn stop_failure(what: &str, e: &RemoteError, resumable: bool) -> anyh
 #[serde(untagged)]
 pub(crate) enum RunReport {
     /// The run went through its plan (some files may have failed, or it stopped early).
-    Finished(FinishedRun),
+    Finished(Box<FinishedRun>),
     /// The run was refused, locked out or stopped by an error before it had a summary.
     Failed(FailedRun),
 }
@@ -512,7 +512,7 @@ fn render(
 ) -> RunReport {
     let p = &ctx.printer;
     let changed = s.uploaded + s.versioned + s.deleted + s.pruned_versions > 0;
-    let value = RunReport::Finished(FinishedRun {
+    let value = RunReport::Finished(Box::new(FinishedRun {
         run: s.clone(),
         outcome: s.outcome(),
         changed,
@@ -520,7 +520,7 @@ fn render(
         flood_answers: floods,
         exit_code: exit.code(),
         seconds: elapsed.as_secs_f64(),
-    });
+    }));
     if ndjson {
         let line = SummaryEvent {
             event: "summary",
@@ -791,7 +791,7 @@ mod tests {
             api_calls: None,
             flood_answers: None,
         });
-        let finished = RunReport::Finished(FinishedRun {
+        let finished = RunReport::Finished(Box::new(FinishedRun {
             run: RunSummary {
                 profile: "nightly".into(),
                 uploaded: 2,
@@ -803,7 +803,7 @@ mod tests {
             flood_answers: 0,
             exit_code: 0,
             seconds: 1.0,
-        });
+        }));
         log.write(&printer, &Step::Summary(&failed));
         log.write(&printer, &Step::Summary(&finished));
         let text = std::fs::read_to_string(&log_path).unwrap();
