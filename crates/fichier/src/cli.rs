@@ -1093,21 +1093,77 @@ fn parse_timetable(raw: &str) -> Result<fichier_transfer::Timetable, String> {
     fichier_transfer::Timetable::parse(raw)
 }
 
-/// `30s`, `15m`, `1h`, `0`.
+/// `30s`, `15m`, `1h`, `0`: a [`parse_duration`] for clap.
 fn parse_wait(raw: &str) -> Result<std::time::Duration, String> {
+    parse_duration(raw)
+}
+
+/// The one grammar of durations (`--max-wait`, `--requeue-failed-after`, `--max-age`,
+/// `--min-age`): a whole number and a unit, `s`, `m` (minutes), `h`, `d` or `w` (`45s`, `15m`,
+/// `12h`, `30d`, `2w`); `0` alone is no time at all. A bare number other than 0 is refused:
+/// `30` could be any unit. (`--keep-within` takes calendar spans, where `m` is months: another
+/// grammar on purpose.)
+pub(crate) fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
     let t = raw.trim();
-    let bad = || format!("{t:?} is not a duration: write e.g. 30s, 15m or 1h");
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (n, unit) = t.split_at(split);
-    let n: u64 = n.parse().map_err(|_| bad())?;
-    let mult = match unit {
+    let n: u64 = n.parse().map_err(|_| {
+        format!("`{t}` is not a duration: write a number and a unit, e.g. 30s, 15m, 12h, 30d or 2w")
+    })?;
+    let secs = match unit {
         "" if n == 0 => 0,
+        "" => {
+            return Err(format!(
+                "`{t}` has no unit: write e.g. {n}s, {n}m (minutes), {n}h or {n}d"
+            ));
+        }
         "s" => 1,
         "m" => 60,
         "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => {
+            return Err(format!(
+                "`{t}`: unknown unit `{unit}`; use s, m (minutes), h, d or w"
+            ));
+        }
+    };
+    Ok(std::time::Duration::from_secs(n.saturating_mul(secs)))
+}
+
+/// A size in bytes (`--min-size`, `--max-size`): a number, maybe with a fraction, and an
+/// optional unit `k`, `M`, `G` or `T` counted in 1024s, with or without `B`/`iB` (`500k`,
+/// `1.5G`, `4GiB`, `100`).
+pub(crate) fn parse_size(raw: &str) -> Result<u64, String> {
+    let t = raw.trim();
+    let bad = || {
+        format!(
+            "`{t}` is not a size: write e.g. 500k, 10M or 4G (bytes; k, M, G and T count in 1024s)"
+        )
+    };
+    let lower = t.to_ascii_lowercase();
+    let body = lower
+        .strip_suffix("ib")
+        .or_else(|| lower.strip_suffix('b'))
+        .unwrap_or(&lower);
+    let split = body
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(body.len());
+    let (num, unit) = body.split_at(split);
+    let mult: u64 = match unit.trim() {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        "t" => 1 << 40,
         _ => return Err(bad()),
     };
-    Ok(std::time::Duration::from_secs(n.saturating_mul(mult)))
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let v = (n * mult as f64).round();
+    if !v.is_finite() || v >= u64::MAX as f64 {
+        return Err(bad());
+    }
+    Ok(v as u64)
 }
 
 /// `fichier queue ...`

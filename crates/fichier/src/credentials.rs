@@ -147,6 +147,7 @@ impl Keyring for MockKeyring {
         }
     }
     fn set(&self, key: &str) -> Result<(), String> {
+        // not an output schema: the test-only mock keyring's store, read back by `get` above
         let doc = serde_json::json!({ KEYRING_USER: key });
         write_private(&self.path, doc.to_string().as_bytes()).map_err(|e| e.to_string())
     }

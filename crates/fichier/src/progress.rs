@@ -14,6 +14,15 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::printer::{Printer, human_size, sanitize};
 
+/// The last NDJSON line of `upload`, `download` and `queue run`: the engine's [`Summary`]
+/// tagged `"event": "summary"`, like the event lines before it.
+#[derive(Debug, serde::Serialize)]
+struct SummaryEvent<'a> {
+    event: &'static str,
+    #[serde(flatten)]
+    summary: &'a Summary,
+}
+
 /// The bars currently drawn, if any: the log writer prints above them instead of through them.
 fn active_bars() -> &'static Mutex<Option<MultiProgress>> {
     static BARS: OnceLock<Mutex<Option<MultiProgress>>> = OnceLock::new();
@@ -281,11 +290,10 @@ impl Reporter {
         self.close();
         match self.mode {
             Mode::Json => {
-                let mut v = serde_json::to_value(summary).unwrap_or_default();
-                if let Some(o) = v.as_object_mut() {
-                    o.insert("event".into(), "summary".into());
-                }
-                self.json_line(&v);
+                self.json_line(&SummaryEvent {
+                    event: "summary",
+                    summary,
+                });
             }
             Mode::Quiet => {}
             Mode::Bars | Mode::Lines => {

@@ -12,9 +12,9 @@ use fichier_backup::remote::EngineRemote;
 use fichier_backup::retention::{KeepWithin, Retention};
 use fichier_backup::run::{BackupJob, RemoteError, RunError, RunSummary, run_backup};
 use fichier_backup::source::SourceFilter;
-use fichier_transfer::{EngineConfig, Timetable, parse_rate};
+use fichier_transfer::{EngineConfig, Timetable};
 
-use super::backup_log::{LoggedRemote, StepLog};
+use super::backup_log::{LoggedRemote, Step, StepLog};
 use super::backup_notify::Notify;
 use super::transfer::{engine, flood_hint, hint_for};
 use crate::cli::{BackupAction, BackupCommand, BackupRunArgs, BackupScheduleArgs, ProgressMode};
@@ -86,32 +86,14 @@ fn usage(e: String) -> anyhow::Error {
     Failure::usage(e).into()
 }
 
-/// `30d`, `12h`, `10m` (minutes), `2w`, `45s` as a duration.
+/// `30d`, `12h`, `10m` (minutes), `2w`, `45s` as a duration ([`crate::cli::parse_duration`]).
 fn parse_age(text: &str, flag: &str) -> anyhow::Result<Duration> {
-    let t = text.trim();
-    let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
-    let n: u64 = num.parse().map_err(|_| {
-        usage(format!(
-            "{flag} {t:?}: expected a number and a unit, e.g. 30d, 12h, 10m"
-        ))
-    })?;
-    let secs = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" | "" => 86_400,
-        "w" => 7 * 86_400,
-        _ => {
-            return Err(usage(format!(
-                "{flag} {t:?}: unknown unit `{unit}`; use s, m, h, d or w"
-            )));
-        }
-    };
-    Ok(Duration::from_secs(n.saturating_mul(secs)))
+    crate::cli::parse_duration(text).map_err(|e| usage(format!("{flag}: {e}")))
 }
 
+/// `500k`, `10M`, `4G` as bytes ([`crate::cli::parse_size`]).
 fn parse_size(text: &str, flag: &str) -> anyhow::Result<u64> {
-    parse_rate(text).map_err(|e| usage(format!("{flag}: {e}")))
+    crate::cli::parse_size(text).map_err(|e| usage(format!("{flag}: {e}")))
 }
 
 /// Flags over the profile: the job a run executes.
@@ -238,23 +220,20 @@ async fn run_job(ctx: &mut Context, args: BackupRunArgs) -> anyhow::Result<Exit>
             let rendered = crate::error::render(e, false);
             let message = rendered.text.lines().next().unwrap_or("").to_string();
             let message = message.strip_prefix("error: ").unwrap_or(&message);
-            let mut summary = serde_json::json!({
-                "profile": job.profile,
-                "outcome": outcome_of_exit(rendered.exit),
-                "error": message,
-                "exit_code": rendered.exit.code(),
-                "seconds": started.elapsed().as_secs_f64(),
+            let summary = RunReport::Failed(FailedRun {
+                profile: job.profile.clone(),
+                outcome: outcome_of_exit(rendered.exit),
+                error: message.to_string(),
+                exit_code: rendered.exit.code(),
+                seconds: started.elapsed().as_secs_f64(),
+                api_calls: counts.map(|(calls, _)| calls),
+                flood_answers: counts.map(|(_, floods)| floods),
             });
-            // Known once the run reached the service (a flood stop above all).
-            if let Some((calls, floods)) = counts {
-                summary["api_calls"] = calls.into();
-                summary["flood_answers"] = floods.into();
-            }
             (false, summary)
         }
     };
     if let Some(log) = &log {
-        log.write(&ctx.printer, "summary", summary.clone());
+        log.write(&ctx.printer, &Step::Summary(&summary));
     }
     if !job.dry_run {
         notify.fire(&ctx.printer, &summary, success).await;
@@ -282,7 +261,7 @@ async fn execute(
     log: Option<&StepLog>,
     watch: &Watch,
     counts: &mut Option<(u64, u64)>,
-) -> anyhow::Result<(Exit, serde_json::Value)> {
+) -> anyhow::Result<(Exit, RunReport)> {
     let dest_path =
         RemotePath::parse(dest).map_err(|e| Failure::usage(format!("destination: {e}")))?;
     if dest_path.is_root() {
@@ -453,11 +432,27 @@ pub(crate) fn stop_failure(what: &str, e: &RemoteError, resumable: bool) -> anyh
     }
 }
 
-#[derive(serde::Serialize)]
-struct JsonSummary<'a> {
+/// What a backup run reports: the `backup --json` document, the last line of
+/// `--progress json` (with `"event": "summary"`), the `summary` line of `--log-file`, the body
+/// POSTed to `--notify-url` and, one variable per scalar key, the hooks' environment.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(untagged)]
+pub(crate) enum RunReport {
+    /// The run went through its plan (some files may have failed, or it stopped early).
+    Finished(Box<FinishedRun>),
+    /// The run was refused, locked out or stopped by an error before it had a summary.
+    Failed(FailedRun),
+}
+
+/// The summary of a run that went through its plan: the library's [`RunSummary`] and the
+/// CLI's own counts.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct FinishedRun {
     #[serde(flatten)]
-    run: &'a RunSummary,
-    outcome: &'a str,
+    run: RunSummary,
+    /// `done`, `partial` or `failed-items`.
+    outcome: &'static str,
+    /// Anything uploaded, moved into versions, deleted or pruned.
     changed: bool,
     api_calls: u64,
     /// Flood answers the API client received during the run (each one paused all calls).
@@ -465,6 +460,32 @@ struct JsonSummary<'a> {
     /// The process exit code.
     exit_code: i32,
     seconds: f64,
+}
+
+/// The summary of a run that ended with an error before its own summary.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct FailedRun {
+    profile: String,
+    /// `locked`, `refused`, `flood`, `auth` or `failed`.
+    outcome: &'static str,
+    /// The error's first line, without `error: `.
+    error: String,
+    exit_code: i32,
+    seconds: f64,
+    /// Left out when the run never reached the service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_calls: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flood_answers: Option<u64>,
+}
+
+/// A `--progress json` line that ends the stream: the summary tagged `"event": "summary"`,
+/// like the event lines before it.
+#[derive(Debug, serde::Serialize)]
+struct SummaryEvent<'a> {
+    event: &'static str,
+    #[serde(flatten)]
+    summary: &'a RunReport,
 }
 
 /// What a person (or a script reading NDJSON) sees while a backup runs.
@@ -527,7 +548,7 @@ impl Watch {
     }
 }
 
-/// Prints the summary (a line, or the JSON object) and returns it as JSON for notifications.
+/// Prints the summary (a line, or the JSON object) and returns it for the log and notifications.
 fn render(
     ctx: &Context,
     s: &RunSummary,
@@ -536,28 +557,30 @@ fn render(
     exit: Exit,
     elapsed: Duration,
     ndjson: bool,
-) -> serde_json::Value {
+) -> RunReport {
     let p = &ctx.printer;
     let changed = s.uploaded + s.versioned + s.deleted + s.pruned_versions > 0;
-    let json = JsonSummary {
-        run: s,
+    let value = RunReport::Finished(Box::new(FinishedRun {
+        run: s.clone(),
         outcome: s.outcome(),
         changed,
         api_calls: calls,
         flood_answers: floods,
         exit_code: exit.code(),
         seconds: elapsed.as_secs_f64(),
-    };
-    let value = serde_json::to_value(&json).unwrap_or_default();
+    }));
     if ndjson {
-        // The last line of the event stream: one object, like every line before it.
-        let mut line = value.clone();
-        line["event"] = "summary".into();
-        p.json_text(&line.to_string());
+        let line = SummaryEvent {
+            event: "summary",
+            summary: &value,
+        };
+        if let Ok(text) = serde_json::to_string(&line) {
+            p.json_text(&text);
+        }
         return value;
     }
     if p.json_mode() {
-        p.json(&json);
+        p.json(&value);
         return value;
     }
     for k in &s.skipped {
@@ -632,6 +655,35 @@ fn render(
     value
 }
 
+/// JSON of `backup ls`.
+#[derive(serde::Serialize)]
+struct ProfilesJson<'a> {
+    profiles: Vec<ProfileJson<'a>>,
+}
+
+/// One profile of the config file in `backup ls --json`.
+#[derive(serde::Serialize)]
+struct ProfileJson<'a> {
+    profile: &'a str,
+    source: Option<&'a std::path::Path>,
+    destination: Option<&'a str>,
+    /// Null when the profile never ran.
+    last_run: Option<LastRunJson<'a>>,
+}
+
+/// The journal's record of a profile's last run.
+#[derive(serde::Serialize)]
+struct LastRunJson<'a> {
+    stamp: &'a str,
+    /// `running`, `done`, `partial` or `failed`.
+    state: &'a str,
+    /// One line of counts.
+    summary: &'a str,
+    /// Seconds since the epoch.
+    started: i64,
+    finished: Option<i64>,
+}
+
 /// `fichier backup ls`: profiles and their last run.
 fn list(ctx: &Context) -> anyhow::Result<Exit> {
     let journal_path = ctx.settings.paths.backup_journal();
@@ -653,21 +705,22 @@ fn list(ctx: &Context) -> anyhow::Result<Exit> {
         })
         .collect();
     if ctx.printer.json_mode() {
-        let rows: Vec<serde_json::Value> = profiles
+        let profiles = profiles
             .iter()
-            .map(|(name, p, last)| {
-                serde_json::json!({
-                    "profile": name,
-                    "source": p.source,
-                    "destination": p.destination,
-                    "last_run": last.as_ref().map(|r| serde_json::json!({
-                        "stamp": r.stamp, "state": r.state, "summary": r.summary,
-                        "started": r.started, "finished": r.finished,
-                    })),
-                })
+            .map(|(name, p, last)| ProfileJson {
+                profile: name,
+                source: p.source.as_deref(),
+                destination: p.destination.as_deref(),
+                last_run: last.as_ref().map(|r| LastRunJson {
+                    stamp: &r.stamp,
+                    state: &r.state,
+                    summary: &r.summary,
+                    started: r.started,
+                    finished: r.finished,
+                }),
             })
             .collect();
-        ctx.printer.json(&serde_json::json!({ "profiles": rows }));
+        ctx.printer.json(&ProfilesJson { profiles });
         return Ok(Exit::Ok);
     }
     if profiles.is_empty() {
@@ -765,6 +818,84 @@ mod tests {
     use super::*;
 
     #[test]
+    fn summary_line_of_the_log_names_the_profile_once_and_keeps_the_summary_keys() {
+        let log_path = std::env::temp_dir().join(format!("fichier-log-{}", std::process::id()));
+        let log = StepLog::open(&log_path, "nightly").unwrap();
+        let printer = crate::printer::Printer::new(crate::printer::OutputSettings {
+            json: false,
+            quiet: true,
+            verbose: 0,
+            progress: false,
+            color_stdout: false,
+            color_stderr: false,
+            stdin_tty: false,
+        });
+        let failed = RunReport::Failed(FailedRun {
+            profile: "nightly".into(),
+            outcome: "refused",
+            error: "the source is empty".into(),
+            exit_code: 6,
+            seconds: 0.5,
+            api_calls: None,
+            flood_answers: None,
+        });
+        let finished = RunReport::Finished(Box::new(FinishedRun {
+            run: RunSummary {
+                profile: "nightly".into(),
+                uploaded: 2,
+                ..RunSummary::default()
+            },
+            outcome: "done",
+            changed: true,
+            api_calls: 7,
+            flood_answers: 0,
+            exit_code: 0,
+            seconds: 1.0,
+        }));
+        log.write(&printer, &Step::Summary(&failed));
+        log.write(&printer, &Step::Summary(&finished));
+        let text = std::fs::read_to_string(&log_path).unwrap();
+        let _ = std::fs::remove_file(&log_path);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        for l in &lines {
+            assert_eq!(l.matches("\"profile\"").count(), 1, "{l}");
+            assert_eq!(l.matches("\"step\":\"summary\"").count(), 1, "{l}");
+        }
+        let v: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "error",
+                "exit_code",
+                "outcome",
+                "profile",
+                "seconds",
+                "step",
+                "time"
+            ],
+            "no api_calls/flood_answers before the service was reached"
+        );
+        let v: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+        for key in [
+            "profile",
+            "stamp",
+            "uploaded",
+            "failed",
+            "stopped",
+            "outcome",
+            "changed",
+            "api_calls",
+            "flood_answers",
+            "exit_code",
+            "seconds",
+        ] {
+            assert!(v.get(key).is_some(), "{key} missing from {v}");
+        }
+    }
+
+    #[test]
     fn ages_and_their_mistakes() {
         assert_eq!(
             parse_age("30d", "--max-age").unwrap(),
@@ -786,5 +917,26 @@ mod tests {
                 .to_string()
                 .contains("unknown unit")
         );
+        let bare = parse_age("30", "--max-age").unwrap_err().to_string();
+        assert!(
+            bare.contains("has no unit") && bare.contains("30d"),
+            "{bare}"
+        );
+        assert_eq!(parse_age("0", "--min-age").unwrap(), Duration::ZERO);
+    }
+
+    #[test]
+    fn sizes_and_their_mistakes_say_size_not_rate() {
+        assert_eq!(parse_size("4G", "--max-size").unwrap(), 4 << 30);
+        assert_eq!(parse_size("1.5k", "--max-size").unwrap(), 1536);
+        assert_eq!(parse_size("10MiB", "--max-size").unwrap(), 10 << 20);
+        assert_eq!(parse_size("100", "--min-size").unwrap(), 100);
+        assert_eq!(parse_size("0", "--min-size").unwrap(), 0);
+        for bad in ["10x", "5M/s", "", "-1k", "k"] {
+            let e = parse_size(bad, "--max-size").unwrap_err().to_string();
+            assert!(e.starts_with("--max-size: "), "{e}");
+            assert!(e.contains("is not a size"), "{e}");
+            assert!(!e.contains("rate") && !e.contains("per second"), "{e}");
+        }
     }
 }

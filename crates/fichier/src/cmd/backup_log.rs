@@ -1,6 +1,7 @@
 //! `fichier backup --log-file PATH`: one JSON line per remote step of a run (upload, retire,
 //! prune, failure) and one for the final summary, appended to a file created 0600. The steps
-//! are seen by wrapping the destination adapter, so the run logic stays as it is.
+//! are seen by wrapping the destination adapter, so the run logic stays as it is. Every line is
+//! a [`LogLine`]: its schema is in docs/backup.md and docs/cli.md.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write as _;
@@ -10,10 +11,94 @@ use std::sync::Mutex;
 
 use fichier_backup::plan::{LocalEntry, RemoteCopy};
 use fichier_backup::run::{BackupRemote, RemoteError};
-use serde_json::{Value, json};
+use serde::Serialize;
 
+use super::backup::RunReport;
 use crate::error::Failure;
 use crate::printer::Printer;
+
+/// One line of the log: `{"time", "profile", "step", ...the step's fields}`.
+#[derive(Debug, Serialize)]
+pub struct LogLine<'a> {
+    /// RFC 3339 UTC.
+    time: String,
+    /// Left out of the `summary` line, which carries its own `profile`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    profile: Option<&'a str>,
+    #[serde(flatten)]
+    step: &'a Step<'a>,
+}
+
+/// What one line records, tagged by `step`. Paths are relative to the source; links are never
+/// logged (anyone holding one can download the file).
+#[derive(Debug, Serialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step<'a> {
+    /// A file was uploaded and verified.
+    Upload {
+        path: &'a str,
+        size: u64,
+        whirlpool: &'a str,
+    },
+    /// An old copy was moved into a version folder (`into`) or, with `--no-versions`,
+    /// deleted (`"deleted": true`). `path` is null when the copy's path is not known.
+    Retire {
+        path: Option<&'a str>,
+        size: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        into: Option<&'a str>,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        deleted: bool,
+    },
+    /// Retention removed a version folder (`version`) or an old manifest (`manifest`).
+    Prune {
+        #[serde(flatten)]
+        what: Pruned<'a>,
+    },
+    /// The run's manifest was written.
+    Manifest { name: &'a str },
+    /// A remote step failed: `action` names it, the subject's keys follow.
+    Failure {
+        action: &'static str,
+        error: &'a str,
+        stops_run: bool,
+        #[serde(flatten)]
+        subject: Subject<'a>,
+    },
+    /// The run's summary, the same document as `backup --json`.
+    Summary(&'a RunReport),
+}
+
+/// What retention removed.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pruned<'a> {
+    /// A folder under `.versions/`.
+    Version(&'a str),
+    /// A manifest file.
+    Manifest(&'a str),
+}
+
+/// The keys naming what a failed step was about.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Subject<'a> {
+    /// A listing: no key.
+    Nothing,
+    /// A file: `path` (null when not known).
+    File { path: Option<&'a str> },
+    /// A copy being moved: `path` and `into`.
+    Move {
+        path: Option<&'a str>,
+        into: &'a str,
+    },
+    /// A version folder: `version`.
+    Version { version: &'a str },
+    /// A manifest being written: `name`.
+    Manifest { name: &'a str },
+    /// An old manifest being pruned: `manifest`.
+    OldManifest { manifest: &'a str },
+}
 
 /// An open log file.
 pub struct StepLog {
@@ -45,18 +130,16 @@ impl StepLog {
         })
     }
 
-    /// Appends one line: `{"time", "profile", "step", ...fields}`. A write error is warned
-    /// about once and never stops the run.
-    pub fn write(&self, printer: &Printer, step: &str, fields: Value) {
-        let mut line = json!({
-            "time": jiff::Timestamp::now().to_string(),
-            "profile": self.profile,
-            "step": step,
-        });
-        if let (Some(obj), Value::Object(extra)) = (line.as_object_mut(), fields) {
-            obj.extend(extra);
-        }
-        let mut text = line.to_string();
+    /// Appends one [`LogLine`]. A write error is warned about once and never stops the run.
+    pub fn write(&self, printer: &Printer, step: &Step<'_>) {
+        let line = LogLine {
+            time: jiff::Timestamp::now().to_string(),
+            profile: (!matches!(step, Step::Summary(_))).then_some(self.profile.as_str()),
+            step,
+        };
+        let Ok(mut text) = serde_json::to_string(&line) else {
+            return;
+        };
         text.push('\n');
         // One write of the whole line to an O_APPEND file: lines of concurrent runs of other
         // profiles never interleave mid-line.
@@ -98,26 +181,23 @@ impl<'a, R> LoggedRemote<'a, R> {
         }
     }
 
-    fn write(&self, step: &str, fields: Value) {
+    fn write(&self, step: Step<'_>) {
         if let Some(log) = self.log {
-            log.write(self.printer, step, fields);
+            log.write(self.printer, &step);
         }
     }
 
-    fn failure(&self, action: &str, what: Value, e: &RemoteError) {
-        let mut fields = json!({ "action": action, "error": e.message, "stops_run": e.stop_run });
-        if let (Some(obj), Value::Object(extra)) = (fields.as_object_mut(), what) {
-            obj.extend(extra);
-        }
-        self.write("failure", fields);
+    fn failure(&self, action: &'static str, subject: Subject<'_>, e: &RemoteError) {
+        self.write(Step::Failure {
+            action,
+            error: &e.message,
+            stops_run: e.stop_run,
+            subject,
+        });
     }
 
-    fn path_of(&self, copy: &RemoteCopy) -> Value {
-        // Links are never logged (anyone holding one can download the file).
-        self.paths
-            .get(&copy.link)
-            .map(|p| Value::String(p.clone()))
-            .unwrap_or(Value::Null)
+    fn path_of(&self, copy: &RemoteCopy) -> Option<&str> {
+        self.paths.get(&copy.link).map(String::as_str)
     }
 }
 
@@ -136,7 +216,7 @@ impl<R: BackupRemote> BackupRemote for LoggedRemote<'_, R> {
                     }
                 }
             }
-            Err(e) => self.failure("list", json!({}), e),
+            Err(e) => self.failure("list", Subject::Nothing, e),
         }
         res
     }
@@ -150,12 +230,19 @@ impl<R: BackupRemote> BackupRemote for LoggedRemote<'_, R> {
             match r {
                 Ok(copy) => {
                     self.paths.insert(copy.link.clone(), entry.rel.clone());
-                    self.write(
-                        "upload",
-                        json!({ "path": entry.rel, "size": entry.size, "whirlpool": entry.whirlpool }),
-                    );
+                    self.write(Step::Upload {
+                        path: &entry.rel,
+                        size: entry.size,
+                        whirlpool: &entry.whirlpool,
+                    });
                 }
-                Err(e) => self.failure("upload", json!({ "path": entry.rel }), e),
+                Err(e) => self.failure(
+                    "upload",
+                    Subject::File {
+                        path: Some(&entry.rel),
+                    },
+                    e,
+                ),
             }
         }
         results
@@ -166,11 +253,13 @@ impl<R: BackupRemote> BackupRemote for LoggedRemote<'_, R> {
         for copy in copies {
             let path = self.path_of(copy);
             match &res {
-                Ok(()) => self.write(
-                    "retire",
-                    json!({ "path": path, "size": copy.size, "into": dir }),
-                ),
-                Err(e) => self.failure("retire", json!({ "path": path, "into": dir }), e),
+                Ok(()) => self.write(Step::Retire {
+                    path,
+                    size: copy.size,
+                    into: Some(dir),
+                    deleted: false,
+                }),
+                Err(e) => self.failure("retire", Subject::Move { path, into: dir }, e),
             }
         }
         res
@@ -181,11 +270,13 @@ impl<R: BackupRemote> BackupRemote for LoggedRemote<'_, R> {
         for copy in copies {
             let path = self.path_of(copy);
             match &res {
-                Ok(()) => self.write(
-                    "retire",
-                    json!({ "path": path, "size": copy.size, "deleted": true }),
-                ),
-                Err(e) => self.failure("delete", json!({ "path": path }), e),
+                Ok(()) => self.write(Step::Retire {
+                    path,
+                    size: copy.size,
+                    into: None,
+                    deleted: true,
+                }),
+                Err(e) => self.failure("delete", Subject::File { path }, e),
             }
         }
         res
@@ -194,7 +285,7 @@ impl<R: BackupRemote> BackupRemote for LoggedRemote<'_, R> {
     async fn version_folders(&mut self) -> Result<Vec<String>, RemoteError> {
         let res = self.inner.version_folders().await;
         if let Err(e) = &res {
-            self.failure("list versions", json!({}), e);
+            self.failure("list versions", Subject::Nothing, e);
         }
         res
     }
@@ -202,8 +293,10 @@ impl<R: BackupRemote> BackupRemote for LoggedRemote<'_, R> {
     async fn remove_version_folder(&mut self, name: &str) -> Result<(), RemoteError> {
         let res = self.inner.remove_version_folder(name).await;
         match &res {
-            Ok(()) => self.write("prune", json!({ "version": name })),
-            Err(e) => self.failure("prune", json!({ "version": name }), e),
+            Ok(()) => self.write(Step::Prune {
+                what: Pruned::Version(name),
+            }),
+            Err(e) => self.failure("prune", Subject::Version { version: name }, e),
         }
         res
     }
@@ -211,7 +304,7 @@ impl<R: BackupRemote> BackupRemote for LoggedRemote<'_, R> {
     async fn manifests(&mut self) -> Result<Vec<String>, RemoteError> {
         let res = self.inner.manifests().await;
         if let Err(e) = &res {
-            self.failure("list manifests", json!({}), e);
+            self.failure("list manifests", Subject::Nothing, e);
         }
         res
     }
@@ -219,8 +312,8 @@ impl<R: BackupRemote> BackupRemote for LoggedRemote<'_, R> {
     async fn put_manifest(&mut self, name: &str, bytes: Vec<u8>) -> Result<(), RemoteError> {
         let res = self.inner.put_manifest(name, bytes).await;
         match &res {
-            Ok(()) => self.write("manifest", json!({ "name": name })),
-            Err(e) => self.failure("manifest", json!({ "name": name }), e),
+            Ok(()) => self.write(Step::Manifest { name }),
+            Err(e) => self.failure("manifest", Subject::Manifest { name }, e),
         }
         res
     }
@@ -228,9 +321,142 @@ impl<R: BackupRemote> BackupRemote for LoggedRemote<'_, R> {
     async fn remove_manifest(&mut self, name: &str) -> Result<(), RemoteError> {
         let res = self.inner.remove_manifest(name).await;
         match &res {
-            Ok(()) => self.write("prune", json!({ "manifest": name })),
-            Err(e) => self.failure("prune", json!({ "manifest": name }), e),
+            Ok(()) => self.write(Step::Prune {
+                what: Pruned::Manifest(name),
+            }),
+            Err(e) => self.failure("prune", Subject::OldManifest { manifest: name }, e),
         }
         res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The line `step` makes, parsed back, with the time left out (it changes).
+    fn line(step: &Step<'_>) -> serde_json::Value {
+        let text = serde_json::to_string(&LogLine {
+            time: "2026-12-08T00:00:00Z".into(),
+            profile: Some("p"),
+            step,
+        })
+        .unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["time"], "2026-12-08T00:00:00Z");
+        v.as_object_mut().unwrap().remove("time");
+        v
+    }
+
+    fn expect(text: &str) -> serde_json::Value {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn every_step_keeps_the_documented_keys_of_the_log_file() {
+        let cases = [
+            (
+                Step::Upload {
+                    path: "a/b.txt",
+                    size: 3,
+                    whirlpool: "ab12",
+                },
+                r#"{"profile":"p","step":"upload","path":"a/b.txt","size":3,"whirlpool":"ab12"}"#,
+            ),
+            (
+                Step::Retire {
+                    path: Some("a"),
+                    size: 1,
+                    into: Some(".versions/x"),
+                    deleted: false,
+                },
+                r#"{"profile":"p","step":"retire","path":"a","size":1,"into":".versions/x"}"#,
+            ),
+            (
+                Step::Retire {
+                    path: None,
+                    size: 1,
+                    into: None,
+                    deleted: true,
+                },
+                r#"{"profile":"p","step":"retire","path":null,"size":1,"deleted":true}"#,
+            ),
+            (
+                Step::Prune {
+                    what: Pruned::Version("2026-01-01T000000Z"),
+                },
+                r#"{"profile":"p","step":"prune","version":"2026-01-01T000000Z"}"#,
+            ),
+            (
+                Step::Prune {
+                    what: Pruned::Manifest("m.jsonl.gz"),
+                },
+                r#"{"profile":"p","step":"prune","manifest":"m.jsonl.gz"}"#,
+            ),
+            (
+                Step::Manifest { name: "m.jsonl.gz" },
+                r#"{"profile":"p","step":"manifest","name":"m.jsonl.gz"}"#,
+            ),
+            (
+                Step::Failure {
+                    action: "list",
+                    error: "boom",
+                    stops_run: true,
+                    subject: Subject::Nothing,
+                },
+                r#"{"profile":"p","step":"failure","action":"list","error":"boom","stops_run":true}"#,
+            ),
+            (
+                Step::Failure {
+                    action: "delete",
+                    error: "e",
+                    stops_run: false,
+                    subject: Subject::File { path: None },
+                },
+                r#"{"profile":"p","step":"failure","action":"delete","error":"e","stops_run":false,"path":null}"#,
+            ),
+            (
+                Step::Failure {
+                    action: "retire",
+                    error: "e",
+                    stops_run: false,
+                    subject: Subject::Move {
+                        path: Some("a"),
+                        into: ".versions/x",
+                    },
+                },
+                r#"{"profile":"p","step":"failure","action":"retire","error":"e","stops_run":false,"path":"a","into":".versions/x"}"#,
+            ),
+            (
+                Step::Failure {
+                    action: "prune",
+                    error: "e",
+                    stops_run: false,
+                    subject: Subject::Version { version: "v" },
+                },
+                r#"{"profile":"p","step":"failure","action":"prune","error":"e","stops_run":false,"version":"v"}"#,
+            ),
+            (
+                Step::Failure {
+                    action: "manifest",
+                    error: "e",
+                    stops_run: false,
+                    subject: Subject::Manifest { name: "m" },
+                },
+                r#"{"profile":"p","step":"failure","action":"manifest","error":"e","stops_run":false,"name":"m"}"#,
+            ),
+            (
+                Step::Failure {
+                    action: "prune",
+                    error: "e",
+                    stops_run: false,
+                    subject: Subject::OldManifest { manifest: "m" },
+                },
+                r#"{"profile":"p","step":"failure","action":"prune","error":"e","stops_run":false,"manifest":"m"}"#,
+            ),
+        ];
+        for (step, want) in &cases {
+            assert_eq!(line(step), expect(want), "{step:?}");
+        }
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::backup::RunReport;
 use crate::error::Failure;
 use crate::printer::Printer;
 
@@ -65,7 +66,7 @@ impl Notify {
     }
 
     /// Posts the summary and runs the hook matching `success`; problems become warnings.
-    pub async fn fire(&self, printer: &Printer, summary: &Value, success: bool) {
+    pub async fn fire(&self, printer: &Printer, summary: &RunReport, success: bool) {
         if let Some(url) = &self.url
             && let Err(e) = post(url, summary).await
         {
@@ -80,7 +81,7 @@ impl Notify {
             (&self.on_failure, "--on-failure")
         };
         if let Some(cmd) = hook
-            && let Err(e) = crate::hook::run(cmd, env_vars(summary)).await
+            && let Err(e) = crate::hook::run(cmd, env_vars(&to_value(summary))).await
         {
             printer.warn(&format!(
                 "{which} hook failed: {e}; the backup's outcome is unchanged"
@@ -98,7 +99,7 @@ fn shown(url: &url::Url) -> String {
     }
 }
 
-async fn post(url: &url::Url, summary: &Value) -> Result<(), String> {
+async fn post(url: &url::Url, summary: &RunReport) -> Result<(), String> {
     let client = reqwest::Client::builder()
         .timeout(NOTIFY_TIMEOUT)
         .user_agent(concat!("fichier/", env!("CARGO_PKG_VERSION")))
@@ -124,6 +125,11 @@ async fn post(url: &url::Url, summary: &Value) -> Result<(), String> {
     } else {
         Err(format!("the server answered {}", resp.status()))
     }
+}
+
+/// The summary as a tree of values, to walk its keys.
+fn to_value(summary: &RunReport) -> Value {
+    serde_json::to_value(summary).unwrap_or_default()
 }
 
 /// The summary as environment variables: `FICHIER_BACKUP_<FIELD>` for each scalar field, the
@@ -152,6 +158,7 @@ mod tests {
 
     #[test]
     fn summary_fields_become_upper_case_variables_and_lists_their_counts() {
+        // not an output schema: the input of env_vars, shaped like a summary
         let v = serde_json::json!({
             "profile": "photos", "outcome": "done", "uploaded": 3, "changed": true,
             "failed": [{"path": "a", "reason": "b"}], "stopped": null, "seconds": 1.5,

@@ -35,12 +35,40 @@ pub async fn run(ctx: &mut Context, cmd: FtpCommand) -> anyhow::Result<Exit> {
 async fn process(ctx: &mut Context) -> anyhow::Result<Exit> {
     ctx.client().await?.ftp_process().await?;
     if ctx.printer.json_mode() {
-        ctx.printer.json(&serde_json::json!({ "processed": true }));
+        ctx.printer.json(&ProcessedJson { processed: true });
     } else {
         ctx.printer
             .status("Asked 1fichier to process the files sent by FTP.");
     }
     Ok(Exit::Ok)
+}
+
+/// JSON of `ftp process`.
+#[derive(Serialize)]
+struct ProcessedJson {
+    /// Always true: a refusal is an error, never a document.
+    processed: bool,
+}
+
+/// JSON of `ftp users ls`.
+#[derive(Serialize)]
+struct UsersJson {
+    users: Vec<UserJson>,
+}
+
+/// JSON of `ftp users add`.
+#[derive(Serialize)]
+struct UserAddedJson {
+    user: String,
+    /// The folder its uploads go to, as a path (`/` for the root).
+    folder: String,
+    folder_id: Option<FolderId>,
+}
+
+/// JSON of `ftp users rm`: the user removed.
+#[derive(Serialize)]
+struct UserRemovedJson {
+    removed: String,
 }
 
 /// One sub-account in `ftp users ls --json`.
@@ -60,7 +88,7 @@ async fn users_ls(ctx: &mut Context) -> anyhow::Result<Exit> {
                 folder_id: u.folder_id,
             })
             .collect();
-        ctx.printer.json(&serde_json::json!({ "users": users }));
+        ctx.printer.json(&UsersJson { users });
         return Ok(Exit::Ok);
     }
     if users.is_empty() {
@@ -152,11 +180,11 @@ async fn users_add(ctx: &mut Context, args: FtpUserAddArgs) -> anyhow::Result<Ex
         ))
         .await?;
     if ctx.printer.json_mode() {
-        ctx.printer.json(&serde_json::json!({
-            "user": args.user,
-            "folder": folder_path,
-            "folder_id": folder_id,
-        }));
+        ctx.printer.json(&UserAddedJson {
+            user: args.user.clone(),
+            folder: folder_path.clone(),
+            folder_id,
+        });
     } else {
         ctx.printer.status(&format!(
             "Created the FTP user {}; its uploads go to {folder_path}.",
@@ -183,8 +211,9 @@ async fn users_rm(ctx: &mut Context, args: FtpUserRmArgs) -> anyhow::Result<Exit
     }
     client.ftp_users_rm(&args.user).await?;
     if ctx.printer.json_mode() {
-        ctx.printer
-            .json(&serde_json::json!({ "removed": args.user }));
+        ctx.printer.json(&UserRemovedJson {
+            removed: args.user.clone(),
+        });
     } else {
         ctx.printer
             .status(&format!("Removed the FTP user {}.", args.user));

@@ -9,6 +9,12 @@ use crate::cli::VirusScanArgs;
 use crate::context::{Context, Resolved, Want};
 use crate::error::{Exit, Failure};
 
+/// JSON of `virus-scan`.
+#[derive(Serialize)]
+struct ResultsJson {
+    results: Vec<ResultJson>,
+}
+
 /// One file in `virus-scan --json`.
 #[derive(Serialize)]
 struct ResultJson {
@@ -77,7 +83,7 @@ pub async fn run(ctx: &mut Context, args: VirusScanArgs) -> anyhow::Result<Exit>
         }
     }
     if ctx.printer.json_mode() {
-        ctx.printer.json(&serde_json::json!({ "results": results }));
+        ctx.printer.json(&ResultsJson { results });
     }
     Ok(batch.exit())
 }

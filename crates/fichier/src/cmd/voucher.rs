@@ -23,6 +23,20 @@ pub async fn run(ctx: &mut Context, cmd: VoucherCommand) -> anyhow::Result<Exit>
     }
 }
 
+/// JSON of `voucher ls`.
+#[derive(Serialize)]
+struct VouchersJson {
+    vouchers: Vec<VoucherJson>,
+}
+
+/// JSON of `voucher use`.
+#[derive(Serialize)]
+struct UsedJson {
+    /// Always true: a refused voucher is an error, never a document.
+    used: bool,
+    user_email: String,
+}
+
 /// One voucher in `voucher ls --json`.
 #[derive(Serialize)]
 struct VoucherJson {
@@ -40,7 +54,7 @@ async fn ls(ctx: &mut Context) -> anyhow::Result<Exit> {
                 service: v.service,
             })
             .collect();
-        ctx.printer.json(&serde_json::json!({ "vouchers": list }));
+        ctx.printer.json(&VouchersJson { vouchers: list });
         return Ok(Exit::Ok);
     }
     if vouchers.is_empty() {
@@ -158,8 +172,10 @@ async fn use_voucher(ctx: &mut Context, args: VoucherUseArgs) -> anyhow::Result<
         Err(e) => return Err(e.into()),
     }
     if ctx.printer.json_mode() {
-        ctx.printer
-            .json(&serde_json::json!({ "used": true, "user_email": email }));
+        ctx.printer.json(&UsedJson {
+            used: true,
+            user_email: email.to_string(),
+        });
     } else {
         ctx.printer
             .status(&format!("Credited the voucher to {email}."));

@@ -1096,4 +1096,53 @@ fn restore_of_a_path_the_manifest_does_not_hold_is_an_error_that_restores_nothin
         std::fs::read_dir(&r).map_or(true, |mut d| d.next().is_none()),
         "nothing left in the target"
     );
+
+fn max_size_is_parsed_as_a_size_and_its_mistakes_say_so() {
+    let env = Env::logged_in();
+    let src = env.root().join("src");
+    write(&src, "small.txt", b"tiny");
+    write(&src, "big.bin", &vec![7u8; 3000]);
+    let s = src.to_str().unwrap();
+    let doc = env
+        .run(&["backup", s, "/Sz", "--max-size", "2k", "--json"])
+        .json();
+    assert_eq!(doc["uploaded"], 1, "the 3000-byte file is left out: {doc}");
+
+    let out = env.run(&["backup", s, "/Sz", "--max-size", "10x"]);
+    out.code(2);
+    assert!(
+        out.stderr.contains("--max-size: `10x` is not a size"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("rate") && !out.stderr.contains("per second"),
+        "a size is not a rate: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn durations_share_one_grammar_and_a_bare_number_asks_for_a_unit() {
+    let env = Env::logged_in();
+    let src = env.root().join("src");
+    write(&src, "a.txt", b"aged");
+    let s = src.to_str().unwrap();
+    // Days and weeks are durations everywhere, minutes too.
+    env.run(&["backup", s, "/Du", "--max-age", "2w", "--min-age", "0"])
+        .code(0);
+    let out = env.run(&["queue", "run", "--max-wait", "1d", "--json"]);
+    out.code(0);
+    for args in [
+        &["backup", s, "/Du", "--max-age", "30"][..],
+        &["queue", "run", "--max-wait", "30"][..],
+    ] {
+        let out = env.run(args);
+        out.code(2);
+        assert!(
+            out.stderr.contains("`30` has no unit") && out.stderr.contains("30m (minutes)"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
 }

@@ -15,6 +15,7 @@ mod exec;
 mod files;
 mod ftp_voucher;
 mod hardening;
+mod json_schemas;
 mod key_header;
 mod misc;
 mod queue;
