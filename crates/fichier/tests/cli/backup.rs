@@ -1096,7 +1096,9 @@ fn restore_of_a_path_the_manifest_does_not_hold_is_an_error_that_restores_nothin
         std::fs::read_dir(&r).map_or(true, |mut d| d.next().is_none()),
         "nothing left in the target"
     );
+}
 
+#[test]
 fn max_size_is_parsed_as_a_size_and_its_mistakes_say_so() {
     let env = Env::logged_in();
     let src = env.root().join("src");
