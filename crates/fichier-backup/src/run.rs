@@ -215,6 +215,13 @@ pub async fn run_backup<R: BackupRemote>(
     // EACCES, EIO) keep their remote copies, live and in the manifest; the run reports them
     // as failures.
     let not_seen = NotSeen::new(&scan.skipped, &summary.failed);
+    for s in scan
+        .skipped
+        .iter()
+        .filter(|s| s.reason == crate::source::SkipReason::Reserved)
+    {
+        summary.failed.push(skipped_item(s));
+    }
     for s in scan.skipped.iter().filter(|s| NotSeen::unreadable(s)) {
         summary.failed.push(SkippedItem {
             path: s.rel.clone(),
@@ -1134,6 +1141,25 @@ mod tests {
         let s = run_backup(&j, &mut remote, at(5)).await.unwrap();
         assert_eq!(s.plan.as_ref().unwrap().upload, ["f"]);
         assert_eq!(remote.paths(), before);
+    }
+
+    #[tokio::test]
+    async fn a_top_level_versions_folder_in_the_source_is_refused_never_stored_there() {
+        let (src, state) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        write(src.path(), "a.txt", "a");
+        write(src.path(), ".versions/manifests/x.txt", "x");
+        write(src.path(), "sub/.versions/kept.txt", "deeper is fine");
+        let mut remote = FakeRemote::default();
+        let s = run_backup(&job(src.path(), state.path()), &mut remote, at(0))
+            .await
+            .unwrap();
+        assert_eq!(remote.paths(), ["a.txt", "sub/.versions/kept.txt"]);
+        assert_eq!(s.outcome(), "failed-items");
+        assert!(
+            s.failed.iter().any(|f| f.path == ".versions"),
+            "{:?}",
+            s.failed
+        );
     }
 
     #[cfg(unix)]

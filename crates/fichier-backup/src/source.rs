@@ -81,6 +81,9 @@ pub enum SkipReason {
     NameNotUtf8,
     /// The directory or file could not be read.
     Unreadable(String),
+    /// A top-level `.versions`: the destination keeps its versions and manifests under that
+    /// name, so a source entry of that name cannot be stored there.
+    Reserved,
 }
 
 impl std::fmt::Display for SkipReason {
@@ -99,9 +102,16 @@ impl std::fmt::Display for SkipReason {
                 f.write_str("name is not valid UTF-8; rename it to back it up")
             }
             SkipReason::Unreadable(e) => write!(f, "unreadable: {e}"),
+            SkipReason::Reserved => f.write_str(
+                "the name .versions at the top of the source is where the destination keeps \
+                 its versions; rename it or exclude it",
+            ),
         }
     }
 }
+
+/// The top-level name the destination reserves (`DEST/.versions`).
+const RESERVED: &str = ".versions";
 
 /// The result of walking a source.
 #[derive(Debug, Default)]
@@ -192,6 +202,9 @@ impl SourceFilter {
                 if entry.depth() == 0 {
                     return true;
                 }
+                if entry.depth() == 1 && entry.file_name() == RESERVED {
+                    return false;
+                }
                 let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
                 let rel = entry.path().strip_prefix(&root).unwrap_or(entry.path());
                 let marked = is_dir && markers.iter().any(|m| entry.path().join(m).exists());
@@ -203,6 +216,16 @@ impl SourceFilter {
             });
         }
         let mut scan = SourceScan::default();
+        if std::fs::symlink_metadata(root.join(RESERVED)).is_ok()
+            && !matcher
+                .matched_path_or_any_parents(Path::new(RESERVED), true)
+                .is_ignore()
+        {
+            scan.skipped.push(Skipped {
+                rel: RESERVED.to_owned(),
+                reason: SkipReason::Reserved,
+            });
+        }
         let mut seen_dirs: HashSet<(u64, u64)> = HashSet::new();
         for item in walk.build() {
             let entry = match item {
