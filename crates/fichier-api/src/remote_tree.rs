@@ -1175,7 +1175,7 @@ mod emu_tests {
     use fichier_testkit::TestEmu;
 
     use super::*;
-    use crate::{ApiKey, NoProgress, PacerConfig, RetryPolicy, UploadRequest};
+    use crate::{ApiKey, NoProgress, NodeAnswer, NodeFields, NodeFile, PacerConfig, RetryPolicy};
 
     fn client(t: &TestEmu) -> Client {
         Client::builder()
@@ -1194,10 +1194,19 @@ mod emu_tests {
     async fn upload(c: &Client, dir: &std::path::Path, name: &str, folder: FolderId) -> FileLink {
         let local = dir.join(name);
         std::fs::write(&local, format!("bytes of {name}")).unwrap();
-        c.upload_file(&UploadRequest::new(&local, folder), Arc::new(NoProgress))
+        let file = NodeFile {
+            len: std::fs::metadata(&local).unwrap().len(),
+            path: local,
+            name: name.to_owned(),
+        };
+        let sent = c
+            .upload_to_node(&NodeFields::new(folder), &[file], Arc::new(NoProgress))
             .await
-            .unwrap()
-            .link
+            .unwrap();
+        let NodeAnswer::Report(report) = sent.answer else {
+            panic!("upload of {name}: {:?}", sent.answer)
+        };
+        report.links[0].download.clone()
     }
 
     async fn mkdir(c: &Client, name: &str, parent: FolderId) -> FolderId {

@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fichier_api::{ApiKey, Client, FolderLsRequest, PacerConfig, RetryPolicy, UploadRequest};
+use fichier_api::{
+    ApiKey, Client, FileLink, FolderId, FolderLsRequest, NodeAnswer, NodeFields, NodeFile,
+    PacerConfig, RetryPolicy,
+};
 use fichier_emu::{Fault, FaultPlan};
 use fichier_testkit::{Config, TestEmu};
 use fichier_transfer::{
@@ -555,6 +558,29 @@ async fn server_errors_on_end_pl_and_lost_upload_answers_leave_no_duplicate() {
     );
 }
 
+/// Stores `src` under `name` (any name, even one the engine refuses) through the node
+/// primitive, for a download test to fetch.
+async fn seed(c: &Client, src: &Path, name: &str, folder: FolderId) -> FileLink {
+    let file = NodeFile {
+        path: src.to_owned(),
+        name: name.to_owned(),
+        len: std::fs::metadata(src).unwrap().len(),
+    };
+    let sent = c
+        .upload_to_node(
+            &NodeFields::new(folder),
+            &[file],
+            Arc::new(fichier_api::NoProgress),
+        )
+        .await
+        .unwrap();
+    let NodeAnswer::Report(report) = sent.answer else {
+        panic!("seed upload of {name:?}: {:?}", sent.answer);
+    };
+    let stored = report.links.iter().find(|l| l.filename == name);
+    stored.expect("stored under its name").download.clone()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_names_shared_folders_and_the_connection_cap() {
     let env = env().await;
@@ -565,14 +591,7 @@ async fn hostile_names_shared_folders_and_the_connection_cap() {
     // A file stored under names that would escape a naive output dir.
     let mut got = Vec::new();
     for name in ["..", ".", ".hidden"] {
-        let mut req = UploadRequest::new(&src, 0);
-        req.name = Some(name.to_owned());
-        got.push(
-            c.upload_file(&req, Arc::new(fichier_api::NoProgress))
-                .await
-                .unwrap()
-                .link,
-        );
+        got.push(seed(&c, &src, name, 0).await);
     }
     let eng = engine_with(&env, PacerConfig::unthrottled(), |c| c.connections = 2);
     let out = env.work.path().join("safe");
@@ -610,11 +629,7 @@ async fn hostile_names_shared_folders_and_the_connection_cap() {
         .await
         .unwrap()
         .folder_id;
-    let mut req = UploadRequest::new(&src, folder);
-    req.name = Some("in share.bin".into());
-    c.upload_file(&req, Arc::new(fichier_api::NoProgress))
-        .await
-        .unwrap();
+    seed(&c, &src, "in share.bin", folder).await;
     let mut share = fichier_api::FolderShareRequest::new(folder);
     share.public = Some(true);
     share.pass = Some(fichier_api::Password::new("sesame123"));

@@ -706,17 +706,6 @@ impl Client {
         })
         .await
     }
-
-    /// A `file/ls` of one folder that skips the cache (state checks must see the truth).
-    pub(crate) async fn file_ls_fresh(&self, folder_id: FolderId) -> Result<FileList> {
-        let req = FileLsRequest::folder(folder_id);
-        let extra = serde_json::to_string(&req).unwrap_or_default();
-        let rules = Rules {
-            cache_ttl: Default::default(),
-            ..self.listing_rules("file/ls", req.folder_id, &extra)
-        };
-        self.call(FILE_LS, &req, rules).await
-    }
 }
 
 /// Each moved link with its link after the move (the answer's, when it gives one per file).
