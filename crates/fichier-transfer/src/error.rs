@@ -76,6 +76,18 @@ impl TransferError {
     }
 }
 
+/// The engine's file and segment loops run on the library's attempt loop: a file error is
+/// tried again when its class says so, and the final one says how often and for how long.
+impl fichier_api::Retryable for TransferError {
+    fn is_retryable(&self) -> bool {
+        TransferError::is_retryable(self)
+    }
+    fn with_attempts(mut self, made: fichier_api::Attempts) -> Self {
+        self.message = format!("{}{made}", self.message);
+        self
+    }
+}
+
 fn is_disk_full(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(28)
 }
