@@ -167,6 +167,7 @@ mod range;
 mod remote_tree;
 mod retry;
 mod values;
+mod walk;
 mod wire;
 
 #[cfg(test)]
@@ -200,6 +201,7 @@ pub use remote_tree::{
 };
 pub use retry::{AttemptLoop, Next, Retry, RetryPolicy, Retryable};
 pub use values::*;
+pub use walk::{FailedListing, Walk, WalkEntry, WalkKind, WalkOptions, WalkOrder};
 pub use wire::{format_date, paris, parse_date};
 
 /// Re-export of the date-time crate used in the public types.

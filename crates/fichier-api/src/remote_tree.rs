@@ -12,7 +12,8 @@
 //! - `mkdir -p`: [`RemoteTree::ensure_folder`]; one child folder: [`RemoteTree::ensure_child`]
 //!   (create folders only through these two, so that other processes see the creation count);
 //! - a folder's listing (with files) once per run: [`RemoteTree::listing`]; the run's own
-//!   changes: [`RemoteTree::note_created`], [`RemoteTree::note_removed`], [`RemoteTree::forget`].
+//!   changes: [`RemoteTree::note_created`], [`RemoteTree::note_removed`], [`RemoteTree::forget`];
+//! - everything under a folder: [`RemoteTree::walk`] (in `walk.rs`; the only subtree walk).
 //!
 //! One tree per run, shared by clones (its memo and in-process locks go with it).
 
