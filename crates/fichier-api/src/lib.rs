@@ -164,6 +164,7 @@ mod pacer;
 mod private_fs;
 mod progress;
 mod range;
+mod remote_path;
 mod remote_tree;
 mod retry;
 mod values;
@@ -195,9 +196,9 @@ pub use pacer::{Clock, Pacer, PacerConfig, TokioClock};
 pub use private_fs::private_dir;
 pub use progress::{NoProgress, PartObserver, Progress};
 pub use range::{ContentRange, RangeAnswer, RangeBody};
+pub use remote_path::{ID_PREFIX, PathError, RemotePath, Segment};
 pub use remote_tree::{
-    Candidate, Child, ChildRef, Ensured, EnsuredStep, Expect, ID_PREFIX, Node, PathError,
-    RemotePath, RemoteTree, Segment, TreeError,
+    Candidate, Child, ChildRef, Ensured, EnsuredStep, Expect, Node, RemoteTree, TreeError,
 };
 pub use retry::{AttemptLoop, Next, Retry, RetryPolicy, Retryable};
 pub use values::*;

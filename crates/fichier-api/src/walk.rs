@@ -5,7 +5,8 @@
 
 use std::collections::HashSet;
 
-use crate::remote_tree::{RemotePath, RemoteTree};
+use crate::remote_path::RemotePath;
+use crate::remote_tree::RemoteTree;
 use crate::{Error, FileEntry, FolderId, SubFolder};
 
 /// Where a folder's own entry comes relative to its contents.

@@ -486,6 +486,36 @@ pub(crate) struct ScanAnswer {
     pub(crate) date: Option<ZonedDateTime>,
 }
 
+impl FileEntry {
+    /// A listing entry, as a listing shows a file just uploaded.
+    pub fn new(link: FileLink, filename: impl Into<String>, size: u64) -> FileEntry {
+        FileEntry {
+            link,
+            filename: filename.into(),
+            size,
+            date: None,
+            checksum: None,
+            content_type: None,
+            password: false,
+            acl: false,
+            cdn: false,
+        }
+    }
+
+    /// The listing entry of a file known through `file/info`.
+    pub fn from_info(info: &FileInfo) -> FileEntry {
+        FileEntry {
+            date: info.date.clone(),
+            checksum: info.checksum.clone(),
+            content_type: info.content_type.clone(),
+            password: info.password,
+            acl: info.acl.is_some(),
+            cdn: info.cdn,
+            ..FileEntry::new(info.link.clone(), info.filename.clone(), info.size)
+        }
+    }
+}
+
 impl Client {
     /// `file/ls.cgi` of one folder (0 = root). Cached 30 s; the same folder is listed at most
     /// once per 30 s (the call waits for the window).
