@@ -1,9 +1,10 @@
-//! The retry policy and the one attempt loop ([`AttemptLoop`]) every retrying loop of the
-//! workspace goes through: the client's API calls, the `end.pl` report, and the transfer
-//! engine's file and segment attempts. It decides which failures are tried again, how often,
-//! after how long (on the pacer's clock), and gives the final error its account of the
-//! attempts (count and elapsed time). Classification (what an answer means) lives in `error`;
-//! what a caller's own error means to the loop is its [`Retryable`] impl.
+//! The retry policy and the one attempt loop ([`AttemptLoop`]) every retried request or
+//! transfer of the workspace goes through: the client's API calls, the `end.pl` report, and
+//! the transfer engine's file, upload and segment attempts. It decides which failures are
+//! tried again, how often, after how long (on the pacer's clock), and gives the final error
+//! its account of the attempts (count and elapsed time). Classification (what an answer
+//! means) lives in `error`; what a caller's own error means to the loop is its [`Retryable`]
+//! impl.
 //!
 //! One cap rule: `max_attempts` counts every attempt, the first included, and the loop stops
 //! when that many have failed. Only temporary errors are retried. Reads (listings, info,
@@ -13,8 +14,9 @@
 //! The shape follows object_store's `RetryConfig`: a doubling backoff with jitter, a cap, a
 //! number of attempts and an overall time limit; transfer loops ([`AttemptLoop::for_transfer`])
 //! have no time limit, since an attempt lasts as long as its bytes take, and start a new count
-//! after an attempt that moved bytes forward ([`AttemptLoop::restart`]). The queue's per-item
-//! backoff (hours between whole items) is a separate policy of the queue.
+//! after an attempt that moved bytes forward ([`AttemptLoop::restart`]). Not requests, and so
+//! not here: the queue's per-item backoff (hours between whole items, `queue/schedule.rs`) and
+//! SQLite's busy wait.
 
 use std::fmt::Display;
 use std::future::Future;
