@@ -34,14 +34,22 @@ echo "creating a ${SIZE_MIB} MiB test file..." >&2
 head -c "$((SIZE_MIB * 1024 * 1024))" /dev/urandom > "$WORK/big.bin"
 BYTES=$(stat -c %s "$WORK/big.bin")
 
-# --- nginx on a free loopback port ---
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# --- nginx on a loopback port ---
 mkdir -p "$WORK/www" "$WORK/nginx/body" "$WORK/nginx/logs"
 cp "$WORK/big.bin" "$WORK/www/big.bin"
 # Workers run as the invoking user when started by root (they must read the temp dir).
 USER_LINE=""
 [ "$(id -u)" = 0 ] && USER_LINE="user root root;"
-cat > "$WORK/nginx/nginx.conf" <<CONF
+MARK="$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+printf '%s' "$MARK" > "$WORK/www/mark"
+# nginx cannot pick a port and report it, so a free port is chosen here; another process may
+# take it before nginx binds, so nginx is retried on a fresh port when it does not come up
+# serving our own marker file (bounded: 5 tries).
+start_nginx() {
+  local try
+  for try in 1 2 3 4 5; do
+    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    cat > "$WORK/nginx/nginx.conf" <<CONF
 $USER_LINE
 worker_processes 1;
 pid $WORK/nginx/nginx.pid;
@@ -59,9 +67,20 @@ http {
   }
 }
 CONF
-nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;' &
-NGINX_PID=$!
-for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.1; done
+    nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;' &
+    NGINX_PID=$!
+    for _ in $(seq 50); do
+      kill -0 "$NGINX_PID" 2>/dev/null || break
+      [ "$(curl -s "http://127.0.0.1:$PORT/mark")" = "$MARK" ] && return 0
+      sleep 0.1
+    done
+    kill "$NGINX_PID" 2>/dev/null || true; wait "$NGINX_PID" 2>/dev/null || true; NGINX_PID=""
+    echo "nginx did not come up on port $PORT (try $try of 5)" >&2
+  done
+  echo "error: nginx never came up; see $WORK/nginx/logs/error.log" >&2
+  exit 1
+}
+start_nginx
 
 mbps() { python3 -c "print(f'{float($1)/1e6:.0f}')"; }
 

@@ -93,6 +93,9 @@ impl ApiKey {
 
     /// The key masked to its first and last two characters (`ab…yz`; `****` for keys under 8
     /// characters), the only form in which a key may be shown to a user.
+    // The same form as `fichier_scan::mask` (scanner findings, the CLI's masking of messages),
+    // written out here because this library depends on no scanner (the scanner is a leaf);
+    // the two differ only below 8 characters (`****` here, `…` there).
     pub fn masked(&self) -> String {
         let chars: Vec<char> = self.0.expose_secret().chars().collect();
         if chars.len() < 8 {

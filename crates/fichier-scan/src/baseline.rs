@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ScanError;
 use crate::finding::Finding;
 use crate::report::Report;
+use crate::rules::RuleId;
 use crate::secret::Fingerprint;
 
 /// Current baseline format version.
@@ -62,7 +63,7 @@ impl Baseline {
         for f in findings {
             let entry = BaselineEntry {
                 fingerprint: f.fingerprint.clone(),
-                rule: f.rule.as_str().to_owned(),
+                rule: f.rule.id().to_owned(),
                 path: f.path.clone(),
                 line: f.line,
                 commit: f.commit.clone(),
@@ -90,7 +91,7 @@ impl Baseline {
         // Fingerprints are validated by shape so a key pasted by mistake is refused, not kept.
         let raw: serde_json::Value =
             serde_json::from_str(text).map_err(|e| bad(format!("not JSON ({e})")))?;
-        let b: Baseline = serde_json::from_value(raw).map_err(|e| bad(e.to_string()))?;
+        let mut b: Baseline = serde_json::from_value(raw).map_err(|e| bad(e.to_string()))?;
         if b.version != BASELINE_VERSION {
             return Err(bad(format!(
                 "version {} is not supported (expected {BASELINE_VERSION})",
@@ -106,6 +107,14 @@ impl Baseline {
                 "entry {} has a fingerprint that is not 32 lowercase hex digits",
                 i + 1
             )));
+        }
+        // A rule spelled as older `--json` output did is read as today's id, so updating the
+        // baseline does not list the same finding twice; an unknown one is kept as written
+        // (the field is informational).
+        for e in &mut b.accepted {
+            if let Some(rule) = RuleId::from_id(&e.rule) {
+                e.rule = rule.id().to_owned();
+            }
         }
         Ok(b)
     }

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::ScanError;
+use crate::git::Git;
 
 /// What the installed hook runs.
 #[derive(Debug, Clone)]
@@ -62,26 +63,9 @@ pub fn hook_script(options: &HookOptions) -> String {
 /// `core.hooksPath`) and returns its path. Refuses with [`ScanError::HookExists`] when a
 /// hook is already there, unless `options.force`.
 pub fn install_hook(repo: &Path, options: &HookOptions) -> Result<PathBuf, ScanError> {
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(repo)
-        .args(["rev-parse", "--path-format=absolute", "--git-path", "hooks"])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|source| ScanError::GitMissing { source })?;
-    if !out.status.success() {
-        let message = String::from_utf8_lossy(&out.stderr)
-            .lines()
-            .next()
-            .unwrap_or("not a git repository")
-            .to_owned();
-        return Err(ScanError::Git {
-            repo: repo.to_path_buf(),
-            command: "rev-parse".to_owned(),
-            message,
-        });
-    }
-    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let out =
+        Git::new(repo).output(&["rev-parse", "--path-format=absolute", "--git-path", "hooks"])?;
+    let dir = PathBuf::from(String::from_utf8_lossy(&out).trim());
     let dir = if dir.is_absolute() {
         dir
     } else {

@@ -118,8 +118,8 @@ pub fn render_sarif(report: &Report, tool_version: &str) -> String {
         .iter()
         .map(|r| {
             json!({
-                "id": r.as_str(),
-                "name": r.as_str().split('-').map(capitalise).collect::<String>(),
+                "id": r.id(),
+                "name": r.id().split('-').map(capitalise).collect::<String>(),
                 "shortDescription": { "text": r.description() },
                 "fullDescription": { "text": format!("{} Detected by fichier-scan; see docs/scan.md.", r.description()) },
                 "help": {
@@ -156,7 +156,7 @@ pub fn render_sarif(report: &Report, tool_version: &str) -> String {
                 props["verification"] = json!(v.as_str());
             }
             json!({
-                "ruleId": f.rule.as_str(),
+                "ruleId": f.rule.id(),
                 "ruleIndex": RuleId::ALL.iter().position(|r| *r == f.rule).unwrap_or(0),
                 "level": level(f.confidence),
                 "message": { "text": message },
@@ -201,4 +201,50 @@ fn capitalise(word: &str) -> String {
     c.next()
         .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Place;
+    use crate::secret::KeyMaterial;
+
+    /// One finding per rule, rendered by every format: all must name it by [`RuleId::id`].
+    #[test]
+    fn text_json_and_sarif_name_every_rule_by_its_one_id() {
+        let key = crate::shape::fake_key(7);
+        let mut report = Report::default();
+        for (i, rule) in RuleId::ALL.into_iter().enumerate() {
+            let place = Place {
+                line: i + 1,
+                column: 1,
+                end_column: 33,
+            };
+            let why = "test".to_owned();
+            let material = KeyMaterial::new(key.as_bytes());
+            report.findings.push(Finding::new(
+                "f",
+                place,
+                rule,
+                Confidence::High,
+                why,
+                material,
+            ));
+        }
+        let text: Vec<String> = render_text(&report)
+            .lines()
+            .map(|l| l.split("  ").nth(1).unwrap_or_default().to_owned())
+            .collect();
+        let json: Value = serde_json::from_str(&render_json(&report)).unwrap();
+        let sarif: Value = serde_json::from_str(&render_sarif(&report, "0")).unwrap();
+        let sarif_rules = &sarif["runs"][0]["tool"]["driver"]["rules"];
+        for (i, rule) in RuleId::ALL.into_iter().enumerate() {
+            let id = rule.id();
+            assert_eq!(text[i], id);
+            assert_eq!(json["findings"][i]["rule"], id);
+            assert_eq!(sarif["runs"][0]["results"][i]["ruleId"], id);
+            assert_eq!(sarif_rules[i]["id"], id);
+        }
+        assert!(text.iter().any(|id| id == "bearer-1fichier"), "{text:?}");
+    }
 }

@@ -45,8 +45,10 @@ impl std::fmt::Display for Confidence {
 }
 
 /// One detection rule. See `docs/scan.md` for the full table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+///
+/// Every output names a rule by [`RuleId::id`], serde included (its derive would spell
+/// `Bearer1fichier` as `bearer1fichier`, which `--json` once did).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RuleId {
     /// The value is assigned to a name containing `fichier` (`FICHIER_API_KEY`, `RCLONE_FICHIER_API_KEY`, `--fichier-api-key`).
     FichierNamedKey,
@@ -82,8 +84,9 @@ impl RuleId {
         RuleId::BareKeyShape,
     ];
 
-    /// The stable kebab-case id (`fichier-named-key`, ...).
-    pub fn as_str(self) -> &'static str {
+    /// The stable id (`fichier-named-key`, `bearer-1fichier`, ...): the one spelling of the
+    /// rule in text, JSON, SARIF, baselines and docs.
+    pub fn id(self) -> &'static str {
         match self {
             RuleId::FichierNamedKey => "fichier-named-key",
             RuleId::RcloneFichierRemote => "rclone-fichier-remote",
@@ -97,9 +100,14 @@ impl RuleId {
         }
     }
 
-    /// Parses a stable id back into a rule.
+    /// Parses an id back into a rule; also reads the spellings older `--json` output used.
     pub fn from_id(id: &str) -> Option<RuleId> {
-        RuleId::ALL.into_iter().find(|r| r.as_str() == id)
+        RuleId::ALL.into_iter().find(|r| r.id() == id).or_else(|| {
+            LEGACY_IDS
+                .iter()
+                .find(|(old, _)| *old == id)
+                .map(|&(_, r)| r)
+        })
     }
 
     /// True for rules that only run with `strict` enabled.
@@ -139,8 +147,58 @@ impl RuleId {
     }
 }
 
+/// What serde's kebab-case made of three ids in `--json` output before they were unified:
+/// accepted on read, never written.
+const LEGACY_IDS: [(&str, RuleId); 3] = [
+    ("bearer1fichier", RuleId::Bearer1fichier),
+    ("keyword-near1fichier", RuleId::KeywordNear1fichier),
+    ("key-near1fichier", RuleId::KeyNear1fichier),
+];
+
 impl std::fmt::Display for RuleId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(self.id())
+    }
+}
+
+impl Serialize for RuleId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.id())
+    }
+}
+
+impl<'de> Deserialize<'de> for RuleId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<RuleId, D::Error> {
+        let id = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        RuleId::from_id(&id)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown rule id `{id}`")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_id_round_trips_through_serde_and_legacy_spellings_still_read() {
+        for rule in RuleId::ALL {
+            let json = serde_json::to_string(&rule).unwrap();
+            assert_eq!(json, format!("\"{}\"", rule.id()));
+            assert_eq!(serde_json::from_str::<RuleId>(&json).unwrap(), rule);
+            assert_eq!(RuleId::from_id(rule.id()), Some(rule));
+            assert_eq!(rule.to_string(), rule.id());
+        }
+        for (old, rule) in LEGACY_IDS {
+            assert_eq!(
+                serde_json::from_str::<RuleId>(&format!("\"{old}\"")).unwrap(),
+                rule
+            );
+            assert_ne!(rule.id(), old);
+        }
+        let err = serde_json::from_str::<RuleId>("\"no-such-rule\"").unwrap_err();
+        assert!(
+            err.to_string().contains("unknown rule id `no-such-rule`"),
+            "{err}"
+        );
     }
 }

@@ -1,13 +1,17 @@
 //! Test support (dev-only): starts `fichier-emu` on 127.0.0.1:0 in a temp dir with a
 //! provisioned Premium account, fake keys, the fixtures directory, and a loopback static
-//! file server for remote-upload tests.
+//! file server for remote-upload tests; whether this is CI (a test that cannot run fails
+//! there) and loopback ports held closed.
 #![warn(missing_docs)]
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod host;
 pub mod modgraph;
+
+pub use host::{ClosedPort, cannot_run, on_ci};
 
 pub use fichier_emu::{Account, Config, Emulator, Fault, FaultPlan, Limits, Offer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

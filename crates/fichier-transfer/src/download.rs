@@ -201,6 +201,7 @@ impl Resolver<'_> {
             size,
             checksum,
             dest,
+            root: self.opts.out_dir.clone(),
         });
     }
 
@@ -309,10 +310,11 @@ impl Resolver<'_> {
             d.extend(rel.components().iter().map(|n| safe_local_name(n)));
             d
         };
-        if !unseen.contains(&folder)
-            && let Some(local) = join_inside(&self.opts.out_dir, &dir)
-        {
-            let _ = tokio::fs::create_dir_all(&local).await;
+        // Empty folders are made too (not those that could not be listed); a link in the way
+        // fails the files below it.
+        let mut dirs = Vec::new();
+        if !unseen.contains(&folder) {
+            dirs.push(dir.clone());
         }
         for e in &walk.entries {
             match &e.kind {
@@ -320,12 +322,17 @@ impl Resolver<'_> {
                     let parent = e.path.parent().unwrap_or_default();
                     self.push_entry(format!("{shown}{}", e.path), f, &local_dir(&parent));
                 }
-                WalkKind::Folder(f) if !unseen.contains(&f.id) => {
-                    if let Some(local) = join_inside(&self.opts.out_dir, &local_dir(&e.path)) {
-                        let _ = tokio::fs::create_dir_all(&local).await;
-                    }
-                }
+                WalkKind::Folder(f) if !unseen.contains(&f.id) => dirs.push(local_dir(&e.path)),
                 _ => {}
+            }
+        }
+        for d in dirs {
+            if let Some(local) = join_inside(&self.opts.out_dir, &d) {
+                let root = self.opts.out_dir.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    crate::names::ensure_dir_inside(&root, &local)
+                })
+                .await;
             }
         }
         for f in walk.failed {

@@ -18,6 +18,7 @@ use crate::engine::Engine;
 use crate::error::{ErrorClass, TransferError};
 use crate::events::{Event, EventSink, FileId};
 use crate::hashing::{FrontierHasher, hash_local_file};
+use crate::names;
 use crate::state::{self, PartState, Segment};
 
 /// Reports the chunks of a range to the file's events.
@@ -52,36 +53,40 @@ const MIN_SEGMENT: u64 = 1 << 20;
 /// How often a segmented download's state file is rewritten.
 const SAVE_EVERY: Duration = Duration::from_millis(500);
 
-/// A file to download, fully resolved.
+/// A file to download, fully resolved (link, size and expected whirlpool known), for
+/// [`Engine::fetch_file`].
 #[derive(Debug, Clone)]
-pub(crate) struct FileJob {
-    pub(crate) id: FileId,
-    pub(crate) display: String,
-    pub(crate) link: FileLink,
-    pub(crate) password: Option<Password>,
-    pub(crate) size: u64,
-    pub(crate) checksum: Option<String>,
-    pub(crate) dest: PathBuf,
+pub struct FileJob {
+    pub id: FileId,
+    pub display: String,
+    pub link: FileLink,
+    pub password: Option<Password>,
+    pub size: u64,
+    pub checksum: Option<String>,
+    pub dest: PathBuf,
+    /// The directory the user named (`-o`, the queue item's target, the restore target):
+    /// nothing below it is reached through a symbolic link.
+    pub root: PathBuf,
 }
 
-/// Per-run download settings a file needs.
+/// Download settings one file needs.
 #[derive(Debug, Clone)]
-pub(crate) struct FetchOpts {
-    pub(crate) segments: Option<u32>,
-    pub(crate) verify: bool,
-    pub(crate) overwrite: bool,
-    pub(crate) token_max_age: Duration,
+pub struct FetchOpts {
+    pub segments: Option<u32>,
+    pub verify: bool,
+    pub overwrite: bool,
+    pub token_max_age: Duration,
 }
 
 /// How a file ended.
 #[derive(Debug)]
-pub(crate) enum Fetched {
+pub enum Fetched {
     Done { whirlpool: Option<String> },
     Skipped(String),
 }
 
 /// `NAME.part` for `NAME`.
-pub(crate) fn part_path(dest: &Path) -> PathBuf {
+pub fn part_path(dest: &Path) -> PathBuf {
     let mut s = dest.as_os_str().to_owned();
     s.push(".part");
     PathBuf::from(s)
@@ -239,6 +244,18 @@ pub(crate) fn segments_for(size: u64, asked: Option<u32>) -> u32 {
 }
 
 impl Engine {
+    /// Downloads one resolved file to `job.dest` (through `NAME.part`, resumed, segmented,
+    /// verified, renamed into place) and says how it ended: the call for callers that need
+    /// each file's result (the queue runner, restore) rather than a [`Summary`](crate::Summary).
+    pub async fn fetch_file(
+        &self,
+        job: &FileJob,
+        opts: &FetchOpts,
+        events: Arc<dyn EventSink>,
+    ) -> Result<Fetched, TransferError> {
+        self.fetch(job, opts, events).await
+    }
+
     /// Downloads one resolved file (with retries of the whole file after a checksum mismatch).
     pub(crate) async fn fetch(
         &self,
@@ -323,9 +340,13 @@ impl Engine {
         let part = part_path(&dest);
         let state_file = state::state_path(&part);
         if let Some(parent) = dest.parent() {
-            tokio::fs::create_dir_all(parent).await.map_err(|e| {
-                TransferError::io(&format!("cannot create {}", parent.display()), &e)
-            })?;
+            let (root, dir) = (job.root.clone(), parent.to_path_buf());
+            tokio::task::spawn_blocking(move || names::ensure_dir_inside(&root, &dir))
+                .await
+                .map_err(|e| TransferError::new(ErrorClass::Local, e.to_string()))?
+                .map_err(|e| {
+                    TransferError::io(&format!("cannot create {}", parent.display()), &e)
+                })?;
         }
         let link = job.link.as_str().to_owned();
         let checksum = job.checksum.clone();

@@ -37,7 +37,6 @@
 //!
 //! The resume design is described in `docs/transfers.md`.
 
-pub mod backup;
 mod download;
 mod engine;
 mod error;
@@ -46,18 +45,21 @@ mod fetch;
 mod hashing;
 mod limits;
 mod names;
-pub mod queue;
 mod state;
 mod summary;
+mod timetable;
 mod upload;
 
 pub use download::{DownloadInput, DownloadOptions, input_lines, is_inside};
 pub use engine::{Engine, EngineConfig};
 pub use error::{ErrorClass, TransferError};
 pub use events::{Event, EventSink, FileId, NoEvents, RecordEvents, Tee};
-pub use fetch::MAX_SEGMENTS;
+pub use fetch::{FetchOpts, Fetched, FileJob, MAX_SEGMENTS, part_path};
 pub use limits::{ConnectionCap, RateLimiter, parse_rate};
-pub use names::{MAX_REMOTE_NAME, remote_name_problem, safe_local_name};
-pub use queue::timetable::Timetable;
+pub use names::{
+    MAX_REMOTE_NAME, ensure_dir_inside, join_inside, remote_name_problem, safe_local_name,
+};
+pub use state::state_path;
 pub use summary::{FailedFile, Summary};
+pub use timetable::Timetable;
 pub use upload::{UploadDest, UploadOptions};

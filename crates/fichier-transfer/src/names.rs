@@ -92,6 +92,52 @@ pub fn join_inside(dir: &Path, components: &[String]) -> Option<PathBuf> {
     Some(p)
 }
 
+/// Makes sure `dir` exists as a real directory inside `root`, creating what is missing one
+/// level at a time and never going through a symbolic link below `root` (`root` itself may be
+/// one: the user named it). A link on the way is an error naming it, so a link planted in a
+/// download or restore target (`t/sub -> ../elsewhere`) cannot make files land outside it.
+pub fn ensure_dir_inside(root: &Path, dir: &Path) -> std::io::Result<()> {
+    use std::io::{Error, ErrorKind};
+    let rel = dir.strip_prefix(root).map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidInput,
+            format!("{} is not inside {}", dir.display(), root.display()),
+        )
+    })?;
+    std::fs::create_dir_all(root)?;
+    let mut cur = root.to_path_buf();
+    for comp in rel.components() {
+        let Component::Normal(name) = comp else {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("{} leaves {}", dir.display(), root.display()),
+            ));
+        };
+        cur.push(name);
+        if let Err(e) = std::fs::create_dir(&cur)
+            && e.kind() != ErrorKind::AlreadyExists
+        {
+            return Err(e);
+        }
+        // Checked after the create: whatever was there, or appeared meanwhile, must be a
+        // directory and not a link to one.
+        let meta = std::fs::symlink_metadata(&cur)?;
+        if meta.file_type().is_symlink() {
+            return Err(Error::other(format!(
+                "{} is a symbolic link; nothing is written through it",
+                cur.display()
+            )));
+        }
+        if !meta.is_dir() {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!("{} exists and is not a directory", cur.display()),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The local paths a download run has handed out. A path counts as taken together with its
 /// `.part` and `.part.state` companions, so a remote file named `x.part` never shares bytes
 /// with the `.part` of a remote `x`.
@@ -153,6 +199,28 @@ fn tagged(name: &str, tag: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(unix)]
+    #[test]
+    fn dirs_inside_a_target_are_made_without_going_through_a_link() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("t");
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::os::unix::fs::symlink("../outside", root.join("sub")).unwrap();
+        let e = super::ensure_dir_inside(&root, &root.join("sub/deeper")).unwrap_err();
+        assert!(e.to_string().contains("sub is a symbolic link"), "{e}");
+        assert!(!outside.join("deeper").exists());
+        super::ensure_dir_inside(&root, &root.join("a/b")).unwrap();
+        assert!(root.join("a/b").is_dir());
+        // The root the user named may itself be a link.
+        let named = tmp.path().join("named");
+        std::os::unix::fs::symlink(&outside, &named).unwrap();
+        super::ensure_dir_inside(&named, &named.join("x")).unwrap();
+        assert!(outside.join("x").is_dir());
+        assert!(super::ensure_dir_inside(&root, tmp.path()).is_err());
+    }
+
     use super::*;
     use proptest::prelude::*;
 

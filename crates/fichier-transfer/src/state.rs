@@ -79,7 +79,7 @@ impl PartState {
 }
 
 /// `NAME.part.state` for `NAME.part`.
-pub(crate) fn state_path(part: &Path) -> PathBuf {
+pub fn state_path(part: &Path) -> PathBuf {
     let mut s = part.as_os_str().to_owned();
     s.push(".state");
     PathBuf::from(s)

@@ -2,10 +2,11 @@
 //! items, clear the finished ones; each logged. Neither `pages` nor `api` is imported here.
 
 use axum::extract::Multipart;
-use fichier_transfer::queue::Selector;
+use fichier_queue::Selector;
 
-use crate::App;
+use crate::error::WebError;
 use crate::queue::{AddReport, Op};
+use crate::state::App;
 
 /// The largest uploaded link list (`.txt` or `.crawljob`).
 pub const MAX_UPLOAD: usize = 4 * 1024 * 1024;
@@ -20,13 +21,13 @@ pub fn link_lines(text: &str) -> Vec<String> {
 }
 
 /// Reads the target of an action form or API call: `id`, `package` or `all`.
-pub fn selector(id: Option<&str>, package: Option<&str>, all: bool) -> Result<Selector, String> {
+pub fn selector(id: Option<&str>, package: Option<&str>, all: bool) -> Result<Selector, WebError> {
     if let Some(id) = id {
         return id
             .trim()
             .parse()
             .map(Selector::Id)
-            .map_err(|_| format!("item id {id:?} is not a number"));
+            .map_err(|_| WebError::BadInput(format!("item id {id:?} is not a number")));
     }
     if let Some(p) = package {
         return Ok(Selector::Package(p.to_owned()));
@@ -34,7 +35,9 @@ pub fn selector(id: Option<&str>, package: Option<&str>, all: bool) -> Result<Se
     if all {
         return Ok(Selector::All);
     }
-    Err("say which items: id, package or all".to_owned())
+    Err(WebError::BadInput(
+        "say which items: id, package or all".to_owned(),
+    ))
 }
 
 /// Adds text lines from the dashboard (paste box, API).
@@ -44,9 +47,11 @@ pub async fn add_text(
     package: Option<String>,
     target: Option<&str>,
     origin: &str,
-) -> Result<AddReport, String> {
+) -> Result<AddReport, WebError> {
     if links.is_empty() {
-        return Err("no link given: paste one 1fichier link a line".to_owned());
+        return Err(WebError::BadInput(
+            "no link given: paste one 1fichier link a line".to_owned(),
+        ));
     }
     let target = app.queue.target_dir(target)?;
     let package = package.filter(|p| !p.is_empty());
@@ -61,35 +66,33 @@ pub async fn add_text(
 
 /// Adds the links of an uploaded `.txt` or `.crawljob` file (fields `file`, `package`,
 /// `target`).
-pub async fn add_upload(app: &App, mut multipart: Multipart) -> Result<AddReport, String> {
+pub async fn add_upload(app: &App, mut multipart: Multipart) -> Result<AddReport, WebError> {
     let mut file: Option<(String, Vec<u8>)> = None;
     let mut package = None;
     let mut target = None;
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| format!("upload: {e}"))?
-    {
+    while let Some(field) = multipart.next_field().await? {
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
             "file" => {
                 let fname = field.file_name().unwrap_or("upload.txt").to_owned();
-                let bytes = field.bytes().await.map_err(|e| format!("upload: {e}"))?;
+                let bytes = field.bytes().await?;
                 if bytes.len() > MAX_UPLOAD {
-                    return Err(format!(
+                    return Err(WebError::TooLarge(format!(
                         "{fname}: larger than {} MiB; split it",
                         MAX_UPLOAD >> 20
-                    ));
+                    )));
                 }
                 file = Some((fname, bytes.to_vec()));
             }
-            "package" => package = Some(field.text().await.map_err(|e| e.to_string())?),
-            "target" => target = Some(field.text().await.map_err(|e| e.to_string())?),
+            "package" => package = Some(field.text().await?),
+            "target" => target = Some(field.text().await?),
             _ => {}
         }
     }
-    let (fname, bytes) = file.ok_or("choose a .txt or .crawljob file")?;
-    let text = String::from_utf8(bytes).map_err(|_| format!("{fname}: not UTF-8 text"))?;
+    let (fname, bytes) =
+        file.ok_or_else(|| WebError::BadInput("choose a .txt or .crawljob file".to_owned()))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| WebError::BadInput(format!("{fname}: not UTF-8 text")))?;
     let package = package
         .map(|p| p.trim().to_owned())
         .filter(|p| !p.is_empty());
@@ -97,13 +100,13 @@ pub async fn add_upload(app: &App, mut multipart: Multipart) -> Result<AddReport
     let origin = format!("dashboard:{fname}");
     let report = if fname.to_ascii_lowercase().ends_with(".crawljob") {
         crate::queue::crawljob_items(&text, &target_dir, package, &origin)
-            .map_err(|e| format!("{fname}: {e}"))
+            .map_err(|e| WebError::BadInput(format!("{fname}: {e}")))
             .map(|items| app.queue.add_items(items))?
             .await?
     } else {
         let links = link_lines(&text);
         if links.is_empty() {
-            return Err(format!("{fname}: no link in the file"));
+            return Err(WebError::BadInput(format!("{fname}: no link in the file")));
         }
         app.queue
             .add_links(links, Some(target_dir), package, origin, None)
@@ -115,7 +118,7 @@ pub async fn add_upload(app: &App, mut multipart: Multipart) -> Result<AddReport
 }
 
 /// Applies an action and logs it.
-pub async fn act(app: &App, op: Op, sel: Selector) -> Result<usize, String> {
+pub async fn act(app: &App, op: Op, sel: Selector) -> Result<usize, WebError> {
     let what = match &sel {
         Selector::Id(id) => format!("item {id}"),
         Selector::Package(p) => format!("package {p}"),
@@ -127,7 +130,7 @@ pub async fn act(app: &App, op: Op, sel: Selector) -> Result<usize, String> {
 }
 
 /// Clears the finished items and logs it.
-pub async fn clear_done(app: &App) -> Result<usize, String> {
+pub async fn clear_done(app: &App) -> Result<usize, WebError> {
     let n = app.queue.clear_done().await?;
     app.log.push(format!("Cleared {n} finished item(s)"));
     Ok(n)

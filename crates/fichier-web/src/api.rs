@@ -1,19 +1,22 @@
 //! The JSON API under `/api/` (same token and CSRF rules as the pages; documented in
-//! `docs/dashboard.md`), and the add/act code the no-JS forms share with it.
+//! `docs/dashboard.md`), and the add/act code the no-JS forms share with it. Handlers answer
+//! `Result<Json<_>, WebError>`: a failure becomes its status and `{"error": …}`.
 
 use std::sync::Arc;
 
 use axum::extract::{Multipart, Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::App;
 use crate::actions::add_text;
-use crate::queue::Op;
+use crate::error::WebError;
+use crate::inbox::InboxView;
+use crate::log::Entry;
+use crate::queue::{AddReport, Op};
+use crate::state::App;
 
 /// The API routes.
 pub fn router() -> Router<Arc<App>> {
@@ -32,40 +35,21 @@ pub fn router() -> Router<Arc<App>> {
         .route("/api/events", get(crate::events::stream))
 }
 
-fn bad(message: impl Into<String>) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        Json(json!({ "error": message.into() })),
-    )
-        .into_response()
+type Answer<T = Value> = Result<Json<T>, WebError>;
+
+async fn backups(State(app): State<Arc<App>>) -> Answer {
+    let runs = crate::backups::recent(&app).await?;
+    Ok(Json(json!({ "runs": runs })))
 }
 
-fn answer<T: serde::Serialize>(r: Result<T, String>) -> Response {
-    match r {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => bad(e),
-    }
+async fn csrf(State(app): State<Arc<App>>) -> Json<Value> {
+    Json(json!({ "csrf": app.csrf }))
 }
 
-async fn backups(State(app): State<Arc<App>>) -> Response {
-    answer(
-        crate::backups::recent(&app)
-            .await
-            .map(|runs| json!({ "runs": runs })),
-    )
-}
-
-async fn csrf(State(app): State<Arc<App>>) -> Response {
-    Json(json!({ "csrf": app.csrf })).into_response()
-}
-
-async fn queue(State(app): State<Arc<App>>) -> Response {
-    let version = app.queue.version().await;
-    let items = app.queue.list().await;
-    match (version, items) {
-        (Ok(v), Ok(items)) => Json(json!({ "version": v, "items": items })).into_response(),
-        (Err(e), _) | (_, Err(e)) => bad(e),
-    }
+async fn queue(State(app): State<Arc<App>>) -> Answer {
+    let version = app.queue.version().await?;
+    let items = app.queue.list().await?;
+    Ok(Json(json!({ "version": version, "items": items })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,25 +64,24 @@ struct AddBody {
     target: Option<String>,
 }
 
-async fn add(State(app): State<Arc<App>>, Json(body): Json<AddBody>) -> Response {
+async fn add(State(app): State<Arc<App>>, Json(body): Json<AddBody>) -> Answer<AddReport> {
     let mut links = body.links;
     if let Some(t) = &body.text {
         links.extend(crate::actions::link_lines(t));
     }
-    answer(
-        add_text(
-            &app,
-            links,
-            body.package,
-            body.target.as_deref(),
-            "dashboard",
-        )
-        .await,
+    let report = add_text(
+        &app,
+        links,
+        body.package,
+        body.target.as_deref(),
+        "dashboard",
     )
+    .await?;
+    Ok(Json(report))
 }
 
-async fn add_file(State(app): State<Arc<App>>, multipart: Multipart) -> Response {
-    answer(crate::actions::add_upload(&app, multipart).await)
+async fn add_file(State(app): State<Arc<App>>, multipart: Multipart) -> Answer<AddReport> {
+    Ok(Json(crate::actions::add_upload(&app, multipart).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -112,48 +95,44 @@ struct ActionBody {
     all: bool,
 }
 
-async fn action(State(app): State<Arc<App>>, Json(body): Json<ActionBody>) -> Response {
-    if body.op == "clear" {
-        return answer(
-            crate::actions::clear_done(&app)
-                .await
-                .map(|n| json!({ "changed": n })),
-        );
-    }
-    let Some(op) = Op::parse(&body.op) else {
-        return bad(format!(
-            "unknown op {:?}: pause, resume, retry, remove, top, bottom or clear",
-            body.op
-        ));
+async fn action(State(app): State<Arc<App>>, Json(body): Json<ActionBody>) -> Answer {
+    let changed = if body.op == "clear" {
+        crate::actions::clear_done(&app).await?
+    } else {
+        let op = Op::parse(&body.op).ok_or_else(|| {
+            WebError::BadInput(format!(
+                "unknown op {:?}: pause, resume, retry, remove, top, bottom or clear",
+                body.op
+            ))
+        })?;
+        let id = body.id.map(|i| i.to_string());
+        let sel = crate::actions::selector(id.as_deref(), body.package.as_deref(), body.all)?;
+        crate::actions::act(&app, op, sel).await?
     };
-    let id = body.id.map(|i| i.to_string());
-    let sel = match crate::actions::selector(id.as_deref(), body.package.as_deref(), body.all) {
-        Ok(s) => s,
-        Err(e) => return bad(e),
-    };
-    answer(
-        crate::actions::act(&app, op, sel)
-            .await
-            .map(|n| json!({ "changed": n })),
-    )
+    Ok(Json(json!({ "changed": changed })))
 }
 
-async fn account(State(app): State<Arc<App>>) -> Response {
-    Json(app.account.view().await).into_response()
+async fn account(State(app): State<Arc<App>>) -> Json<crate::account::AccountView> {
+    Json(app.account.view().await)
 }
 
-async fn cnl(State(app): State<Arc<App>>) -> Response {
-    Json(app.inbox.view()).into_response()
+async fn cnl(State(app): State<Arc<App>>) -> Json<InboxView> {
+    Json(app.inbox.view())
 }
 
 async fn cnl_decide(
     State(app): State<Arc<App>>,
     Path((id, decision)): Path<(u64, String)>,
-) -> Response {
+) -> Result<Response, WebError> {
     match decision.as_str() {
-        "approve" => answer(app.inbox.approve(id).await),
-        "refuse" => answer(app.inbox.refuse(id).map(|()| json!({}))),
-        other => bad(format!("unknown decision {other:?}: approve or refuse")),
+        "approve" => Ok(Json(app.inbox.approve(id).await?).into_response()),
+        "refuse" => {
+            app.inbox.refuse(id)?;
+            Ok(Json(json!({})).into_response())
+        }
+        other => Err(WebError::BadInput(format!(
+            "unknown decision {other:?}: approve or refuse"
+        ))),
     }
 }
 
@@ -162,10 +141,10 @@ struct ForgetBody {
     origin: String,
 }
 
-async fn cnl_forget(State(app): State<Arc<App>>, Json(body): Json<ForgetBody>) -> Response {
-    Json(json!({ "forgotten": app.inbox.forget(&body.origin) })).into_response()
+async fn cnl_forget(State(app): State<Arc<App>>, Json(body): Json<ForgetBody>) -> Json<Value> {
+    Json(json!({ "forgotten": app.inbox.forget(&body.origin) }))
 }
 
-async fn log(State(app): State<Arc<App>>) -> Response {
-    Json(app.log.recent(200)).into_response()
+async fn log(State(app): State<Arc<App>>) -> Json<Vec<Entry>> {
+    Json(app.log.recent(200))
 }

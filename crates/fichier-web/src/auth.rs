@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use rand::Rng as _;
 use subtle::ConstantTimeEq as _;
 
-use crate::App;
+use crate::state::App;
 
 /// Name of the cookie that carries the access token after the first visit.
 pub const COOKIE: &str = "fichier_dashboard";

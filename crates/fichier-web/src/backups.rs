@@ -3,8 +3,9 @@
 
 use serde::Serialize;
 
-use crate::App;
-use fichier_transfer::backup::journal::Journal;
+use crate::error::WebError;
+use crate::state::App;
+use fichier_backup::journal::Journal;
 
 /// Runs shown at most.
 const SHOWN: usize = 50;
@@ -27,17 +28,16 @@ pub struct RunView {
 }
 
 /// The newest runs of every profile; empty when no backup ever ran here.
-pub async fn recent(app: &App) -> Result<Vec<RunView>, String> {
+pub async fn recent(app: &App) -> Result<Vec<RunView>, WebError> {
     let Some(path) = app.backup_journal.clone() else {
         return Ok(Vec::new());
     };
-    tokio::task::spawn_blocking(move || {
-        if !path.exists() {
+    tokio::task::spawn_blocking(move || -> Result<Vec<RunView>, WebError> {
+        // Read only what `fichier backup` wrote: no schema run, nothing created.
+        let Some(journal) = Journal::open_existing(&path)? else {
             return Ok(Vec::new());
-        }
-        let journal =
-            Journal::open(&path, std::time::Duration::from_secs(2)).map_err(|e| e.to_string())?;
-        let runs = journal.recent_runs(SHOWN).map_err(|e| e.to_string())?;
+        };
+        let runs = journal.recent_runs(SHOWN)?;
         Ok(runs
             .into_iter()
             .map(|r| RunView {
@@ -50,6 +50,5 @@ pub async fn recent(app: &App) -> Result<Vec<RunView>, String> {
             })
             .collect())
     })
-    .await
-    .map_err(|e| e.to_string())?
+    .await?
 }

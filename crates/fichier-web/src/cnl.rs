@@ -17,8 +17,8 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 use regex::Regex;
 
-use crate::App;
 use crate::inbox::Batch;
+use crate::state::App;
 
 /// The largest request body the receiver reads; a page sending more is refused with 413.
 pub const MAX_BODY: usize = 256 * 1024;
@@ -215,7 +215,7 @@ async fn flash() -> Response {
     )
 }
 
-fn reply(result: Result<(), String>) -> Response {
+fn reply(result: Result<(), impl std::fmt::Display>) -> Response {
     let body = match result {
         Ok(()) => "success\r\n".to_owned(),
         Err(why) => format!("failed {why}\r\n"),
@@ -227,7 +227,7 @@ async fn add(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Re
     let f = fields(&body);
     let links = match split_links(field(&f, "urls").unwrap_or_default()) {
         Ok(l) => l,
-        Err(e) => return reply(Err(e.to_string())),
+        Err(e) => return reply(Err(e)),
     };
     let batch = batch_from(&f, &headers, links);
     reply(app.inbox.receive(batch).await)
@@ -246,7 +246,7 @@ async fn addcrypted2(State(app): State<Arc<App>>, headers: HeaderMap, body: Byte
             let batch = batch_from(&f, &headers, links);
             reply(app.inbox.receive(batch).await)
         }
-        Err(e) => reply(Err(e.to_string())),
+        Err(e) => reply(Err(e)),
     }
 }
 

@@ -10,31 +10,16 @@ use std::time::Duration;
 use axum::extract::{Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use fichier_transfer::queue::{Item, ItemId};
+use fichier_queue::{Item, ItemId};
 use futures_util::stream::{self, Stream};
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::watch;
 
-use crate::App;
+use crate::state::{App, Snapshot};
 
 /// How often the watcher asks the store whether anything changed.
 pub const POLL: Duration = Duration::from_millis(500);
-
-/// The queue as last read.
-#[derive(Debug, Default)]
-pub struct Snapshot {
-    /// `store.version()` when read.
-    pub version: i64,
-    /// The inbox generation when read (pending Click'n'Load count changes).
-    pub inbox: u64,
-    /// Pending Click'n'Load batches.
-    pub pending: usize,
-    /// Items in work order.
-    pub items: Vec<Item>,
-    /// Each item's JSON, to tell what changed.
-    pub json: HashMap<ItemId, String>,
-}
 
 /// Starts the watcher; it ends when `stopping` turns true.
 pub fn watch_queue(app: &Arc<App>) -> watch::Receiver<Arc<Snapshot>> {
@@ -228,16 +213,13 @@ mod tests {
 
         let id = first.items[1].id;
         queue
-            .act(
-                crate::queue::Op::Pause,
-                fichier_transfer::queue::Selector::Id(id),
-            )
+            .act(crate::queue::Op::Pause, fichier_queue::Selector::Id(id))
             .await
             .unwrap();
         queue
             .act(
                 crate::queue::Op::Remove,
-                fichier_transfer::queue::Selector::Id(first.items[0].id),
+                fichier_queue::Selector::Id(first.items[0].id),
             )
             .await
             .unwrap();

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::WebError;
 use crate::log::Log;
 use crate::queue::{AddReport, Queue};
 
@@ -89,7 +90,7 @@ pub fn classify(links: &[String]) -> (Vec<String>, Vec<String>) {
     let mut fichier: Vec<String> = Vec::new();
     let mut ignored = Vec::new();
     for link in links {
-        match fichier_transfer::queue::links::normalise_link(link) {
+        match fichier_queue::links::normalise_link(link) {
             Some(n) if !fichier.contains(&n) => fichier.push(n),
             Some(_) => {}
             None => ignored.push(link.clone()),
@@ -133,7 +134,7 @@ impl Inbox {
 
     /// Takes a request: queued at once for an approved origin, dropped for a refused one,
     /// else kept for approval. The error is the reason sent back after `failed `.
-    pub async fn receive(&self, batch: Batch) -> Result<(), String> {
+    pub async fn receive(&self, batch: Batch) -> Result<(), WebError> {
         let (fichier, ignored) = classify(&batch.links);
         enum Decision {
             Queue,
@@ -147,13 +148,13 @@ impl Inbox {
             } else if state.origins.approved.contains(&batch.origin) {
                 Decision::Queue
             } else if state.pending.len() >= MAX_PENDING {
-                return Err("too many requests wait for approval in the dashboard".to_owned());
+                return Err(WebError::TooManyPending);
             } else {
                 Decision::Keep
             }
         };
         match decision {
-            Decision::Drop => Err("refused".to_owned()),
+            Decision::Drop => Err(WebError::Refused),
             Decision::Queue => {
                 let report = self.enqueue(&batch, &fichier).await?;
                 self.log.push(format!(
@@ -184,7 +185,7 @@ impl Inbox {
         }
     }
 
-    async fn enqueue(&self, batch: &Batch, fichier: &[String]) -> Result<AddReport, String> {
+    async fn enqueue(&self, batch: &Batch, fichier: &[String]) -> Result<AddReport, WebError> {
         self.queue
             .add_links(
                 fichier.to_vec(),
@@ -194,11 +195,10 @@ impl Inbox {
                 batch.comment.clone(),
             )
             .await
-            .map_err(|e| format!("queue error: {e}"))
     }
 
     /// Queues a pending batch and remembers its origin as approved.
-    pub async fn approve(&self, id: u64) -> Result<AddReport, String> {
+    pub async fn approve(&self, id: u64) -> Result<AddReport, WebError> {
         let pending = self.take(id)?;
         {
             let mut state = self.lock();
@@ -230,7 +230,7 @@ impl Inbox {
 
     /// Drops a pending batch and every other one from its origin, and remembers the origin
     /// as refused.
-    pub fn refuse(&self, id: u64) -> Result<(), String> {
+    pub fn refuse(&self, id: u64) -> Result<(), WebError> {
         let pending = self.take(id)?;
         {
             let mut state = self.lock();
@@ -263,13 +263,13 @@ impl Inbox {
         removed
     }
 
-    fn take(&self, id: u64) -> Result<Pending, String> {
+    fn take(&self, id: u64) -> Result<Pending, WebError> {
         let mut state = self.lock();
         let at = state
             .pending
             .iter()
             .position(|p| p.id == id)
-            .ok_or_else(|| format!("no pending Click'n'Load request #{id}"))?;
+            .ok_or_else(|| WebError::NotFound(format!("no pending Click'n'Load request #{id}")))?;
         Ok(state.pending.remove(at))
     }
 
@@ -293,7 +293,7 @@ impl Inbox {
             let state = self.lock();
             serde_json::to_vec_pretty(&state.origins).unwrap_or_default()
         };
-        if let Err(e) = crate::write_private(&self.path, &json) {
+        if let Err(e) = crate::config::write_private(&self.path, &json) {
             tracing::warn!(path = %self.path.display(), "cannot save Click'n'Load origins: {e}");
         }
     }
@@ -368,7 +368,7 @@ mod tests {
         let again = inbox
             .receive(batch(other, &["https://1fichier.com/?eeeeeeeeee"]))
             .await;
-        assert_eq!(again, Err("refused".to_owned()));
+        assert!(matches!(again, Err(WebError::Refused)), "{again:?}");
         assert_eq!(inbox.pending_count(), 0);
         assert_eq!(queue.list().await.unwrap().len(), 3);
 
@@ -401,7 +401,7 @@ mod tests {
         let over = inbox
             .receive(batch("http://late.example", &["https://1fichier.com/?a"]))
             .await;
-        assert!(over.is_err());
+        assert!(matches!(over, Err(WebError::TooManyPending)), "{over:?}");
         assert_eq!(inbox.pending_count(), MAX_PENDING);
     }
 }

@@ -8,14 +8,15 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Multipart, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use fichier_transfer::queue::{Item, State as ItemState};
+use fichier_queue::{Item, State as ItemState};
 
-use crate::App;
+use crate::error::WebError;
 use crate::html::escape;
 use crate::queue::Op;
+use crate::state::App;
 
 const APP_JS: &str = include_str!("assets/app.js");
 const STYLE_CSS: &str = include_str!("assets/style.css");
@@ -134,12 +135,13 @@ fn csrf_input(app: &App) -> String {
     )
 }
 
-fn error_page(app: &App, status: StatusCode, message: &str, back: &str) -> Response {
+/// A failed form: the error's status, its text escaped in the page's layout, a way back.
+fn error_page(app: &App, error: &WebError, back: &str) -> Response {
     let body = format!(
         "<h1>Could not do that</h1><p class=error role=alert>{}</p><p><a href=\"{back}\">Back</a></p>",
-        escape(message)
+        escape(&error.to_string())
     );
-    (status, layout(app, "Error", back, &body)).into_response()
+    (error.status(), layout(app, "Error", back, &body)).into_response()
 }
 
 fn until_text(item: &Item) -> String {
@@ -256,7 +258,7 @@ async fn queue_page(State(app): State<Arc<App>>) -> Response {
     let (version, items) = match (app.queue.version().await, app.queue.list().await) {
         (Ok(v), Ok(i)) => (v, i),
         (Err(e), _) | (_, Err(e)) => {
-            return error_page(&app, StatusCode::INTERNAL_SERVER_ERROR, &e, "/");
+            return error_page(&app, &e, "/");
         }
     };
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
@@ -376,14 +378,14 @@ async fn add_form(State(app): State<Arc<App>>, body: Bytes) -> Response {
     match crate::actions::add_text(&app, links, package, get_field(&f, "target"), "dashboard").await
     {
         Ok(_) => Redirect::to("/").into_response(),
-        Err(e) => error_page(&app, StatusCode::BAD_REQUEST, &e, "/add"),
+        Err(e) => error_page(&app, &e, "/add"),
     }
 }
 
 async fn add_file_form(State(app): State<Arc<App>>, multipart: Multipart) -> Response {
     match crate::actions::add_upload(&app, multipart).await {
         Ok(_) => Redirect::to("/").into_response(),
-        Err(e) => error_page(&app, StatusCode::BAD_REQUEST, &e, "/add"),
+        Err(e) => error_page(&app, &e, "/add"),
     }
 }
 
@@ -402,13 +404,13 @@ async fn action_form(State(app): State<Arc<App>>, body: Bytes) -> Response {
             ),
         ) {
             (Some(op), Ok(sel)) => crate::actions::act(&app, op, sel).await,
-            (None, _) => Err(format!("unknown action {op:?}")),
+            (None, _) => Err(WebError::BadInput(format!("unknown action {op:?}"))),
             (_, Err(e)) => Err(e),
         }
     };
     match result {
         Ok(_) => Redirect::to("/").into_response(),
-        Err(e) => error_page(&app, StatusCode::BAD_REQUEST, &e, "/"),
+        Err(e) => error_page(&app, &e, "/"),
     }
 }
 
@@ -490,11 +492,13 @@ async fn cnl_decide_form(State(app): State<Arc<App>>, body: Bytes) -> Response {
     let result = match (id, get_field(&f, "decision")) {
         (Some(id), Some("approve")) => app.inbox.approve(id).await.map(|_| ()),
         (Some(id), Some("refuse")) => app.inbox.refuse(id),
-        _ => Err("say which request (id) and approve or refuse".to_owned()),
+        _ => Err(WebError::BadInput(
+            "say which request (id) and approve or refuse".to_owned(),
+        )),
     };
     match result {
         Ok(()) => Redirect::to("/cnl").into_response(),
-        Err(e) => error_page(&app, StatusCode::BAD_REQUEST, &e, "/cnl"),
+        Err(e) => error_page(&app, &e, "/cnl"),
     }
 }
 
@@ -579,8 +583,8 @@ fn unix_time(secs: i64) -> String {
 async fn backups_page(State(app): State<Arc<App>>) -> Response {
     let body = match crate::backups::recent(&app).await {
         Err(e) => format!(
-            "<h1>Backups</h1><p class=error role=alert>cannot read the backup journal: {}</p>",
-            escape(&e)
+            "<h1>Backups</h1><p class=error role=alert>{}</p>",
+            escape(&e.to_string())
         ),
         Ok(runs) if runs.is_empty() => "<h1>Backups</h1><p>No backup has run on this machine \
              yet: <code>fichier backup SOURCE DEST</code> (docs/backup.md).</p>"

@@ -4,10 +4,12 @@
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-use fichier_transfer::queue::{AddOutcome, Item, ItemId, NewItem, Position, QueueStore, Selector};
+use fichier_queue::{
+    AddOutcome, Item, ItemId, NewItem, Position, QueueError, QueueStore, Selector,
+};
 use serde::Serialize;
 
-use crate::WebError;
+use crate::error::WebError;
 
 /// A handle on the store, cheap to clone.
 #[derive(Clone, Debug)]
@@ -93,8 +95,8 @@ impl Op {
 
 impl Queue {
     /// Opens the store at `path`; adds without a target folder go to `download_dir`.
-    pub fn open(path: &Path, download_dir: PathBuf) -> Result<Queue, WebError> {
-        let store = QueueStore::open(path).map_err(|e| WebError::Store(e.to_string()))?;
+    pub fn open(path: &Path, download_dir: PathBuf) -> Result<Queue, QueueError> {
+        let store = QueueStore::open(path)?;
         Ok(Queue {
             store: Arc::new(store),
             download_dir,
@@ -108,37 +110,35 @@ impl Queue {
 
     async fn with<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&QueueStore) -> Result<T, String> + Send + 'static,
-    ) -> Result<T, String> {
+        f: impl FnOnce(&QueueStore) -> Result<T, WebError> + Send + 'static,
+    ) -> Result<T, WebError> {
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || f(&store))
-            .await
-            .map_err(|e| format!("store task failed: {e}"))?
+        tokio::task::spawn_blocking(move || f(&store)).await?
     }
 
     /// The store's change counter.
-    pub async fn version(&self) -> Result<i64, String> {
-        self.with(|s| s.version().map_err(|e| e.to_string())).await
+    pub async fn version(&self) -> Result<i64, WebError> {
+        self.with(|s| Ok(s.version()?)).await
     }
 
     /// Every item, in work order.
-    pub async fn list(&self) -> Result<Vec<Item>, String> {
-        self.with(|s| s.list().map_err(|e| e.to_string())).await
+    pub async fn list(&self) -> Result<Vec<Item>, WebError> {
+        self.with(|s| Ok(s.list()?)).await
     }
 
     /// Resolves the target folder a person typed: empty means the download folder; a
     /// relative path is under it; `..` is refused so a typo cannot climb out.
-    pub fn target_dir(&self, typed: Option<&str>) -> Result<PathBuf, String> {
+    pub fn target_dir(&self, typed: Option<&str>) -> Result<PathBuf, WebError> {
         let typed = typed.map(str::trim).filter(|t| !t.is_empty());
         let Some(typed) = typed else {
             return Ok(self.download_dir.clone());
         };
         let path = Path::new(typed);
         if path.components().any(|c| c == Component::ParentDir) {
-            return Err(format!(
+            return Err(WebError::BadInput(format!(
                 "target folder {typed:?} contains '..': give an absolute path or one inside {}",
                 self.download_dir.display()
-            ));
+            )));
         }
         Ok(if path.is_absolute() {
             path.to_path_buf()
@@ -155,20 +155,19 @@ impl Queue {
         package: Option<String>,
         origin: String,
         comment: Option<String>,
-    ) -> Result<AddReport, String> {
+    ) -> Result<AddReport, WebError> {
         let target = target.unwrap_or_else(|| self.download_dir.clone());
         let items: Vec<ToAdd> = links
             .into_iter()
             .map(|link| {
-                let item =
-                    fichier_transfer::queue::links::normalise_link(&link).map(|source| NewItem {
-                        source,
-                        target_dir: target.clone(),
-                        package: package.clone(),
-                        origin: origin.clone(),
-                        comment: comment.clone(),
-                        ..NewItem::default()
-                    });
+                let item = fichier_queue::links::normalise_link(&link).map(|source| NewItem {
+                    source,
+                    target_dir: target.clone(),
+                    package: package.clone(),
+                    origin: origin.clone(),
+                    comment: comment.clone(),
+                    ..NewItem::default()
+                });
                 (link, item, true)
             })
             .collect();
@@ -177,21 +176,19 @@ impl Queue {
 
     /// Adds prepared items: `(line, item, starts)`; `None` marks a line that is not a
     /// 1fichier link; `starts == false` adds the item paused.
-    pub async fn add_items(&self, items: Vec<ToAdd>) -> Result<AddReport, String> {
+    pub async fn add_items(&self, items: Vec<ToAdd>) -> Result<AddReport, WebError> {
         self.with(move |s| {
             let mut report = AddReport::default();
             for (link, item, starts) in items {
-                let Some(item) = item else {
+                let Some(mut item) = item else {
                     report.ignored.push(link);
                     continue;
                 };
-                match s.add(item).map_err(|e| e.to_string())? {
-                    AddOutcome::Added(id) => {
-                        if !starts {
-                            s.pause(&Selector::Id(id)).map_err(|e| e.to_string())?;
-                        }
-                        report.added.push(id)
-                    }
+                // Paused in the same transaction as the add: a running daemon cannot claim
+                // it in between.
+                item.paused |= !starts;
+                match s.add(item)? {
+                    AddOutcome::Added(id) => report.added.push(id),
                     AddOutcome::Duplicate { existing, why } => report.duplicates.push(Duplicate {
                         link,
                         existing,
@@ -205,7 +202,7 @@ impl Queue {
     }
 
     /// Applies a user action to an item, a package or everything; returns how many changed.
-    pub async fn act(&self, op: Op, selector: Selector) -> Result<usize, String> {
+    pub async fn act(&self, op: Op, selector: Selector) -> Result<usize, WebError> {
         self.with(move |s| {
             let r = match op {
                 Op::Pause => s.pause(&selector),
@@ -214,7 +211,9 @@ impl Queue {
                 Op::Remove => s.remove(&selector),
                 Op::Top | Op::Bottom => {
                     let Selector::Id(id) = selector else {
-                        return Err("moving works on one item at a time".to_owned());
+                        return Err(WebError::BadInput(
+                            "moving works on one item at a time".to_owned(),
+                        ));
                     };
                     let pos = if op == Op::Top {
                         Position::Top
@@ -224,15 +223,14 @@ impl Queue {
                     s.move_to(id, pos).map(|()| 1)
                 }
             };
-            r.map_err(|e| e.to_string())
+            Ok(r?)
         })
         .await
     }
 
     /// Removes the finished items from the list (their files stay).
-    pub async fn clear_done(&self) -> Result<usize, String> {
-        self.with(|s| s.clear_done().map_err(|e| e.to_string()))
-            .await
+    pub async fn clear_done(&self) -> Result<usize, WebError> {
+        self.with(|s| Ok(s.clear_done()?)).await
     }
 }
 
@@ -244,14 +242,15 @@ pub fn crawljob_items(
     target: &Path,
     package: Option<String>,
     origin: &str,
-) -> Result<Vec<ToAdd>, String> {
-    use fichier_transfer::queue::{crawljob, watch};
-    let parsed = crawljob::parse(text).map_err(|e| e.to_string())?;
+) -> Result<Vec<ToAdd>, WebError> {
+    use fichier_queue::{crawljob, watch};
+    let parsed = crawljob::parse(text).map_err(|e| WebError::BadInput(e.to_string()))?;
     let mut items = Vec::new();
     for (n, job) in parsed.jobs.iter().enumerate() {
-        let dir = watch::job_target(job, target).map_err(|e| format!("job {}: {e}", n + 1))?;
+        let dir = watch::job_target(job, target)
+            .map_err(|e| WebError::BadInput(format!("job {}: {e}", n + 1)))?;
         for link in job.links() {
-            let item = fichier_transfer::queue::links::normalise_link(link).map(|source| {
+            let item = fichier_queue::links::normalise_link(link).map(|source| {
                 let mut item = job.item(source, dir.clone(), origin);
                 if package.is_some() {
                     item.package = package.clone();

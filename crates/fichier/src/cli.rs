@@ -717,6 +717,10 @@ pub struct BackupRunArgs {
     /// Allow an empty source (otherwise refused: an unmounted disk must not empty the backup).
     #[arg(long)]
     pub allow_empty_source: bool,
+    /// With --no-versions, delete files of the destination that no backup run put there
+    /// (otherwise refused on a first run into a folder that already holds files).
+    #[arg(long)]
+    pub delete_unknown: bool,
     /// Files uploaded in parallel.
     #[arg(short, long, value_parser = clap::value_parser!(u16).range(1..=30))]
     pub jobs: Option<u16>,
@@ -1002,7 +1006,7 @@ pub struct QueueWorkArgs {
     pub limit_rate: Option<u64>,
     /// Bandwidth by local time of day: "08:00,2M 23:00,off" (off = unlimited).
     #[arg(long, value_name = "TABLE", value_parser = parse_timetable)]
-    pub timetable: Option<fichier_transfer::queue::timetable::Timetable>,
+    pub timetable: Option<fichier_transfer::Timetable>,
     /// Do not compare the whirlpool (the size is still checked).
     #[arg(long)]
     pub no_verify: bool,
@@ -1085,8 +1089,8 @@ pub struct DaemonInstallArgs {
     pub force: bool,
 }
 
-fn parse_timetable(raw: &str) -> Result<fichier_transfer::queue::timetable::Timetable, String> {
-    fichier_transfer::queue::timetable::Timetable::parse(raw)
+fn parse_timetable(raw: &str) -> Result<fichier_transfer::Timetable, String> {
+    fichier_transfer::Timetable::parse(raw)
 }
 
 /// `30s`, `15m`, `1h`, `0`.

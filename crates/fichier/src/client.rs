@@ -38,13 +38,8 @@ pub fn build_for_queue(settings: &Settings, url: &url::Url, key: ApiKey) -> anyh
         pacer.flood_cooldown_max = settings.queue_flood_pause * 4;
         b = b.pacer_config(pacer);
         // As in real runs, a restarted runner learns a cooldown under way from the state file.
-        if std::fs::create_dir_all(&settings.dirs.cache).is_ok() {
-            b = b.pacer_state_file(
-                settings
-                    .dirs
-                    .cache
-                    .join(format!("pacer-queue-{}.json", key_digest(&key_for_name))),
-            );
+        if fichier_state::private_dir(settings.paths.cache()).is_ok() {
+            b = b.pacer_state_file(settings.paths.queue_pacer_state(&key_digest(&key_for_name)));
         }
     }
     b.build()
@@ -53,10 +48,7 @@ pub fn build_for_queue(settings: &Settings, url: &url::Url, key: ApiKey) -> anyh
 
 fn builder(settings: &Settings, url: &url::Url, key: ApiKey) -> fichier_api::ClientBuilder {
     // One budget per key; the file name must not reveal the key, so it holds a digest.
-    let state_file = settings
-        .dirs
-        .cache
-        .join(format!("pacer-{}.json", key_digest(&key)));
+    let state_file = settings.paths.pacer_state(&key_digest(&key));
     let mut builder = Client::builder()
         .api_url(url.as_str())
         .api_key(key)
@@ -70,7 +62,7 @@ fn builder(settings: &Settings, url: &url::Url, key: ApiKey) -> fichier_api::Cli
         if let Some(gap) = settings.min_gap {
             builder = builder.min_gap(gap);
         }
-        if std::fs::create_dir_all(&settings.dirs.cache).is_ok() {
+        if fichier_state::private_dir(settings.paths.cache()).is_ok() {
             builder = builder.pacer_state_file(state_file);
         }
     }

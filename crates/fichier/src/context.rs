@@ -107,7 +107,7 @@ impl Context {
     /// Starts the sandbox emulator (once) and returns its API URL and key.
     async fn sandbox_key(&mut self) -> anyhow::Result<(url::Url, ApiKey)> {
         if self.sandbox.is_none() {
-            let dir = self.settings.dirs.data.join("sandbox");
+            let dir = self.settings.paths.sandbox_emulator();
             let sb = Sandbox::start(dir).await?;
             self.printer.verbose(&format!(
                 "sandbox: emulator at {} with state in {}",
@@ -157,9 +157,9 @@ impl Context {
             let client = self.build_client(&url, key)?;
             // Like the pacer state: without a usable cache dir the run still works, only
             // without the guard against another process creating the same folder.
-            let cache = &self.settings.dirs.cache;
-            let tree = if std::fs::create_dir_all(cache).is_ok() {
-                RemoteTree::with_lock_dir(client, cache.clone())
+            let cache = self.settings.paths.cache();
+            let tree = if fichier_state::private_dir(cache).is_ok() {
+                RemoteTree::with_lock_dir(client, cache.to_path_buf())
             } else {
                 self.printer.verbose(&format!(
                     "{} cannot be created: folders are created without the cross-process lock",

@@ -303,17 +303,10 @@ fn mode_of(path: &Path) -> std::io::Result<u32> {
 
 /// Creates the config dir `0700` (and parents) when missing; warns when it exists more open.
 fn ensure_private_dir(dir: &Path, warnings: &mut Vec<String>) -> std::io::Result<()> {
+    // A missing config dir is created 0700; an open one is reported here, and narrowed (with
+    // its own line) only when a credential is written into it.
     if !dir.exists() {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt as _;
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)?;
-        }
-        #[cfg(not(unix))]
-        std::fs::create_dir_all(dir)?;
+        fichier_state::private_dir(dir)?;
     }
     #[cfg(unix)]
     if let Ok(mode) = mode_of(dir)
@@ -336,24 +329,7 @@ fn open_dir_warning(dir: &Path, mode: u32) -> String {
 
 /// Writes `bytes` to `path` with mode `0600`, atomically (temp file then rename).
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    if let Some(dir) = path.parent() {
-        ensure_private_dir(dir, &mut Vec::new())?;
-    }
-    let tmp = path.with_extension("tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, path)
+    fichier_state::write_private(path, bytes)
 }
 
 fn remove_if_exists(path: &Path) -> std::io::Result<bool> {

@@ -309,8 +309,8 @@ pub fn failure_for(err: &ApiError) -> Failure {
 
 /// The message, exit code and hint for a download-queue error (every `queue` command, the
 /// daemon and the dashboard map them the same way).
-pub fn queue_failure(err: fichier_transfer::queue::QueueError) -> Failure {
-    use fichier_transfer::queue::QueueError;
+pub fn queue_failure(err: fichier_queue::QueueError) -> Failure {
+    use fichier_queue::QueueError;
     let msg = err.to_string();
     match &err {
         QueueError::UnknownItem(_) => {

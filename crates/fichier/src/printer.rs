@@ -37,14 +37,31 @@ pub struct OutputSettings {
 /// (C0, DEL) or `\u{HH}` (C1). The backslash itself doubles, so two different names never
 /// look the same. Text without any of these is returned as is.
 pub fn escape(text: &str) -> Cow<'_, str> {
-    let needs = |c: char| c == '\\' || c.is_control();
+    escape_with(text, Backslash::Double)
+}
+
+/// Escapes control characters as [`escape`] does but shows the backslash as it is: for a
+/// line of a file's own text (a diff), where `\\` for one backslash would misquote the file
+/// and telling two names apart is not the point.
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    escape_with(text, Backslash::Keep)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Backslash {
+    Double,
+    Keep,
+}
+
+fn escape_with(text: &str, backslash: Backslash) -> Cow<'_, str> {
+    let needs = |c: char| (c == '\\' && backslash == Backslash::Double) || c.is_control();
     if !text.chars().any(needs) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         match c {
-            '\\' => out.push_str("\\\\"),
+            '\\' if backslash == Backslash::Double => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
@@ -64,11 +81,18 @@ pub fn escape(text: &str) -> Cow<'_, str> {
 /// when pasted is still a secret.
 const KEY_RUN_MIN: usize = 20;
 
-/// True when `run` (letters, digits, `_`, `-`) could be an API key or most of one, by the
-/// scanner's shape rule (`fichier-scan`): long enough, both cases (file ids in links are
-/// lower case, `snake_case_words` too), a digit or many capitals (unlike most CamelCase
-/// words), and not a hex digest (whirlpool sums appear in messages). A random 32-character
-/// key fails this with a probability under 1e-7.
+/// True when `run` (letters, digits, `_`, `-`) could be an API key or most of one: long
+/// enough, both cases (file ids in links are lower case, `snake_case_words` too), a digit or
+/// many capitals (unlike most CamelCase words), and not a hex digest (whirlpool sums appear in
+/// messages). A random 32-character key fails this with a probability under 1e-7.
+///
+/// This is the core of the scanner's shape rule, deliberately not the rule itself: the
+/// scanner must stay quiet on other people's source trees, so it wants exactly 32
+/// characters, enough entropy, and no placeholder word or other vendor's prefix. Here the
+/// text is fichier's own message and the cost runs the other way (masking a harmless token
+/// loses nothing, showing a key loses the account), so a key cut short (20+ characters) is
+/// masked too and none of those filters apply. `masks_every_key_the_scanner_reports` keeps
+/// this at least as loose as the scanner's context-free rule.
 pub fn looks_like_key(run: &str) -> bool {
     if run.len() < KEY_RUN_MIN || run.bytes().all(|b| b.is_ascii_hexdigit()) {
         return false;
@@ -80,8 +104,8 @@ pub fn looks_like_key(run: &str) -> bool {
 }
 
 /// Masks every key-shaped token of `text` to its first and last two characters (`ab…yz`, the
-/// form `ApiKey::masked` shows): a key typed in the wrong place (an argument, the config file)
-/// must never come back in full in a message.
+/// scanner's [`fichier_scan::mask`], the form `ApiKey::masked` shows too): a key typed in the
+/// wrong place (an argument, the config file) must never come back in full in a message.
 pub fn mask_keys(text: &str) -> Cow<'_, str> {
     let is_key_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
     let mut out = String::new();
@@ -103,9 +127,7 @@ pub fn mask_keys(text: &str) -> Cow<'_, str> {
         let run = &text[start..end];
         if looks_like_key(run) {
             out.push_str(&text[last..start]);
-            out.push_str(&run[..2]);
-            out.push('…');
-            out.push_str(&run[run.len() - 2..]);
+            out.push_str(&fichier_scan::mask(run));
             last = end;
             changed = true;
         }
@@ -215,6 +237,13 @@ impl Printer {
     pub fn line(&self, text: &str) {
         let mut out = io::stdout().lock();
         handle(writeln!(out, "{}", escape(text)));
+    }
+
+    /// Prints one line of a file's text on stdout (a diff line): control characters escaped,
+    /// the backslash as written (see [`escape_controls`]).
+    pub fn text_line(&self, text: &str) {
+        let mut out = io::stdout().lock();
+        handle(writeln!(out, "{}", escape_controls(text)));
     }
 
     /// Styles `text` for stdout, with its control characters escaped first.
@@ -352,6 +381,16 @@ mod tests {
     }
 
     #[test]
+    fn file_text_keeps_its_backslashes_and_escapes_controls() {
+        assert_eq!(escape_controls(r"curl \ -H 'a\tb'"), r"curl \ -H 'a\tb'");
+        assert!(matches!(escape_controls(r"C:\dir"), Cow::Borrowed(_)));
+        assert_eq!(
+            escape_controls("\u{1b}[31m\\\u{9b}\t"),
+            "\\e[31m\\\\u{9b}\\t"
+        );
+    }
+
+    #[test]
     fn masks_key_shaped_tokens_only() {
         let key = fichier_testkit::fake_key();
         let text = format!("unexpected argument '{key}' found");
@@ -368,6 +407,40 @@ mod tests {
         ] {
             assert_eq!(mask_keys(plain), plain);
         }
+    }
+
+    /// Masking here must stay looser than the scanner's rule: every random key that
+    /// `fichier scan --strict` reports with no context at all is masked in a message too.
+    #[test]
+    fn masks_every_key_the_scanner_reports() {
+        let scanner = fichier_scan::Scanner::new(fichier_scan::ScanOptions {
+            strict: true,
+            ..fichier_scan::ScanOptions::default()
+        });
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let (tries, mut reported) = (2_000, 0);
+        for _ in 0..tries {
+            let key: String = (0..32)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    char::from(alphabet[(state % 62) as usize])
+                })
+                .collect();
+            let text = format!("unexpected value {key} here\n");
+            let report = scanner
+                .scan_reader("-", std::io::Cursor::new(text.clone().into_bytes()))
+                .expect("scan");
+            if !report.findings.is_empty() {
+                reported += 1;
+                let shown = mask_keys(&text);
+                assert!(!shown.contains(&key), "{shown}");
+                assert!(shown.contains(&report.findings[0].masked), "{shown}");
+            }
+        }
+        assert!(reported * 100 >= tries * 99, "{reported}/{tries} reported");
     }
 
     /// The inverse of `escape`, only to prove that escaping loses nothing.
@@ -403,7 +476,7 @@ mod tests {
     mod props {
         use proptest::prelude::*;
 
-        use super::super::{escape, mask_keys};
+        use super::super::{escape, escape_controls, mask_keys};
         use super::unescape;
 
         /// Text biased toward what terminals react to: C0, DEL, C1, backslashes.
@@ -428,6 +501,11 @@ mod tests {
             #[test]
             fn escaped_text_has_no_control_characters(s in hostile_text()) {
                 prop_assert!(!escape(&s).chars().any(char::is_control));
+            }
+
+            #[test]
+            fn escaped_file_text_has_no_control_characters(s in hostile_text()) {
+                prop_assert!(!escape_controls(&s).chars().any(char::is_control));
             }
 
             /// Injective: the original comes back, so two names never show the same.

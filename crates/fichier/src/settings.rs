@@ -56,6 +56,8 @@ pub struct Settings {
     pub output: OutputSettings,
     /// Directories.
     pub dirs: Dirs,
+    /// Where every state file of this configuration lives (the sandbox's apart).
+    pub paths: fichier_state::StatePaths,
     /// Keyring mode.
     pub keyring: KeyringMode,
     /// Minimum gap between API calls, when overridden (config `min_gap_ms`). `None` keeps the
@@ -144,6 +146,8 @@ pub struct BackupProfile {
     pub max_delete: Option<String>,
     /// Allow an empty source.
     pub allow_empty_source: Option<bool>,
+    /// Without versions, delete files no backup run put in the destination.
+    pub delete_unknown: Option<bool>,
     /// Files uploaded in parallel.
     pub jobs: Option<u16>,
     /// Where the JSON summary is POSTed when a run ends.
@@ -338,6 +342,7 @@ impl Settings {
             api_key_file: global.api_key_file.clone().or(config.api_key_file.clone()),
             config_key_file: config.api_key_file,
             output,
+            paths: fichier_state::StatePaths::new(&dirs.data, &dirs.cache, sandbox),
             dirs,
             keyring,
             min_gap,

@@ -13,8 +13,8 @@ use crate::error::Failure;
 /// The web settings of `fichier daemon` and `fichier dashboard --serve`, with a warning
 /// printed for a non-loopback `--listen`.
 pub fn web_config(ctx: &Context, web: &WebArgs, download_dir: std::path::PathBuf) -> WebConfig {
-    let mut config = WebConfig::new(ctx.settings.dirs.data.clone(), download_dir);
-    config.backup_journal = Some(crate::cmd::backup::journal_path(ctx));
+    let mut config = WebConfig::new(ctx.settings.paths.data().to_path_buf(), download_dir);
+    config.backup_journal = Some(ctx.settings.paths.backup_journal());
     if let Some(port) = web.port {
         config.port = port;
     }
@@ -63,12 +63,11 @@ pub async fn start_for_daemon(
     web: &WebArgs,
     download_dir: std::path::PathBuf,
     store: std::path::PathBuf,
+    (client, key_hint): (fichier_api::Client, String),
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
     let mut config = web_config(ctx, web, download_dir);
-    let (_, key, _) = ctx.key().await?;
-    config.key_hint = Some(key.masked());
-    let client = ctx.client().await?.clone();
+    config.key_hint = Some(key_hint);
     let bound = match Bound::bind(config).await {
         Ok(b) => b,
         Err(e) if web.port.is_none() && web.cnl_port.is_none() => {

@@ -196,17 +196,13 @@ async fn an_upload_edits_the_shared_listing_of_its_folder_instead_of_dropping_it
     assert_eq!(t.calls("folder/ls"), 3);
 }
 
-/// A port with nothing listening: bound, read, released.
-fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
 #[tokio::test]
 async fn a_call_that_never_reached_the_service_takes_no_window_and_fails_fast() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("pacer.json");
-    let url = format!("http://127.0.0.1:{}/v1/", closed_port());
+    // Held closed for the whole test: a released port could be taken by a parallel test.
+    let closed = fichier_testkit::ClosedPort::new();
+    let url = closed.api_url();
     let c = Client::builder()
         .api_url(&url)
         .api_key(ApiKey::parse(&fichier_testkit::fake_key()).unwrap())

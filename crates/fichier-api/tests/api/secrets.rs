@@ -163,10 +163,11 @@ async fn debug_never_contains_secrets() {
         assert_clean(what, text);
     }
 
-    // A call that fails (nothing listens on port 9): the error names the call, not secrets.
+    // A call that fails (a port held closed): the error names the call, not secrets.
+    let closed = fichier_testkit::ClosedPort::new();
     let client = Client::builder()
         .api_key(key())
-        .api_url("http://127.0.0.1:9/v1/")
+        .api_url(closed.api_url())
         .pacer_config(PacerConfig::unthrottled())
         .retry_policy(RetryPolicy::none())
         .build()

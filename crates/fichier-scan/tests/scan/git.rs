@@ -1,12 +1,15 @@
 //! Git inputs against real repositories made with the `git` program in temp directories:
 //! history (deleted files, other branches, one report per blob, the commit that added it),
-//! staged changes, and the pre-commit hook installer.
+//! staged changes, the pre-commit hook installer, and the hardening every git call of the
+//! scanner shares (scan, `--fix`, hook).
 
 use std::path::Path;
 use std::process::Command;
 
 use crate::common::Rng;
-use fichier_scan::{HookOptions, ScanError, ScanOptions, Scanner, install_hook};
+use fichier_scan::{
+    FixAction, HookOptions, ScanError, ScanOptions, Scanner, install_hook, plan_fixes,
+};
 
 fn git(repo: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
@@ -289,4 +292,114 @@ fn installed_hook_blocks_commits_when_the_scan_fails() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn hook_outside_a_repository_is_a_git_error_with_gits_reason() {
+    let plain = tempfile::tempdir().expect("tempdir");
+    let err = install_hook(plain.path(), &HookOptions::default()).expect_err("not a repository");
+    match &err {
+        ScanError::Git {
+            command, message, ..
+        } => {
+            assert_eq!(command, "rev-parse");
+            assert!(message.contains("not a git repository"), "{message}");
+        }
+        other => panic!("expected a git error, got {other}"),
+    }
+}
+
+/// `--fix` asks git whether a dotenv file is tracked and ignored; a name that reads as a glob
+/// or a pathspec magic must name only itself, never the files a pattern would match.
+#[test]
+fn fix_asks_git_about_a_pathspec_looking_dotenv_name_literally() {
+    let (mut rng, seed) = Rng::from_env();
+    let tmp = new_repo();
+    let repo = tmp.path();
+    write(repo, "prod.env", "MODE=prod\n");
+    write(repo, ".gitignore", "/prod.env\n");
+    git(repo, &["add", "-f", "prod.env", ".gitignore"]);
+    git(repo, &["commit", "-qm", "prod settings"]);
+    let scanner = Scanner::default();
+    let mut dotenv = |name: &str| {
+        let leak = repo.join(name);
+        std::fs::write(&leak, format!("FICHIER_API_KEY={}\n", rng.key())).expect("write");
+        let report = scanner.scan_paths(&[&leak]).expect("scan");
+        assert_eq!(report.findings.len(), 1, "{name}, seed {seed}");
+        match plan_fixes(&report.findings, &scanner).as_slice() {
+            [plan] => match plan.action.clone() {
+                FixAction::DotEnv {
+                    tracked, ignored, ..
+                } => (tracked, ignored),
+                other => panic!("{name}: expected dotenv advice, got {other:?}"),
+            },
+            other => panic!("{name}: expected one plan, got {other:?}"),
+        }
+    };
+    // Neither tracked nor ignored, though the tracked and ignored prod.env matches `*.env`.
+    assert_eq!(dotenv("*.env"), (false, Some(false)));
+    assert_eq!(dotenv(":(glob)*.env"), (false, Some(false)));
+    std::fs::write(repo.join(".gitignore"), "/\\*.env\n/:(glob)\\*.env\n").expect("write");
+    assert_eq!(dotenv("*.env"), (false, Some(true)));
+    assert_eq!(dotenv(":(glob)*.env"), (false, Some(true)));
+}
+
+/// A repository's `core.fsmonitor` names a program git runs when it refreshes the index; a
+/// scan of someone else's repository must never run it, whichever part asks git.
+#[cfg(unix)]
+#[test]
+fn a_repository_fsmonitor_program_is_never_run_by_scan_fix_or_hook() {
+    use std::os::unix::fs::PermissionsExt;
+    let (mut rng, seed) = Rng::from_env();
+    let tmp = new_repo();
+    let repo = tmp.path();
+    write(
+        repo,
+        "deploy.sh",
+        &format!("FICHIER_API_KEY={}\n", rng.key()),
+    );
+    write(repo, ".env", &format!("FICHIER_API_KEY={}\n", rng.key()));
+    write(repo, ".gitignore", "/.env\n");
+    git(repo, &["add", "deploy.sh"]);
+    let bin = tempfile::tempdir().expect("tempdir");
+    let marker = bin.path().join("ran");
+    let monitor = bin.path().join("fsmonitor");
+    std::fs::write(
+        &monitor,
+        format!("#!/bin/sh\ntouch '{}'\nexit 1\n", marker.display()),
+    )
+    .expect("monitor");
+    std::fs::set_permissions(&monitor, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    git(
+        repo,
+        &["config", "core.fsmonitor", &monitor.to_string_lossy()],
+    );
+    // The pin only means something if git would run it unhardened.
+    git(
+        repo,
+        &["diff", "--cached", "--quiet", "--exit-code", "--", "x"],
+    );
+    assert!(marker.exists(), "git runs the monitor on `diff --cached`");
+    std::fs::remove_file(&marker).expect("rm marker");
+
+    let scanner = Scanner::default();
+    let staged = scanner.scan_staged(repo).expect("staged scan");
+    assert_eq!(staged.findings.len(), 1, "seed {seed}");
+    assert!(!marker.exists(), "scan --staged ran the monitor");
+    let report = scanner.scan_paths(&[repo.join(".env")]).expect("scan");
+    let plans = plan_fixes(&report.findings, &scanner);
+    assert!(
+        matches!(
+            plans[0].action,
+            FixAction::DotEnv {
+                ignored: Some(true),
+                tracked: false,
+                ..
+            }
+        ),
+        "{plans:?}"
+    );
+    assert!(!marker.exists(), "scan --fix ran the monitor");
+    install_hook(repo, &HookOptions::default()).expect("install");
+    assert!(!marker.exists(), "install-hook ran the monitor");
 }

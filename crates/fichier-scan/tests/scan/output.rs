@@ -159,7 +159,7 @@ fn sarif_is_a_code_scanning_log() {
     let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
     assert_eq!(rules.len(), RuleId::ALL.len());
     for (i, rule) in rules.iter().enumerate() {
-        assert_eq!(rule["id"], RuleId::ALL[i].as_str());
+        assert_eq!(rule["id"], RuleId::ALL[i].id());
         assert!(rule["shortDescription"]["text"].is_string() && rule["help"]["text"].is_string());
         assert!(rule["properties"]["security-severity"].is_string());
     }
@@ -232,6 +232,53 @@ fn baseline_round_trip_suppresses_by_fingerprint() {
     .expect("write");
     let err = Baseline::load(&path).expect_err("not a fingerprint");
     assert!(!err.to_string().contains(&f.canary), "{err}");
+}
+
+/// `--json` once spelled three ids differently (`bearer1fichier`): every output of a real scan
+/// names each finding's rule the same way, and a baseline holding the old spelling still loads.
+#[test]
+fn rule_ids_agree_across_text_json_sarif_and_baselines() {
+    let f = fixture();
+    let report = Scanner::default().scan_paths(&[&f.root]).expect("scan");
+    let text = render_text(&report);
+    let json: Value = serde_json::from_str(&render_json(&report)).expect("valid JSON");
+    let sarif: Value = serde_json::from_str(&render_sarif(&report, "0.1.0")).expect("valid JSON");
+    let baseline = Baseline::from_findings(&report.findings);
+    let ids: Vec<&str> = report.findings.iter().map(|x| x.rule.id()).collect();
+    assert!(ids.contains(&"bearer-1fichier"), "{ids:?}");
+    for (i, (finding, line)) in report.findings.iter().zip(text.lines()).enumerate() {
+        let id = finding.rule.id();
+        assert_eq!(line.split("  ").nth(1), Some(id), "{line}");
+        assert_eq!(json["findings"][i]["rule"], id);
+        assert_eq!(sarif["runs"][0]["results"][i]["ruleId"], id);
+        let entry = baseline
+            .accepted
+            .iter()
+            .find(|e| e.path == finding.path && e.line == finding.line)
+            .expect("baseline entry");
+        assert_eq!(entry.rule, id);
+    }
+
+    let bearer = report
+        .findings
+        .iter()
+        .find(|x| x.rule == RuleId::Bearer1fichier)
+        .expect("bearer finding");
+    let old = serde_json::json!({
+        "version": 1,
+        "accepted": [{
+            "fingerprint": bearer.fingerprint,
+            "rule": "bearer1fichier",
+            "path": bearer.path,
+            "line": bearer.line,
+        }],
+    });
+    let path = f.root.join("old-baseline.json");
+    let mut loaded =
+        Baseline::from_json(&old.to_string(), &path).expect("an old spelling still loads");
+    assert_eq!(loaded.accepted[0].rule, "bearer-1fichier");
+    loaded.add(std::slice::from_ref(bearer));
+    assert_eq!(loaded.accepted.len(), 1, "{:?}", loaded.accepted);
 }
 
 #[test]

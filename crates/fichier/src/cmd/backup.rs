@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use fichier_api::{ErrorKind, RemotePath};
-use fichier_transfer::backup::journal::{Journal, RunRecord};
-use fichier_transfer::backup::plan::{MaxDelete, PlanError, Safety};
-use fichier_transfer::backup::remote::EngineRemote;
-use fichier_transfer::backup::retention::{KeepWithin, Retention};
-use fichier_transfer::backup::run::{BackupJob, RemoteError, RunError, RunSummary, run_backup};
-use fichier_transfer::backup::source::SourceFilter;
+use fichier_backup::journal::{Journal, RunRecord};
+use fichier_backup::plan::{MaxDelete, PlanError, Safety};
+use fichier_backup::remote::EngineRemote;
+use fichier_backup::retention::{KeepWithin, Retention};
+use fichier_backup::run::{BackupJob, RemoteError, RunError, RunSummary, run_backup};
+use fichier_backup::source::SourceFilter;
 use fichier_transfer::{EngineConfig, Timetable, parse_rate};
 
 use super::backup_log::{LoggedRemote, StepLog};
@@ -36,14 +36,9 @@ pub async fn run(ctx: &mut Context, cmd: BackupCommand) -> anyhow::Result<Exit> 
     }
 }
 
-/// The state directory of backups (locks, index, journal, scratch).
+/// The state directory of backups (locks, index, journal, scratch; the sandbox's own).
 fn state_dir(ctx: &Context) -> PathBuf {
-    ctx.settings.dirs.data.join("backup")
-}
-
-/// The journal of every run (the dashboard's Backups page reads it).
-pub fn journal_path(ctx: &Context) -> PathBuf {
-    state_dir(ctx).join("backup-journal.db")
+    ctx.settings.paths.backup_dir()
 }
 
 /// Profile name, source and destination from the positional arguments.
@@ -63,9 +58,17 @@ fn target(ctx: &Context, args: &BackupRunArgs) -> anyhow::Result<(String, Backup
         }
         [source, dest] => {
             let source = PathBuf::from(source);
-            // Ad-hoc runs get a profile name of their own, so their index and lock are theirs.
-            let abs = std::path::absolute(&source).unwrap_or_else(|_| source.clone());
-            let name = format!("{}=>{}", abs.display(), dest);
+            // Ad-hoc runs get a profile name of their own, so their index and lock are theirs;
+            // it is made of the canonical source and the normalised destination, so every
+            // spelling of one backup (`src /CC`, `./src/ /CC/`, `$PWD/src //CC`) shares one
+            // lock, one index and one journal.
+            let canon = std::fs::canonicalize(&source)
+                .or_else(|_| std::path::absolute(&source))
+                .unwrap_or_else(|_| source.clone());
+            let dest_norm = fichier_api::RemotePath::parse(dest)
+                .map(|p| p.to_string())
+                .unwrap_or_else(|_| dest.clone());
+            let name = format!("{}=>{}", canon.display(), dest_norm);
             Ok((
                 name,
                 BackupProfile {
@@ -190,6 +193,7 @@ fn job(
         safety: Safety {
             max_delete,
             allow_empty_source: a.allow_empty_source || p.allow_empty_source.unwrap_or(false),
+            delete_unknown: a.delete_unknown || p.delete_unknown.unwrap_or(false),
         },
         retention,
         versions: !a.no_versions && p.versions.unwrap_or(true),
@@ -286,7 +290,42 @@ async fn execute(
             .with_hint("back up into a folder of its own, e.g. /Backups/photos: old versions go into DEST/.versions")
             .into());
     }
+    if dest_path
+        .segments()
+        .iter()
+        .any(|s| matches!(s, fichier_api::Segment::Name(n) if n == fichier_backup::VERSIONS_DIR))
+    {
+        return Err(Failure::usage(format!(
+            "{dest_path} is inside a {} folder, where a backup keeps its old versions and \
+             manifests",
+            fichier_backup::VERSIONS_DIR
+        ))
+        .with_hint(
+            "back up into a folder of its own; a run there would retire another backup's history",
+        )
+        .into());
+    }
     let engine = engine(ctx, EngineConfig::default()).await?;
+    // A destination inside another backup's destination would have the two runs retire each
+    // other's files: refuse it when an ancestor holds a backup's manifests.
+    let mut ancestor = dest_path.parent();
+    while let Some(a) = ancestor.filter(|a| !a.is_root()) {
+        let manifests = a
+            .join(fichier_backup::VERSIONS_DIR)
+            .join(fichier_backup::manifest::MANIFESTS_DIR);
+        if let Ok(fichier_api::Node::Folder { .. }) = engine
+            .tree()
+            .resolve(&manifests, fichier_api::Expect::Folder)
+            .await
+        {
+            return Err(Failure::usage(format!(
+                "{dest_path} is inside {a}, the destination of another backup"
+            ))
+            .with_hint("back up into a folder outside every other backup's destination")
+            .into());
+        }
+        ancestor = a.parent();
+    }
     let _bandwidth = watch.follow_bwlimit(&engine, now(ctx));
     let pacer = engine.client().pacer();
     let calls_before = pacer.calls_sent().await;
@@ -328,6 +367,10 @@ async fn execute(
                 }
                 PlanError::TooManyRemovals { .. } => {
                     "check the source; if the removals are intended, raise --max-delete for this run"
+                }
+                PlanError::UnknownFiles { .. } => {
+                    "back up into an empty folder, keep versions (drop --no-versions), or give \
+                     --delete-unknown if those files may go"
                 }
             };
             return Err(Failure::refused(e.to_string()).with_hint(hint).into());
@@ -591,7 +634,7 @@ fn render(
 
 /// `fichier backup ls`: profiles and their last run.
 fn list(ctx: &Context) -> anyhow::Result<Exit> {
-    let journal_path = journal_path(ctx);
+    let journal_path = ctx.settings.paths.backup_journal();
     let journal = if journal_path.exists() {
         Journal::open(&journal_path, Duration::from_secs(5)).ok()
     } else {

@@ -8,8 +8,8 @@ use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use fichier_transfer::backup::plan::{LocalEntry, RemoteCopy};
-use fichier_transfer::backup::run::{BackupRemote, RemoteError};
+use fichier_backup::plan::{LocalEntry, RemoteCopy};
+use fichier_backup::run::{BackupRemote, RemoteError};
 use serde_json::{Value, json};
 
 use crate::error::Failure;

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fichier_transfer::queue::runner::{QueueObserver, RunReport, Runner, RunnerConfig, StopReason};
-use fichier_transfer::queue::schedule::{PauseKind, Requeue, RetryRules};
-use fichier_transfer::queue::{Item, QueueStore, State};
+use fichier_queue::runner::{QueueObserver, RunReport, Runner, RunnerConfig, StopReason};
+use fichier_queue::schedule::{PauseKind, Requeue, RetryRules};
+use fichier_queue::{Item, QueueStore, State};
 use fichier_transfer::{EngineConfig, ErrorClass, Event, EventSink, Summary};
 
 use super::transfer::Hinting;
@@ -42,57 +42,31 @@ pub async fn run(ctx: &mut Context, args: DaemonArgs, store: PathBuf) -> anyhow:
 
 /// The exclusive lock of the queue runner of one data dir (held while it lives).
 pub struct RunnerLock {
-    _file: std::fs::File,
+    _lock: fichier_state::PidLock,
 }
 
 impl RunnerLock {
     /// Takes the lock or says who holds it.
     pub fn take(data_dir: &Path) -> anyhow::Result<RunnerLock> {
-        use std::io::{Read as _, Seek as _, Write as _};
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            Failure::fatal(format!("cannot create {}", data_dir.display()))
-                .with_cause(e.to_string())
-        })?;
-        let path = data_dir.join("queue-runner.lock");
-        let mut opts = std::fs::OpenOptions::new();
-        opts.read(true).write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            opts.mode(0o600);
-        }
-        let mut file = opts.open(&path).map_err(|e| {
-            Failure::fatal(format!("cannot open {}", path.display())).with_cause(e.to_string())
-        })?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let mut pid = String::new();
-                let _ = file.read_to_string(&mut pid);
-                let who = match pid.trim() {
-                    "" => String::new(),
-                    p => format!(" (pid {})", sanitize(p)),
-                };
-                return Err(Failure::locked(format!(
-                    "another fichier daemon or queue run{who} is already working the queue of {}",
-                    data_dir.display()
-                ))
-                .with_hint(
-                    "one runner per queue: it downloads what you add (`fichier queue add`); see it \
-                     with `fichier queue ls`, or stop it first",
-                )
-                .into());
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(Failure::fatal(format!("cannot lock {}", path.display()))
-                    .with_cause(e.to_string())
-                    .into());
+        use fichier_state::{PidLock, PidLockError};
+        match PidLock::try_take(&data_dir.join("queue-runner.lock")) {
+            Ok(lock) => Ok(RunnerLock { _lock: lock }),
+            Err(PidLockError::Held { holder, .. }) => Err(Failure::locked(format!(
+                "another fichier daemon or queue run ({}) is already working the queue of {}",
+                sanitize(&holder),
+                data_dir.display()
+            ))
+            .with_hint(
+                "one runner per queue: it downloads what you add (`fichier queue add`); see it \
+                 with `fichier queue ls`, or stop it first",
+            )
+            .into()),
+            Err(PidLockError::Io { path, source }) => {
+                Err(Failure::fatal(format!("cannot lock {}", path.display()))
+                    .with_cause(source.to_string())
+                    .into())
             }
         }
-        let _ = file.set_len(0);
-        let _ = file.rewind();
-        let _ = writeln!(file, "{}", std::process::id());
-        Ok(RunnerLock { _file: file })
     }
 }
 
@@ -121,6 +95,10 @@ pub struct Worker {
     reporter: Option<Arc<Reporter>>,
     hooks: Arc<Hooks>,
     store: Arc<QueueStore>,
+    /// The one API client of the process (the runner's engine's), shared with the dashboard.
+    client: fichier_api::Client,
+    /// The key in its masked form, for the dashboard's account page.
+    key_hint: String,
     _lock: RunnerLock,
 }
 
@@ -142,8 +120,9 @@ pub async fn setup(
     let mut config = EngineConfig::default();
     config.connections = usize::from(work.connections);
     let (url, key, _) = ctx.key().await?;
+    let key_hint = key.masked();
     let client = crate::client::build_for_queue(&ctx.settings, &url, key)?;
-    let engine = fichier_transfer::Engine::new(client, config);
+    let engine = fichier_transfer::Engine::new(client.clone(), config);
     let mut cfg = runner_config(ctx, work, until_empty.is_some());
     if let Some(wait) = until_empty {
         cfg.max_idle_wait = wait;
@@ -198,6 +177,8 @@ pub async fn setup(
             reporter,
             hooks,
             store,
+            client,
+            key_hint,
             _lock: lock,
         },
         cfg,
@@ -355,8 +336,17 @@ async fn daemon(ctx: &mut Context, args: DaemonRunArgs, path: PathBuf) -> anyhow
     let (worker, _cfg) = setup(ctx, &path, &args.work, None, true, requeue).await?;
     // After the runner lock: a second daemon is refused before it touches the ports.
     let (web_stop, web_stop_rx) = tokio::sync::watch::channel(false);
-    let web =
-        crate::web::start_for_daemon(ctx, &args.web, to.clone(), path.clone(), web_stop_rx).await?;
+    // The dashboard asks the service through the runner's client: one key look-up, one
+    // client, one pacer for the whole daemon.
+    let web = crate::web::start_for_daemon(
+        ctx,
+        &args.web,
+        to.clone(),
+        path.clone(),
+        (worker.client.clone(), worker.key_hint.clone()),
+        web_stop_rx,
+    )
+    .await?;
     if !ctx.settings.output.quiet && !ctx.settings.output.json {
         stderr_line(&format!(
             "fichier daemon: working the queue {} (pid {}); stop with Ctrl-C or SIGTERM",
@@ -405,7 +395,7 @@ async fn daemon(ctx: &mut Context, args: DaemonRunArgs, path: PathBuf) -> anyhow
 
 /// Imports what was dropped into one watched folder.
 fn watch_once(store: &QueueStore, dir: &Path, to: &Path, printer: &Printer) {
-    match fichier_transfer::queue::watch::import_dir(store, dir, to) {
+    match fichier_queue::watch::import_dir(store, dir, to) {
         Ok(r) => {
             for (file, n) in &r.imported {
                 stderr_line(&format!(

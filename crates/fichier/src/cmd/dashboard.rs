@@ -33,8 +33,8 @@ fn open_browser(printer: &Printer, url: &str) {
 }
 
 fn mint(ctx: &Context) -> anyhow::Result<String> {
-    let path = fichier_web::token_path(&ctx.settings.dirs.data);
-    fichier_web::auth::mint_token(&path).map_err(|e| {
+    let path = fichier_web::token_path(ctx.settings.paths.data());
+    fichier_web::mint_token(&path).map_err(|e| {
         Failure::fatal(format!(
             "cannot write the dashboard token {}: {e}",
             path.display()
@@ -49,7 +49,7 @@ pub async fn run(ctx: &mut Context, args: DashboardArgs) -> anyhow::Result<Exit>
     if args.serve {
         return serve(ctx, args).await;
     }
-    let data = ctx.settings.dirs.data.clone();
+    let data = ctx.settings.paths.data().to_path_buf();
     let running: Option<Running> = std::fs::read(fichier_web::addr_path(&data))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use fichier_api::{RemotePath, WalkKind, WalkOptions};
-use fichier_transfer::queue::CrawlJob;
+use fichier_queue::CrawlJob;
 use serde::Serialize;
 
 use super::Batch;

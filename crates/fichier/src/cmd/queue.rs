@@ -8,9 +8,8 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use fichier_api::{ErrorKind, Expect, FileLink, Node, NotAllowedReason, RemotePath};
-use fichier_transfer::queue::{
-    self, AddOutcome, CrawlJob, Item, ItemId, NewItem, Position, QueueStore, Selector, State,
-    crawljob,
+use fichier_queue::{
+    AddOutcome, CrawlJob, Item, ItemId, NewItem, Position, QueueStore, Selector, State, crawljob,
 };
 use fichier_transfer::{input_lines, safe_local_name};
 use serde::Serialize;
@@ -47,11 +46,7 @@ pub async fn run(ctx: &mut Context, cmd: QueueCommand) -> anyhow::Result<Exit> {
 /// The queue file of these settings: `<data dir>/queue.sqlite` (under `sandbox/` with
 /// `--sandbox`, so test links never reach the real queue).
 pub fn queue_path(settings: &Settings) -> PathBuf {
-    if settings.sandbox {
-        settings.dirs.data.join("sandbox").join("queue.sqlite")
-    } else {
-        settings.dirs.data.join("queue.sqlite")
-    }
+    settings.paths.queue()
 }
 
 /// Opens the queue of these settings, errors worded for a person.
@@ -150,7 +145,7 @@ async fn add(ctx: &mut Context, args: QueueAddArgs) -> anyhow::Result<Exit> {
                 warnings.push(format!("{}: {w}", input.display()));
             }
             for job in &parsed.jobs {
-                let target = queue::watch::job_target(job, &base).map_err(|e| {
+                let target = fichier_queue::watch::job_target(job, &base).map_err(|e| {
                     Failure::usage(format!("{}: {e}", input.display()))
                         .with_hint("nothing was added")
                 })?;
@@ -214,9 +209,6 @@ async fn add(ctx: &mut Context, args: QueueAddArgs) -> anyhow::Result<Exit> {
             let source = item.source.clone();
             match store.add(item).map_err(queue_failure)? {
                 AddOutcome::Added(id) => {
-                    if !r.starts {
-                        store.pause(&Selector::Id(id)).map_err(queue_failure)?;
-                    }
                     let Some(item) = store.get(id).map_err(queue_failure)? else {
                         continue; // removed by another process at once
                     };
@@ -313,13 +305,14 @@ fn new_item(r: &Request, source: String) -> NewItem {
         name: r.name.clone(),
         comment: r.comment.clone(),
         origin: r.origin.clone(),
+        paused: !r.starts,
         ..NewItem::default()
     }
 }
 
 /// Canonical form of a link the service gave (always a 1fichier link).
 fn canonical(link: &FileLink) -> String {
-    queue::normalise_link(link.as_str()).unwrap_or_else(|| link.to_string())
+    fichier_queue::normalise_link(link.as_str()).unwrap_or_else(|| link.to_string())
 }
 
 fn looks_like_url(text: &str) -> bool {
@@ -339,26 +332,22 @@ fn looks_like_url(text: &str) -> bool {
 async fn expand(ctx: &mut Context, r: &Request, learn: &mut Learn) -> anyhow::Result<Vec<NewItem>> {
     let text = r.text.trim();
     let pass = r.password.as_deref().map(fichier_api::Password::new);
-    if let Some(canon) = queue::normalise_link(text) {
-        if queue::is_folder_link(&canon) {
-            let files = ctx
-                .client()
-                .await?
-                .shared_folder_ls(&canon, pass.as_ref())
-                .await?;
+    if let Some(canon) = fichier_queue::normalise_link(text) {
+        if fichier_queue::is_folder_link(&canon) {
+            let client = ctx.client().await?;
+            let files = fichier_queue::intake::shared_folder_items(
+                client,
+                &canon,
+                pass.as_ref(),
+                &new_item(r, canon.clone()),
+            )
+            .await?;
             if files.is_empty() {
                 return Err(
                     Failure::usage(format!("{canon}: the shared folder has no files")).into(),
                 );
             }
-            return Ok(files
-                .iter()
-                .map(|f| NewItem {
-                    name: Some(f.filename.clone()),
-                    size: Some(f.size),
-                    ..new_item(r, canonical(&f.link))
-                })
-                .collect());
+            return Ok(files);
         }
         let mut item = new_item(r, canon.clone());
         if learn.check {

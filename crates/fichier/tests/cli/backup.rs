@@ -563,9 +563,9 @@ fn notify_url_receives_the_json_summary_and_a_failing_endpoint_is_only_a_warning
     );
     assert!(out.stderr.contains("500"), "{}", out.stderr);
     assert!(!out.stderr.contains("t0k"), "{}", out.stderr);
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead = format!("http://{}/x", closed.local_addr().unwrap());
-    drop(closed);
+    // Held closed while the backup runs: a released port could be taken by a parallel test.
+    let closed = fichier_testkit::ClosedPort::new();
+    let dead = format!("http://{}/x", closed.addr());
     let out = env.run(&["backup", s, "/N", "--notify-url", &dead]);
     out.code(0);
     assert!(out.stderr.contains("cannot connect"), "{}", out.stderr);
@@ -961,4 +961,99 @@ fn bwlimit_follows_the_timetable_on_the_run_clock_and_bad_tables_are_refused() {
         took >= Duration::from_secs(2),
         "the 150k slot applied: took {took:?}"
     );
+}
+
+#[test]
+fn every_spelling_of_one_backup_is_one_profile_with_one_index() {
+    let env = Env::logged_in();
+    let src = env.root().join("src");
+    write(&src, "a.txt", b"alpha");
+    write(&src, "sub/b.txt", b"beta");
+    let first = env
+        .run(&["--json", "backup", src.to_str().unwrap(), "/CC"])
+        .json();
+    assert_eq!(first["uploaded"].as_u64(), Some(2), "{first}");
+    let files = remote_files(&env, "/CC").len();
+    let spelled = format!("{}/", src.display());
+    let again = env.run(&["--json", "backup", &spelled, "//CC/"]).json();
+    assert_eq!(
+        (again["uploaded"].as_u64(), again["hashed"].as_u64()),
+        (Some(0), Some(0)),
+        "the same index answered: {again}"
+    );
+    // One more manifest, no second copy of any file.
+    assert_eq!(remote_files(&env, "/CC").len(), files + 1);
+}
+
+#[test]
+fn a_destination_inside_versions_or_inside_another_backup_is_refused() {
+    let env = Env::logged_in();
+    let s1 = env.root().join("s1");
+    write(&s1, "a.txt", b"v1");
+    env.run(&["backup", s1.to_str().unwrap(), "/X"]).ok();
+    let s2 = env.root().join("s2");
+    write(&s2, "o.txt", b"other");
+    for dest in ["/X/.versions", "/X/.versions/sub"] {
+        let out = env.run(&["backup", s2.to_str().unwrap(), dest, "--no-versions"]);
+        out.code(2);
+        assert!(
+            out.stderr.contains("inside a .versions folder"),
+            "{}",
+            out.stderr
+        );
+    }
+    let out = env.run(&["backup", s2.to_str().unwrap(), "/X/sub"]);
+    out.code(2);
+    assert!(
+        out.stderr
+            .contains("inside /X, the destination of another backup"),
+        "{}",
+        out.stderr
+    );
+    // Nothing of /X was touched: it still restores.
+    let r = env.root().join("r");
+    env.run(&["restore", "/X", r.to_str().unwrap()]).ok();
+    assert_eq!(std::fs::read(r.join("a.txt")).unwrap(), b"v1");
+}
+
+#[test]
+fn a_first_mirror_run_into_a_folder_of_other_files_is_refused_until_told() {
+    let env = Env::logged_in();
+    let photos = env.root().join("photos");
+    for i in 0..5 {
+        write(
+            &photos,
+            &format!("p{i}.jpg"),
+            format!("photo {i}").as_bytes(),
+        );
+    }
+    env.run(&["upload", "-r", &format!("{}/", photos.display()), "/Photos"])
+        .ok();
+    let before = remote_files(&env, "/Photos");
+    assert_eq!(before.len(), 5);
+    let src = env.root().join("src");
+    write(&src, "new.jpg", b"new");
+    let s = src.to_str().unwrap();
+    let out = env.run(&["backup", s, "/Photos", "--no-versions"]);
+    out.code(6);
+    assert!(
+        out.stderr
+            .contains("holds 5 files that no backup run put there"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("--delete-unknown"), "{}", out.stderr);
+    assert_eq!(remote_files(&env, "/Photos"), before, "nothing was touched");
+    // With versions the old files are kept under .versions; told explicitly, they go.
+    let j = env
+        .run(&[
+            "--json",
+            "backup",
+            s,
+            "/Photos",
+            "--no-versions",
+            "--delete-unknown",
+        ])
+        .json();
+    assert_eq!(j["deleted"].as_u64(), Some(5), "{j}");
 }

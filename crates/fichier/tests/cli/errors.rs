@@ -159,9 +159,9 @@ fn wrong_file_password() {
 #[test]
 fn network_unreachable() {
     let mut env = Env::logged_in();
-    // Port 1 on loopback: nothing listens, the connection is refused at once.
-    env.env
-        .push(("FICHIER_API_URL".into(), "http://127.0.0.1:1/v1/".into()));
+    // A loopback port held closed: the connection is refused at once.
+    let closed = fichier_testkit::ClosedPort::new();
+    env.env.push(("FICHIER_API_URL".into(), closed.api_url()));
     let out = env.run(&["ls"]);
     out.code(2);
     let mut s = snapshot_settings(&env);

@@ -196,6 +196,20 @@ impl Env {
         c
     }
 
+    /// The binary with `args`, started by `/bin/sh` under `umask` (e.g. "022", a new user's
+    /// usual one), so the modes of what it creates do not depend on the test runner's umask.
+    pub fn command_under_umask(&self, umask: &str, args: &[&str]) -> Command {
+        for a in args {
+            assert!(!a.contains(self.key()), "a test passed the key on argv");
+        }
+        let mut c = self.base("/bin/sh");
+        c.arg("-c")
+            .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+            .arg(BIN)
+            .args(args);
+        c
+    }
+
     /// `program` with the isolated environment.
     fn base(&self, program: &str) -> Command {
         let mut c = Command::new(program);

@@ -22,6 +22,7 @@ mod queue_run;
 mod remote;
 mod scan_fix;
 mod security;
+mod state;
 mod transfer;
 mod tree;
 mod tty;

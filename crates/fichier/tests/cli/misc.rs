@@ -83,15 +83,12 @@ fn config_file_and_output_switches() {
     let env = Env::logged_in();
     // A config file pointing at a dead URL is overridden by the environment (flags > env > config).
     let cfg = env.root().join("config/fichier/config.toml");
-    std::fs::write(
-        &cfg,
-        "api_url = \"http://127.0.0.1:1/v1/\"\nmin_gap_ms = 100\n",
-    )
-    .unwrap();
+    let closed = fichier_testkit::ClosedPort::new();
+    let dead = closed.api_url();
+    std::fs::write(&cfg, format!("api_url = \"{dead}\"\nmin_gap_ms = 100\n")).unwrap();
     env.run(&["ls"]).ok();
     // A flag beats the environment: a dead --api-url fails although FICHIER_API_URL works.
-    env.run(&["--api-url", "http://127.0.0.1:1/v1/", "ls"])
-        .code(2);
+    env.run(&["--api-url", &dead, "ls"]).code(2);
     // Unknown keys are errors.
     std::fs::write(&cfg, "api_ulr = \"x\"\n").unwrap();
     let out = env.run(&["ls"]);

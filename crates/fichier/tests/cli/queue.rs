@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use fichier_transfer::queue::{QueueStore, State};
+use fichier_queue::{QueueStore, State};
 use serde_json::Value;
 
 use crate::harness::{Env, output};
@@ -601,7 +601,7 @@ fn link_crawljob_writes_a_remote_folder() {
     let path = out.ok().trim().to_owned();
     assert!(path.ends_with("Movies.crawljob"), "{path}");
     let text = std::fs::read_to_string(&path).unwrap();
-    let parsed = fichier_transfer::queue::crawljob::parse(&text).unwrap();
+    let parsed = fichier_queue::crawljob::parse(&text).unwrap();
     let got: Vec<_> = parsed
         .jobs
         .iter()
@@ -654,7 +654,7 @@ fn a_directory_without_room_for_the_known_sizes_is_warned_about() {
     // Something already queued there that no disk can hold (through the library's store).
     let store = QueueStore::open(&queue_file(&env)).unwrap();
     store
-        .add(fichier_transfer::queue::NewItem {
+        .add(fichier_queue::NewItem {
             source: "https://1fichier.com/?hugehugehuge".into(),
             target_dir: dl.clone(),
             name: Some("huge.iso".into()),

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use fichier_queue::{AddOutcome, Item, ItemId, NewItem, QueueStore, State};
 use fichier_testkit::{Fault, FaultPlan, Offer};
-use fichier_transfer::queue::{AddOutcome, Item, ItemId, NewItem, QueueStore, State};
 
 use crate::harness::{Env, Out};
 
@@ -80,7 +80,9 @@ impl Daemon {
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let out = env.root().join(format!("daemon-{n}.out"));
         let err = env.root().join(format!("daemon-{n}.err"));
-        let mut all = vec!["daemon"];
+        // Port 0 for the dashboard and Click'n'Load: the defaults (9667, 9666) may be taken by
+        // a real daemon or JDownloader, or by the daemon of a test running beside this one.
+        let mut all = vec!["daemon", "--port", "0", "--cnl-port", "0"];
         all.extend_from_slice(args);
         let mut c = env.command(&all);
         c.stdin(Stdio::null())
@@ -518,9 +520,8 @@ fn removing_or_pausing_a_downloading_item_stops_it_and_keeps_the_part() {
         [pa, rm].iter().all(|id| item(&env, *id).bytes_done > 0)
     });
     let s = store(&env);
-    s.pause(&fichier_transfer::queue::Selector::Id(pa)).unwrap();
-    s.remove(&fichier_transfer::queue::Selector::Id(rm))
-        .unwrap();
+    s.pause(&fichier_queue::Selector::Id(pa)).unwrap();
+    s.remove(&fichier_queue::Selector::Id(rm)).unwrap();
     wait_for(
         "both stopped (no more bytes)",
         Duration::from_secs(10),
@@ -536,8 +537,7 @@ fn removing_or_pausing_a_downloading_item_stops_it_and_keeps_the_part() {
     assert!(!dir.join("pa.bin").exists());
     // Resumed: it finishes from its .part.
     env.emu.emu.clear_faults();
-    s.resume(&fichier_transfer::queue::Selector::Id(pa))
-        .unwrap();
+    s.resume(&fichier_queue::Selector::Id(pa)).unwrap();
     wait_for("resumed and done", Duration::from_secs(60), || {
         item(&env, pa).state == State::Done
     });
@@ -840,4 +840,60 @@ fn the_daemon_says_it_draws_no_bars_when_asked_for_them() {
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn a_shared_folder_link_dropped_in_the_watch_folder_becomes_the_items_queue_add_gives() {
+    let env = Env::logged_in();
+    env.run(&["mkdir", "/Share"]).ok();
+    let folder = env.folder_id("/Share");
+    let (a, b) = (bytes(3000, 1), bytes(2000, 2));
+    env.upload("a.bin", &a, folder);
+    env.upload("b.bin", &b, folder);
+    let url = env
+        .run(&["share", "/Share", "--public"])
+        .ok()
+        .trim()
+        .to_owned();
+    let dl = out_dir(&env);
+    let items = |env: &Env| {
+        let mut v: Vec<(String, Option<String>, Option<u64>)> = store(env)
+            .list()
+            .unwrap()
+            .into_iter()
+            .map(|i| (i.source, i.name, i.size))
+            .collect();
+        v.sort();
+        v
+    };
+    env.run(&["queue", "add", &url, "--to", dl.to_str().unwrap()])
+        .ok();
+    let from_cli = items(&env);
+    assert_eq!(from_cli.len(), 2, "{from_cli:?}");
+    env.run(&["queue", "rm", "--all"]).ok();
+
+    // The folder watch (like the dashboard and Click'n'Load) queues the folder link as it is;
+    // the daemon's runner lists it by the same rule and queues its files.
+    let watch = env.root().join("watch");
+    std::fs::create_dir_all(&watch).unwrap();
+    std::fs::write(
+        watch.join("share.crawljob"),
+        format!("text={url}\ndownloadFolder={}\n", dl.display()),
+    )
+    .unwrap();
+    let d = Daemon::start(
+        &env,
+        &[
+            "--watch",
+            watch.to_str().unwrap(),
+            "--to",
+            dl.to_str().unwrap(),
+        ],
+    );
+    wait_for("both files downloaded", Duration::from_secs(60), || {
+        std::fs::read(dl.join("a.bin")).is_ok_and(|x| x == a)
+            && std::fs::read(dl.join("b.bin")).is_ok_and(|x| x == b)
+    });
+    d.stop(&env).ok();
+    assert_eq!(items(&env), from_cli);
 }

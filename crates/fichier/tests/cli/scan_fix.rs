@@ -493,3 +493,39 @@ fn fixed_scripts_work_under_fichier_exec() {
         out.stderr
     );
 }
+
+/// The diff once showed `\\` for each backslash of the file (its lines were escaped as names
+/// are); it shows the text as written, control characters still escaped.
+#[test]
+fn fix_diff_shows_backslashes_as_written_and_escapes_control_characters() {
+    let env = Env::new();
+    let key = fichier_testkit::fake_key();
+    let masked = format!("{}…{}", &key[..2], &key[key.len() - 2..]);
+    let dir = env.root().join("backslash");
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("call.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n# \u{1b}[31mred\ncurl -H \"Authorization: Bearer {key}\" \\\n  \
+             https://api.1fichier.com/v1/user/info.cgi\n"
+        ),
+    )
+    .unwrap();
+    let out = env.run(&["scan", "--fix", script.to_str().unwrap()]);
+    out.assert_hides(&key, &["scan", "--fix"]);
+    let stdout = &out.stdout;
+    assert!(
+        stdout.contains(&format!(
+            "\n-curl -H \"Authorization: Bearer {masked}\" \\\n"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\n+curl -H \"Authorization: Bearer ${FICHIER_API_KEY}\" \\\n"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("\\\\"), "a backslash doubled: {stdout}");
+    assert!(stdout.contains("\n # \\e[31mred\n"), "{stdout}");
+    assert!(!stdout.contains('\u{1b}'), "a raw ESC reached the terminal");
+}

@@ -6,19 +6,14 @@ use std::time::{Duration, Instant};
 
 use crate::harness::Env;
 
-/// A loopback port with nothing listening: bound, read, released.
-fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
 #[test]
 fn an_unreachable_api_fails_fast_with_the_network_hint() {
     let mut env = Env::logged_in();
     // The real pacer (documented windows, shared state file), as a user runs it.
     env.env.push(("FICHIER_TEST_PACER".into(), "0".into()));
-    let url = format!("http://127.0.0.1:{}/v1/", closed_port());
-    env.env.push(("FICHIER_API_URL".into(), url));
+    // Held closed for the whole test: a released port could be taken by a parallel test.
+    let closed = fichier_testkit::ClosedPort::new();
+    env.env.push(("FICHIER_API_URL".into(), closed.api_url()));
     for _ in 0..2 {
         let started = Instant::now();
         let out = env.run(&["ls", "/"]);

@@ -65,7 +65,7 @@ pub async fn run(ctx: &mut Context, args: &ScanArgs, report: &mut Report) -> any
             FixAction::Rewrite => {
                 if let Some(diff) = plan.diff() {
                     for line in diff.lines() {
-                        ctx.printer.line(line);
+                        ctx.printer.text_line(line);
                     }
                 }
                 for note in &plan.notes {

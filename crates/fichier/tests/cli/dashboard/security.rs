@@ -1,0 +1,204 @@
+//! The dashboard's gate: the access token (link, cookie, header), the `Host` check against
+//! DNS rebinding, CSRF and same-origin on state changes, the key never on a page.
+
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, HOST, ORIGIN, SET_COOKIE};
+
+use super::{cookie, csrf, data_dir, get, http, mint, queue_json, start_dashboard};
+use crate::harness::Env;
+
+#[test]
+fn dashboard_refuses_requests_without_the_token_a_foreign_host_or_the_csrf_token() {
+    let env = Env::logged_in();
+    let dl = env.root().join("dl");
+    let server = start_dashboard(&env, &dl);
+    env.rt.block_on(async {
+        let c = http();
+        let base = &server.base;
+        // No token at all, and a wrong one.
+        let r = c.get(base).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert!(r.text().await.unwrap().contains("fichier dashboard"));
+        for path in ["api/queue", "api/events", "add", "static/app.js"] {
+            let r = c.get(format!("{base}{path}")).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
+        }
+        let r = c.get(format!("{base}?token=0123")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+        // The first visit trades the token for a strict cookie and drops it from the URL.
+        let r = c
+            .get(format!("{base}?token={}", server.token))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers()["location"], "/");
+        let set = r.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+        assert!(
+            set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+            "{set}"
+        );
+        let r = get(&server, "").await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let csp = r.headers()["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
+        assert!(csp.contains("frame-ancestors 'none'"));
+
+        // Scripts may send the token in a header instead of the cookie.
+        let r = c
+            .get(format!("{base}api/queue"))
+            .header("x-dashboard-token", &server.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let r = c
+            .get(format!("{base}api/queue"))
+            .header("x-dashboard-token", "0".repeat(64))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+        // DNS rebinding: a foreign name for 127.0.0.1 is refused even with the cookie.
+        for host in ["evil.example", "127.0.0.1.nip.io", "localhost.evil.example"] {
+            let port = base.rsplit(':').next().unwrap().trim_end_matches('/');
+            let r = c
+                .get(base)
+                .header(HOST, format!("{host}:{port}"))
+                .header(COOKIE, cookie(&server))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::MISDIRECTED_REQUEST, "{host}");
+        }
+
+        // State changes need the CSRF token (header or form field), and a same-origin caller.
+        let add = serde_json::json!({ "links": ["https://1fichier.com/?abcdefghij"] });
+        let r = c
+            .post(format!("{base}api/add"))
+            .header(COOKIE, cookie(&server))
+            .json(&add)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let r = c
+            .post(format!("{base}add"))
+            .header(COOKIE, cookie(&server))
+            .form(&[("links", "https://1fichier.com/?abcdefghij")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let token = csrf(&server).await;
+        let r = c
+            .post(format!("{base}api/add"))
+            .header(COOKIE, cookie(&server))
+            .header("x-csrf-token", &token)
+            .header(ORIGIN, "http://evil.example")
+            .json(&add)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            queue_json(&server).await["items"].as_array().unwrap().len(),
+            0
+        );
+        let r = c
+            .post(format!("{base}api/add"))
+            .header(COOKIE, cookie(&server))
+            .header("x-csrf-token", &token)
+            .json(&add)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let r = c
+            .post(format!("{base}add"))
+            .header(COOKIE, cookie(&server))
+            .form(&[
+                ("csrf", token.as_str()),
+                (
+                    "links",
+                    "https://megadl.fr/?klmnopqrst\nhttps://example.com/x",
+                ),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let q = queue_json(&server).await;
+        let sources: Vec<&str> = q["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["source"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            sources,
+            [
+                "https://1fichier.com/?abcdefghij",
+                "https://1fichier.com/?klmnopqrst"
+            ]
+        );
+
+        // The key never reaches a page or the API; the account panel shows it masked.
+        for path in ["", "account", "api/account", "api/queue", "static/app.js"] {
+            let body = c
+                .get(format!("{base}{path}"))
+                .header(COOKIE, cookie(&server))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(!body.contains(env.key()), "the key is in /{path}");
+        }
+    });
+
+    // A fresh `fichier dashboard` link retires the old token at once.
+    let old = cookie(&server);
+    let fresh = mint(&env, &server);
+    env.rt.block_on(async {
+        let r = http()
+            .get(&server.base)
+            .header(COOKIE, old)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let r = http()
+            .get(&server.base)
+            .header(COOKIE, format!("fichier_dashboard={fresh}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    });
+    // kill -9 leaves the address file behind: the next link comes with a warning.
+    drop(server);
+    let out = env.run(&["dashboard", "--no-open"]);
+    assert!(out.ok().contains("?token="));
+    assert!(out.stderr.contains("is not running"), "{}", out.stderr);
+    std::fs::remove_file(data_dir(&env).join("dashboard.json")).unwrap();
+    let out = env.run(&["dashboard", "--no-open"]);
+    assert!(
+        out.ok().starts_with("http://127.0.0.1:9667/?token="),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stderr.contains("no running daemon"), "{}", out.stderr);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(data_dir(&env).join("dashboard-token"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
