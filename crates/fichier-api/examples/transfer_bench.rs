@@ -1,5 +1,7 @@
-//! Upload and download throughput of the library against a local emulator, beside `curl`
-//! doing the same download from the same token URL. Prints numbers; asserts nothing.
+//! Throughput of the two transfer primitives (`upload_to_node`, `range_get`) against a local
+//! emulator, beside `curl` doing the same download from the same token URL. Prints numbers;
+//! asserts only that the bytes arrived. Whole-file verified transfers are the engine's
+//! (`bench/transfer.sh`).
 //!
 //! Usage: `cargo run --release -p fichier-api --example transfer_bench [SIZE_MIB]` (default
 //! 256). Loopback only; the file lives in a temp dir.
@@ -43,41 +45,42 @@ async fn main() {
     let rate = |secs: f64| mib as f64 / secs;
 
     let t0 = Instant::now();
-    let up = c
-        .upload_file(
-            &UploadRequest::new(&path, ROOT_FOLDER),
-            Arc::new(NoProgress),
-        )
+    let len = std::fs::metadata(&path).expect("bench file").len();
+    let file = NodeFile {
+        path: path.clone(),
+        name: "bench.bin".into(),
+        len,
+    };
+    let sent = c
+        .upload_to_node(&NodeFields::new(ROOT_FOLDER), &[file], Arc::new(NoProgress))
         .await
         .expect("upload");
     let up_s = t0.elapsed().as_secs_f64();
-
-    let dest = dir.path().join("down.bin");
-    let t0 = Instant::now();
-    let mut file = tokio::fs::File::create(&dest).await.expect("create");
-    let got = c
-        .download_to(
-            &DownloadRequest::new(up.link.clone()),
-            &mut file,
-            &NoProgress,
-        )
-        .await
-        .expect("download");
-    let down_s = t0.elapsed().as_secs_f64();
-    assert_eq!(got.whirlpool.as_deref(), Some(up.whirlpool.as_str()));
+    let NodeAnswer::Report(report) = sent.answer else {
+        panic!("upload failed: {:?}", sent.answer);
+    };
+    let link = report.links[0].download.clone();
+    assert_eq!(
+        sent.parts[0].whirlpool.as_deref(),
+        Some(report.links[0].whirlpool.as_str())
+    );
 
     let token = c
-        .download_token(&DownloadTokenRequest::new(up.link.clone(), None))
+        .download_token(&DownloadTokenRequest::new(link.clone(), None))
         .await
         .expect("token");
     let t0 = Instant::now();
-    let mut sink = tokio::io::sink();
-    c.download_range(&token, 0, None, &mut sink, &NoProgress)
-        .await
-        .expect("range");
+    let RangeAnswer::Body(mut body) = c.range_get(&token, 0, None).await.expect("range") else {
+        panic!("no body");
+    };
+    let mut got = 0u64;
+    while let Some(chunk) = body.next_chunk(&NoProgress).await.expect("chunk") {
+        got += chunk.len() as u64;
+    }
+    assert_eq!(got, len);
     let raw_s = t0.elapsed().as_secs_f64();
     let token = c
-        .download_token(&DownloadTokenRequest::new(up.link.clone(), None))
+        .download_token(&DownloadTokenRequest::new(link.clone(), None))
         .await
         .expect("token");
     let t0 = Instant::now();
@@ -103,20 +106,16 @@ async fn main() {
             .join(" ")
     );
     println!(
-        "upload_file (with whirlpool + verify)  {up_s:7.2}s  {:7.1} MiB/s",
+        "upload_to_node (with whirlpool)        {up_s:7.2}s  {:7.1} MiB/s",
         rate(up_s)
     );
     println!(
-        "download_to file (with whirlpool)      {down_s:7.2}s  {:7.1} MiB/s",
-        rate(down_s)
-    );
-    println!(
-        "download_range to a sink (no hash)     {raw_s:7.2}s  {:7.1} MiB/s",
+        "range_get, bytes dropped (no hash)     {raw_s:7.2}s  {:7.1} MiB/s",
         rate(raw_s)
     );
     match status {
         Ok(s) if s.success() => println!(
-            "curl -o /dev/null (same emulator)      {curl_s:7.2}s  {:7.1} MiB/s  (curl time / download_range time {:.2})",
+            "curl -o /dev/null (same emulator)      {curl_s:7.2}s  {:7.1} MiB/s  (curl time / range_get time {:.2})",
             rate(curl_s),
             curl_s / raw_s
         ),

@@ -1,8 +1,8 @@
 //! Prints the whirlpool of a file the way the library computes it (used by
 //! `bench/whirlpool.sh` to compare with `rhash --whirlpool`).
 //!
-//! Usage: `whirlpool [--pipe] FILE`. `--pipe` hashes through `HashPipe` (the path uploads and
-//! downloads use: reads on one thread, hashing on another) instead of `whirlpool_file`.
+//! Usage: `whirlpool [--pipe] FILE`. `--pipe` hashes through `HashPipe` fed from async reads
+//! (hashing on its own thread) instead of `whirlpool_file`.
 
 use std::time::Instant;
 

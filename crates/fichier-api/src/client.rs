@@ -191,7 +191,7 @@ impl ClientBuilder {
             // upload.cgi answers 302 to end.pl; the flow handles it, never blindly follows it.
             .redirect(reqwest::redirect::Policy::none());
         // Loopback (the emulator) never goes through a proxy.
-        if !self.use_env_proxy || is_loopback(&api_base) {
+        if !self.use_env_proxy || is_loopback_url(&api_base) {
             http = http.no_proxy();
         }
         let http = http
@@ -223,7 +223,9 @@ impl ClientBuilder {
     }
 }
 
-fn is_loopback(url: &Url) -> bool {
+/// Whether a URL's host is a loopback host (`127.0.0.0/8`, `::1`, `localhost`): the only
+/// hosts plain `http://` is accepted for.
+pub fn is_loopback_url(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -232,14 +234,26 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// Parses a base URL, enforcing https (http only on loopback) and a trailing slash.
+/// The API URL rule, the one the client applies to its base URL: `https://` anywhere, plain
+/// `http://` only for loopback hosts (the emulator), a host required, and a trailing slash
+/// added to the path. A CLI can check a user's URL with it before building a client.
+pub fn parse_api_url(raw: &str) -> Result<Url> {
+    parse_base(raw, "API URL")
+}
+
+/// Parses a base URL (`what` names it in errors) by the API URL rule.
 pub(crate) fn parse_base(raw: &str, what: &str) -> Result<Url> {
     let mut url = Url::parse(raw.trim()).map_err(|e| {
         Error::invalid_input(format!("the {what} {raw:?} is not a valid URL ({e})"))
     })?;
+    if url.host().is_none() {
+        return Err(Error::invalid_input(format!(
+            "the {what} {raw:?} has no host"
+        )));
+    }
     match url.scheme() {
         "https" => {}
-        "http" if is_loopback(&url) => {}
+        "http" if is_loopback_url(&url) => {}
         "http" => {
             return Err(Error::invalid_input(format!(
                 "the {what} {raw:?} uses plain http: only https is allowed, except for \
@@ -372,6 +386,22 @@ impl Client {
         self.inner.key.is_some()
     }
 
+    /// The retry policy of this client.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    /// A fresh attempt loop for one call of the caller's own (the client's policy, on the
+    /// pacer's clock): attempts and the policy's time limit bound it.
+    pub fn attempts(&self) -> AttemptLoop {
+        AttemptLoop::new(self.inner.retry.clone(), self.inner.clock.clone())
+    }
+
+    /// A fresh attempt loop for a transfer (a file, a segment), bounded by attempts only.
+    pub fn transfer_attempts(&self) -> AttemptLoop {
+        AttemptLoop::for_transfer(self.inner.retry.clone(), self.inner.clock.clone())
+    }
+
     /// Redacts the key from a text (bodies kept in errors).
     pub(crate) fn redact(&self, text: &str) -> String {
         match &self.inner.key {
@@ -382,11 +412,6 @@ impl Client {
 
     pub(crate) fn redact_bytes(&self, body: &[u8]) -> Vec<u8> {
         self.redact(&String::from_utf8_lossy(body)).into_bytes()
-    }
-
-    pub(crate) async fn sleep(&self, d: Duration) {
-        let until = self.inner.clock.now() + d;
-        self.inner.clock.sleep_until(until).await;
     }
 
     /// Typed call: serialise, go through [`Client::call_value`], decode.
@@ -449,7 +474,7 @@ impl Client {
             }
             return Ok(v);
         }
-        let mut attempts = AttemptLoop::new(self.inner.retry.clone(), self.inner.clock.clone());
+        let mut attempts = self.attempts();
         loop {
             let attempt = attempts.start();
             let stamp = self
@@ -534,7 +559,7 @@ impl Client {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<Check<Resp>>>,
     {
-        let mut attempts = AttemptLoop::new(self.inner.retry.clone(), self.inner.clock.clone());
+        let mut attempts = self.attempts();
         loop {
             let attempt = attempts.start();
             match self.call(ep, body, Rules::default()).await {
@@ -713,6 +738,7 @@ mod tests {
         let err = parse_base("http://api.1fichier.com/v1/", "API URL").unwrap_err();
         assert!(err.to_string().contains("only https"), "{err}");
         assert!(parse_base("ftp://x/", "API URL").is_err());
+        assert!(parse_api_url("http://LOCALHOST:1/v1").is_ok());
         assert!(parse_base("not a url", "API URL").is_err());
     }
 }

@@ -8,18 +8,32 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use fichier_api::{ApiKey, Client, DownloadTokenRequest, NoProgress, UploadRequest, ROOT_FOLDER};
+//! use fichier_api::{
+//!     ApiKey, Client, DownloadTokenRequest, NoProgress, NodeAnswer, NodeFields, NodeFile,
+//!     ROOT_FOLDER, same_whirlpool,
+//! };
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! // The key comes from a key store or the environment, never from argv.
 //! let key = ApiKey::parse(&std::env::var("FICHIER_API_KEY")?)?;
 //! let client = Client::builder().api_key(key).build()?;
 //!
-//! // Upload: streamed from disk, whirlpool computed on the way, verified against end.pl.
-//! let uploaded = client
-//!     .upload_file(&UploadRequest::new("backup.tar.gz", ROOT_FOLDER), Arc::new(NoProgress))
+//! // Upload: streamed from disk, whirlpool computed on the way, then the end.pl report.
+//! let len = std::fs::metadata("backup.tar.gz")?.len();
+//! let file = NodeFile { path: "backup.tar.gz".into(), name: "backup.tar.gz".into(), len };
+//! let sent = client
+//!     .upload_to_node(&NodeFields::new(ROOT_FOLDER), &[file], Arc::new(NoProgress))
 //!     .await?;
-//! println!("{} -> {}", uploaded.filename, uploaded.link);
+//! // Verifying is the caller's: the report must list the file with our size and whirlpool.
+//! let (NodeAnswer::Report(report), Some(ours)) = (&sent.answer, &sent.parts[0].whirlpool) else {
+//!     return Err("the upload failed; look before sending again".into());
+//! };
+//! let Some(stored) = report.links.iter().find(|l| {
+//!     l.filename == "backup.tar.gz" && l.size == len && same_whirlpool(&l.whirlpool, ours)
+//! }) else {
+//!     return Err("the report does not show the file intact".into());
+//! };
+//! println!("{} -> {}", stored.filename, stored.download);
 //!
 //! // List the folder (reused 30 s, also by the user's other processes; calls spaced 500 ms).
 //! for file in client.file_ls(ROOT_FOLDER).await?.items {
@@ -27,7 +41,9 @@
 //! }
 //!
 //! // A direct download URL, valid about 5 minutes. It is a secret: Display redacts it.
-//! let token = client.download_token(&DownloadTokenRequest::new(uploaded.link.clone(), None)).await?;
+//! let token = client
+//!     .download_token(&DownloadTokenRequest::new(stored.download.clone(), None))
+//!     .await?;
 //! println!("download from {token}");
 //!
 //! // Errors say what to do.
@@ -38,6 +54,9 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! Whole verified uploads and resumable, segmented downloads to disk (retries, duplicate
+//! checks, `.part` files) are the `fichier-transfer` engine's, built on the same primitives.
 //!
 //! # Guide: which call does what
 //!
@@ -62,13 +81,14 @@
 //! | website `dir/<id>?json=1` | [`Client::shared_folder_ls`] |
 //! | `remote/ls`, `remote/info`, `remote/request` | [`Client::remote_ls`], [`Client::remote_info`], [`Client::remote_request`] |
 //! | `upload/get_upload_server` | [`Client::upload_server`] |
-//! | node `upload.cgi` + `end.pl` | [`Client::upload_to_node`] (several files, one request), [`Client::upload_file`] (one file, verified), [`Client::upload_report`], [`Client::note_uploaded`] (puts the uploaded files in the cached listings) |
-//! | token URL (ranged GET) | [`Client::range_get`] (one validated range, chunk by chunk), [`Client::download_to`] (any `AsyncWrite`), [`Client::download_range`] (one range of a token) |
+//! | node `upload.cgi` + `end.pl` | [`Client::upload_to_node`] (several files, one request), [`Client::upload_report`], [`Client::note_uploaded`] (puts the uploaded files in the cached listings) |
+//! | token URL (ranged GET) | [`Client::range_get`] (one validated range, chunk by chunk) |
 //! | `ftp/process`, `ftp/users/*` | [`Client::ftp_process`], [`Client::ftp_users_ls`], [`Client::ftp_users_add`], [`Client::ftp_users_rm`] |
 //! | `vouchers/*` | [`Client::vouchers_ls`], [`Client::vouchers_check`], [`Client::vouchers_use`] |
 //!
 //! Helpers: [`ApiKey::parse`] (trims, checks the alphabet), [`FileLink::parse`] (any of the 11
-//! domains), [`whirlpool_file`] / [`WhirlpoolHasher`], the [`Progress`] trait ([`NoProgress`]).
+//! domains), [`parse_api_url`] (the https-unless-loopback rule), [`whirlpool_file`] /
+//! [`WhirlpoolHasher`], the observers [`Progress`] and [`PartObserver`] ([`NoProgress`]).
 //!
 //! # Pacing, shared listings and retries
 //!
@@ -96,10 +116,13 @@
 //! the longest documented lock (1 h) is reported once and reset, never waited for. Tests
 //! against the emulator use [`PacerConfig::unthrottled`] and [`RetryPolicy::fast`].
 //!
-//! [`RetryPolicy`] retries only temporary errors, through one attempt loop on the pacer's
-//! clock (doubling backoff with jitter, a cap, a number of attempts, an overall
-//! [`RetryPolicy::retry_timeout`]; [`RetryPolicy::run`] for callers' own loops); a final error
-//! says how many attempts were made over how long ([`Error::attempts`]). Reads are re-sent
+//! [`RetryPolicy`] retries only temporary errors, through one attempt loop ([`AttemptLoop`])
+//! on the pacer's clock (doubling backoff with jitter, a cap, a number of attempts, an overall
+//! [`RetryPolicy::retry_timeout`]). Callers' own loops use the same one:
+//! [`Client::attempts`] / [`Client::transfer_attempts`] with [`AttemptLoop::run`] (an
+//! `on_retry` callback hears each retry) or step by step; their error type says what is
+//! retryable through [`Retryable`]. A final error says how many attempts were made over how
+//! long ([`Error::attempts`]). Reads are re-sent
 //! after timeouts; mutations are never blindly re-sent after an ambiguous failure: the client
 //! checks the account first (`file/info`, `folder/ls`…) and re-sends only when the change is
 //! clearly absent; when it cannot tell, it returns [`Error::OutcomeUnknown`].
@@ -109,10 +132,9 @@
 //! Two primitives carry every byte: [`Client::upload_to_node`] (several known-length file
 //! parts in one multipart request, streamed from disk, hashed on a separate thread from the
 //! same reads, then the `end.pl` report) and [`Client::range_get`] (one validated ranged
-//! `GET` of a token URL, read chunk by chunk). [`Client::upload_file`] (one verified file) and
-//! [`Client::download_to`] / [`Client::download_range`] are thin layers over them; the
-//! `fichier-transfer` engine builds segments, resume and batching on the same two. On loopback
-//! the hashed paths run at hashing speed (about 150–180 MiB/s per core here); the unhashed
+//! `GET` of a token URL, read chunk by chunk). They decide nothing: verification, resume,
+//! segments, retries and batching are the `fichier-transfer` engine's, built on these two. On
+//! loopback the hashed upload runs at hashing speed (about 150–180 MiB/s per core here); the
 //! range path keeps up with `curl` — see `examples/transfer_bench.rs` and `bench/whirlpool.sh`.
 //!
 //! # Secrets
@@ -133,7 +155,6 @@
 
 mod api;
 mod client;
-mod download;
 mod error;
 mod hash;
 mod key;
@@ -143,18 +164,27 @@ mod pacer;
 mod private_fs;
 mod progress;
 mod range;
+mod remote_path;
 mod remote_tree;
 mod retry;
-mod types;
-mod upload;
 mod values;
+mod walk;
 mod wire;
 
 #[cfg(test)]
 mod fixture_tests;
 
-pub use client::{Client, ClientBuilder, DEFAULT_API_URL, DEFAULT_USER_AGENT, DEFAULT_WEBSITE_URL};
-pub use download::{DownloadOutcome, DownloadRequest, RangeOutcome};
+pub use api::download::*;
+pub use api::files::*;
+pub use api::folders::*;
+pub use api::ftp_vouchers::*;
+pub use api::remote::*;
+pub use api::upload::*;
+pub use api::user::*;
+pub use client::{
+    Client, ClientBuilder, DEFAULT_API_URL, DEFAULT_USER_AGENT, DEFAULT_WEBSITE_URL,
+    is_loopback_url, parse_api_url,
+};
 pub use error::{Attempts, Error, ErrorKind, NotAllowedReason, Result, ServiceMessage, classify};
 pub use hash::{
     HASH_BUFFER, HashPipe, WhirlpoolHasher, same_whirlpool, whirlpool_file, whirlpool_hex,
@@ -166,13 +196,13 @@ pub use pacer::{Clock, Pacer, PacerConfig, TokioClock};
 pub use private_fs::private_dir;
 pub use progress::{NoProgress, PartObserver, Progress};
 pub use range::{ContentRange, RangeAnswer, RangeBody};
+pub use remote_path::{ID_PREFIX, PathError, RemotePath, Segment};
 pub use remote_tree::{
-    Candidate, Child, ChildRef, Ensured, EnsuredStep, Expect, ID_PREFIX, Node, PathError,
-    RemotePath, RemoteTree, Segment, TreeError,
+    Candidate, Child, ChildRef, Ensured, EnsuredStep, Expect, Node, RemoteTree, TreeError,
 };
-pub use retry::RetryPolicy;
-pub use types::*;
-pub use upload::UploadRequest;
+pub use retry::{AttemptLoop, Next, Retry, RetryPolicy, Retryable};
+pub use values::*;
+pub use walk::{FailedListing, Walk, WalkEntry, WalkKind, WalkOptions, WalkOrder};
 pub use wire::{format_date, paris, parse_date};
 
 /// Re-export of the date-time crate used in the public types.

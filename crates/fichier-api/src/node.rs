@@ -1,9 +1,10 @@
 //! The multi-file node upload primitive: `get_upload_server`, one multipart `upload.cgi`
 //! request carrying several known-length file parts (plus `did`, `domain`, `dpass`, `mail`,
 //! `mails`, `message`) streamed from disk and hashed in the same read pass, then the `end.pl`
-//! report. It decides nothing about retries or duplicates: it says what happened (per-part
-//! bytes, digests and local errors; the report, or the failure and whether it is ambiguous)
-//! and leaves planning, verification and recovery to the caller.
+//! report; the node URL rule, the report's parser and the note that puts uploaded files into
+//! the cached listings live here too. It decides nothing about re-sending or duplicates: it
+//! says what happened (per-part bytes, digests and local errors; the report, or the failure
+//! and whether it is ambiguous) and leaves planning, verification and recovery to the caller.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,12 +15,13 @@ use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
 
+use crate::api::upload::{UploadReport, UploadServer, UploadedLink};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::hash::MultiHashPipe;
 use crate::listing_cache::Edit;
 use crate::progress::PartObserver;
-use crate::types::{Domain, FolderId, Password, UploadReport, UploadServer, UploadedFile};
+use crate::values::{Domain, FolderId, Password};
 
 /// Read size of upload streams.
 const UPLOAD_CHUNK: usize = 512 * 1024;
@@ -248,19 +250,12 @@ impl Client {
                 self.inner.pacer.invalidate_listings().await;
             }
             NodeAnswer::Report(report) => {
-                let listed: Option<Vec<UploadedFile>> = files
+                let listed: Option<Vec<UploadedLink>> = files
                     .iter()
                     .map(|f| {
                         let mut named = report.links.iter().filter(|l| l.filename == f.name);
                         match (named.next(), named.next()) {
-                            (Some(l), None) => Some(UploadedFile {
-                                link: l.download.clone(),
-                                filename: l.filename.clone(),
-                                size: l.size,
-                                whirlpool: l.whirlpool.clone(),
-                                remove: l.remove.clone(),
-                                recovered: false,
-                            }),
+                            (Some(l), None) => Some(l.clone()),
                             _ => None,
                         }
                     })
@@ -371,15 +366,228 @@ fn record(src: &PartSource, msg: String, shrank: bool) {
 }
 
 impl Client {
-    /// The retry policy of this client, for callers that run their own transfer loops
-    /// (resuming a range, re-sending a verified upload) with the same attempts and delays.
-    pub fn retry_policy(&self) -> &crate::retry::RetryPolicy {
-        &self.inner.retry
+    /// `<scheme of the API base>://<node host>/<path>` (`upload.cgi` gets `?id=`). Plain http
+    /// only for loopback nodes (the emulator), by the same rule as the API URL.
+    pub(crate) fn node_url(&self, server: &UploadServer, path: &str) -> Result<url::Url> {
+        let scheme = self.inner.api_base.scheme();
+        if server.host.is_empty() || server.host.contains(['/', '?', '#', '@', '\\']) {
+            return Err(Error::protocol_transient(
+                "upload/get_upload_server.cgi",
+                format!("the node host {:?} is not a valid host name", server.host),
+                b"",
+            ));
+        }
+        let raw = format!("{scheme}://{}/{path}", server.host);
+        let mut url = url::Url::parse(&raw).map_err(|_| {
+            Error::protocol(
+                "upload/get_upload_server.cgi",
+                "the node host is not a valid host name",
+                b"",
+            )
+        })?;
+        if path == "upload.cgi" {
+            url.query_pairs_mut().append_pair("id", &server.id);
+        }
+        crate::client::parse_base(url.as_str(), "upload node URL")?;
+        Ok(url)
     }
 
-    /// Sleeps `d` on the client's clock (the pacer's), so retry waits follow the same time
-    /// source as the pacer (and a test clock).
-    pub async fn pause(&self, d: std::time::Duration) {
-        self.sleep(d).await;
+    /// `end.pl?xid=<id>` on the upload's node, JSON requested, through the client's attempt
+    /// loop (it only reads, so it is re-sent after anything temporary). An HTML answer or an
+    /// empty `links` list is a protocol error.
+    pub async fn upload_report(&self, server: &UploadServer) -> Result<UploadReport> {
+        let mut url = self.node_url(server, "end.pl")?;
+        url.query_pairs_mut().append_pair("xid", &server.id);
+        self.attempts()
+            .run("end.pl", |_| self.fetch_report(url.clone()), |_| {})
+            .await
+    }
+
+    async fn fetch_report(&self, url: url::Url) -> Result<UploadReport> {
+        let what = "end.pl";
+        let mut req = self
+            .inner
+            .http
+            .get(url)
+            .header("JSON", "1")
+            .timeout(self.inner.request_timeout);
+        if self.has_key() {
+            req = self.authorized(req)?;
+        }
+        let resp = req.send().await.map_err(|e| Error::transport(what, e))?;
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.map_err(|e| Error::transport(what, e))?;
+        self.parse_report(status, &body)
+    }
+
+    /// Decodes an `end.pl` answer: JSON with at least one link, or an error.
+    pub(crate) fn parse_report(&self, status: u16, body: &[u8]) -> Result<UploadReport> {
+        let what = "end.pl";
+        let value: Value = match serde_json::from_slice(body) {
+            Ok(v) => v,
+            Err(_) if (200..300).contains(&status) => {
+                return Err(Error::protocol_transient(
+                    what,
+                    "the upload report is not JSON (HTML page?)",
+                    &self.redact_bytes(body),
+                ));
+            }
+            Err(_) => {
+                return Err(crate::error::classify(
+                    status,
+                    None,
+                    &self.redact_bytes(body),
+                ));
+            }
+        };
+        if value
+            .get("status")
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.eq_ignore_ascii_case("KO"))
+            || !(200..300).contains(&status)
+        {
+            let msg = value.get("message").and_then(Value::as_str);
+            return Err(crate::error::classify(
+                status,
+                msg,
+                &self.redact_bytes(body),
+            ));
+        }
+        let report: UploadReport = self.decode(what, value)?;
+        if report.links.is_empty() {
+            return Err(Error::protocol_transient(
+                what,
+                "the upload report lists no file (empty links)",
+                &self.redact_bytes(body),
+            ));
+        }
+        Ok(report)
+    }
+
+    /// Records files stored in `folder` (as an `end.pl` report lists them) in the cached
+    /// listings of that folder, here and for the user's other processes, so the next listing
+    /// shows them without a call. [`Client::upload_to_node`] does this itself; a caller that
+    /// sends to a node by other means reports its files here.
+    pub async fn note_uploaded(&self, folder: FolderId, files: &[UploadedLink]) {
+        let date = crate::wire::format_date(&jiff::ZonedDateTime::now());
+        let entries = files
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "url": f.download.as_str(),
+                    "filename": f.filename,
+                    "size": f.size,
+                    "checksum": f.whirlpool,
+                    "date": date,
+                    "pass": 0,
+                    "acl": 0,
+                    "cdn": 0,
+                })
+            })
+            .collect();
+        self.inner
+            .pacer
+            .edit_listings(&Edit::FilesAdded { folder, entries })
+            .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use proptest::prelude::*;
+
+    fn client() -> Client {
+        Client::builder()
+            .api_url("http://127.0.0.1:9/v1/")
+            .build()
+            .expect("loopback client")
+    }
+
+    #[test]
+    fn a_node_url_follows_the_api_scheme_and_refuses_odd_hosts() {
+        let server = |host: &str| UploadServer {
+            host: host.into(),
+            id: "Qm7Tz2Lp9X".into(),
+        };
+        let url = client()
+            .node_url(&server("127.0.0.1:7"), "upload.cgi")
+            .unwrap();
+        assert_eq!(url.as_str(), "http://127.0.0.1:7/upload.cgi?id=Qm7Tz2Lp9X");
+        // Plain http to a non-loopback node is refused, as for the API URL.
+        let e = client()
+            .node_url(&server("up2.example.com"), "end.pl")
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+        for bad in ["", "a/b", "a@b", "a?b"] {
+            assert!(
+                client().node_url(&server(bad), "end.pl").is_err(),
+                "{bad:?}"
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Whatever a node answers (bytes, CSV lines, HTML, any status), the parser never
+        /// panics and never calls a report without files a success.
+        #[test]
+        fn end_pl_answers_never_panic_or_pass_empty(
+            status in prop_oneof![Just(200u16), Just(302), Just(403), Just(500), 100u16..600],
+            body in prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..200),
+                "[a-z0-9;,\"\\n]{0,120}".prop_map(String::into_bytes),
+                "<html>[ -~]{0,60}</html>".prop_map(String::into_bytes),
+                Just(br#"{"incoming":0,"links":[]}"#.to_vec()),
+            ],
+        ) {
+            if let Ok(report) = client().parse_report(status, &body) {
+                prop_assert!(!report.links.is_empty());
+                prop_assert!((200..300).contains(&status));
+            }
+        }
+
+        /// A CSV report (end.pl without `JSON: 1`) is a protocol error, never a success.
+        #[test]
+        fn end_pl_csv_is_a_protocol_error(
+            rows in proptest::collection::vec(("[a-z]{1,8}\\.bin", 1u64..1 << 40), 1..5)
+        ) {
+            let csv: String = rows
+                .iter()
+                .map(|(n, s)| format!("{n};{s};https://1fichier.com/?abcde12345\n"))
+                .collect();
+            let e = client().parse_report(200, csv.as_bytes()).unwrap_err();
+            prop_assert_eq!(e.kind(), ErrorKind::Protocol);
+        }
+
+        /// A well-formed JSON report keeps every file's name, size (string on the wire) and
+        /// whirlpool.
+        #[test]
+        fn end_pl_json_round_trips(
+            files in proptest::collection::vec(("[A-Za-z0-9 _.()-]{1,30}", 0u64..1 << 50, "[0-9a-f]{128}"), 1..6)
+        ) {
+            let links: Vec<serde_json::Value> = files
+                .iter()
+                .enumerate()
+                .map(|(i, (name, size, hash))| serde_json::json!({
+                    "download": format!("https://1fichier.com/?abcde{i:05}"),
+                    "filename": name,
+                    "size": size.to_string(),
+                    "whirlpool": hash,
+                    "remove": "",
+                }))
+                .collect();
+            let body = serde_json::to_vec(&serde_json::json!({"incoming": 0, "links": links})).unwrap();
+            let report = client().parse_report(200, &body).unwrap();
+            prop_assert_eq!(report.links.len(), files.len());
+            for (l, (name, size, hash)) in report.links.iter().zip(&files) {
+                prop_assert_eq!(&l.filename, name);
+                prop_assert_eq!(l.size, *size);
+                prop_assert_eq!(&l.whirlpool, hash);
+                prop_assert_eq!(&l.remove, &None);
+            }
+        }
     }
 }

@@ -1,7 +1,6 @@
-//! The progress trait transfers report through (start, bytes, finish), with a no-op default.
-//!
-//! The library never draws anything; a CLI implements [`Progress`] (one transfer) or
-//! [`PartObserver`] (the parts of a multi-file upload) with its own bars.
+//! The observers the two transfer primitives report through, with no-op defaults: [`Progress`]
+//! (the chunks of one ranged GET) and [`PartObserver`] (the parts of a multi-file node upload,
+//! which may also pace the stream). The library never draws anything.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -50,15 +49,3 @@ pub trait PartObserver: Send + Sync {
 }
 
 impl PartObserver for NoProgress {}
-
-/// A [`PartObserver`] over a single-transfer [`Progress`] (all parts count as one transfer).
-pub(crate) struct PartsAsOne(pub(crate) std::sync::Arc<dyn Progress>);
-
-impl PartObserver for PartsAsOne {
-    fn part_started(&self, _index: usize, len: u64) {
-        self.0.start(Some(len), 0);
-    }
-    fn part_bytes(&self, _index: usize, n: u64) {
-        self.0.bytes(n);
-    }
-}

@@ -8,10 +8,10 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, RANGE};
 
+use crate::api::download::DownloadToken;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use crate::types::DownloadToken;
 
 /// What a download answer's error messages call the token URL.
 const WHAT: &str = "download URL";

@@ -1,5 +1,5 @@
-//! The account's folder tree as users name it: parsing remote paths (`/A/./b/..`,
-//! `id:123/sub`), resolving them by name against listings memoised for one run, creating
+//! The account's folder tree as users name it: resolving remote paths (typed in
+//! `remote_path.rs`) by name against listings memoised for one run, creating
 //! missing folders (`mkdir -p`) under a cross-process lock, and the one ambiguity rule
 //! (never pick one of several same-named entries: refuse and list them with their ids).
 //!
@@ -12,222 +12,20 @@
 //! - `mkdir -p`: [`RemoteTree::ensure_folder`]; one child folder: [`RemoteTree::ensure_child`]
 //!   (create folders only through these two, so that other processes see the creation count);
 //! - a folder's listing (with files) once per run: [`RemoteTree::listing`]; the run's own
-//!   changes: [`RemoteTree::note_created`], [`RemoteTree::note_removed`], [`RemoteTree::forget`].
+//!   changes: [`RemoteTree::note_created`], [`RemoteTree::note_removed`], [`RemoteTree::forget`];
+//! - everything under a folder: [`RemoteTree::walk`] (in `walk.rs`; the only subtree walk).
 //!
 //! One tree per run, shared by clones (its memo and in-process locks go with it).
 
 use std::collections::HashMap;
-use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::remote_path::{PathError, RemotePath, Segment};
 use crate::{
-    Client, Error, FileEntry, FileInfo, FileLink, FolderId, FolderListing, FolderLsRequest,
+    Client, Error, FileEntry, FileLink, FolderId, FolderListing, FolderLsRequest,
     FolderMkdirRequest, ROOT_FOLDER, SubFolder,
 };
-
-/// How a folder is named by id in a path: `id:12345`.
-pub const ID_PREFIX: &str = "id:";
-
-/// One step of a remote path.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Segment {
-    /// An entry named so in the current folder.
-    Name(String),
-    /// The folder with this id: the start of the path when first, else a child of the
-    /// current folder (how one of two same-named folders is chosen).
-    Id(FolderId),
-}
-
-impl Segment {
-    /// Reads one typed segment: `id:` followed by decimal digits is an id, anything else a
-    /// name (taken literally).
-    pub fn parse(s: &str) -> Segment {
-        match s.strip_prefix(ID_PREFIX) {
-            Some(d) if !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()) => {
-                match d.parse::<FolderId>() {
-                    Ok(id) => Segment::Id(id),
-                    Err(_) => Segment::Name(s.to_owned()),
-                }
-            }
-            _ => Segment::Name(s.to_owned()),
-        }
-    }
-}
-
-impl fmt::Display for Segment {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Segment::Name(n) => f.write_str(n),
-            Segment::Id(id) => write!(f, "{ID_PREFIX}{id}"),
-        }
-    }
-}
-
-/// A user path that cannot be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum PathError {
-    /// `..` climbs above the root folder.
-    #[error("`{path}` goes above the root folder with `..`")]
-    AboveRoot {
-        /// The path as typed.
-        path: String,
-    },
-    /// `..` climbs above a folder named by id (its parent is not known from the path).
-    #[error("`{path}` goes above {ID_PREFIX}{id} with `..`")]
-    AboveId {
-        /// The path as typed.
-        path: String,
-        /// The folder named by id.
-        id: FolderId,
-    },
-}
-
-/// A normalised remote path: from the root, or from a folder named by id (`id:N/...`).
-///
-/// Parsing is lexical and the same for every command: empty segments (repeated or trailing
-/// slashes) and `.` are skipped, `..` removes the previous segment and is an error above
-/// the start. A leading `/` is optional. `id:0` at the start is the root.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub struct RemotePath {
-    segments: Vec<Segment>,
-}
-
-impl RemotePath {
-    /// The root folder (`/`).
-    pub fn root() -> RemotePath {
-        RemotePath::default()
-    }
-
-    /// Parses what a user typed.
-    pub fn parse(s: &str) -> Result<RemotePath, PathError> {
-        let mut segments: Vec<Segment> = Vec::new();
-        for part in s.split('/') {
-            match part {
-                "" | "." => {}
-                ".." => match segments.last() {
-                    None => {
-                        return Err(PathError::AboveRoot { path: s.to_owned() });
-                    }
-                    Some(Segment::Id(id)) if segments.len() == 1 => {
-                        return Err(PathError::AboveId {
-                            path: s.to_owned(),
-                            id: *id,
-                        });
-                    }
-                    Some(_) => {
-                        segments.pop();
-                    }
-                },
-                other => {
-                    let seg = Segment::parse(other);
-                    if segments.is_empty() && seg == Segment::Id(ROOT_FOLDER) {
-                        continue;
-                    }
-                    segments.push(seg);
-                }
-            }
-        }
-        Ok(RemotePath { segments })
-    }
-
-    /// A path of literal names from the root (no parsing: `..` or `id:1` stay names).
-    pub fn from_names<S: Into<String>>(names: impl IntoIterator<Item = S>) -> RemotePath {
-        RemotePath {
-            segments: names.into_iter().map(|n| Segment::Name(n.into())).collect(),
-        }
-    }
-
-    /// The folder with this id (`id:N`; the root for 0).
-    pub fn folder_id(id: FolderId) -> RemotePath {
-        RemotePath::root().join_id(id)
-    }
-
-    /// Its segments.
-    pub fn segments(&self) -> &[Segment] {
-        &self.segments
-    }
-
-    /// Whether this is the root.
-    pub fn is_root(&self) -> bool {
-        self.segments.is_empty()
-    }
-
-    /// The last segment, if any.
-    pub fn last(&self) -> Option<&Segment> {
-        self.segments.last()
-    }
-
-    /// The last segment's name, when it is a name.
-    pub fn last_name(&self) -> Option<&str> {
-        match self.segments.last() {
-            Some(Segment::Name(n)) => Some(n),
-            _ => None,
-        }
-    }
-
-    /// The path without its last segment; `None` for the root and for a lone `id:N`.
-    pub fn parent(&self) -> Option<RemotePath> {
-        match self.segments.as_slice() {
-            [] | [Segment::Id(_)] => None,
-            [rest @ .., _] => Some(RemotePath {
-                segments: rest.to_vec(),
-            }),
-        }
-    }
-
-    /// This path and one more name (taken literally).
-    pub fn join(&self, name: impl Into<String>) -> RemotePath {
-        let mut p = self.clone();
-        p.segments.push(Segment::Name(name.into()));
-        p
-    }
-
-    /// This path and one more folder named by id.
-    pub fn join_id(&self, id: FolderId) -> RemotePath {
-        let mut p = self.clone();
-        if !(p.segments.is_empty() && id == ROOT_FOLDER) {
-            p.segments.push(Segment::Id(id));
-        }
-        p
-    }
-
-    /// The segments as displayed (`id:N` for ids).
-    pub fn components(&self) -> Vec<String> {
-        self.segments.iter().map(ToString::to_string).collect()
-    }
-
-    fn prefix(&self, len: usize) -> RemotePath {
-        RemotePath {
-            segments: self.segments[..len].to_vec(),
-        }
-    }
-}
-
-impl fmt::Display for RemotePath {
-    /// `/A/b` from the root, `id:5/b` from a folder named by id, `/` for the root. Parsing
-    /// the result gives the same path back (when no name contains `/` or is `.`, `..`, `id:N`).
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.segments.is_empty() {
-            return f.write_str("/");
-        }
-        for (i, s) in self.segments.iter().enumerate() {
-            if i > 0 || matches!(s, Segment::Name(_)) {
-                f.write_str("/")?;
-            }
-            write!(f, "{s}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::str::FromStr for RemotePath {
-    type Err = PathError;
-    fn from_str(s: &str) -> Result<RemotePath, PathError> {
-        RemotePath::parse(s)
-    }
-}
 
 /// What a caller expects a path to name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -396,69 +194,6 @@ pub struct Ensured {
     pub id: FolderId,
     /// Every folder named by the path, from the top (the start of the path is not listed).
     pub steps: Vec<EnsuredStep>,
-}
-
-impl SubFolder {
-    /// A child folder entry, as a listing shows one just created.
-    pub fn new(id: FolderId, name: impl Into<String>) -> SubFolder {
-        SubFolder {
-            id,
-            name: name.into(),
-            create_date: None,
-            password: false,
-        }
-    }
-}
-
-impl FileEntry {
-    /// A listing entry, as a listing shows a file just uploaded.
-    pub fn new(link: FileLink, filename: impl Into<String>, size: u64) -> FileEntry {
-        FileEntry {
-            link,
-            filename: filename.into(),
-            size,
-            date: None,
-            checksum: None,
-            content_type: None,
-            password: false,
-            acl: false,
-            cdn: false,
-        }
-    }
-
-    /// The listing entry of a file known through `file/info`.
-    pub fn from_info(info: &FileInfo) -> FileEntry {
-        FileEntry {
-            date: info.date.clone(),
-            checksum: info.checksum.clone(),
-            content_type: info.content_type.clone(),
-            password: info.password,
-            acl: info.acl.is_some(),
-            cdn: info.cdn,
-            ..FileEntry::new(info.link.clone(), info.filename.clone(), info.size)
-        }
-    }
-}
-
-impl FolderListing {
-    /// The listing of a folder known to be empty (just created).
-    pub fn empty(id: FolderId, name: impl Into<String>) -> FolderListing {
-        FolderListing {
-            folder_id: Some(id),
-            name: name.into(),
-            create_date: None,
-            password: false,
-            shared: None,
-            shares: Vec::new(),
-            user: None,
-            rw: None,
-            hide_links: None,
-            file_count: Some(0),
-            size: Some(0),
-            sub_folders: Vec::new(),
-            items: Vec::new(),
-        }
-    }
 }
 
 /// The account's tree for one run: listings (with files) memoised per folder on top of the
@@ -1012,84 +747,9 @@ fn not_found(here: RemotePath, listing: &FolderListing, name: &str) -> TreeError
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
 
     fn p(s: &str) -> RemotePath {
         RemotePath::parse(s).unwrap()
-    }
-
-    #[test]
-    fn parsing_skips_dots_and_empty_segments() {
-        assert_eq!(p("/"), RemotePath::root());
-        assert_eq!(p(""), RemotePath::root());
-        assert_eq!(
-            p("Backups//2026/./x/.."),
-            RemotePath::from_names(["Backups", "2026"])
-        );
-        assert_eq!(p("/a/b/"), RemotePath::from_names(["a", "b"]));
-        assert_eq!(p("a/b"), p("/a/b"));
-        assert_eq!(p("/a/b").to_string(), "/a/b");
-        assert_eq!(p("/").to_string(), "/");
-    }
-
-    #[test]
-    fn dot_dot_above_the_root_is_an_error() {
-        assert!(matches!(
-            RemotePath::parse("/.."),
-            Err(PathError::AboveRoot { .. })
-        ));
-        assert!(matches!(
-            RemotePath::parse("/a/../../b"),
-            Err(PathError::AboveRoot { .. })
-        ));
-        assert!(matches!(
-            RemotePath::parse("id:7/.."),
-            Err(PathError::AboveId { id: 7, .. })
-        ));
-        assert_eq!(p("/a/id:7/.."), RemotePath::from_names(["a"]));
-    }
-
-    #[test]
-    fn id_segments() {
-        let x = p("id:12345/sub/file");
-        assert_eq!(
-            x.segments(),
-            &[
-                Segment::Id(12345),
-                Segment::Name("sub".into()),
-                Segment::Name("file".into())
-            ]
-        );
-        assert_eq!(x.to_string(), "id:12345/sub/file");
-        assert_eq!(p("/id:12345").to_string(), "id:12345");
-        assert_eq!(p("/A/id:9").to_string(), "/A/id:9");
-        assert_eq!(p("id:0"), RemotePath::root());
-        // Not an id: kept as a name.
-        assert_eq!(p("id:").segments(), &[Segment::Name("id:".into())]);
-        assert_eq!(p("id:12a").segments(), &[Segment::Name("id:12a".into())]);
-        assert_eq!(
-            p("id:99999999999999999999999").segments(),
-            &[Segment::Name("id:99999999999999999999999".into())]
-        );
-        assert_eq!(p("/A/id:9").parent(), Some(p("/A")));
-        assert_eq!(p("id:9").parent(), None);
-        assert_eq!(p("/A/b").last_name(), Some("b"));
-    }
-
-    #[test]
-    fn typed_constructors_match_the_wire_shape() {
-        let link = FileLink::parse("https://1fichier.com/?abcde12345").unwrap();
-        let wire: FileEntry = serde_json::from_value(serde_json::json!({
-            "url": link.as_str(), "filename": "a.bin", "size": 3,
-        }))
-        .unwrap();
-        assert_eq!(FileEntry::new(link, "a.bin", 3), wire);
-        let wire: SubFolder =
-            serde_json::from_value(serde_json::json!({ "id": 7, "name": "X" })).unwrap();
-        assert_eq!(SubFolder::new(7, "X"), wire);
-        let empty = FolderListing::empty(7, "X");
-        assert_eq!((empty.folder_id, empty.name.as_str()), (Some(7), "X"));
-        assert!(empty.sub_folders.is_empty() && empty.items.is_empty());
     }
 
     #[test]
@@ -1102,69 +762,6 @@ mod tests {
         assert_eq!(c.handle(), "/A/id:42");
         assert_eq!(RemotePath::parse(&c.handle()).unwrap(), p("/A/id:42"));
     }
-
-    /// A segment a user could type, biased towards the interesting ones.
-    fn segment() -> impl Strategy<Value = String> {
-        prop_oneof![
-            Just(String::new()),
-            Just(".".to_owned()),
-            Just("..".to_owned()),
-            (0u64..1000).prop_map(|n| format!("id:{n}")),
-            "[a-zA-Z0-9 ._:-]{1,8}",
-            "\\PC{0,6}",
-        ]
-    }
-
-    fn typed_path() -> impl Strategy<Value = String> {
-        (any::<bool>(), prop::collection::vec(segment(), 0..8)).prop_map(|(lead, segs)| {
-            let body = segs.join("/");
-            if lead { format!("/{body}") } else { body }
-        })
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(256))]
-
-        #[test]
-        fn parsing_never_panics(s in "\\PC{0,40}") {
-            let _ = RemotePath::parse(&s);
-        }
-
-        #[test]
-        fn normalisation_is_idempotent(s in typed_path()) {
-            if let Ok(once) = RemotePath::parse(&s) {
-                let twice = RemotePath::parse(&once.to_string()).expect("a displayed path parses");
-                prop_assert_eq!(&twice, &once);
-                prop_assert_eq!(twice.to_string(), once.to_string());
-            }
-        }
-
-        #[test]
-        fn no_dot_segments_survive(s in typed_path()) {
-            if let Ok(path) = RemotePath::parse(&s) {
-                for seg in path.segments() {
-                    if let Segment::Name(n) = seg {
-                        prop_assert!(!n.is_empty() && n != "." && n != ".." && !n.contains('/'));
-                    }
-                }
-            }
-        }
-
-        #[test]
-        fn dot_dot_is_lexical(segs in prop::collection::vec("[a-z]{1,4}", 1..6), extra in 0usize..8) {
-            let base = format!("/{}", segs.join("/"));
-            let ups = vec![".."; extra].join("/");
-            let typed = format!("{base}/{ups}");
-            match RemotePath::parse(&typed) {
-                Ok(path) => {
-                    prop_assert!(extra <= segs.len());
-                    prop_assert_eq!(path, RemotePath::from_names(segs[..segs.len() - extra].to_vec()));
-                }
-                Err(PathError::AboveRoot { .. }) => prop_assert!(extra > segs.len()),
-                Err(e) => prop_assert!(false, "unexpected {e}"),
-            }
-        }
-    }
 }
 
 /// Against the emulator over a real loopback socket.
@@ -1175,7 +772,7 @@ mod emu_tests {
     use fichier_testkit::TestEmu;
 
     use super::*;
-    use crate::{ApiKey, NoProgress, PacerConfig, RetryPolicy, UploadRequest};
+    use crate::{ApiKey, NoProgress, NodeAnswer, NodeFields, NodeFile, PacerConfig, RetryPolicy};
 
     fn client(t: &TestEmu) -> Client {
         Client::builder()
@@ -1194,10 +791,19 @@ mod emu_tests {
     async fn upload(c: &Client, dir: &std::path::Path, name: &str, folder: FolderId) -> FileLink {
         let local = dir.join(name);
         std::fs::write(&local, format!("bytes of {name}")).unwrap();
-        c.upload_file(&UploadRequest::new(&local, folder), Arc::new(NoProgress))
+        let file = NodeFile {
+            len: std::fs::metadata(&local).unwrap().len(),
+            path: local,
+            name: name.to_owned(),
+        };
+        let sent = c
+            .upload_to_node(&NodeFields::new(folder), &[file], Arc::new(NoProgress))
             .await
-            .unwrap()
-            .link
+            .unwrap();
+        let NodeAnswer::Report(report) = sent.answer else {
+            panic!("upload of {name}: {:?}", sent.answer)
+        };
+        report.links[0].download.clone()
     }
 
     async fn mkdir(c: &Client, name: &str, parent: FolderId) -> FolderId {

@@ -1,20 +1,31 @@
-//! The retry policy and the one attempt loop every retrying call goes through: which failures
-//! are tried again, how often, after how long (on the pacer's clock), and the final error's
-//! account of the attempts. Classification (what an answer means) lives in `error`.
+//! The retry policy and the one attempt loop ([`AttemptLoop`]) every retried request or
+//! transfer of the workspace goes through: the client's API calls, the `end.pl` report, and
+//! the transfer engine's file, upload and segment attempts. It decides which failures are
+//! tried again, how often, after how long (on the pacer's clock), and gives the final error
+//! its account of the attempts (count and elapsed time). Classification (what an answer
+//! means) lives in `error`; what a caller's own error means to the loop is its [`Retryable`]
+//! impl.
 //!
-//! Only temporary errors are retried. Reads (listings, info, tokens) may be re-sent after a
-//! timeout; mutations are never blindly re-sent after an ambiguous failure: the client first
-//! checks the account's state (see `Client` docs). Every retry logs one line. The shape follows
-//! object_store's `RetryConfig`: a doubling backoff with jitter, a cap, a number of attempts
-//! and an overall time limit.
+//! One cap rule: `max_attempts` counts every attempt, the first included, and the loop stops
+//! when that many have failed. Only temporary errors are retried. Reads (listings, info,
+//! tokens) may be re-sent after a timeout; mutations are never blindly re-sent after an
+//! ambiguous failure: the client first checks the account's state (see `Client` docs). Every
+//! retry logs one line and calls the caller's `on_retry` (the engine emits its events there).
+//! The shape follows object_store's `RetryConfig`: a doubling backoff with jitter, a cap, a
+//! number of attempts and an overall time limit; transfer loops ([`AttemptLoop::for_transfer`])
+//! have no time limit, since an attempt lasts as long as its bytes take, and start a new count
+//! after an attempt that moved bytes forward ([`AttemptLoop::restart`]). Not requests, and so
+//! not here: the queue's per-item backoff (hours between whole items, `queue/schedule.rs`) and
+//! SQLite's busy wait.
 
+use std::fmt::Display;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::time::Instant;
 
-use crate::error::{Attempts, Error, Result};
+use crate::error::{Attempts, Error};
 use crate::pacer::Clock;
 
 /// How many times and how fast to retry temporary failures.
@@ -83,70 +94,100 @@ impl RetryPolicy {
         capped.mul_f64(factor).min(self.max_delay)
     }
 
-    /// Attempts allowed for a call that failed with `err`. A request that never reached the
-    /// service (connection refused, DNS failure) gets at most 3: the service is down or the
-    /// URL is wrong, and the user should learn it in seconds, not minutes.
-    pub fn max_attempts_for(&self, err: &Error) -> u32 {
-        if err.never_sent() {
-            self.max_attempts.min(3)
-        } else {
-            self.max_attempts
-        }
-    }
-
     /// Runs `op` (given the attempt number, from 1) until it succeeds, fails for good, or the
-    /// policy gives up, sleeping on `clock` between attempts. Only errors that
-    /// [`Error::is_retryable`] are tried again; the final error tells how many attempts
-    /// were made over how long.
-    pub async fn run<T, F, Fut>(&self, clock: Arc<dyn Clock>, what: &str, mut op: F) -> Result<T>
+    /// policy gives up, sleeping on `clock` between attempts; `on_retry` hears of each retry
+    /// before its wait. Only errors that say [`Retryable::is_retryable`] are tried again; the
+    /// final error tells how many attempts were made over how long.
+    pub async fn run<T, E, F, Fut, R>(
+        &self,
+        clock: Arc<dyn Clock>,
+        what: &str,
+        op: F,
+        on_retry: R,
+    ) -> std::result::Result<T, E>
     where
+        E: Retryable + Display,
         F: FnMut(u32) -> Fut,
-        Fut: Future<Output = Result<T>>,
+        Fut: Future<Output = std::result::Result<T, E>>,
+        R: FnMut(&Retry<'_, E>),
     {
-        let mut attempts = AttemptLoop::new(self.clone(), clock);
-        loop {
-            let n = attempts.start();
-            match op(n).await {
-                Ok(v) => return Ok(v),
-                Err(e) => match attempts.after(e, true) {
-                    Next::Retry(delay, e) => {
-                        tracing::warn!(
-                            what,
-                            attempt = n,
-                            delay_ms = delay.as_millis() as u64,
-                            "retrying: {e}"
-                        );
-                        attempts.sleep(delay).await;
-                    }
-                    Next::Stop(e) => return Err(e),
-                },
-            }
-        }
+        AttemptLoop::new(self.clone(), clock)
+            .run(what, op, on_retry)
+            .await
     }
 }
 
-/// What to do after a failed attempt.
+/// What the attempt loop needs to know about a caller's error.
+pub trait Retryable: Sized {
+    /// Whether a later attempt may succeed.
+    fn is_retryable(&self) -> bool;
+    /// A flood lock the pacer already waits out: retried up to
+    /// [`RetryPolicy::flood_retries`] times, without a backoff of its own.
+    fn is_flood(&self) -> bool {
+        false
+    }
+    /// The request never reached the service (connection refused, DNS): at most 3 attempts.
+    fn never_sent(&self) -> bool {
+        false
+    }
+    /// The final error, annotated with the attempts made (called only when there were more
+    /// than one).
+    fn with_attempts(self, made: Attempts) -> Self;
+}
+
+impl Retryable for Error {
+    fn is_retryable(&self) -> bool {
+        Error::is_retryable(self)
+    }
+    fn is_flood(&self) -> bool {
+        matches!(self, Error::FloodLocked { .. })
+    }
+    fn never_sent(&self) -> bool {
+        Error::never_sent(self)
+    }
+    fn with_attempts(self, made: Attempts) -> Self {
+        Error::with_attempts(self, made)
+    }
+}
+
+/// A retry about to happen, as told to `on_retry`.
 #[derive(Debug)]
-pub(crate) enum Next {
+#[non_exhaustive]
+pub struct Retry<'a, E> {
+    /// The attempt that failed (from 1).
+    pub attempt: u32,
+    /// The wait before the next one.
+    pub delay: Duration,
+    /// Why it failed.
+    pub error: &'a E,
+}
+
+/// What to do after a failed attempt (exhaustive on purpose: a loop handles both).
+#[derive(Debug)]
+pub enum Next<E> {
     /// Try again after this delay (zero after a flood answer: the pacer holds the next call
     /// for the cooldown). The error is handed back for the log line.
-    Retry(Duration, Error),
+    Retry(Duration, E),
     /// Give up with this error (annotated with the attempts made).
-    Stop(Error),
+    Stop(E),
 }
 
-/// The attempts of one call: counts them, decides on each failure, and sleeps on the
-/// pacer's clock.
-pub(crate) struct AttemptLoop {
+/// The attempts of one call or transfer: counts them, decides on each failure, and sleeps on
+/// the pacer's clock. [`AttemptLoop::run`] drives a whole loop; callers with state between
+/// attempts (a segment that resumes) call [`AttemptLoop::start`] and [`AttemptLoop::after`].
+#[derive(Debug)]
+pub struct AttemptLoop {
     policy: RetryPolicy,
     clock: Arc<dyn Clock>,
     started: Instant,
     attempt: u32,
     floods: u32,
+    time_limit: bool,
 }
 
 impl AttemptLoop {
-    pub(crate) fn new(policy: RetryPolicy, clock: Arc<dyn Clock>) -> Self {
+    /// The loop of one API call: attempts and [`RetryPolicy::retry_timeout`] both bound it.
+    pub fn new(policy: RetryPolicy, clock: Arc<dyn Clock>) -> Self {
         let started = clock.now();
         AttemptLoop {
             policy,
@@ -154,44 +195,71 @@ impl AttemptLoop {
             started,
             attempt: 0,
             floods: 0,
+            time_limit: true,
+        }
+    }
+
+    /// The loop of a transfer (a file, a segment): bounded by the attempts only, since one
+    /// attempt lasts as long as its bytes take.
+    pub fn for_transfer(policy: RetryPolicy, clock: Arc<dyn Clock>) -> Self {
+        AttemptLoop {
+            time_limit: false,
+            ..AttemptLoop::new(policy, clock)
         }
     }
 
     /// Counts a new attempt and returns its number (from 1).
-    pub(crate) fn start(&mut self) -> u32 {
+    pub fn start(&mut self) -> u32 {
         self.attempt += 1;
         self.attempt
     }
 
-    /// How long since the first attempt.
-    pub(crate) fn elapsed(&self) -> Duration {
+    /// The current attempt's number (0 before the first).
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// The attempt under way moved the transfer forward: it counts as the first of a new
+    /// series (attempts and elapsed time start again from it).
+    pub fn restart(&mut self) {
+        self.attempt = self.attempt.min(1);
+        self.floods = 0;
+        self.started = self.clock.now();
+    }
+
+    /// How long since the first attempt (of the series).
+    pub fn elapsed(&self) -> Duration {
         self.clock.now().saturating_duration_since(self.started)
     }
 
     /// Decides after a failure. `may_resend` is false when re-sending is not safe (a
     /// mutation's ambiguous failure): then the error is final.
-    pub(crate) fn after(&mut self, err: Error, may_resend: bool) -> Next {
-        let in_time = self.elapsed() < self.policy.retry_timeout;
-        if matches!(err, Error::FloodLocked { .. }) {
+    pub fn after<E: Retryable>(&mut self, err: E, may_resend: bool) -> Next<E> {
+        let in_time = !self.time_limit || self.elapsed() < self.policy.retry_timeout;
+        if err.is_flood() {
             if self.floods < self.policy.flood_retries && in_time {
                 self.floods += 1;
                 return Next::Retry(Duration::ZERO, err);
             }
             return Next::Stop(self.finish(err));
         }
-        if !may_resend || !err.is_retryable() || self.attempt >= self.policy.max_attempts_for(&err)
-        {
+        let cap = if err.never_sent() {
+            self.policy.max_attempts.min(3)
+        } else {
+            self.policy.max_attempts
+        };
+        if !may_resend || !err.is_retryable() || self.attempt >= cap {
             return Next::Stop(self.finish(err));
         }
         let delay = self.policy.delay(self.attempt);
-        if self.elapsed() + delay >= self.policy.retry_timeout {
+        if self.time_limit && self.elapsed() + delay >= self.policy.retry_timeout {
             return Next::Stop(self.finish(err));
         }
         Next::Retry(delay, err)
     }
 
     /// The final error, with the attempts made when there was more than one.
-    pub(crate) fn finish(&self, err: Error) -> Error {
+    pub fn finish<E: Retryable>(&self, err: E) -> E {
         if self.attempt > 1 {
             err.with_attempts(Attempts {
                 count: self.attempt,
@@ -203,9 +271,48 @@ impl AttemptLoop {
     }
 
     /// Sleeps on the pacer's clock.
-    pub(crate) async fn sleep(&self, d: Duration) {
+    pub async fn sleep(&self, d: Duration) {
         let until = self.clock.now() + d;
         self.clock.sleep_until(until).await;
+    }
+
+    /// Runs `op` (given the attempt number, from 1) until it succeeds, fails for good, or the
+    /// loop gives up; logs each retry and tells `on_retry` before the wait.
+    pub async fn run<T, E, F, Fut, R>(
+        mut self,
+        what: &str,
+        mut op: F,
+        mut on_retry: R,
+    ) -> std::result::Result<T, E>
+    where
+        E: Retryable + Display,
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = std::result::Result<T, E>>,
+        R: FnMut(&Retry<'_, E>),
+    {
+        loop {
+            let n = self.start();
+            match op(n).await {
+                Ok(v) => return Ok(v),
+                Err(e) => match self.after(e, true) {
+                    Next::Retry(delay, e) => {
+                        tracing::warn!(
+                            what,
+                            attempt = n,
+                            delay_ms = delay.as_millis() as u64,
+                            "retrying {what}: {e}"
+                        );
+                        on_retry(&Retry {
+                            attempt: n,
+                            delay,
+                            error: &e,
+                        });
+                        self.sleep(delay).await;
+                    }
+                    Next::Stop(e) => return Err(e),
+                },
+            }
+        }
     }
 }
 
@@ -233,7 +340,12 @@ mod tests {
         let p = RetryPolicy::default();
         let t0 = Instant::now();
         let err = p
-            .run(clock, "test", |_| async { Err::<(), _>(server_error()) })
+            .run(
+                clock,
+                "test",
+                |_| async { Err::<(), _>(server_error()) },
+                |_| {},
+            )
             .await
             .unwrap_err();
         let text = err.to_string();
@@ -255,7 +367,12 @@ mod tests {
         };
         let t0 = Instant::now();
         let err = p
-            .run(clock, "test", |_| async { Err::<(), _>(server_error()) })
+            .run(
+                clock,
+                "test",
+                |_| async { Err::<(), _>(server_error()) },
+                |_| {},
+            )
             .await
             .unwrap_err();
         assert!(Instant::now() - t0 < Duration::from_secs(10));
@@ -267,13 +384,104 @@ mod tests {
         let clock: Arc<dyn Clock> = Arc::new(crate::pacer::TokioClock::default());
         let mut n = 0;
         let err = RetryPolicy::default()
-            .run(clock, "test", |_| {
-                n += 1;
-                async { Err::<(), _>(crate::error::classify(404, None, b"")) }
-            })
+            .run(
+                clock,
+                "test",
+                |_| {
+                    n += 1;
+                    async { Err::<(), _>(crate::error::classify(404, None, b"")) }
+                },
+                |_| {},
+            )
             .await
             .unwrap_err();
         assert_eq!(n, 1);
         assert!(err.attempts().is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failures_then_success_retry_exactly_as_the_policy_says() {
+        let clock: Arc<dyn Clock> = Arc::new(crate::pacer::TokioClock::default());
+        for fails in 0..4u32 {
+            let mut calls = 0;
+            let mut told = Vec::new();
+            let got = RetryPolicy::default()
+                .run(
+                    clock.clone(),
+                    "test",
+                    |n| {
+                        calls += 1;
+                        async move {
+                            if n <= fails {
+                                Err(server_error())
+                            } else {
+                                Ok(n)
+                            }
+                        }
+                    },
+                    |r| told.push(r.attempt),
+                )
+                .await;
+            assert_eq!(got.unwrap(), fails + 1);
+            assert_eq!(calls, fails + 1);
+            assert_eq!(told, (1..=fails).collect::<Vec<_>>());
+        }
+        // One failure more than the cap allows: `max_attempts` attempts, then the error.
+        let mut calls = 0;
+        let err = RetryPolicy::default()
+            .run(
+                clock,
+                "test",
+                |_| {
+                    calls += 1;
+                    async { Err::<(), _>(server_error()) }
+                },
+                |_| {},
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(calls, 4);
+        assert_eq!(err.attempts().map(|a| a.count), Some(4));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_transfer_loop_has_no_time_limit_and_restarts_its_count_on_progress() {
+        let clock: Arc<dyn Clock> = Arc::new(crate::pacer::TokioClock::default());
+        let policy = RetryPolicy {
+            retry_timeout: Duration::from_secs(1),
+            ..RetryPolicy::default()
+        };
+        let mut tries = AttemptLoop::for_transfer(policy.clone(), clock.clone());
+        let mut made = 0;
+        loop {
+            let n = tries.start();
+            made += 1;
+            // Every attempt takes longer than the whole time limit (a long transfer).
+            tries.sleep(Duration::from_secs(5)).await;
+            if made <= 3 {
+                // The first three attempts each moved bytes before being cut.
+                tries.restart();
+            }
+            match tries.after(server_error(), true) {
+                Next::Retry(d, _) => {
+                    assert!(n <= 4);
+                    tries.sleep(d).await;
+                }
+                Next::Stop(e) => {
+                    assert_eq!(e.attempts().map(|a| a.count), Some(4));
+                    break;
+                }
+            }
+        }
+        assert_eq!(
+            made,
+            3 + 4 - 1,
+            "three moving attempts, then four without progress"
+        );
+        // The same slow attempt in a call's loop stops at the time limit.
+        let mut call = AttemptLoop::new(policy, clock);
+        call.start();
+        call.sleep(Duration::from_secs(5)).await;
+        assert!(matches!(call.after(server_error(), true), Next::Stop(_)));
     }
 }

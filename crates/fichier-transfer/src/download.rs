@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fichier_api::{DOMAINS, Expect, FileEntry, FileLink, FolderId, Node, Password, RemotePath};
+use fichier_api::{
+    DOMAINS, Expect, FileEntry, FileLink, FolderId, Node, Password, RemotePath, WalkKind,
+    WalkOptions,
+};
 use futures_util::StreamExt;
 
 use crate::engine::Engine;
@@ -292,31 +295,53 @@ impl Resolver<'_> {
                     .hint("add -r to download the folder and everything inside it"),
             );
         }
-        let mut stack = vec![(folder, dir, shown.trim_end_matches('/').to_owned())];
-        while let Some((id, dir, shown)) = stack.pop() {
-            let listing = match self.engine.listing(id).await {
-                Ok(l) => l,
-                Err(e) => {
-                    self.fail(&format!("{shown}/"), e);
-                    continue;
+        // The tree's walk, pre-order: each folder's files, then its sub-folders. A folder that
+        // cannot be listed fails (as one item) and the rest still downloads.
+        let shown = shown.trim_end_matches('/');
+        let opts = WalkOptions::new().continue_on_failed_listing(true);
+        let walk = self
+            .engine
+            .tree()
+            .walk(folder, &RemotePath::root(), &opts)
+            .await?;
+        let unseen: Vec<FolderId> = walk.failed.iter().map(|f| f.id).collect();
+        let local_dir = |rel: &RemotePath| {
+            let mut d = dir.clone();
+            d.extend(rel.components().iter().map(|n| safe_local_name(n)));
+            d
+        };
+        // Empty folders are made too (not those that could not be listed); a link in the way
+        // fails the files below it.
+        let mut dirs = Vec::new();
+        if !unseen.contains(&folder) {
+            dirs.push(dir.clone());
+        }
+        for e in &walk.entries {
+            match &e.kind {
+                WalkKind::File(f) => {
+                    let parent = e.path.parent().unwrap_or_default();
+                    self.push_entry(format!("{shown}{}", e.path), f, &local_dir(&parent));
                 }
-            };
-            // Empty folders are made too; a link in the way fails the files below it.
-            if let Some(local) = join_inside(&self.opts.out_dir, &dir) {
+                WalkKind::Folder(f) if !unseen.contains(&f.id) => dirs.push(local_dir(&e.path)),
+                _ => {}
+            }
+        }
+        for d in dirs {
+            if let Some(local) = join_inside(&self.opts.out_dir, &d) {
                 let root = self.opts.out_dir.clone();
                 let _ = tokio::task::spawn_blocking(move || {
                     crate::names::ensure_dir_inside(&root, &local)
                 })
                 .await;
             }
-            for e in &listing.items {
-                self.push_entry(format!("{shown}/{}", e.filename), e, &dir);
-            }
-            for f in listing.sub_folders.iter().rev() {
-                let mut sub = dir.clone();
-                sub.push(safe_local_name(&f.name));
-                stack.push((f.id, sub, format!("{shown}/{}", f.name)));
-            }
+        }
+        for f in walk.failed {
+            let path = if f.path.is_root() {
+                String::new()
+            } else {
+                f.path.to_string()
+            };
+            self.fail(&format!("{shown}{path}/"), f.error.into());
         }
         Ok(())
     }

@@ -145,18 +145,6 @@ impl Engine {
         }
     }
 
-    /// Sleeps before retry number `retry` (1-based) as the client's retry policy says, on
-    /// the pacer's clock.
-    pub(crate) async fn backoff(&self, retry: u32) {
-        let d = self.inner.client.retry_policy().delay(retry.max(1));
-        self.inner.client.pause(d).await;
-    }
-
-    /// Attempts per file (and per segment without progress), from the client's policy.
-    pub(crate) fn max_attempts(&self) -> u32 {
-        self.inner.client.retry_policy().max_attempts.max(1)
-    }
-
     /// Accounts `n` bytes against the global bandwidth limit.
     pub(crate) async fn throttle(&self, n: u64) {
         self.inner.rate.take(n).await;

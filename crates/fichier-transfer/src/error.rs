@@ -76,6 +76,26 @@ impl TransferError {
     }
 }
 
+/// The engine's file and segment loops run on the library's attempt loop: a file error is
+/// tried again when its class says so, and the final one says how often and for how long.
+impl fichier_api::Retryable for TransferError {
+    fn is_retryable(&self) -> bool {
+        TransferError::is_retryable(self)
+    }
+    fn with_attempts(mut self, made: fichier_api::Attempts) -> Self {
+        // An inner loop's account (a call's, a segment's) gives way to this outer one, so a
+        // message says one count: the one of the whole file.
+        if let Some(at) = self.message.rfind(" (after ")
+            && self.message.ends_with("s)")
+            && self.message[at..].contains(" attempts over ")
+        {
+            self.message.truncate(at);
+        }
+        self.message = format!("{}{made}", self.message);
+        self
+    }
+}
+
 fn is_disk_full(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(28)
 }
@@ -127,5 +147,33 @@ impl From<fichier_api::TreeError> for TransferError {
             TreeError::Lock { .. } => TransferError::new(ErrorClass::Local, e.to_string()),
             other => TransferError::new(ErrorClass::Permanent, other.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use fichier_api::{Attempts, Retryable};
+
+    use super::*;
+
+    #[test]
+    fn the_final_error_says_one_count_of_attempts() {
+        let made = |count, secs| Attempts {
+            count,
+            elapsed: Duration::from_secs(secs),
+        };
+        let inner = TransferError::new(ErrorClass::Retryable, "server error (HTTP 500)")
+            .with_attempts(made(4, 1));
+        assert_eq!(
+            inner.message,
+            "server error (HTTP 500) (after 4 attempts over 1.0s)"
+        );
+        let outer = inner.with_attempts(made(3, 9));
+        assert_eq!(
+            outer.message,
+            "server error (HTTP 500) (after 3 attempts over 9.0s)"
+        );
     }
 }

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use fichier_api::{
-    DownloadToken, DownloadTokenRequest, FileLink, Password, Progress, RangeAnswer, same_whirlpool,
+    DownloadToken, DownloadTokenRequest, FileLink, Next, Password, Progress, RangeAnswer,
+    same_whirlpool,
 };
 use tokio::time::Instant;
 
@@ -265,23 +266,23 @@ impl Engine {
         if let Some(skip) = self.check_existing(job, opts).await? {
             return Ok(Fetched::Skipped(skip));
         }
-        let max = self.max_attempts().min(3);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.fetch_once(job, opts, events.clone()).await {
-                Err(e) if e.class == ErrorClass::Retryable && attempt < max => {
+        // The whole file again (after a checksum mismatch, a lost token…): the client's
+        // attempt loop, bounded by attempts only since one attempt is a whole transfer.
+        self.client()
+            .transfer_attempts()
+            .run(
+                "download",
+                |_| self.fetch_once(job, opts, events.clone()),
+                |r| {
                     events.event(Event::Retrying {
                         id: job.id,
                         name: job.display.clone(),
-                        attempt,
-                        reason: e.message.clone(),
-                    });
-                    self.backoff(attempt).await;
-                }
-                other => return other,
-            }
-        }
+                        attempt: r.attempt,
+                        reason: r.error.message.clone(),
+                    })
+                },
+            )
+            .await
     }
 
     /// An existing destination: identical means nothing to do; different needs `--overwrite`.
@@ -511,8 +512,9 @@ impl Engine {
 
     /// Downloads one segment to its end, resuming after cuts and renewing the token.
     async fn run_segment(&self, ctx: Arc<FileCtx>, i: usize) -> Result<(), TransferError> {
-        let max = self.max_attempts();
-        let mut failures = 0u32;
+        // Consecutive cuts without progress are bounded by the policy's attempts; a leg that
+        // moved bytes starts a new count (a long download survives many separate cuts).
+        let mut tries = self.client().transfer_attempts();
         loop {
             let seg = ctx.segment(i);
             if seg.complete() {
@@ -528,21 +530,26 @@ impl Engine {
             match leg? {
                 Leg::Complete => {}
                 Leg::Cut(e) => {
-                    failures = if progressed { 1 } else { failures + 1 };
-                    if failures > max {
-                        return Err(e);
+                    tries.start();
+                    if progressed {
+                        tries.restart();
                     }
-                    ctx.events.event(Event::Retrying {
-                        id: ctx.job.id,
-                        name: ctx.job.display.clone(),
-                        attempt: failures,
-                        reason: format!(
-                            "{}; resuming at byte {}",
-                            e.message,
-                            seg.start + ctx.segment(i).done
-                        ),
-                    });
-                    self.backoff(failures).await;
+                    match tries.after(e, true) {
+                        Next::Retry(delay, e) => {
+                            ctx.events.event(Event::Retrying {
+                                id: ctx.job.id,
+                                name: ctx.job.display.clone(),
+                                attempt: tries.attempt(),
+                                reason: format!(
+                                    "{}; resuming at byte {}",
+                                    e.message,
+                                    seg.start + ctx.segment(i).done
+                                ),
+                            });
+                            tries.sleep(delay).await;
+                        }
+                        Next::Stop(e) => return Err(e),
+                    }
                 }
                 Leg::Refused(e) => {
                     if !progressed {

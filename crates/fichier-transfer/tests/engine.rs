@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fichier_api::{ApiKey, Client, FolderLsRequest, PacerConfig, RetryPolicy, UploadRequest};
+use fichier_api::{
+    ApiKey, Client, FileLink, FolderId, FolderLsRequest, NodeAnswer, NodeFields, NodeFile,
+    PacerConfig, RetryPolicy,
+};
 use fichier_emu::{Fault, FaultPlan};
 use fichier_testkit::{Config, TestEmu};
 use fichier_transfer::{
@@ -555,6 +558,29 @@ async fn server_errors_on_end_pl_and_lost_upload_answers_leave_no_duplicate() {
     );
 }
 
+/// Stores `src` under `name` (any name, even one the engine refuses) through the node
+/// primitive, for a download test to fetch.
+async fn seed(c: &Client, src: &Path, name: &str, folder: FolderId) -> FileLink {
+    let file = NodeFile {
+        path: src.to_owned(),
+        name: name.to_owned(),
+        len: std::fs::metadata(src).unwrap().len(),
+    };
+    let sent = c
+        .upload_to_node(
+            &NodeFields::new(folder),
+            &[file],
+            Arc::new(fichier_api::NoProgress),
+        )
+        .await
+        .unwrap();
+    let NodeAnswer::Report(report) = sent.answer else {
+        panic!("seed upload of {name:?}: {:?}", sent.answer);
+    };
+    let stored = report.links.iter().find(|l| l.filename == name);
+    stored.expect("stored under its name").download.clone()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_names_shared_folders_and_the_connection_cap() {
     let env = env().await;
@@ -565,14 +591,7 @@ async fn hostile_names_shared_folders_and_the_connection_cap() {
     // A file stored under names that would escape a naive output dir.
     let mut got = Vec::new();
     for name in ["..", ".", ".hidden"] {
-        let mut req = UploadRequest::new(&src, 0);
-        req.name = Some(name.to_owned());
-        got.push(
-            c.upload_file(&req, Arc::new(fichier_api::NoProgress))
-                .await
-                .unwrap()
-                .link,
-        );
+        got.push(seed(&c, &src, name, 0).await);
     }
     let eng = engine_with(&env, PacerConfig::unthrottled(), |c| c.connections = 2);
     let out = env.work.path().join("safe");
@@ -610,11 +629,7 @@ async fn hostile_names_shared_folders_and_the_connection_cap() {
         .await
         .unwrap()
         .folder_id;
-    let mut req = UploadRequest::new(&src, folder);
-    req.name = Some("in share.bin".into());
-    c.upload_file(&req, Arc::new(fichier_api::NoProgress))
-        .await
-        .unwrap();
+    seed(&c, &src, "in share.bin", folder).await;
     let mut share = fichier_api::FolderShareRequest::new(folder);
     share.public = Some(true);
     share.pass = Some(fichier_api::Password::new("sesame123"));
@@ -708,5 +723,138 @@ async fn file_shrinking_while_uploaded_is_retried_from_the_file() {
             .any(|e| matches!(e, Event::Retrying { reason, .. } if reason.contains("shrank"))),
         "{:?}",
         rec.events()
+    );
+}
+
+/// How many retry events a run emitted.
+fn retries(ev: &RecordEvents) -> usize {
+    ev.events()
+        .iter()
+        .filter(|e| matches!(e, Event::Retrying { .. }))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_retries_follow_the_policy_cap_for_segments_and_files() {
+    let env = env().await;
+    let eng = engine(&env);
+    let (data, link) = uploaded(&env, &eng, "cap.bin", 21, 100_000).await;
+    let tries = RetryPolicy::fast().max_attempts as usize;
+
+    // Cuts before any byte, one fewer than the cap: the segment resumes and the file is whole.
+    env.emu.set_fault_plan(FaultPlan::new().rule(
+        "download",
+        1,
+        tries as u64 - 1,
+        Fault::Reset { after_bytes: 0 },
+    ));
+    let before = env.calls("download");
+    let out = env.work.path().join("ok");
+    let (d, ev) = download(&eng, &[&link], &DownloadOptions::new(&out)).await;
+    assert_clean(&d);
+    assert!(std::fs::read(out.join("cap.bin")).unwrap() == data);
+    assert_eq!(env.calls("download") - before, tries);
+    assert_eq!(retries(&ev), tries - 1);
+
+    // Every GET cut: each file attempt makes `tries` legs, and the file `tries` attempts
+    // (the cap is the same everywhere: no `min(3)`, no extra leg).
+    env.emu.set_fault_plan(FaultPlan::new().rule(
+        "download",
+        1,
+        1000,
+        Fault::Reset { after_bytes: 0 },
+    ));
+    let before = env.calls("download");
+    let out = env.work.path().join("never");
+    let (d, ev) = download(&eng, &[&link], &DownloadOptions::new(&out)).await;
+    assert_eq!(d.failed, 1);
+    assert_eq!(env.calls("download") - before, tries * tries);
+    assert_eq!(retries(&ev), tries * tries - 1);
+    let why = &d.failures[0].error;
+    assert!(
+        why.contains(&format!("after {tries} attempts over")),
+        "{why}"
+    );
+    env.emu.clear_faults();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_retries_follow_the_policy_cap_and_the_final_error_says_so() {
+    let env = env().await;
+    let eng = engine(&env);
+    let src = env.work.path().join("up.bin");
+    write(&src, &random_bytes(22, 50_000));
+    let tries = RetryPolicy::fast().max_attempts as usize;
+
+    // Server errors on the node, one fewer than the cap: uploaded once, no duplicate.
+    env.emu.set_fault_plan(FaultPlan::new().rule(
+        "upload",
+        1,
+        tries as u64 - 1,
+        Fault::status(500),
+    ));
+    let before = env.calls("upload");
+    let (s, ev) = upload(
+        &eng,
+        std::slice::from_ref(&src),
+        &["A"],
+        &UploadOptions::default(),
+    )
+    .await;
+    assert_clean(&s);
+    assert_eq!(env.calls("upload") - before, tries);
+    assert_eq!(retries(&ev), tries - 1);
+
+    // Always failing: exactly `tries` requests, and the final error counts them.
+    env.emu
+        .set_fault_plan(FaultPlan::new().rule("upload", 1, 1000, Fault::status(500)));
+    let before = env.calls("upload");
+    let (s, ev) = upload(
+        &eng,
+        std::slice::from_ref(&src),
+        &["B"],
+        &UploadOptions::default(),
+    )
+    .await;
+    assert_eq!(s.failed, 1);
+    assert_eq!(env.calls("upload") - before, tries);
+    assert_eq!(retries(&ev), tries - 1);
+    let why = &s.failures[0].error;
+    assert!(
+        why.contains(&format!("after {tries} attempts over")),
+        "{why}"
+    );
+    env.emu.clear_faults();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_r_fails_an_unlistable_folder_as_one_item_and_gets_the_rest() {
+    let env = env().await;
+    let src = env.work.path().join("Top");
+    write(&src.join("t.bin"), b"top");
+    write(&src.join("A/a.bin"), b"in a");
+    write(&src.join("B/b.bin"), b"in b");
+    let mut opts = UploadOptions::default();
+    opts.recursive = true;
+    let (s, _) = upload(&engine(&env), &[src], &[], &opts).await;
+    assert_clean(&s);
+
+    // A fresh engine lists / (to resolve /Top), then /Top, then /Top/A: that listing fails
+    // every attempt the client makes; /Top/B comes after it.
+    let tries = RetryPolicy::fast().max_attempts as u64;
+    env.emu
+        .set_fault_plan(FaultPlan::new().rule("folder/ls", 3, tries, Fault::status(500)));
+    let out = env.work.path().join("out");
+    let mut opts = DownloadOptions::new(&out);
+    opts.recursive = true;
+    let (d, _) = download(&engine(&env), &["/Top"], &opts).await;
+    env.emu.clear_faults();
+    assert_eq!((d.done, d.failed), (2, 1), "{:#?}", d.failures);
+    assert_eq!(d.failures[0].name, "/Top/A/");
+    assert!(std::fs::read(out.join("Top/t.bin")).unwrap() == b"top");
+    assert!(std::fs::read(out.join("Top/B/b.bin")).unwrap() == b"in b");
+    assert!(
+        !out.join("Top/A").exists(),
+        "nothing is made of a folder not seen"
     );
 }

@@ -258,39 +258,15 @@ fn load_config(path: &Path, explicit: bool) -> anyhow::Result<ConfigFile> {
     }
 }
 
-fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
-
-/// Checks an API base URL: https anywhere, plain http only for loopback hosts.
-///
-/// The same rule as the library's (`fichier_api`'s base URL parser), which is not public: this
-/// copy only exists to give the CLI's error and hint before any client is built.
+/// Checks an API base URL by the library's rule ([`fichier_api::parse_api_url`]: https
+/// anywhere, plain http only for loopback hosts), with the CLI's error and hint before any
+/// client is built.
 pub fn parse_api_url(raw: &str) -> anyhow::Result<url::Url> {
-    let bad = || {
+    fichier_api::parse_api_url(raw).map_err(|_| {
         Failure::usage(format!("invalid API URL `{raw}`"))
             .with_hint("use https://HOST/v1/ (plain http only for 127.0.0.1, ::1 or localhost)")
-    };
-    let mut url = url::Url::parse(raw).map_err(|_| bad())?;
-    if url.host().is_none() {
-        return Err(bad().into());
-    }
-    let loopback = is_loopback(&url);
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        _ => return Err(bad().into()),
-    }
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
-    Ok(url)
+            .into()
+    })
 }
 
 fn no_color() -> bool {
@@ -332,8 +308,8 @@ impl Settings {
         let min_gap = config
             .min_gap_ms
             .map(|ms| Duration::from_millis(ms.max(CONFIG_MIN_GAP_FLOOR_MS)));
-        let unthrottled =
-            env_nonempty("FICHIER_TEST_PACER").is_some_and(|v| v == "1") && is_loopback(&api_url);
+        let unthrottled = env_nonempty("FICHIER_TEST_PACER").is_some_and(|v| v == "1")
+            && fichier_api::is_loopback_url(&api_url);
 
         let queue_flood_pause = env_nonempty("FICHIER_TEST_FLOOD_PAUSE_MS")
             .filter(|_| unthrottled)

@@ -486,6 +486,36 @@ pub(crate) struct ScanAnswer {
     pub(crate) date: Option<ZonedDateTime>,
 }
 
+impl FileEntry {
+    /// A listing entry, as a listing shows a file just uploaded.
+    pub fn new(link: FileLink, filename: impl Into<String>, size: u64) -> FileEntry {
+        FileEntry {
+            link,
+            filename: filename.into(),
+            size,
+            date: None,
+            checksum: None,
+            content_type: None,
+            password: false,
+            acl: false,
+            cdn: false,
+        }
+    }
+
+    /// The listing entry of a file known through `file/info`.
+    pub fn from_info(info: &FileInfo) -> FileEntry {
+        FileEntry {
+            date: info.date.clone(),
+            checksum: info.checksum.clone(),
+            content_type: info.content_type.clone(),
+            password: info.password,
+            acl: info.acl.is_some(),
+            cdn: info.cdn,
+            ..FileEntry::new(info.link.clone(), info.filename.clone(), info.size)
+        }
+    }
+}
+
 impl Client {
     /// `file/ls.cgi` of one folder (0 = root). Cached 30 s; the same folder is listed at most
     /// once per 30 s (the call waits for the window).
@@ -705,17 +735,6 @@ impl Client {
             urls: req.urls.iter().map(|u| u.as_str().to_owned()).collect(),
         })
         .await
-    }
-
-    /// A `file/ls` of one folder that skips the cache (state checks must see the truth).
-    pub(crate) async fn file_ls_fresh(&self, folder_id: FolderId) -> Result<FileList> {
-        let req = FileLsRequest::folder(folder_id);
-        let extra = serde_json::to_string(&req).unwrap_or_default();
-        let rules = Rules {
-            cache_ttl: Default::default(),
-            ..self.listing_rules("file/ls", req.folder_id, &extra)
-        };
-        self.call(FILE_LS, &req, rules).await
     }
 }
 

@@ -286,6 +286,39 @@ pub struct SharedFile {
     pub acl: bool,
 }
 
+impl SubFolder {
+    /// A child folder entry, as a listing shows one just created.
+    pub fn new(id: FolderId, name: impl Into<String>) -> SubFolder {
+        SubFolder {
+            id,
+            name: name.into(),
+            create_date: None,
+            password: false,
+        }
+    }
+}
+
+impl FolderListing {
+    /// The listing of a folder known to be empty (just created).
+    pub fn empty(id: FolderId, name: impl Into<String>) -> FolderListing {
+        FolderListing {
+            folder_id: Some(id),
+            name: name.into(),
+            create_date: None,
+            password: false,
+            shared: None,
+            shares: Vec::new(),
+            user: None,
+            rw: None,
+            hide_links: None,
+            file_count: Some(0),
+            size: Some(0),
+            sub_folders: Vec::new(),
+            items: Vec::new(),
+        }
+    }
+}
+
 impl Client {
     /// `folder/ls.cgi`: a folder, its sub-folders, and (with `files: true`) its files in one
     /// call. Cached 30 s; one real listing per folder per 30 s.
@@ -554,4 +587,25 @@ fn percent_encode(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_constructors_match_the_wire_shape() {
+        let link = FileLink::parse("https://1fichier.com/?abcde12345").unwrap();
+        let wire: FileEntry = serde_json::from_value(serde_json::json!({
+            "url": link.as_str(), "filename": "a.bin", "size": 3,
+        }))
+        .unwrap();
+        assert_eq!(FileEntry::new(link, "a.bin", 3), wire);
+        let wire: SubFolder =
+            serde_json::from_value(serde_json::json!({ "id": 7, "name": "X" })).unwrap();
+        assert_eq!(SubFolder::new(7, "X"), wire);
+        let empty = FolderListing::empty(7, "X");
+        assert_eq!((empty.folder_id, empty.name.as_str()), (Some(7), "X"));
+        assert!(empty.sub_folders.is_empty() && empty.items.is_empty());
+    }
 }

@@ -1,11 +1,11 @@
-//! `upload/get_upload_server` and the `end.pl` report types (the node transfer itself is in `crate::upload`).
+//! `upload/get_upload_server` and the types of the `end.pl` report (the node transfer and the
+//! report's fetch and parser are the primitive in `crate::node`).
 
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, Ep, Kind, Rules};
 use crate::error::{Error, Result};
-use crate::listing_cache::Edit;
-use crate::values::*;
+use crate::values::{Empty, FileLink};
 use crate::wire::{de_flag, de_opt_nonempty, de_u64, de_vec};
 
 pub(crate) const UPLOAD_SERVER: Ep = Ep {
@@ -57,25 +57,6 @@ pub struct UploadReport {
     pub links: Vec<UploadedLink>,
 }
 
-/// A verified upload: the service listed the file with the local size and whirlpool.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct UploadedFile {
-    /// File link.
-    pub link: FileLink,
-    /// Stored name.
-    pub filename: String,
-    /// Size in bytes.
-    pub size: u64,
-    /// Whirlpool (lowercase hex), equal to the local one.
-    pub whirlpool: String,
-    /// Removal link (anonymous uploads only).
-    pub remove: Option<String>,
-    /// True when the file was found already uploaded (after an ambiguous failure) rather
-    /// than confirmed by this attempt's report.
-    pub recovered: bool,
-}
-
 impl Client {
     /// `upload/get_upload_server.cgi`: a node and an upload id (no key needed).
     ///
@@ -100,31 +81,5 @@ impl Client {
             ));
         }
         Ok(s)
-    }
-
-    /// Records files this program uploaded into `folder` (confirmed by `end.pl`) in the cached
-    /// listings of that folder, here and for the user's other processes, so the next listing
-    /// shows them without a call.
-    pub async fn note_uploaded(&self, folder: FolderId, files: &[UploadedFile]) {
-        let date = crate::wire::format_date(&jiff::ZonedDateTime::now());
-        let entries = files
-            .iter()
-            .map(|f| {
-                serde_json::json!({
-                    "url": f.link.as_str(),
-                    "filename": f.filename,
-                    "size": f.size,
-                    "checksum": f.whirlpool,
-                    "date": date,
-                    "pass": 0,
-                    "acl": 0,
-                    "cdn": 0,
-                })
-            })
-            .collect();
-        self.inner
-            .pacer
-            .edit_listings(&Edit::FilesAdded { folder, entries })
-            .await;
     }
 }

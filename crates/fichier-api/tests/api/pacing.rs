@@ -121,13 +121,15 @@ async fn an_upload_edits_the_shared_listing_of_its_folder_instead_of_dropping_it
     let data = crate::suite::bytes(70_000, 3);
     let path = dir.path().join("new.bin");
     std::fs::write(&path, &data).unwrap();
-    let up = first
-        .upload_file(
-            &UploadRequest::new(&path, ROOT_FOLDER),
-            std::sync::Arc::new(NoProgress),
-        )
-        .await
-        .unwrap();
+    let up = crate::suite::upload_path(
+        &first,
+        &path,
+        "new.bin",
+        ROOT_FOLDER,
+        std::sync::Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
 
     // "Another process" sees the new file in the cached listings, with its size and
     // whirlpool, and the other folder's listing was kept too: no listing call at all.

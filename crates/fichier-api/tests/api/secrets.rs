@@ -143,24 +143,12 @@ async fn debug_never_contains_secrets() {
             ),
         ),
         (
-            "UploadRequest",
-            format!(
-                "{:?}",
-                UploadRequest {
-                    password: pass(),
-                    ..UploadRequest::new("/tmp/x", 0)
-                }
-            ),
-        ),
-        (
-            "DownloadRequest",
-            format!(
-                "{:?}",
-                DownloadRequest {
-                    password: pass(),
-                    ..DownloadRequest::new(link())
-                }
-            ),
+            "NodeFields",
+            format!("{:?}", {
+                let mut fields = NodeFields::new(0);
+                fields.password = pass();
+                fields
+            }),
         ),
         (
             "DownloadToken",

@@ -7,7 +7,7 @@ use fichier_api::*;
 fn assert_send<T: Send>(_: T) {}
 
 #[allow(dead_code)]
-fn all_client_futures_are_send(c: &Client, l: &FileLink, t: &DownloadToken, w: &mut Vec<u8>) {
+fn all_client_futures_are_send(c: &Client, l: &FileLink, t: &DownloadToken, s: &UploadServer) {
     assert_send(c.user_info());
     assert_send(c.user_settings_set(&UserSettings::default()));
     assert_send(c.download_token(&DownloadTokenRequest::new(l.clone(), None)));
@@ -37,9 +37,8 @@ fn all_client_futures_are_send(c: &Client, l: &FileLink, t: &DownloadToken, w: &
     assert_send(c.vouchers_ls());
     assert_send(c.vouchers_check("v"));
     assert_send(c.vouchers_use("v", "e"));
-    assert_send(c.upload_file(&UploadRequest::new("x", 0), Arc::new(NoProgress)));
-    assert_send(c.download_to(&DownloadRequest::new(l.clone()), w, &NoProgress));
-    assert_send(c.download_range(t, 0, None, &mut Vec::new(), &NoProgress));
+    assert_send(c.upload_report(s));
+    assert_send(c.note_uploaded(0, &[]));
     assert_send(c.range_get(t, 0, None));
     assert_send(c.upload_to_node(
         &NodeFields::new(0),

@@ -7,7 +7,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use fichier_api::{NodeAnswer, NodeFields, NodeFile, PartObserver, UploadReport, same_whirlpool};
+use fichier_api::{
+    Next, NodeAnswer, NodeFields, NodeFile, PartObserver, UploadReport, same_whirlpool,
+};
 
 use crate::engine::Engine;
 use crate::error::{ErrorClass, TransferError};
@@ -88,10 +90,11 @@ impl Engine {
         job: &Job,
         run: &Run,
     ) -> Result<Option<u64>, TransferError> {
-        let max = self.max_attempts();
-        let mut attempt = 0;
+        // Re-sending the file is the client's attempt loop, bounded by attempts only (one
+        // attempt is a whole upload); settling first makes a re-send safe (no duplicate).
+        let mut tries = self.client().transfer_attempts();
         loop {
-            attempt += 1;
+            let attempt = tries.start();
             let (mut states, err) = self.attempt(&[job], run).await;
             let state = states.pop().unwrap_or(JobState::Missing);
             let state = match (state, err) {
@@ -105,18 +108,22 @@ impl Engine {
             if matches!(e.class, ErrorClass::Auth | ErrorClass::Flood) {
                 self.stop(run, &e);
             }
-            if !e.is_retryable() || attempt >= max {
-                run.events
-                    .event(Event::failed(job.id, job.display.clone(), &e));
-                return Err(e);
+            match tries.after(e, true) {
+                Next::Retry(delay, e) => {
+                    run.events.event(Event::Retrying {
+                        id: job.id,
+                        name: job.display.clone(),
+                        attempt,
+                        reason: e.message.clone(),
+                    });
+                    tries.sleep(delay).await;
+                }
+                Next::Stop(e) => {
+                    run.events
+                        .event(Event::failed(job.id, job.display.clone(), &e));
+                    return Err(e);
+                }
             }
-            run.events.event(Event::Retrying {
-                id: job.id,
-                name: job.display.clone(),
-                attempt,
-                reason: e.message.clone(),
-            });
-            self.backoff(attempt).await;
         }
     }
 

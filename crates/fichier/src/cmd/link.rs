@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use fichier_api::{RemotePath, WalkKind, WalkOptions};
 use fichier_queue::CrawlJob;
 use serde::Serialize;
 
@@ -106,20 +107,27 @@ async fn folder_jobs(ctx: &mut Context, raw: &str) -> anyhow::Result<(String, Ve
                 _ if path.is_empty() => "root".to_owned(),
                 _ => ctx.listing(id).await?.name.clone(),
             };
+            // The tree's walk, pre-order in the service's order: each folder's files, then its
+            // sub-folders; the package is the folder's path from `top`.
+            let walk = ctx
+                .tree()
+                .await?
+                .walk(
+                    id,
+                    &RemotePath::from_names([top.clone()]),
+                    &WalkOptions::new(),
+                )
+                .await?;
             let mut jobs = Vec::new();
-            let mut stack = vec![(id, top.clone())];
-            while let Some((folder, package)) = stack.pop() {
-                let listing = ctx.listing(folder).await?;
-                for e in &listing.items {
+            for e in walk.entries {
+                if let WalkKind::File(f) = e.kind {
+                    let package = e.path.parent().unwrap_or_default().components().join("/");
                     jobs.push(CrawlJob {
-                        text: e.link.to_string(),
-                        package_name: Some(package.clone()),
-                        filename: Some(e.filename.clone()),
+                        text: f.link.to_string(),
+                        package_name: Some(package),
+                        filename: Some(f.filename),
                         ..CrawlJob::default()
                     });
-                }
-                for sub in listing.sub_folders.iter().rev() {
-                    stack.push((sub.id, format!("{package}/{}", sub.name)));
                 }
             }
             if jobs.is_empty() {

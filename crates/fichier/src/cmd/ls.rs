@@ -1,7 +1,10 @@
-//! `fichier ls [PATH] [-R] [-l]`: list a folder (one `folder/ls` call with files per folder,
-//! so a recursive listing of D folders costs D calls plus the path lookup).
+//! `fichier ls [PATH] [-R] [-l]`: list a folder through the tree's walk (one `folder/ls` call
+//! with files per folder, so a recursive listing of D folders costs D calls plus the path
+//! lookup), each folder's entries sorted by name.
 
-use fichier_api::{FileEntry, FolderId, SubFolder};
+use std::collections::HashMap;
+
+use fichier_api::{FileEntry, FolderId, RemotePath, SubFolder, WalkKind, WalkOptions};
 use serde::Serialize;
 
 use super::{date_human, date_json};
@@ -196,39 +199,50 @@ pub async fn run(ctx: &mut Context, args: LsArgs) -> anyhow::Result<Exit> {
         }
     };
 
+    // The tree's walk, sorted by name (the service lists in its own order; duplicates end
+    // up adjacent), pre-order: folders come in the order their listings are printed.
+    let opts = WalkOptions::new()
+        .sorted(true)
+        .max_depth((!args.recursive).then_some(0));
+    let walk = ctx
+        .tree()
+        .await?
+        .walk(root_id, &RemotePath::from_names(root_path.clone()), &opts)
+        .await?;
+    let mut order = vec![(root_id, root_path.clone())];
+    let mut contents: HashMap<FolderId, (Vec<SubFolder>, Vec<FileEntry>)> = HashMap::new();
+    for e in walk.entries {
+        let here = contents.entry(e.parent).or_default();
+        match e.kind {
+            WalkKind::Folder(f) => {
+                if args.recursive {
+                    order.push((f.id, e.path.components()));
+                }
+                here.0.push(f);
+            }
+            WalkKind::File(f) => here.1.push(f),
+            _ => {}
+        }
+    }
     let mut entries = Vec::new();
-    // Depth-first, pre-order, sub-folders before files, in the service's order.
-    let mut stack: Vec<(FolderId, Vec<String>)> = vec![(root_id, root_path.clone())];
-    let mut first = true;
-    while let Some((id, path)) = stack.pop() {
-        let listing = ctx.listing(id).await?;
-        // Sorted by name (the service lists in its own order); duplicates end up adjacent.
-        let mut sub_folders = listing.sub_folders.clone();
-        sub_folders.sort_by(|a, b| a.name.cmp(&b.name));
-        let mut files = listing.items.clone();
-        files.sort_by(|a, b| a.filename.cmp(&b.filename));
+    for (i, (id, path)) in order.iter().enumerate() {
+        let (sub_folders, files) = contents.remove(id).unwrap_or_default();
         if ctx.printer.json_mode() {
             for f in &sub_folders {
-                entries.push(folder_json(&child(&path, &f.name), f));
+                entries.push(folder_json(&child(path, &f.name), f));
             }
             for f in &files {
-                entries.push(file_json(Some(&child(&path, &f.filename)), f));
+                entries.push(file_json(Some(&child(path, &f.filename)), f));
             }
         } else {
             if args.recursive {
-                if !first {
+                if i > 0 {
                     ctx.printer.line("");
                 }
-                ctx.printer.heading(&format!("{}:", display_path(&path)));
+                ctx.printer.heading(&format!("{}:", display_path(path)));
             }
             let r = rows(ctx, args.long, &sub_folders, &files);
             print_rows(ctx, args.long, &r);
-        }
-        first = false;
-        if args.recursive {
-            for f in sub_folders.iter().rev() {
-                stack.push((f.id, child(&path, &f.name)));
-            }
         }
     }
     if ctx.printer.json_mode() {

@@ -2,7 +2,9 @@
 //! Asks for confirmation on a terminal unless --force. Files go in batches of `file/rm`,
 //! then folders deepest first (the service refuses to delete a non-empty folder).
 
-use fichier_api::{FileLink, FileRmRequest, FolderId};
+use fichier_api::{
+    FileLink, FileRmRequest, FolderId, RemotePath, WalkKind, WalkOptions, WalkOrder,
+};
 use serde::Serialize;
 
 use super::Batch;
@@ -36,32 +38,31 @@ struct Plan {
     folders: Vec<(FolderId, Vec<String>)>,
 }
 
-/// Adds a folder and everything below it to the plan.
+/// Adds a folder and everything below it to the plan: the tree's walk in post-order, so
+/// every folder comes after what is inside it; a folder that cannot be listed stops the plan
+/// (nothing unseen is deleted).
 async fn plan_folder(
     ctx: &mut Context,
     id: FolderId,
     path: Vec<String>,
     plan: &mut Plan,
 ) -> anyhow::Result<()> {
-    let mut stack = vec![(id, path)];
-    let mut order = Vec::new();
-    while let Some((id, path)) = stack.pop() {
-        let listing = ctx.listing(id).await?;
-        for f in &listing.items {
-            let mut p = path.clone();
-            p.push(f.filename.clone());
-            plan.files.push((f.link.clone(), display_path(&p)));
+    let opts = WalkOptions::new().order(WalkOrder::Post);
+    let walk = ctx
+        .tree()
+        .await?
+        .walk(id, &RemotePath::from_names(path.clone()), &opts)
+        .await?;
+    for e in walk.entries {
+        match e.kind {
+            WalkKind::File(f) => plan
+                .files
+                .push((f.link, display_path(&e.path.components()))),
+            WalkKind::Folder(f) => plan.folders.push((f.id, e.path.components())),
+            _ => {}
         }
-        for f in &listing.sub_folders {
-            let mut p = path.clone();
-            p.push(f.name.clone());
-            stack.push((f.id, p));
-        }
-        order.push((id, path));
     }
-    // Pre-order reversed = every child before its parent.
-    order.reverse();
-    plan.folders.extend(order);
+    plan.folders.push((id, path));
     Ok(())
 }
 

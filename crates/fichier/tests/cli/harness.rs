@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use fichier_api::{ApiKey, Client, FileLink, FolderId, NoProgress, PacerConfig, UploadRequest};
+use fichier_api::{
+    ApiKey, Client, FileLink, FolderId, NoProgress, NodeAnswer, NodeFields, NodeFile, PacerConfig,
+};
 use fichier_testkit::{Config, TestEmu};
 
 /// The binary under test.
@@ -296,15 +298,31 @@ impl Env {
             .join(format!("{}-{name}", rand_suffix()));
         std::fs::create_dir_all(local.parent().unwrap()).unwrap();
         std::fs::write(&local, bytes).unwrap();
-        let mut req = UploadRequest::new(&local, folder);
-        req.name = Some(name.to_owned());
+        let file = NodeFile {
+            path: local.clone(),
+            name: name.to_owned(),
+            len: bytes.len() as u64,
+        };
         let client = self.client();
-        let up = self
+        let sent = self
             .rt
-            .block_on(client.upload_file(&req, Arc::new(NoProgress)))
+            .block_on(client.upload_to_node(
+                &NodeFields::new(folder),
+                &[file],
+                Arc::new(NoProgress),
+            ))
             .expect("seed upload");
         let _ = std::fs::remove_file(&local);
-        up.link
+        let NodeAnswer::Report(report) = sent.answer else {
+            panic!("seed upload of {name}: {:?}", sent.answer);
+        };
+        let stored = report
+            .links
+            .iter()
+            .find(|l| l.filename == name)
+            .expect("the report lists the seeded file");
+        assert_eq!(stored.size, bytes.len() as u64, "seeded size");
+        stored.download.clone()
     }
 
     /// The id of a folder, by path, through the CLI.
