@@ -288,7 +288,7 @@ impl Resolver<'_> {
         if !self.opts.recursive {
             return Err(
                 TransferError::new(ErrorClass::Permanent, "this is a folder")
-                    .hint("add -r to download the folder and everything inside it"),
+                    .problem(crate::error::Problem::RemoteFolder),
             );
         }
         let mut stack = vec![(folder, dir, shown.trim_end_matches('/').to_owned())];
