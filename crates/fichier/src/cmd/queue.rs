@@ -336,7 +336,7 @@ async fn expand(ctx: &mut Context, r: &Request, learn: &mut Learn) -> anyhow::Re
         if fichier_queue::is_folder_link(&canon) {
             let client = ctx.client().await?;
             let files = fichier_queue::intake::shared_folder_items(
-                &client,
+                client,
                 &canon,
                 pass.as_ref(),
                 &new_item(r, canon.clone()),
