@@ -70,18 +70,16 @@ impl MaxDelete {
         let t = text.trim();
         if let Some(p) = t.strip_suffix('%') {
             let v: f64 = p.trim().parse().map_err(|_| {
-                format!("--max-delete {t:?}: expected a number of files (50) or a percentage (10%)")
+                format!("{t:?}: expected a number of files (50) or a percentage (10%)")
             })?;
             if !(0.0..=100.0).contains(&v) || v.is_nan() {
-                return Err(format!(
-                    "--max-delete {t:?}: a percentage must be between 0% and 100%"
-                ));
+                return Err(format!("{t:?}: a percentage must be between 0% and 100%"));
             }
             return Ok(MaxDelete::Percent(v));
         }
-        t.parse().map(MaxDelete::Count).map_err(|_| {
-            format!("--max-delete {t:?}: expected a number of files (50) or a percentage (10%)")
-        })
+        t.parse()
+            .map(MaxDelete::Count)
+            .map_err(|_| format!("{t:?}: expected a number of files (50) or a percentage (10%)"))
     }
 
     fn limit(self, remote_files: u64) -> u64 {
@@ -167,15 +165,15 @@ impl Plan {
 pub enum PlanError {
     /// The source has no file while the destination has some.
     #[error(
-        "the source is empty but the destination holds {remote_files} files; refusing to retire them all (is the source disk mounted? use --allow-empty-source if this is intended)"
+        "the source is empty but the destination holds {remote_files} files; refusing to retire them all"
     )]
     EmptySource {
         /// Files in the destination's live tree.
         remote_files: u64,
     },
-    /// More removals than `--max-delete` allows.
+    /// More removals than the removal limit ([`Safety::max_delete`]) allows.
     #[error(
-        "{removals} files were removed from the source, more than --max-delete {limit} allows ({allowed} of {remote_files}); nothing was changed (check the source, or raise --max-delete)"
+        "{removals} files were removed from the source, more than the removal limit {limit} allows ({allowed} of {remote_files}); nothing was changed"
     )]
     TooManyRemovals {
         /// Removals the plan holds.
@@ -404,7 +402,7 @@ mod tests {
             ),
             "{err:?}"
         );
-        assert!(err.to_string().contains("raise --max-delete"));
+        assert!(err.to_string().contains("more than the removal limit"));
         let half = Safety {
             max_delete: Some(MaxDelete::Percent(50.0)),
             ..Default::default()

@@ -183,7 +183,7 @@ impl KeepWithin {
     pub fn parse(text: &str) -> Result<Self, String> {
         let t = text.trim();
         if t.is_empty() {
-            return Err("empty --keep-within: give a span such as 30d, 8w, 6m or 1y".into());
+            return Err("\"\": an empty span; give one such as 30d, 8w, 6m or 1y".into());
         }
         let mut span = Span::new();
         let mut digits = String::new();
@@ -192,9 +192,9 @@ impl KeepWithin {
                 digits.push(c);
                 continue;
             }
-            let n: i64 = digits.parse().map_err(|_| {
-                format!("--keep-within {t:?}: a number must come before '{c}' (e.g. 30d)")
-            })?;
+            let n: i64 = digits
+                .parse()
+                .map_err(|_| format!("{t:?}: a number must come before '{c}' (e.g. 30d)"))?;
             digits.clear();
             let added = match c {
                 'h' => span.try_hours(span.get_hours() as i64 + n),
@@ -204,15 +204,15 @@ impl KeepWithin {
                 'y' => span.try_years(span.get_years() as i64 + n),
                 _ => {
                     return Err(format!(
-                        "--keep-within {t:?}: unknown unit '{c}'; use h (hours), d (days), w (weeks), m (months) or y (years)"
+                        "{t:?}: unknown unit '{c}'; use h (hours), d (days), w (weeks), m (months) or y (years)"
                     ));
                 }
             };
-            span = added.map_err(|_| format!("--keep-within {t:?}: the span is too large"))?;
+            span = added.map_err(|_| format!("{t:?}: the span is too large"))?;
         }
         if !digits.is_empty() {
             return Err(format!(
-                "--keep-within {t:?}: the number {digits} has no unit; write {digits}d for days"
+                "{t:?}: the number {digits} has no unit; write {digits}d for days"
             ));
         }
         Ok(KeepWithin(span, t.to_string()))

@@ -1096,7 +1096,10 @@ mod tests {
         let mut j = job(src.path(), state.path());
         j.safety.max_delete = Some(MaxDelete::Percent(50.0));
         let err = run_backup(&j, &mut remote, at(1)).await.unwrap_err();
-        assert!(err.to_string().contains("--max-delete"), "{err}");
+        assert!(
+            matches!(err, RunError::Refused(PlanError::TooManyRemovals { .. })),
+            "{err}"
+        );
         assert_eq!(remote.paths(), before);
 
         let _held = ProfileLock::acquire(&state.path().join("locks"), "p").unwrap();

@@ -71,7 +71,7 @@ pub struct Skipped {
 /// Why an entry was left out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SkipReason {
-    /// A symlink, and `--follow-symlinks` was not given.
+    /// A symlink, and following symlinks was not asked for.
     SymlinkNotFollowed,
     /// Following symlinks led back to a directory already being walked.
     SymlinkLoop,
@@ -89,9 +89,7 @@ pub enum SkipReason {
 impl std::fmt::Display for SkipReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            SkipReason::SymlinkNotFollowed => {
-                f.write_str("symlink not followed (use --follow-symlinks)")
-            }
+            SkipReason::SymlinkNotFollowed => f.write_str("symlink not followed"),
             SkipReason::SymlinkLoop => {
                 f.write_str("symlink loop: leads back to a directory already walked")
             }

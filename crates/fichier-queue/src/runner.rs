@@ -980,6 +980,7 @@ impl Runner {
                     dest.display()
                 ),
             )
+            .problem(fichier_transfer::Problem::PartBusy { path: dest.clone() })
         })?;
         if !inner
             .store

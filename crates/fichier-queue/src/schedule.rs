@@ -7,7 +7,7 @@ use std::time::Duration;
 use fichier_api::{ErrorKind, Offer};
 
 use crate::store::{Item, State};
-use fichier_transfer::{ErrorClass, TransferError};
+use fichier_transfer::{ErrorClass, Problem, TransferError};
 
 /// Files downloaded at once by default on Premium and GOLD.
 pub const DEFAULT_FILES: usize = 3;
@@ -213,9 +213,7 @@ pub fn verdict(e: &TransferError, failures: u32, rules: &RetryRules) -> Verdict 
         Some(ErrorKind::BadKey | ErrorKind::NotAuthenticated) => {
             return Verdict::PauseQueue {
                 kind: PauseKind::Auth,
-                reason: format!(
-                    "the API key was refused ({msg}); log in again with `fichier auth login`"
-                ),
+                reason: format!("the API key was refused ({msg})"),
                 wait: rules.refusal_pause,
             };
         }
@@ -240,7 +238,7 @@ pub fn verdict(e: &TransferError, failures: u32, rules: &RetryRules) -> Verdict 
             reason: format!("{msg}; free some space: the queue resumes from the .part files"),
             wait: rules.refusal_pause,
         },
-        ErrorClass::Local if msg.contains("another process is downloading into") => {
+        _ if matches!(e.problem, Some(Problem::PartBusy { .. })) => {
             // Never two writers: the other one finishes (or dies and frees the lock).
             Verdict::Retry {
                 reason: msg,
@@ -256,10 +254,7 @@ pub fn verdict(e: &TransferError, failures: u32, rules: &RetryRules) -> Verdict 
             retryable: true,
         },
         _ => Verdict::Failed {
-            reason: match &e.hint {
-                Some(h) => format!("{msg}; {h}"),
-                None => msg,
-            },
+            reason: msg,
             retryable: false,
         },
     }

@@ -288,7 +288,7 @@ pub enum QueueError {
         source: std::io::Error,
     },
     /// No item has this id (removed, cleared, or never there).
-    #[error("no queue item {0} (see `fichier queue ls`)")]
+    #[error("no queue item {0}")]
     UnknownItem(ItemId),
     /// Something given to the queue makes no sense (an empty source, a relative directory).
     #[error("{0}")]

@@ -292,7 +292,7 @@ impl Resolver<'_> {
         if !self.opts.recursive {
             return Err(
                 TransferError::new(ErrorClass::Permanent, "this is a folder")
-                    .hint("add -r to download the folder and everything inside it"),
+                    .problem(crate::error::Problem::RemoteFolder),
             );
         }
         // The tree's walk, pre-order: each folder's files, then its sub-folders. A folder that

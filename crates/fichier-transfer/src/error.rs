@@ -1,7 +1,9 @@
-//! The per-file error of the engine: a message, a class saying how to handle it, and the API
-//! error's kind when there was one (callers turn kinds into hints; the engine gives hints only
-//! about local files).
+//! The per-file error of the engine: a message saying what happened, a class saying how to
+//! handle it, and the kind of problem with its data (a local [`Problem`], or the API error's
+//! kind). No advice: the caller words what to do from the kinds, since only it knows which
+//! commands and flags exist.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use fichier_api::ErrorKind;
@@ -26,18 +28,79 @@ pub enum ErrorClass {
     Local,
 }
 
-/// Why one file failed: a message, a class and, when it came from the API, its kind. The
-/// engine gives hints only about local files; the caller renders hints for `api_kind` (how
-/// to log in, give a password…). Never contains a key or token URL.
+/// A problem the engine found itself (mostly on the local side), with what a caller needs
+/// to advise about it. API errors are told by [`TransferError::api_kind`] instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Problem {
+    /// The local disk is full; the `.part` file is kept, so a later attempt resumes.
+    DiskFull,
+    /// The destination file exists and differs from the remote file; it was not replaced.
+    DestinationExists {
+        /// The destination file.
+        path: PathBuf,
+    },
+    /// The destination (or its `.part` file) exists and is not a regular file.
+    NotAFile {
+        /// The path in the way.
+        path: PathBuf,
+    },
+    /// The `.part` file is a symbolic link; nothing is written through it.
+    PartIsSymlink {
+        /// The `.part` path.
+        path: PathBuf,
+    },
+    /// Another process holds the `.part` file's lock (it downloads into it).
+    PartBusy {
+        /// The `.part` path.
+        path: PathBuf,
+    },
+    /// The `.part` file holds bytes the engine cannot tie to this download; left untouched.
+    PartForeign {
+        /// The `.part` path.
+        path: PathBuf,
+        /// True when a resume state exists (and names another file or size).
+        has_state: bool,
+    },
+    /// A remote folder was given where a file was expected, without recursion.
+    RemoteFolder,
+    /// A local directory was given where a file was expected, without recursion.
+    LocalDirectory {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// A local file name that 1fichier cannot store.
+    BadName {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The local file changed while it was read for upload.
+    Changed {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A stored copy did not match the local file and could not be removed.
+    BadCopyKept {
+        /// The links of the copies left behind.
+        links: Vec<String>,
+    },
+    /// The upload failed and the destination folder could not be checked for a stored copy
+    /// (not retried, so that no duplicate is left).
+    Unchecked,
+}
+
+/// Why one file failed: a message, a class and the kind of problem (a [`Problem`] found by
+/// the engine, or the API error's kind). Never contains a key, a token URL or advice.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[error("{message}")]
 pub struct TransferError {
     /// What went wrong.
     pub message: String,
-    /// What to do about it (local problems only).
-    pub hint: Option<String>,
     /// How to handle it.
     pub class: ErrorClass,
+    /// The problem the engine found, when it found one itself.
+    #[serde(skip)]
+    pub problem: Option<Problem>,
     /// The library's kind of the underlying API error, if any.
     #[serde(skip)]
     pub api_kind: Option<ErrorKind>,
@@ -51,22 +114,22 @@ impl TransferError {
     pub fn new(class: ErrorClass, message: impl Into<String>) -> Self {
         TransferError {
             message: message.into(),
-            hint: None,
             class,
+            problem: None,
             api_kind: None,
             retry_after: None,
         }
     }
-    /// Adds a hint.
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
+    /// Says which problem this is.
+    pub fn problem(mut self, problem: Problem) -> Self {
+        self.problem = Some(problem);
         self
     }
     /// A local I/O error about `what`; a full disk gets its own class.
     pub fn io(what: &str, e: &std::io::Error) -> Self {
         if is_disk_full(e) {
             return TransferError::new(ErrorClass::DiskFull, format!("{what}: the disk is full"))
-                .hint("free some space and run the same command again: it resumes from the .part file");
+                .problem(Problem::DiskFull);
         }
         TransferError::new(ErrorClass::Local, format!("{what}: {e}"))
     }
@@ -114,8 +177,8 @@ impl From<fichier_api::Error> for TransferError {
         };
         TransferError {
             message: e.to_string(),
-            hint: None,
             class,
+            problem: None,
             api_kind: Some(kind),
             retry_after: matches!(class, ErrorClass::Flood)
                 .then(|| e.retry_after())

@@ -90,11 +90,11 @@ pub enum Event {
         name: String,
         /// What went wrong.
         error: String,
-        /// What to do about it.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        hint: Option<String>,
         /// How to handle it.
         class: crate::error::ErrorClass,
+        /// The problem the engine found, when it found one itself (for the caller's advice).
+        #[serde(skip)]
+        problem: Option<crate::error::Problem>,
         /// The API error's kind, when it came from the API (for the caller's hints).
         #[serde(skip)]
         api_kind: Option<fichier_api::ErrorKind>,
@@ -117,8 +117,8 @@ impl Event {
             id,
             name: name.into(),
             error: e.message.clone(),
-            hint: e.hint.clone(),
             class: e.class,
+            problem: e.problem.clone(),
             api_kind: e.api_kind,
             retry_after: e.retry_after,
         }

@@ -15,7 +15,7 @@ use fichier_api::{
 use tokio::time::Instant;
 
 use crate::engine::Engine;
-use crate::error::{ErrorClass, TransferError};
+use crate::error::{ErrorClass, Problem, TransferError};
 use crate::events::{Event, EventSink, FileId};
 use crate::hashing::{FrontierHasher, hash_local_file};
 use crate::names;
@@ -301,7 +301,9 @@ impl Engine {
                 ErrorClass::Local,
                 format!("{dest} exists and is not a regular file"),
             )
-            .hint("move it away or choose another output dir with -o"));
+            .problem(Problem::NotAFile {
+                path: job.dest.clone(),
+            }));
         }
         if meta.len() == job.size {
             match (&job.checksum, opts.verify) {
@@ -327,7 +329,9 @@ impl Engine {
             ErrorClass::Local,
             format!("{dest} already exists and differs from the remote file"),
         )
-        .hint("add --overwrite to replace it, or choose another output dir with -o"))
+        .problem(Problem::DestinationExists {
+            path: job.dest.clone(),
+        }))
     }
 
     async fn fetch_once(
@@ -734,14 +738,18 @@ pub(crate) fn prepare(
                 ErrorClass::Local,
                 format!("{shown} is a symbolic link; refusing to write through it"),
             )
-            .hint("remove the link, or download into another directory with -o"));
+            .problem(Problem::PartIsSymlink {
+                path: part.to_path_buf(),
+            }));
         }
         Ok(m) if !m.is_file() => {
             return Err(TransferError::new(
                 ErrorClass::Local,
                 format!("{shown} exists and is not a regular file"),
             )
-            .hint("move it away, or download into another directory with -o"));
+            .problem(Problem::NotAFile {
+                path: part.to_path_buf(),
+            }));
         }
         Ok(_) => true,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
@@ -761,6 +769,9 @@ pub(crate) fn prepare(
                 ErrorClass::Local,
                 format!("{shown} is a symbolic link; refusing to write through it"),
             )
+            .problem(Problem::PartIsSymlink {
+                path: part.to_path_buf(),
+            })
         } else {
             io(e)
         }
@@ -772,7 +783,9 @@ pub(crate) fn prepare(
                 ErrorClass::Local,
                 format!("another process is downloading into {shown}"),
             )
-            .hint("wait for it to finish (then run the command again), or download into another directory with -o"));
+            .problem(Problem::PartBusy {
+                path: part.to_path_buf(),
+            }));
         }
         Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
     }
@@ -802,14 +815,20 @@ pub(crate) fn prepare(
                     "{shown} holds the bytes of another download (its resume state names another file or size); it was left untouched"
                 ),
             )
-            .hint("move or delete it (and its .part.state), then run the command again")),
+            .problem(Problem::PartForeign {
+                path: part.to_path_buf(),
+                has_state: true,
+            })),
             None => Err(TransferError::new(
                 ErrorClass::Local,
                 format!(
                     "{shown} exists but has no resume state saying which file its bytes belong to; it was left untouched"
                 ),
             )
-            .hint("move or delete it, then run the command again")),
+            .problem(Problem::PartForeign {
+                path: part.to_path_buf(),
+                has_state: false,
+            })),
         };
     }
     // A new (or empty) .part: nothing to lose.

@@ -52,7 +52,7 @@ mod upload;
 
 pub use download::{DownloadInput, DownloadOptions, input_lines, is_inside};
 pub use engine::{Engine, EngineConfig};
-pub use error::{ErrorClass, TransferError};
+pub use error::{ErrorClass, Problem, TransferError};
 pub use events::{Event, EventSink, FileId, NoEvents, RecordEvents, Tee};
 pub use fetch::{FetchOpts, Fetched, FileJob, MAX_SEGMENTS, part_path};
 pub use limits::{ConnectionCap, RateLimiter, parse_rate};

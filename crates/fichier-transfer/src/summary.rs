@@ -11,11 +11,11 @@ pub struct FailedFile {
     pub name: String,
     /// What went wrong.
     pub error: String,
-    /// What to do about it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
     /// Error class.
     pub class: ErrorClass,
+    /// The problem the engine found, when it found one itself (for the caller's advice).
+    #[serde(skip)]
+    pub problem: Option<crate::error::Problem>,
     /// The API error's kind, when it came from the API (for the caller's hints).
     #[serde(skip)]
     pub api_kind: Option<fichier_api::ErrorKind>,
@@ -57,8 +57,8 @@ impl Summary {
         self.failures.push(FailedFile {
             name: name.to_owned(),
             error: e.message.clone(),
-            hint: e.hint.clone(),
             class: e.class,
+            problem: e.problem.clone(),
             api_kind: e.api_kind,
         });
     }

@@ -302,7 +302,10 @@ async fn per_file_problems_do_not_stop_the_batch() {
     )
     .await;
     assert_eq!(s.failed, 1);
-    assert!(s.failures[0].hint.as_deref().unwrap().contains("-r"));
+    assert_eq!(
+        s.failures[0].problem,
+        Some(fichier_transfer::Problem::LocalDirectory { path: dir.clone() })
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

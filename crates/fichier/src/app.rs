@@ -5,7 +5,7 @@ use std::io::IsTerminal as _;
 use crate::cli::{Cli, Command};
 use crate::context::Context;
 use crate::error::{Exit, render};
-use crate::printer::Printer;
+use crate::printer::{Printer, Tag, tagged};
 use crate::settings::Settings;
 
 /// Runs the command and returns the exit code; every error is rendered here.
@@ -35,7 +35,11 @@ pub fn run(cli: Cli) -> Exit {
     {
         Ok(rt) => rt,
         Err(e) => {
-            printer.error_text(&format!("error: cannot start the async runtime: {e}\n"));
+            printer.error_text(&crate::printer::tagged(
+                crate::printer::Tag::Error,
+                &format!("cannot start the async runtime: {e}"),
+                printer.settings().color_stderr,
+            ));
             return Exit::Fatal;
         }
     };
@@ -90,12 +94,11 @@ where
         mut writer: tracing_subscriber::fmt::format::Writer<'_>,
         event: &tracing::Event<'_>,
     ) -> std::fmt::Result {
-        let tag = match *event.metadata().level() {
-            tracing::Level::ERROR => "error",
-            tracing::Level::WARN => "warning",
-            tracing::Level::INFO => "info",
-            tracing::Level::DEBUG => "debug",
-            tracing::Level::TRACE => "trace",
+        let level = *event.metadata().level();
+        let tag = match level {
+            tracing::Level::ERROR => Some(Tag::Error),
+            tracing::Level::WARN => Some(Tag::Warning),
+            _ => None,
         };
         // Fields are formatted plain, then escaped and key-masked: log events quote server
         // messages and names.
@@ -104,6 +107,19 @@ where
             tracing_subscriber::fmt::format::Writer::new(&mut fields),
             event,
         )?;
-        writeln!(writer, "{tag}: {}", crate::printer::sanitize(&fields))
+        match tag {
+            // Warnings and errors look like the commands' own (one renderer for the tags).
+            Some(tag) => write!(
+                writer,
+                "{}",
+                tagged(tag, &fields, writer.has_ansi_escapes())
+            ),
+            None => writeln!(
+                writer,
+                "{}: {}",
+                level.as_str().to_ascii_lowercase(),
+                crate::printer::sanitize(&fields)
+            ),
+        }
     }
 }

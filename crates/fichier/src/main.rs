@@ -60,10 +60,14 @@ fn parse_args() -> Result<cli::Cli, i32> {
         out.push('\n');
     }
     if key_in_argv {
-        out.push_str(&format!(
-            "hint: an argument looks like an API key; never pass the key on the command line \
-             (shell history, `ps`): {}\n",
-            settings::WHERE_KEYS_BELONG
+        out.push_str(&printer::tagged(
+            printer::Tag::Hint,
+            &format!(
+                "an argument looks like an API key; never pass the key on the command line \
+                 (shell history, `ps`): {}",
+                settings::WHERE_KEYS_BELONG
+            ),
+            false,
         ));
     }
     printer::write_stderr(&out);

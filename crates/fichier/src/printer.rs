@@ -184,12 +184,56 @@ pub fn human_size(bytes: u64) -> String {
     bytesize::ByteSize::b(bytes).display().iec().to_string()
 }
 
+// The only place terminal colours are spelled: the styles of data and the tags of stderr lines.
+const RESET: &str = "\x1b[0m";
+
 fn style_code(style: Style) -> &'static str {
     match style {
         Style::Plain => "",
         Style::Folder => "\x1b[1;34m",
         Style::Dim => "\x1b[2m",
         Style::Bold => "\x1b[1m",
+    }
+}
+
+/// The tag that opens a line of the CLI's diagnostics on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tag {
+    /// `error:`, what went wrong.
+    Error,
+    /// `hint:`, what to do about it.
+    Hint,
+    /// `warning:`, something to know that did not stop the command.
+    Warning,
+}
+
+impl Tag {
+    fn word(self) -> &'static str {
+        match self {
+            Tag::Error => "error:",
+            Tag::Hint => "hint:",
+            Tag::Warning => "warning:",
+        }
+    }
+
+    fn color(self) -> &'static str {
+        match self {
+            Tag::Error => "\x1b[1;31m",
+            Tag::Hint => "\x1b[1;36m",
+            Tag::Warning => "\x1b[1;33m",
+        }
+    }
+}
+
+/// One diagnostic line: the tag (coloured when `color`), then `text` sanitized (control
+/// characters escaped, key-shaped tokens masked), ending with a newline. Every `error:`,
+/// `hint:` and `warning:` line fichier prints is made here, so none can carry a terminal
+/// escape from a server message or a remote name.
+pub fn tagged(tag: Tag, text: &str, color: bool) -> String {
+    if color {
+        format!("{}{}{RESET} {}\n", tag.color(), tag.word(), sanitize(text))
+    } else {
+        format!("{} {}\n", tag.word(), sanitize(text))
     }
 }
 
@@ -252,7 +296,7 @@ impl Printer {
         if !self.out.color_stdout || style == Style::Plain {
             text.into_owned()
         } else {
-            format!("{}{text}\x1b[0m", style_code(style))
+            format!("{}{text}{RESET}", style_code(style))
         }
     }
 
@@ -296,7 +340,7 @@ impl Printer {
                 if !self.out.color_stdout || *style == Style::Plain {
                     line.push_str(text);
                 } else {
-                    line.push_str(&format!("{}{text}\x1b[0m", style_code(*style)));
+                    line.push_str(&format!("{}{text}{RESET}", style_code(*style)));
                 }
                 if aligns[i] == Align::Left && !last {
                     line.push_str(&" ".repeat(pad));
@@ -336,13 +380,8 @@ impl Printer {
         if self.out.quiet {
             return;
         }
-        let tag = if self.out.color_stderr {
-            "\x1b[1;33mwarning:\x1b[0m"
-        } else {
-            "warning:"
-        };
         let mut err = io::stderr().lock();
-        handle(writeln!(err, "{tag} {}", sanitize(text)));
+        handle(err.write_all(tagged(Tag::Warning, text, self.out.color_stderr).as_bytes()));
     }
 
     /// Detail shown with `-v`.

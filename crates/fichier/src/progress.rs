@@ -12,16 +12,8 @@ use std::time::{Duration, Instant};
 use fichier_transfer::{Event, EventSink, FileId, Summary};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::printer::{Printer, human_size, sanitize};
-
-/// The last NDJSON line of `upload`, `download` and `queue run`: the engine's [`Summary`]
-/// tagged `"event": "summary"`, like the event lines before it.
-#[derive(Debug, serde::Serialize)]
-struct SummaryEvent<'a> {
-    event: &'static str,
-    #[serde(flatten)]
-    summary: &'a Summary,
-}
+use crate::error::{Via, error_block, transfer_hint};
+use crate::printer::{Printer, Tag, human_size, sanitize, tagged};
 
 /// The bars currently drawn, if any: the log writer prints above them instead of through them.
 fn active_bars() -> &'static Mutex<Option<MultiProgress>> {
@@ -103,13 +95,25 @@ pub enum Verb {
     Download,
     /// `fichier backup`: bars and phases only; the run prints its own summary.
     Backup,
+    /// The download queue (`queue run`, `daemon`).
+    Queue,
 }
 
 impl Verb {
     fn past(self) -> &'static str {
         match self {
             Verb::Upload | Verb::Backup => "uploaded",
-            Verb::Download => "downloaded",
+            Verb::Download | Verb::Queue => "downloaded",
+        }
+    }
+
+    /// Whose advice a failure gets (the queue has other means than `download`'s flags).
+    fn via(self) -> Via {
+        match self {
+            Verb::Upload => Via::Upload,
+            Verb::Download => Via::Download,
+            Verb::Backup => Via::Backup,
+            Verb::Queue => Via::Queue,
         }
     }
 }
@@ -290,10 +294,23 @@ impl Reporter {
         self.close();
         match self.mode {
             Mode::Json => {
-                self.json_line(&SummaryEvent {
-                    event: "summary",
-                    summary,
-                });
+                let mut v = serde_json::to_value(summary).unwrap_or_default();
+                let via = self.verb.via();
+                if let Some(failures) = v.get_mut("failures").and_then(|f| f.as_array_mut()) {
+                    for (json, f) in failures.iter_mut().zip(&summary.failures) {
+                        let hint = transfer_hint(f.problem.as_ref(), f.api_kind, None, via);
+                        with_hint(json, hint);
+                    }
+                }
+                if let (Some(json), Some(stop)) = (v.get_mut("stopped"), &summary.stopped) {
+                    let hint =
+                        transfer_hint(stop.problem.as_ref(), stop.api_kind, stop.retry_after, via);
+                    with_hint(json, hint);
+                }
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("event".into(), "summary".into());
+                }
+                self.json_line(&v);
             }
             Mode::Quiet => {}
             Mode::Bars | Mode::Lines => {
@@ -324,21 +341,33 @@ impl Reporter {
     }
 
     fn error(&self, name: &str, error: &str, hint: Option<&str>) {
+        let message = if error.contains(name) {
+            error.to_owned()
+        } else {
+            format!("{name}: {error}")
+        };
         let color = self.printer.settings().color_stderr;
-        let (e, h) = if color {
-            ("\x1b[1;31merror:\x1b[0m", "\x1b[1;36mhint:\x1b[0m")
-        } else {
-            ("error:", "hint:")
-        };
-        let mut text = if error.contains(name) {
-            format!("{e} {}\n", sanitize(error))
-        } else {
-            format!("{e} {}: {}\n", sanitize(name), sanitize(error))
-        };
-        if let Some(hint) = hint {
-            text.push_str(&format!("{h} {}\n", sanitize(hint)));
+        stderr_line(&error_block(&message, hint, color));
+    }
+
+    /// The hint for a failed file, worded for this run's command.
+    fn hint(&self, event: &Event) -> Option<String> {
+        match event {
+            Event::Failed {
+                problem,
+                api_kind,
+                retry_after,
+                ..
+            } => transfer_hint(problem.as_ref(), *api_kind, *retry_after, self.verb.via()),
+            _ => None,
         }
-        stderr_line(&text);
+    }
+}
+
+/// Adds `"hint"` to a failure's JSON object (the engine's events carry kinds, not advice).
+fn with_hint(json: &mut serde_json::Value, hint: Option<String>) {
+    if let (Some(o), Some(h)) = (json.as_object_mut(), hint) {
+        o.insert("hint".into(), h.into());
     }
 }
 
@@ -379,16 +408,20 @@ impl EventSink for Reporter {
                 ));
             }
         }
+        let hint = self.hint(&event);
         match self.mode {
             Mode::Json => {
-                self.json_line(&event);
+                if hint.is_some() {
+                    let mut json = serde_json::to_value(&event).unwrap_or_default();
+                    with_hint(&mut json, hint);
+                    self.json_line(&json);
+                } else {
+                    self.json_line(&event);
+                }
                 return;
             }
             Mode::Quiet => {
-                if let Event::Failed {
-                    name, error, hint, ..
-                } = &event
-                {
+                if let Event::Failed { name, error, .. } = &event {
                     self.error(name, error, hint.as_deref());
                 }
                 return;
@@ -468,7 +501,7 @@ impl EventSink for Reporter {
                             stderr_line("  (found stored after a failed attempt; not re-sent)");
                         }
                     }
-                    Verb::Download => self.data_line(&path.unwrap_or(name)),
+                    Verb::Download | Verb::Queue => self.data_line(&path.unwrap_or(name)),
                     Verb::Backup => {}
                 }
             }
@@ -477,11 +510,7 @@ impl EventSink for Reporter {
                 stderr_line(&format!("skipped: {}", sanitize(&reason)));
             }
             Event::Failed {
-                id,
-                name,
-                error,
-                hint,
-                ..
+                id, name, error, ..
             } => {
                 self.drop_bar(id);
                 self.error(&name, &error, hint.as_deref());
@@ -508,11 +537,10 @@ impl EventSink for Reporter {
 
 impl Reporter {
     fn printer_warn(&self, text: &str) {
-        let tag = if self.printer.settings().color_stderr {
-            "\x1b[1;33mwarning:\x1b[0m"
-        } else {
-            "warning:"
-        };
-        stderr_line(&format!("{tag} {}", sanitize(text)));
+        stderr_line(&tagged(
+            Tag::Warning,
+            text,
+            self.printer.settings().color_stderr,
+        ));
     }
 }

@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use fichier_api::{Domain, FolderId, Password, RemotePath, same_whirlpool};
 
 use crate::engine::Engine;
-use crate::error::{ErrorClass, TransferError};
+use crate::error::{ErrorClass, Problem, TransferError};
 use crate::events::FileId;
 use crate::hashing::hash_local_file;
 use crate::names::remote_name_problem;
@@ -136,7 +136,9 @@ pub(crate) fn utf8_name(p: &Path) -> Result<String, TransferError> {
                     p.display()
                 ),
             )
-            .hint("rename the file")
+            .problem(Problem::BadName {
+                path: p.to_path_buf(),
+            })
         })
 }
 
@@ -173,7 +175,7 @@ pub(crate) fn walk(sources: &[PathBuf], recursive: bool, follow: bool) -> Plan {
                 plan.bad.push((
                     display.clone(),
                     TransferError::new(ErrorClass::Local, format!("{display} is a directory"))
-                        .hint("add -r to upload it as a folder tree"),
+                        .problem(Problem::LocalDirectory { path: src.clone() }),
                 ));
                 continue;
             }
@@ -261,7 +263,7 @@ pub(crate) fn walk_dir(dir: &Path, rel: Vec<String>, follow: bool, plan: &mut Pl
         if meta.is_dir() {
             if is_link && !follow {
                 plan.notices.push(format!(
-                    "skipped {display}: it is a symbolic link to a directory (add --follow-symlinks to upload what it points to)"
+                    "skipped {display}: it is a symbolic link to a directory, and links to directories are not followed"
                 ));
                 continue;
             }
@@ -437,7 +439,9 @@ impl Engine {
                     f.display
                 ),
             )
-            .hint("rename the file"));
+            .problem(Problem::BadName {
+                path: f.local.clone(),
+            }));
         }
         if let Err(e) = tokio::fs::File::open(&f.local).await {
             return Err(TransferError::io(&format!("cannot read {}", f.display), &e));

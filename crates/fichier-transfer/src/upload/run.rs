@@ -12,7 +12,7 @@ use fichier_api::{
 };
 
 use crate::engine::Engine;
-use crate::error::{ErrorClass, TransferError};
+use crate::error::{ErrorClass, Problem, TransferError};
 use crate::events::{Event, EventSink, FileId};
 use crate::hashing::hash_local_file;
 use crate::upload::plan::{Job, stamp};
@@ -239,8 +239,11 @@ impl Engine {
                     ErrorClass::Local
                 };
                 states.push(JobState::Local(
-                    TransferError::new(class, format!("{}: {msg}", job.display))
-                        .hint("upload it again once it no longer changes"),
+                    TransferError::new(class, format!("{}: {msg}", job.display)).problem(
+                        Problem::Changed {
+                            path: job.local.clone(),
+                        },
+                    ),
                 ));
                 continue;
             }
@@ -313,7 +316,7 @@ impl Engine {
                             "the upload failed and the folder could not be checked ({}); not retrying so no duplicate is left",
                             e.message
                         ),
-                        hint: Some("check the folder with `fichier ls`, then upload again".into()),
+                        problem: Some(Problem::Unchecked),
                         ..e.clone()
                     });
                 }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use fichier_api::{FileLink, FileRmRequest};
 
 use crate::engine::Engine;
-use crate::error::{ErrorClass, TransferError};
+use crate::error::{ErrorClass, Problem, TransferError};
 use crate::events::{Event, EventSink};
 use crate::upload::plan::{Job, UploadOptions};
 
@@ -82,7 +82,9 @@ impl Engine {
                         job.display
                     ),
                 )
-                .hint("upload it again once it no longer changes (or snapshot it first)");
+                .problem(Problem::Changed {
+                    path: job.local.clone(),
+                });
                 if !removed {
                     e.message.push_str(&format!(
                         "; the inconsistent copy {link} could not be removed"
@@ -108,7 +110,9 @@ impl Engine {
                                 links.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(" ")
                             ),
                         )
-                        .hint("remove it with `fichier rm`, then upload again"),
+                        .problem(Problem::BadCopyKept {
+                            links: links.iter().map(|l| l.to_string()).collect(),
+                        }),
                     )
                 }
             }

@@ -5,21 +5,21 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use fichier_api::{ErrorKind, RemotePath};
+use fichier_api::RemotePath;
 use fichier_backup::journal::{Journal, RunRecord};
-use fichier_backup::plan::{MaxDelete, PlanError, Safety};
+use fichier_backup::plan::{MaxDelete, Safety};
 use fichier_backup::remote::EngineRemote;
 use fichier_backup::retention::{KeepWithin, Retention};
-use fichier_backup::run::{BackupJob, RemoteError, RunError, RunSummary, run_backup};
-use fichier_backup::source::SourceFilter;
+use fichier_backup::run::{BackupJob, RemoteError, RunSummary, run_backup};
+use fichier_backup::source::{SkipReason, SourceFilter};
 use fichier_transfer::{EngineConfig, Timetable};
 
 use super::backup_log::{LoggedRemote, Step, StepLog};
 use super::backup_notify::Notify;
-use super::transfer::{engine, flood_hint, hint_for};
+use super::transfer::engine;
 use crate::cli::{BackupAction, BackupCommand, BackupRunArgs, BackupScheduleArgs, ProgressMode};
 use crate::context::Context;
-use crate::error::{Exit, Failure};
+use crate::error::{Exit, Failure, backup_failure, exit_for_kind, remote_failure};
 use crate::printer::human_size;
 use crate::progress::{Mode, Reporter, Verb};
 use crate::settings::BackupProfile;
@@ -154,7 +154,7 @@ fn job(
         .or(p.keep_within.as_ref())
         .map(|w| KeepWithin::parse(w))
         .transpose()
-        .map_err(usage)?;
+        .map_err(|e| usage(format!("--keep-within {e}")))?;
     let retention = Retention {
         daily: a.keep_daily.or(p.keep_daily).unwrap_or(0),
         weekly: a.keep_weekly.or(p.keep_weekly).unwrap_or(0),
@@ -167,7 +167,7 @@ fn job(
         .or(p.max_delete.as_ref())
         .map(|m| MaxDelete::parse(m))
         .transpose()
-        .map_err(usage)?;
+        .map_err(|e| usage(format!("--max-delete {e}")))?;
     let job = BackupJob {
         profile: name,
         source,
@@ -327,40 +327,10 @@ async fn execute(
     *counts = Some((calls, floods));
     let summary = match result {
         Ok(s) => s,
-        Err(RunError::Locked(e)) => {
-            return Err(Failure::locked(e.to_string())
-                .with_hint(
-                    "wait for it to finish; a run killed earlier releases its lock by itself",
-                )
-                .into());
-        }
-        Err(RunError::Source(e)) => {
-            return Err(Failure::refused(e.to_string())
-                .with_hint("check the source path (is the disk mounted?)")
-                .into());
-        }
-        Err(RunError::Refused(e)) => {
-            let hint = match e {
-                PlanError::EmptySource { .. } => {
-                    "if the source really is empty, rerun with --allow-empty-source"
-                }
-                PlanError::TooManyRemovals { .. } => {
-                    "check the source; if the removals are intended, raise --max-delete for this run"
-                }
-                PlanError::UnknownFiles { .. } => {
-                    "back up into an empty folder, keep versions (drop --no-versions), or give \
-                     --delete-unknown if those files may go"
-                }
-            };
-            return Err(Failure::refused(e.to_string()).with_hint(hint).into());
-        }
-        Err(RunError::Remote(e)) if e.stop_run => {
-            return Err(stop_failure("the backup stopped", &e, true));
-        }
-        Err(e) => return Err(Failure::fatal(e.to_string()).into()),
+        Err(e) => return Err(backup_failure(e).into()),
     };
     let exit = if summary.stopped.is_some() {
-        stop_exit(summary.stopped_kind)
+        exit_for_kind(summary.stopped_kind)
     } else if summary.failed.is_empty() {
         Exit::Ok
     } else {
@@ -396,40 +366,10 @@ fn now(ctx: &Context) -> SystemTime {
     }
 }
 
-/// The exit code of a run stopped by the service: by the error kind, never the message.
-fn stop_exit(kind: Option<ErrorKind>) -> Exit {
-    match kind {
-        Some(ErrorKind::FloodLocked | ErrorKind::Paced) => Exit::Flood,
-        Some(ErrorKind::BadKey | ErrorKind::NotAuthenticated | ErrorKind::NotCustomer) => {
-            Exit::Auth
-        }
-        _ => Exit::Partial,
-    }
-}
-
-/// The failure for a backup, restore or verify that the destination refused or stopped:
-/// exit code and hint from the error kind; `resumable` adds that a rerun picks up.
+/// The failure for a backup, restore or verify that the destination refused or stopped
+/// (the table is `error::remote_failure`).
 pub(crate) fn stop_failure(what: &str, e: &RemoteError, resumable: bool) -> anyhow::Error {
-    let message = format!("{what}: {}", e.message);
-    let exit = stop_exit(e.kind);
-    let hint = match exit {
-        Exit::Flood => Some(flood_hint(None)),
-        _ => hint_for(None, e.kind, None),
-    };
-    let hint = match (hint, resumable) {
-        (Some(h), true) => Some(format!("{h}; the next run resumes where this one stopped")),
-        (None, true) => Some("the next run resumes where this one stopped".to_string()),
-        (h, false) => h,
-    };
-    let failure = match exit {
-        Exit::Flood => Failure::flood(message),
-        Exit::Auth => Failure::auth(message),
-        _ => Failure::fatal(message),
-    };
-    match hint {
-        Some(h) => failure.with_hint(h).into(),
-        None => failure.into(),
-    }
+    remote_failure(what, e, resumable).into()
 }
 
 /// What a backup run reports: the `backup --json` document, the last line of
@@ -585,6 +525,10 @@ fn render(
     }
     for k in &s.skipped {
         p.warn(&format!("skipped {}: {}", k.path, k.reason));
+    }
+    let not_followed = SkipReason::SymlinkNotFollowed.to_string();
+    if s.skipped.iter().any(|k| k.reason == not_followed) {
+        p.warn("symbolic links are skipped: add --follow-symlinks to back up what they point to");
     }
     for f in &s.failed {
         p.warn(&format!("failed {}: {}", f.path, f.reason));

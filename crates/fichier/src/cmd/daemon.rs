@@ -6,18 +6,17 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fichier_queue::runner::{QueueObserver, RunReport, Runner, RunnerConfig, StopReason};
-use fichier_queue::schedule::{PauseKind, Requeue, RetryRules};
+use fichier_queue::runner::{QueueObserver, RunReport, Runner, RunnerConfig};
+use fichier_queue::schedule::{Requeue, RetryRules};
 use fichier_queue::{Item, QueueStore, State};
 use fichier_transfer::{EngineConfig, ErrorClass, Event, EventSink, Summary};
 
-use super::transfer::Hinting;
 use crate::cli::{
     DaemonArgs, DaemonCommand, DaemonInstallArgs, DaemonRunArgs, ProgressMode, QueueWorkArgs,
 };
 use crate::context::Context;
-use crate::error::{Exit, Failure};
-use crate::printer::{Printer, sanitize};
+use crate::error::{Exit, Failure, Via, error_block, queue_stop, transfer_hint};
+use crate::printer::{Printer, Tag, sanitize, tagged};
 use crate::progress::{Reporter, Verb, stderr_line};
 use crate::units::{service_unit, shell_quote, user_unit_dir, write_units};
 
@@ -148,7 +147,7 @@ pub async fn setup(
     }
     let printer = Printer::new(output.clone());
     let reporter =
-        (!daemon || output.json || output.quiet).then(|| Reporter::new(&printer, Verb::Download));
+        (!daemon || output.json || output.quiet).then(|| Reporter::new(&printer, Verb::Queue));
     let hooks = Arc::new(Hooks {
         on_done: work.on_done.clone().filter(|c| !c.trim().is_empty()),
         on_package_done: work
@@ -161,8 +160,10 @@ pub async fn setup(
         log: daemon && !output.json && !output.quiet,
     });
     let sink: Arc<dyn EventSink> = match &reporter {
-        Some(r) => Arc::new(Hinting(r.clone())),
-        None => Arc::new(Hinting(Arc::new(DaemonLog))),
+        Some(r) => r.clone(),
+        None => Arc::new(DaemonLog {
+            color: printer.settings().color_stderr,
+        }),
     };
     let runner = Runner::new(store.clone(), engine, cfg.clone(), sink, hooks.clone());
     let n = runner
@@ -255,51 +256,18 @@ impl Worker {
         if let Some(r) = &self.reporter {
             r.finish(&summary);
         }
-        let (text, hint, exit) = match &report.stopped {
-            None if summary.failed > 0 => return Exit::Partial,
-            None => return Exit::Ok,
-            Some(StopReason::Shutdown) => (
-                "stopped: the items in progress are queued again and their .part files kept"
-                    .to_owned(),
-                "run `fichier queue run` again (or start `fichier daemon`) to resume".to_owned(),
-                Exit::Partial,
-            ),
-            Some(StopReason::NeedsPremium) => (
-                "the queue needs Premium: this 1fichier account is free, and the API gives free \
-                 accounts no download links; the links stay queued (state waiting)"
-                    .to_owned(),
-                "upgrade the account, then run `fichier queue run` again".to_owned(),
-                Exit::Auth,
-            ),
-            Some(StopReason::Paused {
-                kind,
-                reason,
-                until,
-            }) => (
-                format!("the queue is paused until {}: {reason}", show_time(*until)),
-                "`fichier daemon` waits by itself; or run `fichier queue run` again later"
-                    .to_owned(),
-                match kind {
-                    PauseKind::Auth => Exit::Auth,
-                    PauseKind::Flood => Exit::Flood,
-                    _ => Exit::Partial,
-                },
-            ),
-            Some(StopReason::Waiting { items, until }) => (
-                format!(
-                    "{items} item(s) wait to be retried (the first at {}); see `fichier queue ls`",
-                    show_time(*until)
-                ),
-                "run `fichier queue run --max-wait 1h` to wait for them, or let `fichier daemon` \
-                 do it"
-                    .to_owned(),
-                Exit::Partial,
-            ),
+        let Some(stop) = &report.stopped else {
+            return if summary.failed > 0 {
+                Exit::Partial
+            } else {
+                Exit::Ok
+            };
         };
-        ctx.printer.error_text(&format!(
-            "error: {}\nhint: {}\n",
-            sanitize(&text),
-            sanitize(&hint)
+        let (text, hint, exit) = queue_stop(stop);
+        ctx.printer.error_text(&error_block(
+            &text,
+            Some(&hint),
+            ctx.printer.settings().color_stderr,
         ));
         exit
     }
@@ -497,7 +465,10 @@ fn install(ctx: &Context, a: DaemonInstallArgs) -> anyhow::Result<Exit> {
 }
 
 /// The daemon's display without bars: one line per finished, failed or waiting item.
-struct DaemonLog;
+struct DaemonLog {
+    /// Colour the `hint:` tags (stderr is a terminal).
+    color: bool,
+}
 
 impl EventSink for DaemonLog {
     fn event(&self, event: Event) {
@@ -508,11 +479,17 @@ impl EventSink for DaemonLog {
                 sanitize(path.as_deref().unwrap_or(""))
             ),
             Event::Failed {
-                name, error, hint, ..
+                name,
+                error,
+                problem,
+                api_kind,
+                retry_after,
+                ..
             } => {
-                let mut l = format!("failed: {}: {}", sanitize(name), sanitize(error));
+                let mut l = format!("failed: {}: {}\n", sanitize(name), sanitize(error));
+                let hint = transfer_hint(problem.as_ref(), *api_kind, *retry_after, Via::Queue);
                 if let Some(h) = hint {
-                    l.push_str(&format!("\nhint: {}", sanitize(h)));
+                    l.push_str(&tagged(Tag::Hint, &h, self.color));
                 }
                 l
             }
@@ -623,8 +600,8 @@ impl QueueObserver for Hooks {
                 .push(fichier_transfer::FailedFile {
                     name: name.clone(),
                     error: format!("{}: {reason}", state.as_str()),
-                    hint: None,
                     class: ErrorClass::Permanent,
+                    problem: None,
                     api_kind: None,
                 });
         }

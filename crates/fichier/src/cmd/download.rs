@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use fichier_transfer::{DownloadInput, DownloadOptions, EngineConfig, EventSink, input_lines};
 
-use super::transfer::{Hinting, conclude, engine, hint_summary};
+use super::transfer::{conclude, engine};
 use crate::cli::DownloadArgs;
 use crate::context::Context;
-use crate::error::{Exit, Failure};
+use crate::error::{Exit, Failure, Via};
 use crate::progress::{Reporter, Verb};
 
 /// Runs `fichier download`.
@@ -56,9 +56,8 @@ pub async fn run(ctx: &mut Context, args: DownloadArgs) -> anyhow::Result<Exit> 
     opts.recursive = args.recursive;
     opts.password = password;
     let reporter = Reporter::new(&ctx.printer, Verb::Download);
-    let sink: Arc<dyn EventSink> = Arc::new(Hinting(reporter.clone()));
-    let mut summary = engine.download(&inputs, &opts, sink).await;
-    hint_summary(&mut summary);
+    let sink: Arc<dyn EventSink> = reporter.clone();
+    let summary = engine.download(&inputs, &opts, sink).await;
     reporter.finish(&summary);
-    Ok(conclude(ctx, &summary))
+    Ok(conclude(ctx, &summary, Via::Download))
 }

@@ -12,7 +12,11 @@ pub fn run() -> Exit {
     let cmd = Cli::command();
     let mut out = Vec::new();
     if clap_mangen::Man::new(cmd.clone()).render(&mut out).is_err() {
-        crate::printer::write_stderr("error: cannot render the man page\n");
+        crate::printer::write_stderr(&crate::printer::tagged(
+            crate::printer::Tag::Error,
+            "cannot render the man page",
+            false,
+        ));
         return Exit::Fatal;
     }
     // The top-level page lists subcommands; append each one's options so `man fichier` is

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use fichier_api::{DOMAINS, Domain};
 use fichier_transfer::{EngineConfig, EventSink, UploadDest, UploadOptions};
 
-use super::transfer::{Hinting, conclude, engine, failure, hint_summary};
+use super::transfer::{conclude, engine, failure};
 use crate::cli::UploadArgs;
 use crate::context::Context;
-use crate::error::{Exit, Failure};
+use crate::error::{Exit, Failure, Via};
 use crate::paths::split_path;
 use crate::progress::{Reporter, Verb};
 
@@ -84,7 +84,7 @@ pub async fn run(ctx: &mut Context, args: UploadArgs) -> anyhow::Result<Exit> {
             remote_path.join("/"),
             e.message
         );
-        failure(what, e)
+        failure(what, e, Via::Upload)
     })?;
     let mut opts = UploadOptions::default();
     opts.jobs = usize::from(args.jobs);
@@ -96,8 +96,8 @@ pub async fn run(ctx: &mut Context, args: UploadArgs) -> anyhow::Result<Exit> {
     opts.message = args.message;
     opts.follow_symlinks = args.follow_symlinks;
     let reporter = Reporter::new(&ctx.printer, Verb::Upload);
-    let sink: Arc<dyn EventSink> = Arc::new(Hinting(reporter.clone()));
-    let mut summary = engine
+    let sink: Arc<dyn EventSink> = reporter.clone();
+    let summary = engine
         .upload(
             &locals,
             &UploadDest {
@@ -108,7 +108,6 @@ pub async fn run(ctx: &mut Context, args: UploadArgs) -> anyhow::Result<Exit> {
             sink,
         )
         .await;
-    hint_summary(&mut summary);
     reporter.finish(&summary);
-    Ok(conclude(ctx, &summary))
+    Ok(conclude(ctx, &summary, Via::Upload))
 }

@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod advice;
 mod attr_share;
 mod auth;
 mod backup;
