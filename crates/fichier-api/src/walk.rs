@@ -34,6 +34,11 @@ pub struct WalkOptions {
     /// Descend at most this many levels below the root (`Some(0)`: the root's own entries
     /// only); `None` for the whole subtree.
     pub max_depth: Option<usize>,
+    /// Folders (by their path in the walk) neither listed nor given as entries: a subtree the
+    /// caller keeps apart (a backup's `.versions`), so walking the rest costs no call for it.
+    pub prune: Vec<RemotePath>,
+    /// Every folder listed live, not from the memo or the shared listings (before deleting).
+    pub fresh: bool,
 }
 
 impl WalkOptions {
@@ -60,6 +65,18 @@ impl WalkOptions {
     /// At most `depth` levels below the root.
     pub fn max_depth(mut self, depth: Option<usize>) -> WalkOptions {
         self.max_depth = depth;
+        self
+    }
+
+    /// Leaving out the folder at `path` and everything in it.
+    pub fn prune(mut self, path: RemotePath) -> WalkOptions {
+        self.prune.push(path);
+        self
+    }
+
+    /// Listing every folder live.
+    pub fn fresh(mut self, on: bool) -> WalkOptions {
+        self.fresh = on;
         self
     }
 }
@@ -150,7 +167,12 @@ impl RemoteTree {
         seen: &mut HashSet<FolderId>,
         walk: &mut Walk,
     ) -> Result<(), Error> {
-        let listing = match self.listing(id).await {
+        let listed = if opts.fresh {
+            self.listing_fresh(id).await
+        } else {
+            self.listing(id).await
+        };
+        let listing = match listed {
             Ok(l) => l,
             Err(error) if opts.continue_on_failed_listing => {
                 walk.failed.push(FailedListing {
@@ -179,6 +201,9 @@ impl RemoteTree {
         let descend = opts.max_depth.is_none_or(|m| depth < m);
         for f in folders {
             let sub = path.join(f.name.clone());
+            if opts.prune.contains(&sub) {
+                continue;
+            }
             let entry = WalkEntry {
                 path: sub.clone(),
                 parent: id,

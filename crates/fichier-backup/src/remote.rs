@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use fichier_api::{
     ErrorKind, Expect, FileLink, FileMvRequest, FileRmRequest, FolderId, Node, RemotePath,
-    TreeError,
+    TreeError, WalkKind, WalkOptions, WalkOrder,
 };
 
 use crate::manifest::MANIFESTS_DIR;
@@ -124,25 +124,30 @@ impl<'a> EngineRemote<'a> {
         Ok(())
     }
 
-    /// Empties and removes a folder, children first (the service refuses a non-empty one).
+    /// Empties and removes a folder, children first (the service refuses a non-empty one),
+    /// through the one subtree walk: post-order, live listings.
     async fn remove_tree(&self, id: FolderId) -> Result<(), RemoteError> {
-        let mut stack = vec![(id, false)];
-        while let Some((folder, expanded)) = stack.pop() {
-            let listing = self
-                .engine
-                .tree()
-                .listing_fresh(folder)
-                .await
-                .map_err(api_error)?;
-            if !expanded && !listing.sub_folders.is_empty() {
-                stack.push((folder, true));
-                for sub in &listing.sub_folders {
-                    stack.push((sub.id, false));
-                }
-                continue;
+        let opts = WalkOptions::new().order(WalkOrder::Post).fresh(true);
+        let walk = self
+            .engine
+            .tree()
+            .walk(id, &RemotePath::from_names(Vec::<String>::new()), &opts)
+            .await
+            .map_err(api_error)?;
+        let mut files: BTreeMap<FolderId, Vec<String>> = BTreeMap::new();
+        let mut folders = Vec::new();
+        for e in walk.entries {
+            match e.kind {
+                WalkKind::File(f) => files.entry(e.parent).or_default().push(f.link.to_string()),
+                WalkKind::Folder(sub) => folders.push(sub.id),
+                _ => {}
             }
-            let links = listing.items.iter().map(|f| f.link.to_string()).collect();
-            self.remove_links(links).await?;
+        }
+        // Post-order puts every folder after its contents; the root goes last.
+        folders.push(id);
+        for folder in folders {
+            self.remove_links(files.remove(&folder).unwrap_or_default())
+                .await?;
             self.engine
                 .client()
                 .folder_rm(folder)
@@ -158,30 +163,48 @@ impl EngineRemote<'_> {
     /// Every file under the destination, live and in versions (not the manifests), as
     /// (path relative to the destination, copy): what a restore can fetch from.
     pub async fn all_copies(&mut self) -> Result<Vec<(String, RemoteCopy)>, RemoteError> {
-        let mut out = Vec::new();
         let Some(root) = self.find_folder("").await? else {
-            return Ok(out);
+            return Ok(Vec::new());
         };
-        let manifests = format!("{VERSIONS_DIR}/{MANIFESTS_DIR}");
-        let mut stack = vec![(root, String::new())];
-        while let Some((id, rel)) = stack.pop() {
-            if rel == manifests {
-                continue;
-            }
-            let listing = self.engine.tree().listing(id).await.map_err(api_error)?;
-            for f in &listing.items {
+        let manifests = RemotePath::from_names([VERSIONS_DIR, MANIFESTS_DIR]);
+        let files = self
+            .files_under(root, WalkOptions::new().prune(manifests))
+            .await?;
+        Ok(files
+            .into_iter()
+            .map(|(names, f)| {
+                let rel = names.join("/");
                 let copy = RemoteCopy {
                     link: f.link.to_string(),
                     size: f.size,
                     whirlpool: f.checksum.clone(),
                 };
-                out.push((join(&rel, &f.filename), copy));
-            }
-            for sub in &listing.sub_folders {
-                stack.push((sub.id, join(&rel, &sub.name)));
-            }
-        }
-        Ok(out)
+                (rel, copy)
+            })
+            .collect())
+    }
+
+    /// Every file under `root` by the one subtree walk, with the names of its path relative
+    /// to `root`.
+    async fn files_under(
+        &self,
+        root: FolderId,
+        opts: WalkOptions,
+    ) -> Result<Vec<(Vec<String>, fichier_api::FileEntry)>, RemoteError> {
+        let walk = self
+            .engine
+            .tree()
+            .walk(root, &RemotePath::from_names(Vec::<String>::new()), &opts)
+            .await
+            .map_err(api_error)?;
+        Ok(walk
+            .entries
+            .into_iter()
+            .filter_map(|e| match e.kind {
+                WalkKind::File(f) => Some((e.path.components(), f)),
+                _ => None,
+            })
+            .collect())
     }
 
     /// Downloads a manifest file and returns its bytes (at most 256 MiB).
@@ -247,28 +270,22 @@ impl BackupRemote for EngineRemote<'_> {
         let Some(root) = self.find_folder("").await? else {
             return Ok(out);
         };
-        let mut stack = vec![(root, String::new())];
-        while let Some((id, rel)) = stack.pop() {
-            let listing = self.engine.tree().listing(id).await.map_err(api_error)?;
-            for f in &listing.items {
-                // A name no local file can have (a `/`, `.`, `..`, written by another tool or
-                // a hostile share) must never stand for a local path: it is left alone.
-                if !storable_name(&f.filename) {
-                    continue;
-                }
-                let path = join(&rel, &f.filename);
-                out.entry(path).or_default().push(RemoteCopy {
-                    link: f.link.to_string(),
-                    size: f.size,
-                    whirlpool: f.checksum.clone(),
-                });
+        let versions = RemotePath::from_names([VERSIONS_DIR]);
+        for (names, f) in self
+            .files_under(root, WalkOptions::new().prune(versions))
+            .await?
+        {
+            // A name no local file can have (a `/`, `.`, `..`, written by another tool or a
+            // hostile share), on the file or any folder above it, must never stand for a
+            // local path: it is left alone.
+            if !names.iter().all(|n| storable_name(n)) {
+                continue;
             }
-            for sub in &listing.sub_folders {
-                if (rel.is_empty() && sub.name == VERSIONS_DIR) || !storable_name(&sub.name) {
-                    continue;
-                }
-                stack.push((sub.id, join(&rel, &sub.name)));
-            }
+            out.entry(names.join("/")).or_default().push(RemoteCopy {
+                link: f.link.to_string(),
+                size: f.size,
+                whirlpool: f.checksum.clone(),
+            });
         }
         Ok(out)
     }
@@ -524,14 +541,6 @@ impl BackupRemote for EngineRemote<'_> {
 /// A remote name that is one path segment, as every local name the source walk yields is.
 fn storable_name(name: &str) -> bool {
     !name.is_empty() && name != "." && name != ".." && !name.contains('/') && !name.contains('\0')
-}
-
-fn join(rel: &str, name: &str) -> String {
-    if rel.is_empty() {
-        name.to_string()
-    } else {
-        format!("{rel}/{name}")
-    }
 }
 
 fn stops(class: ErrorClass) -> bool {

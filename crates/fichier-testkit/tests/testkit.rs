@@ -98,3 +98,43 @@ fn the_cycle_checker_finds_a_planted_cycle() {
     let g = fichier_testkit::modgraph::ModuleGraph::read(src).unwrap();
     assert!(g.cycles().is_empty(), "{:?}", g.edges);
 }
+
+/// Issue 18: one subtree walk (`RemoteTree::walk`, `fichier-api/src/walk.rs`). A recursive
+/// listing loop elsewhere (`for sub in listing.sub_folders` feeding a stack) is a second
+/// walker with its own order and error policy; the emulator, which serves listings, is apart.
+#[test]
+fn no_recursive_listing_loop_outside_the_one_subtree_walk() {
+    let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut found = Vec::new();
+    let mut read = 0;
+    let mut stack = vec![crates.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let p = entry.unwrap().path();
+            let s = p.to_string_lossy().into_owned();
+            if p.is_dir() {
+                if !s.ends_with("/target") && !s.contains("fichier-emu") && !s.ends_with("/tests") {
+                    stack.push(p);
+                }
+                continue;
+            }
+            if !s.ends_with(".rs") || s.ends_with("walk.rs") || !s.contains("/src/") {
+                continue;
+            }
+            read += 1;
+            let text = std::fs::read_to_string(&p).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                let l = line.trim();
+                if l.starts_with("for ") && l.contains(" in ") && l.contains(".sub_folders") {
+                    found.push(format!("{s}:{}: {l}", n + 1));
+                }
+            }
+        }
+    }
+    assert!(read > 100, "the sources were read ({read} files)");
+    assert!(
+        found.is_empty(),
+        "walk subtrees with RemoteTree::walk, not by hand:\n{}",
+        found.join("\n")
+    );
+}

@@ -16,6 +16,7 @@ use fichier_transfer::{EngineConfig, Timetable};
 
 use super::backup_log::{LoggedRemote, Step, StepLog};
 use super::backup_notify::Notify;
+use super::backup_report::{FailedRun, FinishedRun, RunReport};
 use super::transfer::engine;
 use crate::cli::{BackupAction, BackupCommand, BackupRunArgs, BackupScheduleArgs, ProgressMode};
 use crate::context::Context;
@@ -370,53 +371,6 @@ fn now(ctx: &Context) -> SystemTime {
 /// (the table is `error::remote_failure`).
 pub(crate) fn stop_failure(what: &str, e: &RemoteError, resumable: bool) -> anyhow::Error {
     remote_failure(what, e, resumable).into()
-}
-
-/// What a backup run reports: the `backup --json` document, the last line of
-/// `--progress json` (with `"event": "summary"`), the `summary` line of `--log-file`, the body
-/// POSTed to `--notify-url` and, one variable per scalar key, the hooks' environment.
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(untagged)]
-pub(crate) enum RunReport {
-    /// The run went through its plan (some files may have failed, or it stopped early).
-    Finished(Box<FinishedRun>),
-    /// The run was refused, locked out or stopped by an error before it had a summary.
-    Failed(FailedRun),
-}
-
-/// The summary of a run that went through its plan: the library's [`RunSummary`] and the
-/// CLI's own counts.
-#[derive(Debug, Clone, serde::Serialize)]
-pub(crate) struct FinishedRun {
-    #[serde(flatten)]
-    run: RunSummary,
-    /// `done`, `partial` or `failed-items`.
-    outcome: &'static str,
-    /// Anything uploaded, moved into versions, deleted or pruned.
-    changed: bool,
-    api_calls: u64,
-    /// Flood answers the API client received during the run (each one paused all calls).
-    flood_answers: u64,
-    /// The process exit code.
-    exit_code: i32,
-    seconds: f64,
-}
-
-/// The summary of a run that ended with an error before its own summary.
-#[derive(Debug, Clone, serde::Serialize)]
-pub(crate) struct FailedRun {
-    profile: String,
-    /// `locked`, `refused`, `flood`, `auth` or `failed`.
-    outcome: &'static str,
-    /// The error's first line, without `error: `.
-    error: String,
-    exit_code: i32,
-    seconds: f64,
-    /// Left out when the run never reached the service.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    api_calls: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    flood_answers: Option<u64>,
 }
 
 /// A `--progress json` line that ends the stream: the summary tagged `"event": "summary"`,

@@ -13,7 +13,7 @@ use fichier_backup::plan::{LocalEntry, RemoteCopy};
 use fichier_backup::run::{BackupRemote, RemoteError};
 use serde::Serialize;
 
-use super::backup::RunReport;
+use super::backup_report::RunReport;
 use crate::error::Failure;
 use crate::printer::Printer;
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::backup::RunReport;
+use super::backup_report::RunReport;
 use crate::error::Failure;
 use crate::printer::Printer;
 

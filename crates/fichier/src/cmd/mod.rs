@@ -7,6 +7,7 @@ pub mod auth;
 pub mod backup;
 pub mod backup_log;
 pub mod backup_notify;
+mod backup_report;
 pub mod completions;
 pub mod cp;
 pub mod daemon;

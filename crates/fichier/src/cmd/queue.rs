@@ -407,22 +407,34 @@ async fn expand(ctx: &mut Context, r: &Request, learn: &mut Learn) -> anyhow::Re
                 r.target.join(safe_local_name(&name))
             };
             let shown = path.to_string();
+            // The one subtree walk, pre-order in the service's order; each file goes into the
+            // local folders named after the remote ones on its way.
+            let walk = ctx
+                .tree()
+                .await?
+                .walk(
+                    id,
+                    &RemotePath::from_names(Vec::<String>::new()),
+                    &fichier_api::WalkOptions::new(),
+                )
+                .await?;
             let mut items = Vec::new();
-            let mut stack = vec![(id, dir)];
-            while let Some((folder, dir)) = stack.pop() {
-                let listing = ctx.listing(folder).await?;
-                for e in &listing.items {
-                    items.push(NewItem {
-                        name: Some(e.filename.clone()),
-                        size: Some(e.size),
-                        whirlpool: e.checksum.clone(),
-                        target_dir: dir.clone(),
-                        ..new_item(r, canonical(&e.link))
-                    });
-                }
-                for sub in listing.sub_folders.iter().rev() {
-                    stack.push((sub.id, dir.join(safe_local_name(&sub.name))));
-                }
+            for e in walk.entries {
+                let fichier_api::WalkKind::File(f) = e.kind else {
+                    continue;
+                };
+                let names = e.path.components();
+                let folders = &names[..names.len().saturating_sub(1)];
+                let target_dir = folders
+                    .iter()
+                    .fold(dir.clone(), |d, n| d.join(safe_local_name(n)));
+                items.push(NewItem {
+                    name: Some(f.filename.clone()),
+                    size: Some(f.size),
+                    whirlpool: f.checksum.clone(),
+                    target_dir,
+                    ..new_item(r, canonical(&f.link))
+                });
             }
             if items.is_empty() {
                 return Err(Failure::usage(format!("{shown}: no files in this folder"))
