@@ -64,9 +64,10 @@ impl Runner {
     ) -> Result<(PathBuf, u64, Option<String>), TransferError> {
         let inner = &self.inner;
         let store_err = |e: QueueError| TransferError::new(ErrorClass::Local, e.to_string());
-        let password = inner
-            .store
-            .password(item.id)
+        let id = item.id;
+        let password = self
+            .blocking(move |r| r.inner.store.password(id))
+            .await
             .map_err(store_err)?
             .map(Password::new);
         let (link, name, size, whirlpool) = self.resolve(item, password.as_ref()).await?;
@@ -74,10 +75,14 @@ impl Runner {
             || item.size != Some(size)
             || (item.whirlpool.is_none() && whirlpool.is_some())
         {
-            inner
-                .store
-                .set_learned(item.id, Some(&name), Some(size), whirlpool.as_deref())
-                .map_err(store_err)?;
+            let (n, w) = (name.clone(), whirlpool.clone());
+            self.blocking(move |r| {
+                r.inner
+                    .store
+                    .set_learned(id, Some(&n), Some(size), w.as_deref())
+            })
+            .await
+            .map_err(store_err)?;
         }
         progress.size.store(size, Ordering::Relaxed);
         let local = safe_local_name(&name);
@@ -98,16 +103,18 @@ impl Runner {
             )
             .problem(fichier_transfer::Problem::PartBusy { path: dest.clone() })
         })?;
-        if !inner
-            .store
-            .set_state(
-                item.id,
-                &inner.cfg.runner_id,
-                State::Downloading,
-                None,
-                None,
-                false,
-            )
+        if !self
+            .blocking(move |r| {
+                r.inner.store.set_state(
+                    id,
+                    &r.inner.cfg.runner_id,
+                    State::Downloading,
+                    None,
+                    None,
+                    false,
+                )
+            })
+            .await
             .map_err(store_err)?
         {
             return Err(TransferError::new(
@@ -149,7 +156,11 @@ impl Runner {
     async fn expand_folder(&self, item: &Item) -> Result<(), TransferError> {
         let inner = &self.inner;
         let store_err = |e: QueueError| TransferError::new(ErrorClass::Local, e.to_string());
-        let password = inner.store.password(item.id).map_err(store_err)?;
+        let id = item.id;
+        let password = self
+            .blocking(move |r| r.inner.store.password(id))
+            .await
+            .map_err(store_err)?;
         let template = intake::template_of(item, password.clone());
         let files = intake::shared_folder_items(
             inner.engine.client(),
@@ -164,7 +175,9 @@ impl Runner {
                 format!("{}: the shared folder has no files", item.source),
             ));
         }
-        inner.store.replace(item.id, files).map_err(store_err)?;
+        self.blocking(move |r| r.inner.store.replace(id, files))
+            .await
+            .map_err(store_err)?;
         Ok(())
     }
 

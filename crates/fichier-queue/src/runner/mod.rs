@@ -232,6 +232,23 @@ fn now_plus(d: Duration) -> Timestamp {
 }
 
 impl Runner {
+    /// Runs `f` (store work: SQLite, which waits up to its busy timeout while another process
+    /// writes) on tokio's blocking pool, so no runtime worker (which the daemon's dashboard
+    /// shares) ever waits on the database.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Runner) -> Result<T, QueueError> + Send + 'static,
+    ) -> Result<T, QueueError> {
+        let me = self.clone();
+        match tokio::task::spawn_blocking(move || f(&me)).await {
+            Ok(r) => r,
+            Err(e) => Err(QueueError::Io {
+                path: self.inner.store.path().to_owned(),
+                source: std::io::Error::other(format!("store work did not finish: {e}")),
+            }),
+        }
+    }
+
     /// A runner over `store`, downloading through `engine` (whose client, pacer, connection
     /// cap and bandwidth limiter every item shares).
     pub fn new(
@@ -329,9 +346,9 @@ impl Runner {
                 && Instant::now() >= next_sweep
             {
                 next_sweep = Instant::now() + rq.sweep_every();
-                self.requeue_failed(&rq)?;
+                self.blocking(move |r| r.requeue_failed(&rq)).await?;
             }
-            let version = inner.store.version()?;
+            let version = self.blocking(|r| r.inner.store.version()).await?;
             let changed = version != last_version;
             last_version = version;
             if changed || Instant::now() >= next_claim {
@@ -344,7 +361,7 @@ impl Runner {
                 };
                 match tier {
                     Some(Tier::Free) => {
-                        self.park_needs_premium()?;
+                        self.blocking(|r| r.park_needs_premium()).await?;
                         if inner.cfg.until_empty && active == 0 {
                             stopped = Some(StopReason::NeedsPremium);
                             break;
@@ -355,9 +372,13 @@ impl Runner {
                     Some(tier) => {
                         let slots = tier.files_at_once(inner.cfg.files);
                         while workers.len() < slots {
-                            let Some(item) = inner
-                                .store
-                                .claim_next(&inner.cfg.runner_id, inner.cfg.lease)?
+                            let Some(item) = self
+                                .blocking(|r| {
+                                    r.inner
+                                        .store
+                                        .claim_next(&r.inner.cfg.runner_id, r.inner.cfg.lease)
+                                })
+                                .await?
                             else {
                                 break;
                             };
@@ -366,7 +387,7 @@ impl Runner {
                         }
                         next_claim = Instant::now() + Duration::from_secs(10);
                         if workers.is_empty() && inner.cfg.until_empty {
-                            match self.idle_wait()? {
+                            match self.blocking(|r| r.idle_wait()).await? {
                                 Idle::Done => break,
                                 Idle::Until(t) => next_claim = t,
                                 Idle::GiveUp(reason) => {
@@ -375,13 +396,13 @@ impl Runner {
                                 }
                             }
                         } else if workers.is_empty() {
-                            next_claim = next_claim.min(self.next_wake()?);
+                            next_claim = next_claim.min(self.blocking(|r| r.next_wake()).await?);
                         }
                     }
                     None => {}
                 }
                 // Our own writes bump the version too: only others' changes should wake us.
-                last_version = inner.store.version()?;
+                last_version = self.blocking(|r| r.inner.store.version()).await?;
             }
             active = workers.len();
             let wake = next_claim.min(Instant::now() + inner.cfg.poll);
@@ -528,14 +549,17 @@ impl Runner {
         self.set_tier(tier);
         if tier != Tier::Free {
             let store_err = |e: QueueError| TransferError::new(ErrorClass::Local, e.to_string());
-            for item in self.inner.store.list().map_err(store_err)? {
-                if item.state == State::Waiting && item.reason.as_deref() == Some(NEEDS_PREMIUM) {
-                    self.inner
-                        .store
-                        .retry(&crate::store::Selector::Id(item.id))
-                        .map_err(store_err)?;
+            self.blocking(|r| {
+                for item in r.inner.store.list()? {
+                    if item.state == State::Waiting && item.reason.as_deref() == Some(NEEDS_PREMIUM)
+                    {
+                        r.inner.store.retry(&crate::store::Selector::Id(item.id))?;
+                    }
                 }
-            }
+                Ok(())
+            })
+            .await
+            .map_err(store_err)?;
         }
         Ok(tier)
     }

@@ -19,9 +19,13 @@ impl Runner {
             tokio::time::sleep(every).await;
             let ours = if progress.verifying.load(Ordering::Relaxed) && !verifying_told {
                 verifying_told = true;
-                inner
-                    .store
-                    .set_state(item.id, runner, State::Verifying, None, None, false)
+                let (id, who) = (item.id, runner.to_owned());
+                self.blocking(move |r| {
+                    r.inner
+                        .store
+                        .set_state(id, &who, State::Verifying, None, None, false)
+                })
+                .await
             } else if progress.started.load(Ordering::Relaxed) {
                 let done = progress.done();
                 let now = Instant::now();
@@ -38,16 +42,22 @@ impl Runner {
                 let size = progress.size.load(Ordering::Relaxed);
                 let eta = (speed >= 1.0 && size > 0)
                     .then(|| (size.saturating_sub(done) as f64 / speed).ceil() as u64);
-                inner
-                    .store
-                    .set_progress(item.id, runner, done, speed as u64, eta)
+                let (id, who) = (item.id, runner.to_owned());
+                self.blocking(move |r| {
+                    r.inner
+                        .store
+                        .set_progress(id, &who, done, speed as u64, eta)
+                })
+                .await
             } else {
                 Ok(true)
             };
             let ours = match ours {
                 Ok(true) if last_renew.elapsed() >= renew_every => {
                     last_renew = Instant::now();
-                    inner.store.renew_lease(item.id, runner, inner.cfg.lease)
+                    let (id, who) = (item.id, runner.to_owned());
+                    self.blocking(move |r| r.inner.store.renew_lease(id, &who, r.inner.cfg.lease))
+                        .await
                 }
                 other => other,
             };

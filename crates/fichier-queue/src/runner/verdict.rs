@@ -6,7 +6,7 @@ use super::*;
 impl Runner {
     /// Gives the item its next state in the store and tells the observer: the one place both
     /// happen, so they cannot disagree.
-    fn record(
+    async fn record(
         &self,
         item: &Item,
         runner: &str,
@@ -15,11 +15,22 @@ impl Runner {
         until: Option<Timestamp>,
         retryable: bool,
     ) -> Result<(), QueueError> {
-        self.inner
-            .store
-            .set_state(item.id, runner, state, Some(reason), until, retryable)?;
+        let (id, who, why) = (item.id, runner.to_owned(), reason.to_owned());
+        self.blocking(move |r| {
+            r.inner
+                .store
+                .set_state(id, &who, state, Some(&why), until, retryable)
+        })
+        .await?;
         self.inner.observer.item_state(item, state, reason, until);
         Ok(())
+    }
+
+    /// Gives a claimed item back to the queue as it was.
+    async fn release(&self, id: ItemId, runner: &str) -> Result<(), QueueError> {
+        let who = runner.to_owned();
+        self.blocking(move |r| r.inner.store.release(id, &who))
+            .await
     }
 
     /// Records how an item's work ended.
@@ -30,7 +41,6 @@ impl Runner {
         outcome: Outcome,
     ) -> Result<(), QueueError> {
         let inner = &self.inner;
-        let store = &inner.store;
         let id = item.id;
         let fid = id as FileId;
         let name = item.name.clone().unwrap_or_else(|| item.source.clone());
@@ -42,7 +52,7 @@ impl Runner {
                     ),
                 });
             }
-            Outcome::Shutdown => store.release(id, runner)?,
+            Outcome::Shutdown => self.release(id, runner).await?,
             Outcome::Paused => {
                 let p = inner
                     .pause
@@ -51,9 +61,10 @@ impl Runner {
                     .clone();
                 match p {
                     Some(p) => {
-                        self.record(item, runner, State::Waiting, &p.reason, Some(p.until), true)?;
+                        self.record(item, runner, State::Waiting, &p.reason, Some(p.until), true)
+                            .await?;
                     }
-                    None => store.release(id, runner)?,
+                    None => self.release(id, runner).await?,
                 }
             }
             Outcome::Finished(Ok((path, size, whirlpool))) => {
@@ -63,12 +74,31 @@ impl Runner {
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .remove(&id);
-                if let Some(w) = &whirlpool
-                    && item.whirlpool.is_none()
-                {
-                    store.set_learned(id, None, None, Some(w))?;
-                }
-                let ours = store.finish(id, runner, &path)?;
+                // One trip to the blocking pool: what was learned, the finish, and (when the
+                // item is still ours) its fresh row and its package's members.
+                let learned = whirlpool.clone().filter(|_| item.whirlpool.is_none());
+                let (who, at) = (runner.to_owned(), path.clone());
+                let (ours, fresh, members) = self
+                    .blocking(move |r| {
+                        let store = &r.inner.store;
+                        if let Some(w) = &learned {
+                            store.set_learned(id, None, None, Some(w))?;
+                        }
+                        if !store.finish(id, &who, &at)? {
+                            return Ok((false, None, Vec::new()));
+                        }
+                        let fresh = store.get(id)?;
+                        let members = match fresh.as_ref().and_then(|f| f.package.clone()) {
+                            Some(pkg) => store
+                                .list()?
+                                .into_iter()
+                                .filter(|i| i.package.as_deref() == Some(pkg.as_str()))
+                                .collect(),
+                            None => Vec::new(),
+                        };
+                        Ok((true, fresh, members))
+                    })
+                    .await?;
                 inner.events.event(Event::Done {
                     id: fid,
                     name: name.clone(),
@@ -84,19 +114,14 @@ impl Runner {
                     r.bytes += size;
                 }
                 if ours {
-                    let fresh = store.get(id)?.unwrap_or_else(|| item.clone());
+                    let fresh = fresh.unwrap_or_else(|| item.clone());
                     inner
                         .observer
                         .item_done(&fresh, &path, whirlpool.as_deref());
-                    if let Some(pkg) = &fresh.package {
-                        let members: Vec<Item> = store
-                            .list()?
-                            .into_iter()
-                            .filter(|i| i.package.as_deref() == Some(pkg.as_str()))
-                            .collect();
-                        if members.iter().all(|i| i.state == State::Done) {
-                            inner.observer.package_done(pkg, &members);
-                        }
+                    if let Some(pkg) = &fresh.package
+                        && members.iter().all(|i| i.state == State::Done)
+                    {
+                        inner.observer.package_done(pkg, &members);
                     }
                 }
             }
@@ -139,7 +164,8 @@ impl Runner {
                             .lock()
                             .unwrap_or_else(|p| p.into_inner())
                             .remove(&id);
-                        self.record(item, runner, State::Waiting, &reason, Some(until), true)?;
+                        self.record(item, runner, State::Waiting, &reason, Some(until), true)
+                            .await?;
                     }
                     Verdict::NeedsPremium => {
                         self.set_tier(Tier::Free);
@@ -151,10 +177,12 @@ impl Runner {
                             NEEDS_PREMIUM,
                             Some(until),
                             true,
-                        )?;
+                        )
+                        .await?;
                     }
                     Verdict::Offline(reason) => {
-                        self.record(item, runner, State::Offline, &reason, None, false)?;
+                        self.record(item, runner, State::Offline, &reason, None, false)
+                            .await?;
                         inner
                             .report
                             .lock()
@@ -164,7 +192,8 @@ impl Runner {
                     }
                     Verdict::Retry { reason, wait } => {
                         let until = now_plus(wait);
-                        self.record(item, runner, State::Waiting, &reason, Some(until), true)?;
+                        self.record(item, runner, State::Waiting, &reason, Some(until), true)
+                            .await?;
                         inner.events.event(Event::Retrying {
                             id: fid,
                             name: name.clone(),
@@ -173,7 +202,8 @@ impl Runner {
                         });
                     }
                     Verdict::Failed { reason, retryable } => {
-                        self.record(item, runner, State::Failed, &reason, None, retryable)?;
+                        self.record(item, runner, State::Failed, &reason, None, retryable)
+                            .await?;
                         inner
                             .report
                             .lock()
