@@ -84,15 +84,16 @@ pub(crate) fn candidate_from_run(buf: &[u8], s: usize, e: usize) -> Option<Candi
     };
     // Shell fallbacks split like assignments: `${NAME-KEY}` at the `-` after the name (a
     // shell name has no `-`), `${NAME:-KEY}` by dropping the `-` the run starts with.
-    if value_start == start && start >= 2 && &buf[start - 2..start] == b"${" {
-        if let Some(i) = core.iter().position(|&b| b == b'-')
-            && i > 0
-            && core[..i]
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
-        {
-            value_start = start + i + 1;
-        }
+    if value_start == start
+        && start >= 2
+        && &buf[start - 2..start] == b"${"
+        && let Some(i) = core.iter().position(|&b| b == b'-')
+        && i > 0
+        && core[..i]
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+    {
+        value_start = start + i + 1;
     }
     if value_start < e && buf[value_start] == b'-' && e - value_start == KEY_LEN + 1 {
         value_start += 1;
