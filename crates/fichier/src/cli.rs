@@ -815,9 +815,10 @@ pub struct ExecArgs {
     /// Put the key in RCLONE_FICHIER_API_KEY (rclone's fichier backend reads it).
     #[arg(long)]
     pub rclone: bool,
-    /// The program to run and its arguments (put them after `--`).
+    /// The program to run and its arguments (put them after `--`). Checked by the command,
+    /// not by clap: clap's usage line for a missing one listed settings read from the
+    /// environment as if they were required options.
     #[arg(
-        required = true,
         trailing_var_arg = true,
         allow_hyphen_values = true,
         value_name = "CMD [ARGS]..."

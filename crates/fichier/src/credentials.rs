@@ -100,8 +100,36 @@ pub fn length_warning(key: &ApiKey) -> Option<String> {
     })
 }
 
-/// Parses a key read from `origin` (named in the error), never echoing it.
+/// The most a key file (or standard input given as one) may hold: a key is 32 characters, so
+/// anything this large is not a key file, and is not read whole.
+pub const KEY_FILE_MAX: u64 = 4096;
+
+fn too_large(origin: &str) -> anyhow::Error {
+    Failure::auth(format!(
+        "{origin} holds more than {KEY_FILE_MAX} bytes: a key file holds one key (32 characters)"
+    ))
+    .with_hint("check the path given to --api-key-file: it should name a file with only the key")
+    .into()
+}
+
+/// Parses a key read from `origin` (named in the error), never echoing it. A `.env` line
+/// (`FICHIER_API_KEY=<key>`) is refused, naming its line and variable: `=` is part of the key
+/// alphabet, so it would otherwise pass as a long key holding the variable's name.
 pub fn parse_key(raw: &str, origin: &str) -> anyhow::Result<ApiKey> {
+    for (i, line) in raw.lines().enumerate() {
+        let line = line.trim();
+        let line = line.strip_prefix("export ").map_or(line, str::trim_start);
+        if let Some(name_len) = crate::printer::env_assignment(line) {
+            let name = &line[..name_len - 1];
+            return Err(Failure::auth(format!(
+                "malformed API key in {origin}: line {} is an assignment to {name} (a .env \
+                 line), not the key alone",
+                i + 1
+            ))
+            .with_hint("keep only the key in the file (32 letters and digits, nothing before it)")
+            .into());
+        }
+    }
     ApiKey::parse(raw).map_err(|e| {
         Failure::auth(format!("malformed API key in {origin}"))
             .with_cause(e.to_string())
@@ -350,9 +378,16 @@ struct CredentialsDoc {
 pub fn read_key_file(path: &Path) -> anyhow::Result<ApiKey> {
     if path == Path::new("-") {
         let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).map_err(|e| {
-            Failure::fatal("cannot read the API key from standard input").with_cause(e.to_string())
-        })?;
+        std::io::stdin()
+            .take(KEY_FILE_MAX + 1)
+            .read_to_string(&mut text)
+            .map_err(|e| {
+                Failure::fatal("cannot read the API key from standard input")
+                    .with_cause(e.to_string())
+            })?;
+        if text.len() as u64 > KEY_FILE_MAX {
+            return Err(too_large("standard input"));
+        }
         return parse_key(&text, "standard input");
     }
     // Look before reading: a fifo would block the read, and /dev/null or a directory are
@@ -393,12 +428,22 @@ pub fn read_key_file(path: &Path) -> anyhow::Result<ApiKey> {
             .into());
         }
     }
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Failure::auth(format!("cannot read key file {}", path.display()))
-            .with_cause(e.to_string())
-            .with_hint("check the path given to --api-key-file")
-    })?;
-    parse_key(&text, &format!("key file {}", path.display()))
+    let origin = format!("key file {}", path.display());
+    if meta.len() > KEY_FILE_MAX {
+        return Err(too_large(&origin));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(KEY_FILE_MAX + 1).read_to_string(&mut text))
+        .map_err(|e| {
+            Failure::auth(format!("cannot read key file {}", path.display()))
+                .with_cause(e.to_string())
+                .with_hint("check the path given to --api-key-file")
+        })?;
+    if text.len() as u64 > KEY_FILE_MAX {
+        return Err(too_large(&origin));
+    }
+    parse_key(&text, &origin)
 }
 
 /// The key in the credentials file, if the file exists.
@@ -494,10 +539,20 @@ pub fn resolve(settings: &Settings) -> anyhow::Result<ResolvedKey> {
             KeySource::Env,
         )
     } else {
+        let mut keyring_error = None;
         let from_keyring = open_keyring(settings).and_then(|k| match k.get() {
             Ok(Some(raw)) => Some((raw, k.name())),
-            // An unreachable or locked keyring is not an error: fall through to the file.
-            _ => None,
+            // An unreachable, locked or damaged keyring is not an error while the file holds
+            // a key; when nothing does, it is named (it may be where the key was).
+            Ok(None) => None,
+            Err(e) => {
+                keyring_error = Some(format!(
+                    "the {} keyring could not be read: {}",
+                    k.name(),
+                    crate::printer::sanitize(&e)
+                ));
+                None
+            }
         });
         if let Some((raw, name)) = from_keyring {
             (
@@ -509,7 +564,11 @@ pub fn resolve(settings: &Settings) -> anyhow::Result<ResolvedKey> {
             match read_credentials_file(&path, &mut warnings)? {
                 Some(key) => (key, KeySource::CredentialsFile(path)),
                 None => {
-                    return Err(Failure::auth("no API key configured")
+                    let failure = match keyring_error {
+                        Some(why) => Failure::auth(format!("no API key could be read ({why})")),
+                        None => Failure::auth("no API key configured"),
+                    };
+                    return Err(failure
                         .with_hint(
                             "run `fichier auth login` (or set FICHIER_API_KEY, or pass \
                              --api-key-file PATH); `fichier --sandbox ...` works without a key",
