@@ -23,6 +23,11 @@ const KEYRING_SERVICE: &str = "fichier";
 const KEYRING_USER: &str = "api-key";
 /// Name of the credentials file in the config dir.
 pub const CREDENTIALS_FILE: &str = "credentials.toml";
+
+/// Which account the stored key opens (e-mail and the key's fingerprint, never the key), in
+/// the config dir beside the credentials file, whichever store holds the key: `auth rotate`
+/// compares a new key's account with it when the old key cannot be asked.
+pub const ACCOUNT_FILE: &str = "account.toml";
 /// Name of the file-backed mock keyring used by tests (`FICHIER_KEYRING=mock`).
 pub const MOCK_KEYRING_FILE: &str = "mock-keyring.json";
 
@@ -634,16 +639,69 @@ pub async fn store_off_thread(
     settings: &Settings,
     key: &ApiKey,
     choice: StoreChoice,
+    account: Option<&str>,
 ) -> anyhow::Result<Stored> {
     let (settings, key) = (settings.clone(), key.clone());
-    tokio::task::spawn_blocking(move || store(&settings, &key, choice))
+    let account = account.map(str::to_owned);
+    tokio::task::spawn_blocking(move || store(&settings, &key, choice, account.as_deref()))
         .await
         .map_err(|e| Failure::fatal("storing the key failed").with_cause(e.to_string()))?
 }
 
 /// Stores a verified key, replacing any copy in the other store so a stale key can never
 /// shadow the new one.
-pub fn store(settings: &Settings, key: &ApiKey, choice: StoreChoice) -> anyhow::Result<Stored> {
+///
+/// `account` is the e-mail `user/info` gave for the key (`None`: not checked), recorded so a
+/// later `auth rotate` knows whose key it replaces; a record of an earlier key is dropped.
+pub fn store(
+    settings: &Settings,
+    key: &ApiKey,
+    choice: StoreChoice,
+    account: Option<&str>,
+) -> anyhow::Result<Stored> {
+    let stored = store_key(settings, key, choice)?;
+    record_account(settings, key, account);
+    Ok(stored)
+}
+
+fn key_fingerprint(key: &ApiKey) -> String {
+    fichier_scan::Fingerprint::of_key(key.expose_for_key_store()).to_string()
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct AccountDoc {
+    email: String,
+    key_fingerprint: String,
+}
+
+/// Writes (or, with no account, removes) the account record of `key`. Best effort: the key is
+/// stored already, and a missing record only makes `auth rotate` ask.
+fn record_account(settings: &Settings, key: &ApiKey, account: Option<&str>) {
+    let path = settings.dirs.config.join(ACCOUNT_FILE);
+    match account {
+        Some(email) => {
+            let doc = AccountDoc {
+                email: email.to_owned(),
+                key_fingerprint: key_fingerprint(key),
+            };
+            let text = toml::to_string(&doc).unwrap_or_default();
+            let _ = write_private(&path, text.as_bytes());
+        }
+        None => {
+            let _ = remove_if_exists(&path);
+        }
+    }
+}
+
+/// The account recorded for `key` when it was stored, if the record is about this key.
+pub fn recorded_account(settings: &Settings, key: &ApiKey) -> Option<String> {
+    let path = settings.dirs.config.join(ACCOUNT_FILE);
+    let text = std::fs::read_to_string(path).ok()?;
+    let doc: AccountDoc = toml::from_str(&text).ok()?;
+    (doc.key_fingerprint == key_fingerprint(key)).then_some(doc.email)
+}
+
+fn store_key(settings: &Settings, key: &ApiKey, choice: StoreChoice) -> anyhow::Result<Stored> {
     let mut warnings = Vec::new();
     let file = credentials_path(settings);
     let keyring = if choice == StoreChoice::File {
@@ -705,6 +763,7 @@ pub fn remove_all(settings: &Settings) -> anyhow::Result<Vec<KeySource>> {
     {
         removed.push(KeySource::Keyring(k.name()));
     }
+    let _ = remove_if_exists(&settings.dirs.config.join(ACCOUNT_FILE));
     let file = credentials_path(settings);
     if remove_if_exists(&file).map_err(|e| {
         Failure::fatal(format!("cannot remove {}", file.display())).with_cause(e.to_string())

@@ -231,7 +231,8 @@ async fn offer_to_store(
             .unwrap_or_default();
         let key = credentials::parse_key(&raw, &path)?;
         drop(raw);
-        let stored = credentials::store_off_thread(&ctx.settings, &key, StoreChoice::Auto).await?;
+        let stored =
+            credentials::store_off_thread(&ctx.settings, &key, StoreChoice::Auto, None).await?;
         for w in &stored.warnings {
             ctx.printer.warn(w);
         }
