@@ -156,7 +156,7 @@ impl<'a> FileCtx<'a> {
                 continue;
             };
             let name = String::from_utf8_lossy(name.as_bytes()).into_owned();
-            let names_fichier = name.to_ascii_lowercase().contains("fichier");
+            let names_fichier = mentions_fichier(name.as_bytes());
             ctx.sections.push(Section {
                 line: ctx.line_of(all.start()),
                 name,
@@ -251,7 +251,7 @@ impl<'a> FileCtx<'a> {
             }
             let ind = indentation(text);
             if ind < indent {
-                if FICHIER.is_match(text) {
+                if mentions_fichier(text) {
                     return Some((l + 1, String::from_utf8_lossy(trimmed).into_owned()));
                 }
                 indent = ind;
@@ -337,6 +337,15 @@ fn identifier_mention(text: &[u8], s: usize, e: usize) -> Mention {
     } else {
         Mention::FrenchWord
     }
+}
+
+/// True when `text` mentions fichier other than as part of a French identifier: what makes a
+/// section header (`[1fichier]`) or a parent mapping (`onefichier:`) a 1fichier scope, where
+/// `[nom_fichier]` or `fichier_meta:` is not.
+fn mentions_fichier(text: &[u8]) -> bool {
+    FICHIER
+        .find_iter(text)
+        .any(|m| identifier_mention(text, m.start(), m.end()) != Mention::FrenchWord)
 }
 
 /// True when a label (`FICHIER_API_KEY`, `ONEFICHIER_TOKEN`) names 1fichier.
@@ -775,6 +784,13 @@ mod tests {
             ] {
                 assert!(rules(&text).is_empty(), "{text}: {:?}", rules(&text));
             }
+        }
+        // Nor do they make a section or a parent mapping a 1fichier scope.
+        for text in [
+            format!("[nom_fichier]\ntoken = {k}\n"),
+            format!("fichier_meta:\n  token: {k}\n"),
+        ] {
+            assert!(rules(&text).is_empty(), "{text}: {:?}", rules(&text));
         }
         // The English names of 1fichier's API stay found.
         for name in [
