@@ -78,14 +78,8 @@ pub fn render_summary(report: &Report) -> String {
         n => Some(format!("{n} inputs skipped ({why})")),
     };
     for part in [
-        skipped(
-            report.stats.skipped_large,
-            "over the size limit: not scanned",
-        ),
-        skipped(
-            report.stats.skipped_binary,
-            "binary (NUL bytes): not scanned",
-        ),
+        skipped(report.stats.skipped_large, "over the size limit"),
+        skipped(report.stats.skipped_binary, "binary: NUL bytes"),
     ]
     .into_iter()
     .flatten()
