@@ -355,3 +355,21 @@ fn exec_names_what_kept_the_program_from_starting() {
     );
     assert!(!marker.exists());
 }
+
+/// E2BIG was reported as "cannot be run … chmod +x": the key under enough names makes CMD's
+/// environment too large while fichier's own command line still fits.
+#[test]
+fn an_oversized_environment_is_named_as_e2big() {
+    let env = Env::logged_in();
+    let names: Vec<String> = (0..60_000).map(|i| format!("K{i:05}")).collect();
+    let mut args: Vec<&str> = vec!["exec"];
+    for n in &names {
+        args.push("--env");
+        args.push(n);
+    }
+    args.extend(["--", "true"]);
+    let out = env.run(&args);
+    out.code(126);
+    assert!(out.stderr.contains("E2BIG"), "{}", out.stderr);
+    assert!(!out.stderr.contains("chmod"), "{}", out.stderr);
+}
