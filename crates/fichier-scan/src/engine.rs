@@ -139,9 +139,16 @@ impl<'a> FileCtx<'a> {
         };
         ctx.anchors = FICHIER
             .find_iter(buf)
-            .map(|m| Anchor {
-                line: ctx.line_of(m.start()),
-                strong: anchor_is_strong(buf, m.start(), m.end()),
+            .filter_map(|m| {
+                let strong = match identifier_mention(buf, m.start(), m.end()) {
+                    Mention::OneFichier => true,
+                    Mention::FrenchWord => return None,
+                    Mention::Word => anchor_is_strong(buf, m.start()),
+                };
+                Some(Anchor {
+                    line: ctx.line_of(m.start()),
+                    strong,
+                })
             })
             .collect();
         for caps in HEADER.captures_iter(buf) {
@@ -149,7 +156,7 @@ impl<'a> FileCtx<'a> {
                 continue;
             };
             let name = String::from_utf8_lossy(name.as_bytes()).into_owned();
-            let names_fichier = name.to_ascii_lowercase().contains("fichier");
+            let names_fichier = mentions_fichier(name.as_bytes());
             ctx.sections.push(Section {
                 line: ctx.line_of(all.start()),
                 name,
@@ -244,7 +251,7 @@ impl<'a> FileCtx<'a> {
             }
             let ind = indentation(text);
             if ind < indent {
-                if FICHIER.is_match(text) {
+                if mentions_fichier(text) {
                     return Some((l + 1, String::from_utf8_lossy(trimmed).into_owned()));
                 }
                 indent = ind;
@@ -272,22 +279,84 @@ fn indentation(text: &[u8]) -> usize {
         .count()
 }
 
-/// Classifies a `fichier` match at `[s, e)`.
-fn anchor_is_strong(buf: &[u8], s: usize, e: usize) -> bool {
-    let before = &buf[s.saturating_sub(4)..s];
-    let lower: Vec<u8> = before.to_ascii_lowercase();
-    if lower.ends_with(b"1")
-        || lower.ends_with(b"one")
-        || lower.ends_with(b"one_")
-        || lower.ends_with(b"one-")
+/// What a `fichier` inside some text is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mention {
+    /// `1fichier`, `onefichier`, or an identifier that names 1fichier's API:
+    /// `FICHIER_API_KEY`, `RCLONE_FICHIER_API_KEY`, `fichierAPIKey`, `--fichier-api-key`.
+    OneFichier,
+    /// Part of any other identifier: French for "file" (`nom_fichier`, `fichierId`,
+    /// `cleFichier`, `fichiers`), not a mention of 1fichier.
+    FrenchWord,
+    /// The word on its own: weak, unless the line makes it a backend type.
+    Word,
+}
+
+/// Words that, right after `fichier` in one identifier, make it name 1fichier's API (English
+/// order: `FICHIER_API_KEY`). French puts the noun first (`cle_fichier`, `nom_fichier`), so
+/// `fichier` followed by anything else, or ending an identifier, is the French word.
+const API_WORDS: &[&[u8]] = &[
+    b"api",
+    b"key",
+    b"token",
+    b"secret",
+    b"pass",
+    b"auth",
+    b"credential",
+    b"bearer",
+    b"remote",
+];
+
+/// Classifies a `fichier` match at `[s, e)` of `text` by the identifier it is part of. The
+/// one test behind both anchors and labels, so a name never counts as 1fichier in one place
+/// and as French in the other.
+fn identifier_mention(text: &[u8], s: usize, e: usize) -> Mention {
+    let before = text[s.saturating_sub(4)..s].to_ascii_lowercase();
+    if before.ends_with(b"1")
+        || before.ends_with(b"one")
+        || before.ends_with(b"one_")
+        || before.ends_with(b"one-")
     {
-        return true;
+        return Mention::OneFichier;
     }
-    // Part of an identifier: FICHIER_API_KEY, RCLONE_FICHIER_..., --fichier-api-key.
-    let glued = |b: Option<&u8>| matches!(b, Some(b'_' | b'-'));
-    if glued(before.last()) || glued(buf.get(e)) {
-        return true;
+    let ident =
+        |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let glued_before = s > 0 && ident(text.get(s - 1));
+    let glued_after = ident(text.get(e));
+    if !glued_before && !glued_after {
+        return Mention::Word;
     }
+    let rest = &text[e..];
+    let rest = rest
+        .strip_prefix(b"_")
+        .or_else(|| rest.strip_prefix(b"-"))
+        .unwrap_or(rest);
+    let rest = rest.to_ascii_lowercase();
+    if API_WORDS.iter().any(|w| rest.starts_with(w)) {
+        Mention::OneFichier
+    } else {
+        Mention::FrenchWord
+    }
+}
+
+/// True when `text` mentions fichier other than as part of a French identifier: what makes a
+/// section header (`[1fichier]`) or a parent mapping (`onefichier:`) a 1fichier scope, where
+/// `[nom_fichier]` or `fichier_meta:` is not.
+fn mentions_fichier(text: &[u8]) -> bool {
+    FICHIER
+        .find_iter(text)
+        .any(|m| identifier_mention(text, m.start(), m.end()) != Mention::FrenchWord)
+}
+
+/// True when a label (`FICHIER_API_KEY`, `ONEFICHIER_TOKEN`) names 1fichier.
+fn label_names_1fichier(word: &str) -> bool {
+    FICHIER
+        .find_iter(word.as_bytes())
+        .any(|m| identifier_mention(word.as_bytes(), m.start(), m.end()) == Mention::OneFichier)
+}
+
+/// Classifies a standalone `fichier` at `[s, e)`: strong when the line makes it a backend type.
+fn anchor_is_strong(buf: &[u8], s: usize) -> bool {
     // A backend type: `type = fichier`, `"type": "fichier"`, `backend: fichier`.
     let line_start = buf[..s]
         .iter()
@@ -458,10 +527,7 @@ fn classify(
     let bearer = nearest.eq_ignore_ascii_case("bearer");
     let name_keyish =
         is_keyish(nearest) || (!bearer && label.second.as_deref().is_some_and(is_keyish));
-    let named = |w: &Option<String>| {
-        w.as_deref()
-            .is_some_and(|w| normalized(w).contains("fichier"))
-    };
+    let named = |w: &Option<String>| w.as_deref().is_some_and(label_names_1fichier);
     let section = ctx.section_index(line).map(|i| &ctx.sections[i]);
     let scope = ctx.scope(line);
     let shown = printable(nearest);
@@ -697,6 +763,50 @@ mod tests {
         let k = fake_key(1);
         let f = scan("x", &format!("# 1fichier\n  clé=\"{k}\"\n"), false);
         assert_eq!((f[0].line, f[0].column, f[0].end_column), (2, 8, 40));
+    }
+
+    #[test]
+    fn french_identifiers_with_fichier_are_not_1fichier_mentions() {
+        let k = fake_key(4);
+        for name in [
+            "nom_fichier",
+            "id_fichier",
+            "hash_fichier",
+            "fichier_uuid",
+            "fichierId",
+            "cleFichier",
+            "CLE_FICHIER",
+        ] {
+            for text in [
+                format!("{name} = \"{k}\"\n"),
+                format!("{name}: {k}\n"),
+                format!("x = {{\"{name}\": \"{k}\"}}\n"),
+            ] {
+                assert!(rules(&text).is_empty(), "{text}: {:?}", rules(&text));
+            }
+        }
+        // Nor do they make a section or a parent mapping a 1fichier scope.
+        for text in [
+            format!("[nom_fichier]\ntoken = {k}\n"),
+            format!("fichier_meta:\n  token: {k}\n"),
+        ] {
+            assert!(rules(&text).is_empty(), "{text}: {:?}", rules(&text));
+        }
+        // The English names of 1fichier's API stay found.
+        for name in [
+            "FICHIER_API_KEY",
+            "RCLONE_FICHIER_API_KEY",
+            "ONEFICHIER_TOKEN",
+            "fichierAPIKey",
+            "one_fichier_key",
+        ] {
+            let text = format!("{name} = \"{k}\"\n");
+            assert_eq!(
+                rules(&text).first().map(|r| r.0),
+                Some(RuleId::FichierNamedKey),
+                "{text}"
+            );
+        }
     }
 
     #[test]

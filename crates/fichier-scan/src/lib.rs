@@ -41,7 +41,9 @@ pub use error::ScanError;
 pub use finding::{Finding, Verification};
 pub use fix::{FIX_ENV, FileKind, FixAction, FixError, FixPlan, file_kind, plan_fixes};
 pub use hook::{HookOptions, hook_script, install_hook};
-pub use render::{JSON_VERSION, render_json, render_sarif, render_summary, render_text};
+pub use render::{
+    JSON_VERSION, render_finding, render_json, render_sarif, render_summary, render_text,
+};
 pub use report::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, InputError, Report, Stats, exit_code_for};
 pub use rules::{Confidence, RuleId};
 pub use scanner::{DEFAULT_MAX_FILE_SIZE, IGNORE_FILE_NAME, Input, ScanOptions, Scanner};

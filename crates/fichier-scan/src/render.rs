@@ -13,16 +13,21 @@ pub const JSON_VERSION: u32 = 1;
 
 /// One text line per finding: `path:line:column  rule  confidence  masked  why`, then
 /// `  commit <id>` for history findings and `  [live|dead|unknown]` after `--verify`.
+///
+/// A path is printed as it is: a newline in a file name would split the line, so a front end
+/// printing to a terminal or a line-oriented consumer renders each finding with
+/// [`render_finding`] and passes it through its own escaper.
 pub fn render_text(report: &Report) -> String {
     let mut out = String::new();
     for f in &report.findings {
-        out.push_str(&text_line(f));
+        out.push_str(&render_finding(f));
         out.push('\n');
     }
     out
 }
 
-fn text_line(f: &Finding) -> String {
+/// One finding as [`render_text`] prints it, without the newline.
+pub fn render_finding(f: &Finding) -> String {
     let mut line = format!(
         "{}:{}:{}  {}  {}  {}  {}",
         f.path, f.line, f.column, f.rule, f.confidence, f.masked, f.why
@@ -65,6 +70,22 @@ pub fn render_summary(report: &Report) -> String {
             ", {} accepted by the baseline",
             report.stats.suppressed_by_baseline
         ));
+    }
+    // Nothing found in what was read says nothing about what was skipped.
+    let skipped = |n: u64, why: &str| match n {
+        0 => None,
+        1 => Some(format!("1 input skipped ({why})")),
+        n => Some(format!("{n} inputs skipped ({why})")),
+    };
+    for part in [
+        skipped(report.stats.skipped_large, "over the size limit"),
+        skipped(report.stats.skipped_binary, "binary: NUL bytes"),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        s.push_str(", ");
+        s.push_str(&part);
     }
     if !report.errors.is_empty() {
         s.push_str(&format!(

@@ -131,14 +131,18 @@ impl Scanner {
     }
 
     /// Scans everything a reader yields (standard input: pass `"-"` as the name).
-    pub fn scan_reader(&self, name: &str, mut reader: impl Read) -> Result<Report, ScanError> {
-        let mut buf = Vec::new();
-        reader
-            .read_to_end(&mut buf)
-            .map_err(|source| ScanError::Io {
+    /// Reads at most the size limit: a larger input is counted as skipped, unscanned.
+    pub fn scan_reader(&self, name: &str, reader: impl Read) -> Result<Report, ScanError> {
+        let read =
+            read_bounded(reader, self.options.max_file_size).map_err(|source| ScanError::Io {
                 path: PathBuf::from(name),
                 source,
             })?;
+        let Some(buf) = read else {
+            let mut report = Report::default();
+            report.stats.skipped_large = 1;
+            return Ok(report);
+        };
         let mut report = Report {
             findings: self.scan_bytes(name, &buf),
             ..Report::default()
@@ -263,8 +267,16 @@ impl Scanner {
             counters.skipped_large.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
+        // Bounded while reading too: a device or FIFO named on the command line reports no
+        // size (`/dev/zero` never ends).
+        let read =
+            std::fs::File::open(path).and_then(|f| read_bounded(f, self.options.max_file_size));
+        let bytes = match read {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                counters.skipped_large.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
             Err(err) => return push_error(errors, shown.to_owned(), err.to_string()),
         };
         if bytes.contains(&0) {
@@ -281,6 +293,26 @@ impl Scanner {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .extend(found);
+        }
+    }
+}
+
+/// Reads everything `reader` yields up to `limit` bytes; `None` when there is more (the rest
+/// is left unread, so an endless input costs at most the limit).
+pub(crate) fn read_bounded(
+    reader: impl Read,
+    limit: Option<u64>,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let mut buf = Vec::new();
+    match limit {
+        None => {
+            let mut reader = reader;
+            reader.read_to_end(&mut buf)?;
+            Ok(Some(buf))
+        }
+        Some(limit) => {
+            reader.take(limit.saturating_add(1)).read_to_end(&mut buf)?;
+            Ok((buf.len() as u64 <= limit).then_some(buf))
         }
     }
 }

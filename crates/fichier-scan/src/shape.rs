@@ -78,10 +78,26 @@ pub(crate) fn candidate_from_run(buf: &[u8], s: usize, e: usize) -> Option<Candi
     let pad = run.iter().rev().take_while(|&&b| b == b'=').count();
     let core = &run[..run.len() - pad];
     // Split at the last assignment `=` inside the run: `NAME=value`.
-    let value_start = match core.iter().rposition(|&b| b == b'=') {
+    let mut value_start = match core.iter().rposition(|&b| b == b'=') {
         Some(i) => start + i + 1,
         None => start,
     };
+    // Shell fallbacks split like assignments: `${NAME-KEY}` at the `-` after the name (a
+    // shell name has no `-`), `${NAME:-KEY}` by dropping the `-` the run starts with.
+    if value_start == start
+        && start >= 2
+        && &buf[start - 2..start] == b"${"
+        && let Some(i) = core.iter().position(|&b| b == b'-')
+        && i > 0
+        && core[..i]
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+    {
+        value_start = start + i + 1;
+    }
+    if value_start < e && buf[value_start] == b'-' && e - value_start == KEY_LEN + 1 {
+        value_start += 1;
+    }
     let mut value = buf[value_start..e].to_vec();
     // URL-encoded padding after the run: `...%3D%3D`.
     let mut end = e;
@@ -303,6 +319,21 @@ mod tests {
             candidates(&format!("k={padded}==")),
             [format!("{padded}==")]
         );
+    }
+
+    #[test]
+    fn shell_fallback_values_are_split_from_the_operator() {
+        let k = fake_key(2);
+        for text in [
+            format!("KEY=${{FICHIER_API_KEY:-{k}}}"),
+            format!("KEY=${{FICHIER_API_KEY-{k}}}"),
+            format!("KEY=${{FICHIER_API_KEY:={k}}}"),
+            format!("KEY=${{FICHIER_API_KEY={k}}}"),
+        ] {
+            assert_eq!(candidates(&text), [k.as_str()], "{text}");
+        }
+        // A longer run is still not a key.
+        assert!(candidates(&format!("x --{k}")).is_empty());
     }
 
     #[test]

@@ -486,14 +486,17 @@ pub struct ScanArgs {
     /// Write every finding to this baseline file (accepting them; never stores a key).
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
-    /// Check each found key once with 1fichier (`user/info`, paced) and report live/dead.
-    #[arg(long)]
-    pub verify: bool,
+    /// Check one found key that is yours with 1fichier (one paced `user/info` per run):
+    /// `--verify=PATH:LINE` (or the finding's fingerprint) names it; bare `--verify` asks per
+    /// key on a terminal. Never a key itself.
+    #[arg(long, value_name = "FINDING", num_args = 0..=1, require_equals = true)]
+    pub verify: Option<Option<String>>,
     /// Propose rewrites that read the key from the environment instead (diff shown; written
     /// with --yes or after a yes on a terminal).
     #[arg(long, conflicts_with_all = ["staged", "write_baseline"])]
     pub fix: bool,
-    /// With --fix: write the rewrites (and store a live key found) without asking.
+    /// With --fix: write the rewrites without asking (a found key is stored only when
+    /// --verify named it as yours).
     #[arg(long, requires = "fix")]
     pub yes: bool,
 }
@@ -815,9 +818,10 @@ pub struct ExecArgs {
     /// Put the key in RCLONE_FICHIER_API_KEY (rclone's fichier backend reads it).
     #[arg(long)]
     pub rclone: bool,
-    /// The program to run and its arguments (put them after `--`).
+    /// The program to run and its arguments (put them after `--`). Checked by the command,
+    /// not by clap: clap's usage line for a missing one listed settings read from the
+    /// environment as if they were required options.
     #[arg(
-        required = true,
         trailing_var_arg = true,
         allow_hyphen_values = true,
         value_name = "CMD [ARGS]..."

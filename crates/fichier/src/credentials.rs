@@ -23,6 +23,11 @@ const KEYRING_SERVICE: &str = "fichier";
 const KEYRING_USER: &str = "api-key";
 /// Name of the credentials file in the config dir.
 pub const CREDENTIALS_FILE: &str = "credentials.toml";
+
+/// Which account the stored key opens (e-mail and the key's fingerprint, never the key), in
+/// the config dir beside the credentials file, whichever store holds the key: `auth rotate`
+/// compares a new key's account with it when the old key cannot be asked.
+pub const ACCOUNT_FILE: &str = "account.toml";
 /// Name of the file-backed mock keyring used by tests (`FICHIER_KEYRING=mock`).
 pub const MOCK_KEYRING_FILE: &str = "mock-keyring.json";
 
@@ -100,8 +105,36 @@ pub fn length_warning(key: &ApiKey) -> Option<String> {
     })
 }
 
-/// Parses a key read from `origin` (named in the error), never echoing it.
+/// The most a key file (or standard input given as one) may hold: a key is 32 characters, so
+/// anything this large is not a key file, and is not read whole.
+pub const KEY_FILE_MAX: u64 = 4096;
+
+fn too_large(origin: &str) -> anyhow::Error {
+    Failure::auth(format!(
+        "{origin} holds more than {KEY_FILE_MAX} bytes: a key file holds one key (32 characters)"
+    ))
+    .with_hint("check the path given to --api-key-file: it should name a file with only the key")
+    .into()
+}
+
+/// Parses a key read from `origin` (named in the error), never echoing it. A `.env` line
+/// (`FICHIER_API_KEY=<key>`) is refused, naming its line and variable: `=` is part of the key
+/// alphabet, so it would otherwise pass as a long key holding the variable's name.
 pub fn parse_key(raw: &str, origin: &str) -> anyhow::Result<ApiKey> {
+    for (i, line) in raw.lines().enumerate() {
+        let line = line.trim();
+        let line = line.strip_prefix("export ").map_or(line, str::trim_start);
+        if let Some(name_len) = crate::printer::env_assignment(line) {
+            let name = &line[..name_len - 1];
+            return Err(Failure::auth(format!(
+                "malformed API key in {origin}: line {} is an assignment to {name} (a .env \
+                 line), not the key alone",
+                i + 1
+            ))
+            .with_hint("keep only the key in the file (32 letters and digits, nothing before it)")
+            .into());
+        }
+    }
     ApiKey::parse(raw).map_err(|e| {
         Failure::auth(format!("malformed API key in {origin}"))
             .with_cause(e.to_string())
@@ -351,9 +384,16 @@ struct CredentialsDoc {
 pub fn read_key_file(path: &Path) -> anyhow::Result<ApiKey> {
     if path == Path::new("-") {
         let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).map_err(|e| {
-            Failure::fatal("cannot read the API key from standard input").with_cause(e.to_string())
-        })?;
+        std::io::stdin()
+            .take(KEY_FILE_MAX + 1)
+            .read_to_string(&mut text)
+            .map_err(|e| {
+                Failure::fatal("cannot read the API key from standard input")
+                    .with_cause(e.to_string())
+            })?;
+        if text.len() as u64 > KEY_FILE_MAX {
+            return Err(too_large("standard input"));
+        }
         return parse_key(&text, "standard input");
     }
     // Look before reading: a fifo would block the read, and /dev/null or a directory are
@@ -394,12 +434,22 @@ pub fn read_key_file(path: &Path) -> anyhow::Result<ApiKey> {
             .into());
         }
     }
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Failure::auth(format!("cannot read key file {}", path.display()))
-            .with_cause(e.to_string())
-            .with_hint("check the path given to --api-key-file")
-    })?;
-    parse_key(&text, &format!("key file {}", path.display()))
+    let origin = format!("key file {}", path.display());
+    if meta.len() > KEY_FILE_MAX {
+        return Err(too_large(&origin));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(KEY_FILE_MAX + 1).read_to_string(&mut text))
+        .map_err(|e| {
+            Failure::auth(format!("cannot read key file {}", path.display()))
+                .with_cause(e.to_string())
+                .with_hint("check the path given to --api-key-file")
+        })?;
+    if text.len() as u64 > KEY_FILE_MAX {
+        return Err(too_large(&origin));
+    }
+    parse_key(&text, &origin)
 }
 
 /// The key in the credentials file, if the file exists.
@@ -495,10 +545,20 @@ pub fn resolve(settings: &Settings) -> anyhow::Result<ResolvedKey> {
             KeySource::Env,
         )
     } else {
+        let mut keyring_error = None;
         let from_keyring = open_keyring(settings).and_then(|k| match k.get() {
             Ok(Some(raw)) => Some((raw, k.name())),
-            // An unreachable or locked keyring is not an error: fall through to the file.
-            _ => None,
+            // An unreachable, locked or damaged keyring is not an error while the file holds
+            // a key; when nothing does, it is named (it may be where the key was).
+            Ok(None) => None,
+            Err(e) => {
+                keyring_error = Some(format!(
+                    "the {} keyring could not be read: {}",
+                    k.name(),
+                    crate::printer::sanitize(&e)
+                ));
+                None
+            }
         });
         if let Some((raw, name)) = from_keyring {
             (
@@ -510,7 +570,11 @@ pub fn resolve(settings: &Settings) -> anyhow::Result<ResolvedKey> {
             match read_credentials_file(&path, &mut warnings)? {
                 Some(key) => (key, KeySource::CredentialsFile(path)),
                 None => {
-                    return Err(Failure::auth("no API key configured")
+                    let failure = match keyring_error {
+                        Some(why) => Failure::auth(format!("no API key could be read ({why})")),
+                        None => Failure::auth("no API key configured"),
+                    };
+                    return Err(failure
                         .with_hint(
                             "run `fichier auth login` (or set FICHIER_API_KEY, or pass \
                              --api-key-file PATH); `fichier --sandbox ...` works without a key",
@@ -576,16 +640,69 @@ pub async fn store_off_thread(
     settings: &Settings,
     key: &ApiKey,
     choice: StoreChoice,
+    account: Option<&str>,
 ) -> anyhow::Result<Stored> {
     let (settings, key) = (settings.clone(), key.clone());
-    tokio::task::spawn_blocking(move || store(&settings, &key, choice))
+    let account = account.map(str::to_owned);
+    tokio::task::spawn_blocking(move || store(&settings, &key, choice, account.as_deref()))
         .await
         .map_err(|e| Failure::fatal("storing the key failed").with_cause(e.to_string()))?
 }
 
 /// Stores a verified key, replacing any copy in the other store so a stale key can never
 /// shadow the new one.
-pub fn store(settings: &Settings, key: &ApiKey, choice: StoreChoice) -> anyhow::Result<Stored> {
+///
+/// `account` is the e-mail `user/info` gave for the key (`None`: not checked), recorded so a
+/// later `auth rotate` knows whose key it replaces; a record of an earlier key is dropped.
+pub fn store(
+    settings: &Settings,
+    key: &ApiKey,
+    choice: StoreChoice,
+    account: Option<&str>,
+) -> anyhow::Result<Stored> {
+    let stored = store_key(settings, key, choice)?;
+    record_account(settings, key, account);
+    Ok(stored)
+}
+
+fn key_fingerprint(key: &ApiKey) -> String {
+    fichier_scan::Fingerprint::of_key(key.expose_for_key_store()).to_string()
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct AccountDoc {
+    email: String,
+    key_fingerprint: String,
+}
+
+/// Writes (or, with no account, removes) the account record of `key`. Best effort: the key is
+/// stored already, and a missing record only makes `auth rotate` ask.
+fn record_account(settings: &Settings, key: &ApiKey, account: Option<&str>) {
+    let path = settings.dirs.config.join(ACCOUNT_FILE);
+    match account {
+        Some(email) => {
+            let doc = AccountDoc {
+                email: email.to_owned(),
+                key_fingerprint: key_fingerprint(key),
+            };
+            let text = toml::to_string(&doc).unwrap_or_default();
+            let _ = write_private(&path, text.as_bytes());
+        }
+        None => {
+            let _ = remove_if_exists(&path);
+        }
+    }
+}
+
+/// The account recorded for `key` when it was stored, if the record is about this key.
+pub fn recorded_account(settings: &Settings, key: &ApiKey) -> Option<String> {
+    let path = settings.dirs.config.join(ACCOUNT_FILE);
+    let text = std::fs::read_to_string(path).ok()?;
+    let doc: AccountDoc = toml::from_str(&text).ok()?;
+    (doc.key_fingerprint == key_fingerprint(key)).then_some(doc.email)
+}
+
+fn store_key(settings: &Settings, key: &ApiKey, choice: StoreChoice) -> anyhow::Result<Stored> {
     let mut warnings = Vec::new();
     let file = credentials_path(settings);
     let keyring = if choice == StoreChoice::File {
@@ -647,6 +764,7 @@ pub fn remove_all(settings: &Settings) -> anyhow::Result<Vec<KeySource>> {
     {
         removed.push(KeySource::Keyring(k.name()));
     }
+    let _ = remove_if_exists(&settings.dirs.config.join(ACCOUNT_FILE));
     let file = credentials_path(settings);
     if remove_if_exists(&file).map_err(|e| {
         Failure::fatal(format!("cannot remove {}", file.display())).with_cause(e.to_string())

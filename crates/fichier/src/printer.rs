@@ -106,8 +106,13 @@ pub fn looks_like_key(run: &str) -> bool {
 /// Masks every key-shaped token of `text` to its first and last two characters (`ab…yz`, the
 /// scanner's [`fichier_scan::mask`], the form `ApiKey::masked` shows too): a key typed in the
 /// wrong place (an argument, the config file) must never come back in full in a message.
+///
+/// Runs are read with the key grammar the parser accepts (`[A-Za-z0-9_=-]`), so a key with
+/// `=` inside is one run, masked whole. A run of the form `NAME=value` with an environment
+/// variable's name (capitals, digits and at least one `_`) keeps the name and is judged by its
+/// value: `FICHIER_KEYRING=none` stays readable, `FICHIER_API_KEY=<key>` shows the name only.
 pub fn mask_keys(text: &str) -> Cow<'_, str> {
-    let is_key_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let is_key_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '=';
     let mut out = String::new();
     let mut last = 0;
     let mut changed = false;
@@ -124,8 +129,11 @@ pub fn mask_keys(text: &str) -> Cow<'_, str> {
             end = i + d.len_utf8();
             iter.next();
         }
-        let run = &text[start..end];
-        if looks_like_key(run) {
+        let (start, run) = match env_assignment(&text[start..end]) {
+            Some(name_len) => (start + name_len, &text[start + name_len..end]),
+            None => (start, &text[start..end]),
+        };
+        if looks_like_key(run.trim_end_matches('=')) || looks_like_key(run) {
             out.push_str(&text[last..start]);
             out.push_str(&fichier_scan::mask(run));
             last = end;
@@ -137,6 +145,18 @@ pub fn mask_keys(text: &str) -> Cow<'_, str> {
     }
     out.push_str(&text[last..]);
     Cow::Owned(out)
+}
+
+/// The length of `NAME=` when `run` starts with an environment variable's name and `=`.
+pub(crate) fn env_assignment(run: &str) -> Option<usize> {
+    let (name, _) = run.split_once('=')?;
+    let is_name = name.len() >= 3
+        && name.contains('_')
+        && name.starts_with(|c: char| c.is_ascii_uppercase())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    is_name.then_some(name.len() + 1)
 }
 
 /// What fichier may show of a message from outside (server, remote names, user input):
@@ -451,6 +471,27 @@ mod tests {
     /// Masking here must stay looser than the scanner's rule: every random key that
     /// `fichier scan --strict` reports with no context at all is masked in a message too.
     #[test]
+    fn a_key_with_equals_inside_is_masked_and_env_names_stay_readable() {
+        let (a, b) = ("QwErTyUiOpAsDfGh", "ZxCvBnMlKjHgFdS");
+        let key = format!("{a}={b}");
+        let shown = mask_keys(&format!("unexpected argument '{key}' found")).into_owned();
+        assert!(
+            !shown.contains(&key) && !shown.contains(a) && !shown.contains(b),
+            "{shown}"
+        );
+        assert_eq!(
+            mask_keys("set FICHIER_KEYRING=none"),
+            "set FICHIER_KEYRING=none"
+        );
+        let k = format!("{a}{}", "9x8Y7z6W5v4U3t2S");
+        let shown = mask_keys(&format!("FICHIER_API_KEY={k}")).into_owned();
+        assert!(
+            shown.starts_with("FICHIER_API_KEY=") && !shown.contains(&k),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn masks_every_key_the_scanner_reports() {
         let scanner = fichier_scan::Scanner::new(fichier_scan::ScanOptions {
             strict: true,
@@ -551,6 +592,23 @@ mod tests {
             #[test]
             fn escaping_loses_nothing(s in hostile_text()) {
                 prop_assert_eq!(unescape(&escape(&s)), s);
+            }
+
+            /// A key with `=` inside (`K16=K15`, which the parser accepts) was echoed whole: the
+            /// masker split it at `=` into two runs too short to look like keys. Anything of
+            /// the key grammar that a key-shaped token could be is masked, wherever it sits.
+            #[test]
+            fn no_key_the_parser_accepts_survives_masking(
+                key in "[A-Za-z0-9=-]{32}",
+                before in "[ :'\"(]{0,2}",
+                after in "[ :'\".)]{0,2}",
+            ) {
+                let shaped = key.bytes().any(|b| b.is_ascii_uppercase())
+                    && key.bytes().any(|b| b.is_ascii_lowercase())
+                    && key.bytes().any(|b| b.is_ascii_digit());
+                prop_assume!(shaped && fichier_api::ApiKey::parse(&key).is_ok());
+                let text = format!("unexpected argument {before}{key}{after} found");
+                prop_assert!(!mask_keys(&text).contains(&key));
             }
 
             /// Text with no control character and no backslash is shown as is.

@@ -9,7 +9,7 @@
 //! planned; shell quotes and here-documents balanced; the edited YAML line kept in block
 //! context; an rclone.conf keeps its sections).
 //! Writing re-reads the file first and refuses when it changed since it was planned, keeps the
-//! original's permissions, and replaces it with a rename from a temporary file in the same
+//! original's permissions, owner and group, and replaces it with a rename from a temporary file in the same
 //! directory (never a half-written file). Symbolic links, hard-linked files and non-UTF-8 files
 //! are left alone.
 
@@ -180,6 +180,14 @@ pub enum FixError {
     /// The file became something other than a plain file.
     #[error("{0} is no longer a regular file: not written")]
     NotRegular(String),
+    /// The original's owner or group could not be given to the rewrite.
+    #[error("{path}: cannot keep its owner and group ({source}): left unchanged")]
+    Owner {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// An I/O error.
     #[error("cannot write {path}: {source}")]
     Io {
@@ -269,6 +277,10 @@ impl FixPlan {
         tmp.as_file()
             .set_permissions(meta.permissions())
             .map_err(io)?;
+        keep_owner(tmp.as_file(), &meta).map_err(|source| FixError::Owner {
+            path: name.clone(),
+            source,
+        })?;
         tmp.as_file().sync_all().map_err(io)?;
         // Checked again right before the rename: an editor saving meanwhile wins.
         check()?;
@@ -278,6 +290,25 @@ impl FixPlan {
         }
         Ok(())
     }
+}
+
+/// Gives the temporary file the original's owner and group: the rename puts a new inode in
+/// place, which would otherwise belong to whoever ran the fix (root fixing a user's script
+/// would take it over). Only changed when they differ, so an ordinary user never needs the
+/// privilege.
+#[cfg(unix)]
+fn keep_owner(file: &std::fs::File, original: &std::fs::Metadata) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt as _;
+    let now = file.metadata()?;
+    if (now.uid(), now.gid()) == (original.uid(), original.gid()) {
+        return Ok(());
+    }
+    std::os::unix::fs::fchown(file, Some(original.uid()), Some(original.gid()))
+}
+
+#[cfg(not(unix))]
+fn keep_owner(_file: &std::fs::File, _original: &std::fs::Metadata) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// Plans the fixes for the findings of a scan (findings from git history or standard input
@@ -382,6 +413,21 @@ fn plan_file(path: &Path, findings: &[&Finding], scanner: &Scanner) -> FixPlan {
             return plan;
         }
         _ => {}
+    }
+    // One variable stands for one key: rewriting two different keys to it would make the
+    // script use one account where it used two, silently.
+    let distinct = plan.keys.len();
+    if distinct > 1 {
+        manual(
+            &mut plan,
+            format!(
+                "it holds {} different keys, and {FIX_ENV} can stand for only one of them \
+                 (the script would silently use one account for both): edit it by hand, giving \
+                 each key a variable of its own",
+                distinct
+            ),
+        );
+        return plan;
     }
     // Spans of the keys, last first so earlier offsets stay valid while editing.
     let mut spans: Vec<(usize, usize)> = Vec::new();

@@ -1,7 +1,7 @@
 //! Python sources: the key's string becomes `os.environ["FICHIER_API_KEY"]`, with
 //! `import os` added where Python expects imports when the file has none.
 
-use super::tokens::{StrTok, Tokens, rewrite_tokens, substitution_only};
+use super::tokens::{StrTok, Tokens, literal_next_to, rewrite_tokens, substitution_only};
 use super::{FIX_ENV, exec_note, line_ending, splice};
 
 fn tokenize(text: &str) -> Result<Tokens, String> {
@@ -81,7 +81,7 @@ pub(super) fn rewrite(
         notes.push("added `import os`".to_owned());
     }
     let new = tokenize(&fixed).map_err(|_| "the rewrite would not tokenize: edit it by hand")?;
-    if !substitution_only(&tokens, &new, &delta) {
+    if !substitution_only(&tokens, &new, &delta) || literal_next_to(&fixed, &new, &expr) {
         return Err("the rewrite would change more than the key's string: edit it by hand".into());
     }
     notes.push(format!(
@@ -142,6 +142,16 @@ mod tests {
         );
         let text = format!("x = f\"{k}\"\n");
         assert!(rewrite(&text, &spans(&text)).is_err());
+        // Implicit concatenation: `"abc" "KEY"` is one string; replacing half of it by an
+        // expression would not parse.
+        for text in [
+            format!("FICHIER_API_KEY = \"abc\" \"{k}\"\nprint(FICHIER_API_KEY)\n"),
+            format!("x = (\"{k}\"\n     'tail')\n"),
+            format!("x = \"Bearer {k}\" \\\n    \"!\"\n"),
+        ] {
+            let err = rewrite(&text, &spans(&text)).unwrap_err();
+            assert!(err.contains("implicit concatenation"), "{text}: {err}");
+        }
         let text = format!("import sys, os\nx = '{k}'\n");
         let (fixed, _) = rewrite(&text, &spans(&text)).unwrap();
         assert_eq!(

@@ -99,6 +99,13 @@ pub(super) fn rewrite_tokens(
             delta.templates += 1;
             continue;
         }
+        if joined_to_another_literal(text, tokens, tok) {
+            return Err(
+                "the key's string is joined to another string literal next to it \
+                        (implicit concatenation): edit it by hand"
+                    .into(),
+            );
+        }
         let lower = tok.prefix.to_ascii_lowercase();
         if tok.triple || lower.contains('f') || lower.contains('b') {
             return Err(
@@ -112,4 +119,32 @@ pub(super) fn rewrite_tokens(
             isize::from(s > tok.content) + isize::from(e < tok.content_end) - 1 + expr_literals;
     }
     Ok((edits, delta))
+}
+
+/// True when only blanks (spaces, tabs, newlines, backslash line continuations) separate `tok`
+/// from another string literal: Python joins `"abc" "KEY"` into one string, and replacing one
+/// of the two by an expression leaves a literal next to an expression (a syntax error).
+pub(super) fn joined_to_another_literal(text: &str, tokens: &Tokens, tok: &StrTok) -> bool {
+    let blank = |s: &str| s.chars().all(|c| c.is_whitespace() || c == '\\');
+    tokens.strings.iter().any(|o| {
+        (o.end <= tok.start && blank(&text[o.end..tok.start]))
+            || (tok.end <= o.start && blank(&text[tok.end..o.start]))
+    })
+}
+
+/// The check after a Python or JS rewrite: no string literal sits right next to an inserted
+/// expression (`"abc" os.environ[...]`), which would not parse.
+pub(super) fn literal_next_to(text: &str, tokens: &Tokens, expr: &str) -> bool {
+    let blank = |s: &str| s.chars().all(|c| c.is_whitespace() || c == '\\');
+    text.match_indices(expr).any(|(at, _)| {
+        let end = at + expr.len();
+        // Inside a literal (a comment's text is not an expression).
+        if tokens.strings.iter().any(|t| t.start <= at && end <= t.end) {
+            return false;
+        }
+        tokens.strings.iter().any(|t| {
+            (t.end <= at && blank(&text[t.end..at]))
+                || (end <= t.start && blank(&text[end..t.start]))
+        })
+    })
 }

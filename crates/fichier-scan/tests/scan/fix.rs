@@ -175,3 +175,61 @@ fn hostile_inputs_never_panic_and_a_rewrite_never_keeps_the_key() {
     }
     assert!(rewrites > 30, "seed {seed}: only {rewrites} rewrites");
 }
+
+/// Two different keys in one script once both became `${FICHIER_API_KEY}`: the script then
+/// silently used one account where it used two.
+#[test]
+fn two_different_keys_in_one_file_are_left_for_a_manual_edit() {
+    let (mut rng, seed) = Rng::from_env();
+    let (a, b) = (rng.key(), rng.key());
+    let text = format!(
+        "#!/bin/sh\nSRC_KEY=\"{a}\"  # 1fichier account A\nDST_KEY=\"{b}\"  # 1fichier account B\n"
+    );
+    let (_dir, path, plans) = plan_for(&text);
+    assert_eq!(plans.len(), 1, "seed {seed}");
+    let FixAction::Manual { reason } = &plans[0].action else {
+        panic!("rewritten: {:?} (seed {seed})", plans[0].action);
+    };
+    assert!(reason.contains("2 different keys"), "{reason}");
+    assert!(!reason.contains(&a) && !reason.contains(&b));
+    assert!(plans[0].apply().is_err());
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+}
+
+/// Root fixing a user's script once left it owned by root (the rewrite is a new file renamed
+/// into place).
+#[cfg(unix)]
+#[test]
+fn a_rewrite_keeps_the_owner_and_group_of_the_file() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    let (mut rng, seed) = Rng::from_env();
+    let key = rng.key();
+    let (_dir, path, plans) = plan_for(&format!("export FICHIER_API_KEY={key}\n"));
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o754)).unwrap();
+    let before = std::fs::metadata(&path).unwrap();
+    // As root: hand the file to another user first, as a user's script would be.
+    let root = before.uid() == 0;
+    if root {
+        std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+    }
+    let before = std::fs::metadata(&path).unwrap();
+    let plans = if root {
+        let scanner = Scanner::new(ScanOptions::default());
+        let report = scanner.scan_paths(&[&path]).unwrap();
+        plan_fixes(&report.findings, &scanner)
+    } else {
+        plans
+    };
+    plans[0]
+        .apply()
+        .unwrap_or_else(|e| panic!("{e} (seed {seed})"));
+    let after = std::fs::metadata(&path).unwrap();
+    assert_ne!(
+        after.ino(),
+        before.ino(),
+        "not a rename: the test proves nothing"
+    );
+    assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
+    assert_eq!(after.mode() & 0o7777, 0o754);
+    assert!(!std::fs::read_to_string(&path).unwrap().contains(&key));
+}

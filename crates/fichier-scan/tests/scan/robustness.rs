@@ -86,3 +86,54 @@ fn arbitrary_input_never_panics() {
     );
     println!("{findings} findings over 800 random buffers, no panic");
 }
+
+/// Standard input and a device named on the command line were read whole (`/dev/zero` grew
+/// without bound): every input gets the file size limit, and what is skipped is said.
+#[test]
+fn standard_input_and_devices_are_read_only_up_to_the_size_limit() {
+    use fichier_scan::render_summary;
+    let scanner = Scanner::new(ScanOptions {
+        max_file_size: Some(1 << 20),
+        ..ScanOptions::default()
+    });
+    // An endless reader: the scan must stop at the limit.
+    let report = scanner.scan_reader("-", std::io::repeat(b'\n')).unwrap();
+    assert_eq!(report.stats.skipped_large, 1);
+    assert_eq!(report.stats.scanned, 0);
+    let summary = render_summary(&report);
+    assert!(
+        summary.contains("1 input skipped (over the size limit"),
+        "{summary}"
+    );
+    #[cfg(unix)]
+    {
+        let report = scanner.scan_paths(&["/dev/zero"]).unwrap();
+        assert_eq!(report.stats.skipped_large, 1);
+        assert!(render_summary(&report).contains("skipped"));
+    }
+    // Below the limit, standard input is scanned as before.
+    let (mut rng, _) = Rng::from_env();
+    let key = rng.key();
+    let text = format!("FICHIER_API_KEY={key}\n");
+    let report = scanner.scan_reader("-", text.as_bytes()).unwrap();
+    assert_eq!(report.findings.len(), 1);
+}
+
+/// "no 1fichier key found in 0 inputs" was all a scan of only a binary file said.
+#[test]
+fn the_summary_says_what_was_skipped_and_why() {
+    use fichier_scan::render_summary;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut rng, _) = Rng::from_env();
+    let key = rng.key();
+    std::fs::write(
+        dir.path().join("blob.bin"),
+        format!("\0FICHIER_API_KEY={key}\n"),
+    )
+    .unwrap();
+    let report = Scanner::new(ScanOptions::default())
+        .scan_paths(&[dir.path()])
+        .unwrap();
+    let summary = render_summary(&report);
+    assert!(summary.contains("1 input skipped (binary"), "{summary}");
+}

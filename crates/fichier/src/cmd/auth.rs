@@ -52,7 +52,8 @@ async fn login(ctx: &mut Context, args: LoginArgs) -> anyhow::Result<Exit> {
         }
         Err(e) => return Err(login_error(e, &key)),
     };
-    let stored = credentials::store_off_thread(&ctx.settings, &key, args.store).await?;
+    let email = info.as_ref().map(|i| i.email.as_str());
+    let stored = credentials::store_off_thread(&ctx.settings, &key, args.store, email).await?;
     for w in &stored.warnings {
         ctx.printer.warn(w);
     }

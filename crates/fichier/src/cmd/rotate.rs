@@ -5,7 +5,10 @@
 //! and checked with `user/info` before anything is stored. A key given by `FICHIER_API_KEY`
 //! is not fichier's to replace: the command says what to change and stores nothing. A new key
 //! that opens another account (compared by e-mail, from the paced `user/info` answers of both
-//! keys) is only stored after a "yes" on a terminal, or with `--force`.
+//! keys, or the account recorded when the old key was stored) is only stored after a "yes" on
+//! a terminal, or with `--force`; so is one whose old account nobody can name. A new key that
+//! cannot be checked now (1fichier's 5-minute `user/info` window) is stored only with
+//! `--force` (exit 4 otherwise, with the time to wait).
 
 use serde::Serialize;
 
@@ -81,15 +84,30 @@ pub async fn run(ctx: &mut Context, args: RotateArgs) -> anyhow::Result<Exit> {
     let url = ctx.settings.api_url.clone();
     let info = match ctx.build_client(&url, new.clone())?.user_info().await {
         Ok(info) => Some(info),
-        // Used for an account query less than 5 minutes ago (so it worked then): store it, as
-        // `auth login` does, and say it was not checked now.
-        Err(fichier_api::Error::Paced { retry_after, .. }) => {
+        // Not checkable now (1fichier's 5-minute window, maybe used by another machine or a
+        // cron job with its own cache): a key that replaces a working one is stored unchecked
+        // only on the user's explicit word.
+        Err(fichier_api::Error::Paced { retry_after, .. }) if args.force => {
             ctx.printer.warn(&format!(
                 "the new key was not checked: 1fichier allows one account query per 5 minutes \
-                 (next in {}s); `fichier auth status` checks it later",
+                 (next in {}s); storing it anyway (--force)",
                 retry_after.as_secs().max(1)
             ));
             None
+        }
+        Err(fichier_api::Error::Paced { retry_after, .. }) => {
+            let secs = retry_after.as_secs().max(1);
+            return Err(Failure::with_exit(
+                Exit::Flood,
+                format!(
+                    "the new key cannot be checked now: 1fichier allows one account query per \
+                     5 minutes; retry in {secs}s. Nothing was stored (the old key is unchanged)"
+                ),
+            )
+            .with_hint(format!(
+                "run `fichier auth rotate` again in {secs}s, or add --force to store it unchecked"
+            ))
+            .into());
         }
         Err(e) => {
             return Err(anyhow::Error::from(e).context(
@@ -104,10 +122,17 @@ pub async fn run(ctx: &mut Context, args: RotateArgs) -> anyhow::Result<Exit> {
     // through the per-key state file), before anything is stored. An answer served from that
     // shared cache predates this run and says nothing about revocation, but still names the
     // account.
+    let recorded = {
+        let (settings, key) = (ctx.settings.clone(), old.key.clone());
+        tokio::task::spawn_blocking(move || credentials::recorded_account(&settings, &key))
+            .await
+            .ok()
+            .flatten()
+    };
     let old_client = ctx.build_client(&url, old.key)?;
     let answer = old_client.user_info().await;
     let sent = old_client.pacer().calls_sent().await > 0;
-    let old_email = answer.as_ref().ok().map(|i| i.email.clone());
+    let old_email = answer.as_ref().ok().map(|i| i.email.clone()).or(recorded);
     let old_state = match answer {
         Ok(_) if !sent => OldKey::Unknown(
             "it was used for an account query less than 5 minutes ago (1fichier allows one \
@@ -124,16 +149,22 @@ pub async fn run(ctx: &mut Context, args: RotateArgs) -> anyhow::Result<Exit> {
         Err(e) => OldKey::Unknown(e.to_string()),
     };
     let new_email = info.as_ref().map(|i| i.email.clone());
+    // An old account nobody can name (its key not answering now, no record) may be another
+    // account: asked about like a known change.
     let account_changed = match (&old_email, &new_email) {
         (Some(o), Some(n)) => !o.eq_ignore_ascii_case(n),
+        (None, Some(_)) => true,
         _ => false,
     };
     if account_changed {
-        let (o, n) = (
-            old_email.clone().unwrap_or_default(),
-            new_email.clone().unwrap_or_default(),
-        );
-        let what = format!("the new key opens another account: {n} (the stored key opens {o})");
+        let n = new_email.clone().unwrap_or_default();
+        let what = match &old_email {
+            Some(o) => format!("the new key opens another account: {n} (the stored key opens {o})"),
+            None => format!(
+                "the new key opens {n}, and the account of the stored key is unknown (it could \
+                 not be checked now, and none was recorded): this may be another account"
+            ),
+        };
         if args.force {
             ctx.printer.warn(&format!("{what}; replacing it (--force)"));
         } else if ctx.settings.output.stdin_tty {
@@ -145,7 +176,8 @@ pub async fn run(ctx: &mut Context, args: RotateArgs) -> anyhow::Result<Exit> {
         }
     }
 
-    let stored = credentials::store_off_thread(&ctx.settings, &new, choice).await?;
+    let stored =
+        credentials::store_off_thread(&ctx.settings, &new, choice, new_email.as_deref()).await?;
     for w in &stored.warnings {
         ctx.printer.warn(w);
     }

@@ -8,13 +8,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use fichier_api::{ApiKey, Pacer, PacerConfig};
+use fichier_api::ApiKey;
 use fichier_scan::{
     Baseline, EXIT_CLEAN, EXIT_FINDINGS, HookOptions, Input, Report, ScanOptions, Scanner,
-    Verification, render_json, render_sarif, render_summary, render_text,
+    Verification, render_finding, render_json, render_sarif, render_summary,
 };
 
 use crate::cli::{InstallHookArgs, ScanArgs, ScanCommand};
+use crate::cmd::ask_yes_no;
 use crate::context::Context;
 use crate::error::{Exit, Failure};
 
@@ -68,25 +69,27 @@ pub async fn run(ctx: &mut Context, args: ScanArgs) -> anyhow::Result<Exit> {
         let baseline = Baseline::load(path).map_err(|e| Failure::usage(e.to_string()))?;
         report.apply_baseline(&baseline);
     }
-    if args.verify && !report.findings.is_empty() {
-        verify(ctx, &mut report).await?;
-    }
-
-    let text = if json {
-        render_json(&report)
-    } else if args.sarif {
-        render_sarif(&report, env!("CARGO_PKG_VERSION"))
-    } else {
-        render_text(&report)
+    // The one key the user said is theirs (and that was checked): `--fix` may store only it.
+    let claimed = match &args.verify {
+        Some(finding) if !report.findings.is_empty() => {
+            verify(ctx, &mut report, finding.as_deref()).await?
+        }
+        _ => None,
     };
-    let text = text.trim_end_matches('\n');
+
     if json || args.sarif {
+        let text = if json {
+            render_json(&report)
+        } else {
+            render_sarif(&report, env!("CARGO_PKG_VERSION"))
+        };
         // Serialized JSON escapes control characters itself and must stay exact.
-        ctx.printer.json_text(text);
+        ctx.printer.json_text(text.trim_end_matches('\n'));
     } else {
-        // One data line per printed line: `line` escapes what a scanned path could smuggle in.
-        for line in text.lines() {
-            ctx.printer.line(line);
+        // One finding per printed line, escaped whole: a newline in a scanned file's name is
+        // shown as `\n` and can neither split a finding nor forge one.
+        for f in &report.findings {
+            ctx.printer.line(&render_finding(f));
         }
     }
     for e in &report.errors {
@@ -123,7 +126,7 @@ pub async fn run(ctx: &mut Context, args: ScanArgs) -> anyhow::Result<Exit> {
         });
     }
     if args.fix {
-        return fix::run(ctx, &args, &mut report).await;
+        return fix::run(ctx, &args, &mut report, claimed.as_ref()).await;
     }
     Ok(exit_of(&report))
 }
@@ -169,12 +172,55 @@ fn inputs(args: &ScanArgs) -> anyhow::Result<Vec<Input>> {
     Ok(args.paths.iter().map(|a| Input::from_arg(a)).collect())
 }
 
-/// Checks each distinct key once with `user/info`, against the configured API base only.
+/// Checks the one found key the user says is theirs with `user/info`, against the configured
+/// API base only, and returns its fingerprint.
 ///
-/// Each key gets its own client (its own pacer and per-key state file, so 1fichier's
-/// 5-minute `user/info` window is kept per key, across processes); one process-wide pacer
-/// keeps the minimum gap between the calls for different keys, which share this IP.
-pub(crate) async fn verify(ctx: &mut Context, report: &mut Report) -> anyhow::Result<()> {
+/// A found key may be anyone's (a scanned tree is often someone else's code), and `user/info`
+/// is 1fichier's most flood-limited call: so nothing is sent unless the user named the finding
+/// (`--verify=PATH:LINE` or its fingerprint) or answered yes for that key on a terminal, and at
+/// most one key is checked per run. The client's pacer keeps 1fichier's 5-minute `user/info`
+/// window per key across processes.
+pub(crate) async fn verify(
+    ctx: &mut Context,
+    report: &mut Report,
+    finding: Option<&str>,
+) -> anyhow::Result<Option<fichier_scan::Fingerprint>> {
+    let chosen = match finding {
+        Some(arg) => Some(named_finding(report, arg)?),
+        None if ctx.printer.settings().stdin_tty => {
+            let mut chosen = None;
+            for f in report.distinct_keys() {
+                let question = format!(
+                    "Is the key {} found at {}:{} yours? Check it with 1fichier (one account \
+                     query; at most one key per run)?",
+                    f.masked, f.path, f.line
+                );
+                if ask_yes_no(&question)? {
+                    chosen = Some(f.fingerprint.clone());
+                    break;
+                }
+            }
+            chosen
+        }
+        None => None,
+    };
+    let Some(fingerprint) = chosen else {
+        ctx.printer.warn(
+            "--verify: no key checked. A found key may be someone else's: name the one that is \
+             yours with --verify=PATH:LINE (one account query per run), or run on a terminal \
+             to be asked per key.",
+        );
+        return Ok(None);
+    };
+    let Some(found) = report
+        .findings
+        .iter()
+        .find(|f| f.fingerprint == fingerprint)
+    else {
+        return Ok(None);
+    };
+    let raw = found.expose_key_for_verification().to_owned();
+    let masked = found.masked.clone();
     // The sandbox's URL when sandboxed; else the configured (validated) base. Never anything
     // derived from the scanned files.
     let url = if ctx.settings.sandbox {
@@ -182,54 +228,84 @@ pub(crate) async fn verify(ctx: &mut Context, report: &mut Report) -> anyhow::Re
     } else {
         ctx.settings.api_url.clone()
     };
-    let gap = if ctx.settings.sandbox || ctx.settings.unthrottled {
-        PacerConfig::unthrottled()
-    } else {
-        let mut c = PacerConfig::default();
-        if let Some(g) = ctx.settings.min_gap {
-            c.min_gap = g;
-        }
-        c
-    };
-    let gap = Pacer::new(gap);
-    let keys: Vec<(fichier_scan::Fingerprint, String)> = report
-        .distinct_keys()
-        .iter()
-        .map(|f| {
-            (
-                f.fingerprint.clone(),
-                f.expose_key_for_verification().to_owned(),
-            )
-        })
-        .collect();
     ctx.printer.status(&format!(
-        "Checking {} distinct key(s) with {} (one account query each)…",
-        keys.len(),
+        "Checking the key {masked} with {} (one account query)…",
         url.host_str().unwrap_or("the API")
     ));
-    let mut flood: Option<Duration> = None;
-    for (fingerprint, raw) in keys {
-        let outcome = match flood {
-            Some(wait) => unknown(format!(
-                "not checked: 1fichier flood-locked this IP; retry in {}s",
-                wait.as_secs().max(1)
-            )),
-            None => match ApiKey::parse(&raw) {
-                Err(_) => unknown("not checked: not a well-formed key".to_owned()),
-                Ok(key) => {
-                    gap.acquire("user/info.cgi").await.ok();
-                    let client = ctx.build_client(&url, key)?;
-                    let outcome = classify(client.user_info().await, &raw);
-                    if let Some(w) = &outcome.1 {
-                        flood = Some(*w);
-                    }
-                    outcome.0
-                }
-            },
-        };
-        report.set_verification(&fingerprint, outcome);
+    let outcome = match ApiKey::parse(&raw) {
+        Err(_) => unknown("not checked: not a well-formed key".to_owned()),
+        Ok(key) => {
+            let client = ctx.build_client(&url, key)?;
+            classify(client.user_info().await, &raw).0
+        }
+    };
+    report.set_verification(&fingerprint, outcome);
+    Ok(Some(fingerprint))
+}
+
+/// The finding `--verify=FINDING` names: its fingerprint (32 hex digits), or `PATH:LINE`
+/// (`PATH:LINE:COLUMN`, as the text output prints it).
+fn named_finding(report: &Report, arg: &str) -> anyhow::Result<fichier_scan::Fingerprint> {
+    // A key typed where the finding goes must not come back in the error, nor be matched.
+    if crate::printer::looks_like_key(arg) && !arg.contains(':') {
+        return Err(Failure::usage(
+            "--verify takes a finding (PATH:LINE or its fingerprint), never a key: that looked \
+             like a key, so it was not used",
+        )
+        .with_hint("a key typed on a command line is visible to other users in `ps`: regenerate it if it was yours")
+        .into());
     }
-    Ok(())
+    let matches: Vec<&fichier_scan::Finding> =
+        if arg.len() == 32 && arg.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let lower = arg.to_ascii_lowercase();
+            report
+                .findings
+                .iter()
+                .filter(|f| f.fingerprint.to_string() == lower)
+                .collect()
+        } else {
+            // PATH:LINE:COLUMN first, then PATH:LINE (a path may hold `:` itself).
+            let num = |s: &str| s.parse::<usize>().ok();
+            let (path, line, column) = match arg.rsplit_once(':') {
+                Some((rest, last)) if num(last).is_some() => match rest.rsplit_once(':') {
+                    Some((p, l)) if num(l).is_some() => (p.to_owned(), num(l), num(last)),
+                    _ => (rest.to_owned(), num(last), None),
+                },
+                _ => (arg.to_owned(), None, None),
+            };
+            let same_path = |f: &str| {
+                f == path
+                    || std::fs::canonicalize(f)
+                        .ok()
+                        .zip(std::fs::canonicalize(&path).ok())
+                        .is_some_and(|(a, b)| a == b)
+            };
+            report
+                .findings
+                .iter()
+                .filter(|f| {
+                    line.is_some_and(|l| f.line == l)
+                        && column.is_none_or(|c| f.column == c)
+                        && same_path(&f.path)
+                })
+                .collect()
+        };
+    let mut fingerprints: Vec<&fichier_scan::Fingerprint> =
+        matches.iter().map(|f| &f.fingerprint).collect();
+    fingerprints.dedup();
+    match fingerprints.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(Failure::usage(format!("--verify={arg}: no finding there"))
+            .with_hint(
+                "give PATH:LINE as the scan prints it, or the finding's fingerprint (--json)",
+            )
+            .into()),
+        _ => Err(Failure::usage(format!(
+            "--verify={arg}: several keys there; one key is checked per run"
+        ))
+        .with_hint("add the column (PATH:LINE:COLUMN) or give the finding's fingerprint")
+        .into()),
+    }
 }
 
 fn unknown(reason: String) -> Verification {

@@ -238,3 +238,138 @@ fn a_key_file_or_stdin_source_works_and_stdin_is_read_whole_first() {
     assert_eq!(seen(s, "FICHIER_API_KEY"), sha256_hex(env.key()));
     assert!(s.ends_with("\nend\n"), "{s}");
 }
+
+/// `--env PYTHONHOME` made Python print the key, `--env https_proxy` made curl print it: names
+/// a program reads when it starts are refused, and so is the key typed where the name goes,
+/// without being echoed.
+#[test]
+fn env_names_read_at_program_start_and_key_shaped_names_are_refused() {
+    let env = Env::logged_in();
+    let marker = env.root().join("child-ran");
+    let m = marker.to_str().unwrap();
+    for name in [
+        "PYTHONHOME",
+        "https_proxy",
+        "HTTP_PROXY",
+        "NODE_OPTIONS",
+        "PERL5OPT",
+        "RUBYOPT",
+        "GIT_SSH_COMMAND",
+        "GCONV_PATH",
+        "GLIBC_TUNABLES",
+        "PS4",
+        "SHELLOPTS",
+        "PROMPT_COMMAND",
+        "FICHIER_API_URL",
+    ] {
+        let out = env.run(&["exec", "--env", name, "--", "touch", m]);
+        out.code(2);
+        assert!(out.stderr.contains(name), "{name}: {}", out.stderr);
+        assert!(!marker.exists(), "{name}: the child ran");
+    }
+    // A key typed in place of the name: refused, and not shown.
+    let typed = fichier_testkit::fake_key();
+    let out = env.run(&["exec", "--env", &typed, "--", "touch", m]);
+    out.assert_hides(&typed, &["exec", "--env"]);
+    out.code(2);
+    assert!(
+        out.stderr.contains("shaped like an API key"),
+        "{}",
+        out.stderr
+    );
+    assert!(!marker.exists());
+}
+
+/// The edge cases of starting CMD each get their own message: a missing `#!` interpreter is
+/// named, a `.env` line or a huge file is not taken as a key, a damaged keyring store is
+/// named, and a missing CMD shows a plain usage line.
+#[test]
+fn exec_names_what_kept_the_program_from_starting() {
+    let env = Env::logged_in();
+    // A script whose interpreter does not exist: named, not "command not found".
+    let script = env.root().join("job.sh");
+    std::fs::write(&script, "#!/no/such/interpreter -x\necho hi\n").unwrap();
+    let mut perms = std::fs::metadata(&script).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&script, perms).unwrap();
+    let out = env.run(&["exec", "--", script.to_str().unwrap()]);
+    out.code(127);
+    assert!(
+        out.stderr.contains("interpreter /no/such/interpreter"),
+        "{}",
+        out.stderr
+    );
+
+    // No CMD: a usage error whose usage line lists no settings from the environment.
+    let out = env.run(&["exec"]);
+    out.code(2);
+    assert!(out.stderr.contains("no command to run"), "{}", out.stderr);
+    assert!(!out.stderr.contains("--api-url"), "{}", out.stderr);
+
+    // A key file holding a .env line: refused at its line, the key never shown.
+    let dotenv = env.root().join("dotenv.key");
+    crate::harness::write_mode(&dotenv, &format!("FICHIER_API_KEY={}\n", env.key()), 0o600);
+    let marker = env.root().join("child-ran");
+    let m = marker.to_str().unwrap();
+    let out = env.run(&[
+        "--api-key-file",
+        dotenv.to_str().unwrap(),
+        "exec",
+        "--",
+        "touch",
+        m,
+    ]);
+    out.code(3);
+    assert!(out.stderr.contains("line 1"), "{}", out.stderr);
+    assert!(out.stderr.contains("FICHIER_API_KEY"), "{}", out.stderr);
+    assert!(!marker.exists());
+
+    // A huge key file: refused without being read whole.
+    let huge = env.root().join("huge.key");
+    crate::harness::write_mode(&huge, &"A".repeat(10 << 20), 0o600);
+    let out = env.run(&[
+        "--api-key-file",
+        huge.to_str().unwrap(),
+        "exec",
+        "--",
+        "touch",
+        m,
+    ]);
+    out.code(3);
+    assert!(
+        out.stderr.contains("more than 4096 bytes"),
+        "{}",
+        out.stderr
+    );
+    assert!(!marker.exists());
+
+    // A damaged keyring store is named when it is where the key was.
+    let store = env.config_dir().join("mock-keyring.json");
+    std::fs::write(&store, "{ not json").unwrap();
+    let out = env.run(&["exec", "--", "touch", m]);
+    out.code(3);
+    assert!(
+        out.stderr.contains("mock keyring could not be read"),
+        "{}",
+        out.stderr
+    );
+    assert!(!marker.exists());
+}
+
+/// E2BIG was reported as "cannot be run … chmod +x": the key under enough names makes CMD's
+/// environment too large while fichier's own command line still fits.
+#[test]
+fn an_oversized_environment_is_named_as_e2big() {
+    let env = Env::logged_in();
+    let names: Vec<String> = (0..60_000).map(|i| format!("K{i:05}")).collect();
+    let mut args: Vec<&str> = vec!["exec"];
+    for n in &names {
+        args.push("--env");
+        args.push(n);
+    }
+    args.extend(["--", "true"]);
+    let out = env.run(&args);
+    out.code(126);
+    assert!(out.stderr.contains("E2BIG"), "{}", out.stderr);
+    assert!(!out.stderr.contains("chmod"), "{}", out.stderr);
+}

@@ -2,7 +2,7 @@
 //! shown with the key masked, files written only when asked, rewritten files scanning clean
 //! and still parsing (Python's `ast`, `node --check`, `sh -n`, YAML and rclone sections), mode
 //! and CRLF kept, symlinks refused, `.env` files checked for being git-ignored, history
-//! findings answered with "regenerate", and a live key offered to the key store first.
+//! findings answered with "regenerate", and only a key named as the user's checked and stored.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -343,17 +343,100 @@ fn history_findings_are_not_rewritten_and_say_regenerate() {
     );
 }
 
+/// `scan --fix --yes` once sent every key it found to 1fichier (one `user/info` each) and
+/// stored the first one that worked, a stranger's key included. `--fix` never contacts the
+/// service; a key is checked (once) and offered to the store only when named as the user's.
 #[test]
-fn a_live_key_is_offered_to_the_key_store_first() {
-    // The account's own key, found in a script while fichier has none stored.
+fn fix_sends_no_found_key_and_stores_only_the_key_named_as_yours() {
+    let env = Env::new();
+    let dir = env.root().join("keys");
+    std::fs::create_dir_all(&dir).unwrap();
+    let strangers = [fichier_testkit::fake_key(), env.second_account_key()];
+    let write = || {
+        std::fs::write(
+            dir.join("A.sh"),
+            format!("export FICHIER_API_KEY=\"{}\"\n", env.key()),
+        )
+        .unwrap();
+        for (i, k) in strangers.iter().enumerate() {
+            std::fs::write(
+                dir.join(format!("S{i}.sh")),
+                format!("export FICHIER_API_KEY=\"{k}\"\n"),
+            )
+            .unwrap();
+        }
+    };
+    let d = dir.to_str().unwrap();
+    let hide = |out: &crate::harness::Out, args: &[&str]| {
+        for k in &strangers {
+            out.assert_hides(k, args);
+        }
+    };
+
+    // --fix --yes: files rewritten, no account query, nothing stored.
+    write();
+    let before = env.calls("user/info");
+    let out = env.run(&["scan", "--fix", "--yes", d]);
+    hide(&out, &["scan", "--fix", "--yes"]);
+    out.ok();
+    assert_eq!(
+        env.calls("user/info"),
+        before,
+        "--fix contacted the service"
+    );
+    assert!(!out.stderr.contains("Stored the key"), "{}", out.stderr);
+    assert!(out.stderr.contains("--verify=PATH:LINE"), "{}", out.stderr);
+    env.run(&["auth", "status"]).code(3);
+
+    // Bare --verify off a terminal: nobody said which key is theirs, so none is checked.
+    write();
+    let out = env.run(&["scan", "--verify", d]);
+    hide(&out, &["scan", "--verify"]);
+    out.code(1);
+    assert_eq!(
+        env.calls("user/info"),
+        before,
+        "--verify checked keys nobody claimed"
+    );
+
+    // The finding named as the user's: one account query, for that key only; stored with
+    // --yes.
+    let mine = format!("--verify={}:1", dir.join("A.sh").display());
+    let out = env.run(&["scan", "--fix", "--yes", &mine, d]);
+    hide(&out, &["scan", "--fix", "--yes", "--verify"]);
+    out.ok();
+    assert_eq!(env.calls("user/info"), before + 1, "one query per run");
+    assert!(out.stdout.contains("[live]"), "{}", out.stdout);
+    assert!(out.stderr.contains("Stored the key"), "{}", out.stderr);
+    assert!(out.stderr.contains("must be regenerated"), "{}", out.stderr);
+    env.run(&["auth", "status"]).ok();
+    let stored = std::fs::read_to_string(env.config_dir().join("mock-keyring.json")).unwrap();
+    assert!(stored.contains(env.key()));
+    assert!(strangers.iter().all(|k| !stored.contains(k.as_str())));
+
+    // Once stored, the same key found again is recognised without any account query.
+    write();
+    let calls = env.calls("user/info");
+    let out = env.run(&["scan", "--fix", d]);
+    hide(&out, &["scan", "--fix"]);
+    assert!(
+        out.stderr.contains("is the key fichier uses"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(env.calls("user/info"), calls);
+}
+
+/// A key named as the user's but not stored without --yes off a terminal: told how.
+#[test]
+fn a_key_named_as_yours_is_stored_only_when_asked() {
     let env = Env::new();
     let dir = env.root().join("live");
     std::fs::create_dir_all(&dir).unwrap();
     let script = dir.join("backup.sh");
     std::fs::write(&script, format!("export FICHIER_API_KEY={}\n", env.key())).unwrap();
-
-    // Without --yes and without a terminal: told, nothing stored.
-    let out = env.run(&["scan", "--fix", script.to_str().unwrap()]);
+    let mine = format!("--verify={}:1", script.display());
+    let out = env.run(&["scan", "--fix", &mine, script.to_str().unwrap()]);
     out.code(1);
     assert!(
         out.stderr.contains("works and fichier has no key"),
@@ -361,35 +444,6 @@ fn a_live_key_is_offered_to_the_key_store_first() {
         out.stderr
     );
     env.run(&["auth", "status"]).code(3);
-
-    let out = env.run(&["scan", "--fix", "--yes", script.to_str().unwrap()]);
-    out.ok();
-    assert!(out.stderr.contains("Stored the key"), "{}", out.stderr);
-    assert!(out.stderr.contains("must be regenerated"), "{}", out.stderr);
-    env.run(&["auth", "status"]).ok();
-    // The script now gets it from `fichier exec`.
-    let out = env.run(&[
-        "exec",
-        "--",
-        "sh",
-        "-c",
-        &format!(
-            ". {}; test -n \"$FICHIER_API_KEY\" && echo has-key",
-            script.display()
-        ),
-    ]);
-    assert_eq!(out.ok(), "has-key\n");
-
-    // Once stored, the same key found again is recognised without any account query.
-    std::fs::write(&script, format!("export FICHIER_API_KEY={}\n", env.key())).unwrap();
-    let calls = env.calls("user/info");
-    let out = env.run(&["scan", "--fix", script.to_str().unwrap()]);
-    assert!(
-        out.stderr.contains("is the key fichier uses"),
-        "{}",
-        out.stderr
-    );
-    assert_eq!(env.calls("user/info"), calls);
 }
 
 #[test]
@@ -467,7 +521,8 @@ fn fixed_scripts_work_under_fichier_exec() {
         ),
     )
     .unwrap();
-    env.run(&["scan", "--fix", "--yes", dir.to_str().unwrap()])
+    let mine = format!("--verify={}:3", sh.display());
+    env.run(&["scan", "--fix", "--yes", &mine, dir.to_str().unwrap()])
         .ok();
     for f in [&sh, &py] {
         let text = std::fs::read_to_string(f).unwrap();
@@ -528,4 +583,100 @@ fn fix_diff_shows_backslashes_as_written_and_escapes_control_characters() {
     assert!(!stdout.contains("\\\\"), "a backslash doubled: {stdout}");
     assert!(stdout.contains("\n # \\e[31mred\n"), "{stdout}");
     assert!(!stdout.contains('\u{1b}'), "a raw ESC reached the terminal");
+}
+
+/// A file named with ESC and a newline once printed raw in the text output: the newline split
+/// the finding line, so a crafted name could forge findings. Each finding is one line, escaped.
+#[test]
+fn scan_text_output_escapes_newlines_and_escapes_in_paths() {
+    let env = Env::new();
+    let key = fichier_testkit::fake_key();
+    let dir = env.root().join("names");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("a\u{1b}[2Jb\nc.env"),
+        format!("FICHIER_API_KEY={key}\n"),
+    )
+    .unwrap();
+    let out = env.run(&["scan", dir.to_str().unwrap()]);
+    out.assert_hides(&key, &["scan"]);
+    out.code(1);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{:?}", out.stdout);
+    assert!(lines[0].contains("a\\e[2Jb\\nc.env:1:17"), "{:?}", lines[0]);
+    assert!(!out.stdout.contains('\u{1b}'));
+}
+
+/// Skipped inputs were invisible: "no 1fichier key found in 0 inputs", exit 0.
+#[test]
+fn scan_says_what_it_skipped() {
+    let env = Env::new();
+    let key = fichier_testkit::fake_key();
+    let dir = env.root().join("skips");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("blob.bin"), format!("\0FICHIER_API_KEY={key}\n")).unwrap();
+    let out = env.run(&["scan", dir.to_str().unwrap()]);
+    out.assert_hides(&key, &["scan"]);
+    assert!(
+        out.stderr.contains("1 input skipped (binary"),
+        "{}",
+        out.stderr
+    );
+    // Standard input past the size limit is not read whole, and is said skipped.
+    let big = "\n".repeat(65 * 1024 * 1024);
+    let out = env.run_stdin(&["scan", "-"], &big);
+    assert!(
+        out.stderr.contains("skipped (over the size limit"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// `${FICHIER_API_KEY:-<key>}` was missed (the `-` joined the key's run).
+#[test]
+fn scan_finds_keys_in_shell_fallbacks() {
+    let env = Env::new();
+    let key = fichier_testkit::fake_key();
+    for (name, text) in [
+        (
+            "d1.sh",
+            format!("KEY=${{FICHIER_API_KEY:-{key}}}  # 1fichier\n"),
+        ),
+        ("d2.sh", format!("KEY=${{FICHIER_API_KEY-{key}}}\n")),
+    ] {
+        let path = env.root().join(name);
+        std::fs::write(&path, text).unwrap();
+        for strict in [false, true] {
+            let mut args = vec!["scan", path.to_str().unwrap()];
+            if strict {
+                args.push("--strict");
+            }
+            let out = env.run(&args);
+            out.assert_hides(&key, &args);
+            out.code(1);
+        }
+    }
+}
+
+/// `nom_fichier = "<random>"` (French: "file name") was reported, and blocked commits.
+#[test]
+fn scan_ignores_french_identifiers_holding_random_values() {
+    let env = Env::new();
+    let value = fichier_testkit::fake_key();
+    let path = env.root().join("models.py");
+    let text: String = [
+        "nom_fichier",
+        "id_fichier",
+        "hash_fichier",
+        "fichier_uuid",
+        "fichierId",
+        "cleFichier",
+    ]
+    .iter()
+    .map(|n| format!("{n} = \"{value}\"\n"))
+    .collect();
+    std::fs::write(&path, text).unwrap();
+    let out = env.run(&["scan", path.to_str().unwrap()]);
+    out.assert_hides(&value, &["scan"]);
+    out.ok();
 }

@@ -1,7 +1,8 @@
-//! `fichier scan --fix`: after the findings are listed, offers to store a live key that
-//! fichier does not know yet (so `fichier exec` can hand it out), then shows each proposed
-//! rewrite as a masked diff and writes it with `--yes` or after a yes on a terminal, checks
-//! `.env` files for being git-ignored, and says plainly that a shared key must be regenerated.
+//! `fichier scan --fix`: after the findings are listed, shows each proposed rewrite as a masked
+//! diff and writes it with `--yes` or after a yes on a terminal, checks `.env` files for being
+//! git-ignored, and says plainly that a shared key must be regenerated. It never contacts the
+//! service itself: a found key is offered to the key store only when the user named it as
+//! theirs with `--verify` and the check found it live (`--yes` alone never stores a key).
 //!
 //! The rewrites themselves (and their checks) are `fichier_scan::plan_fixes`; this module only
 //! asks, prints and counts.
@@ -9,7 +10,9 @@
 use std::io::IsTerminal as _;
 
 use fichier_api::ApiKey;
-use fichier_scan::{FixAction, Report, ScanOptions, Scanner, Verification, plan_fixes};
+use fichier_scan::{
+    Fingerprint, FixAction, Report, ScanOptions, Scanner, Verification, plan_fixes,
+};
 
 use super::CONSOLE_URL;
 use crate::cli::{ScanArgs, StoreChoice};
@@ -19,12 +22,17 @@ use crate::credentials;
 use crate::error::{Exit, Failure};
 
 /// Runs the `--fix` part of a scan whose findings were printed already.
-pub async fn run(ctx: &mut Context, args: &ScanArgs, report: &mut Report) -> anyhow::Result<Exit> {
+pub async fn run(
+    ctx: &mut Context,
+    args: &ScanArgs,
+    report: &mut Report,
+    claimed: Option<&Fingerprint>,
+) -> anyhow::Result<Exit> {
     if report.findings.is_empty() {
         return Ok(Exit::Ok);
     }
     let tty = std::io::stdin().is_terminal();
-    offer_to_store(ctx, args, report, tty).await?;
+    offer_to_store(ctx, args, report, claimed, tty).await?;
 
     let in_history = report
         .findings
@@ -159,13 +167,18 @@ pub async fn run(ctx: &mut Context, args: &ScanArgs, report: &mut Report) -> any
     })
 }
 
-/// Says whether each key found is the one fichier uses; when fichier has no key, checks the
-/// keys once (paced `user/info`) and offers to store a live one first, so the scripts rewritten
-/// to read the environment can get it from `fichier exec`.
+/// Says whether each key found is the one fichier uses; when fichier has no key, offers to
+/// store the one key the user named as theirs with `--verify` and that was found live, so the
+/// scripts rewritten to read the environment can get it from `fichier exec`.
+///
+/// Nothing here contacts the service: a scanned tree may hold anyone's keys, and sending them
+/// all to 1fichier (or storing a stranger's working key as the user's) is not what `--fix`
+/// was asked to do.
 async fn offer_to_store(
     ctx: &mut Context,
     args: &ScanArgs,
     report: &mut Report,
+    claimed: Option<&Fingerprint>,
     tty: bool,
 ) -> anyhow::Result<()> {
     if ctx.settings.sandbox {
@@ -195,53 +208,47 @@ async fn offer_to_store(
         }
         return Ok(());
     }
-    // No key configured: is a key found live? (Already known with --verify.)
-    if !args.verify {
-        super::verify(ctx, report).await?;
-    }
-    let live: Vec<(String, String)> = report
-        .distinct_keys()
-        .iter()
-        .filter(|f| f.verification == Some(Verification::Live))
-        .map(|f| (f.masked.clone(), f.path.clone()))
-        .collect();
-    for (masked, path) in live {
-        let store = if args.yes {
-            true
-        } else if tty {
-            ask_yes_no(&format!(
-                "The key {masked} found in {path} works and fichier has no key. Store it now \
-                 (`fichier auth login`), so `fichier exec` can hand it to the rewritten files?"
-            ))?
-        } else {
-            ctx.printer.status(&format!(
-                "The key {masked} found in {path} works and fichier has no key: store it with \
-                 `fichier auth login` before the files stop holding it (or pass --yes)."
-            ));
-            false
-        };
-        if !store {
-            continue;
-        }
-        let raw = report
-            .findings
-            .iter()
-            .find(|f| f.masked == masked && f.path == path)
-            .map(|f| f.expose_key_for_key_store().to_owned())
-            .unwrap_or_default();
-        let key = credentials::parse_key(&raw, &path)?;
-        drop(raw);
-        let stored = credentials::store_off_thread(&ctx.settings, &key, StoreChoice::Auto).await?;
-        for w in &stored.warnings {
-            ctx.printer.warn(w);
-        }
+    let mine = claimed.and_then(|fp| report.findings.iter().find(|f| &f.fingerprint == fp));
+    let Some(mine) = mine.filter(|f| f.verification == Some(Verification::Live)) else {
+        ctx.printer.status(
+            "fichier has no key: before the files stop holding yours, store it with `fichier \
+             auth login`, or name the finding that is yours with --verify=PATH:LINE (checked \
+             once, then offered to the key store).",
+        );
+        return Ok(());
+    };
+    let (masked, path) = (mine.masked.clone(), mine.path.clone());
+    let store = if args.yes {
+        true
+    } else if tty {
+        ask_yes_no(&format!(
+            "The key {masked} found in {path} is yours and works, and fichier has no key. \
+             Store it now (`fichier auth login`), so `fichier exec` can hand it to the \
+             rewritten files?"
+        ))?
+    } else {
         ctx.printer.status(&format!(
-            "Stored the key {} in the {}.",
-            ApiKey::masked(&key),
-            stored.source.describe()
+            "The key {masked} found in {path} works and fichier has no key: store it with \
+             `fichier auth login` before the files stop holding it (or pass --yes)."
         ));
-        // One key at most: a second would replace the first.
-        break;
+        false
+    };
+    if !store {
+        return Ok(());
     }
+    let raw = mine.expose_key_for_key_store().to_owned();
+    let key = credentials::parse_key(&raw, &path)?;
+    drop(raw);
+    // Checked live just now, but the answer's account is not kept: none recorded.
+    let stored =
+        credentials::store_off_thread(&ctx.settings, &key, StoreChoice::Auto, None).await?;
+    for w in &stored.warnings {
+        ctx.printer.warn(w);
+    }
+    ctx.printer.status(&format!(
+        "Stored the key {} in the {}.",
+        ApiKey::masked(&key),
+        stored.source.describe()
+    ));
     Ok(())
 }

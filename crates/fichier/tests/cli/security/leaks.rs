@@ -174,10 +174,10 @@ fn canary_key_never_leaks_anywhere() {
     std::fs::write(repo.join("b.env"), format!("FICHIER_API_KEY={canary}\n")).unwrap();
     git(&repo, &["add", "b.env"]);
     for args in [
-        &["-vv", "scan", "--verify"][..],
-        &["-vv", "scan", "--verify", "--json"],
+        &["-vv", "scan", "--verify=a.env:1"][..],
+        &["-vv", "scan", "--verify=b.env:1", "--json"],
         &["-vv", "scan", "--sarif"],
-        &["-vv", "scan", "--git", "--verify"],
+        &["-vv", "scan", "--git", "--verify=a.env:1"],
         &["-vv", "scan", "--staged"],
     ] {
         run_in(&env, &repo, args, "", &[&canary]).code(1);

@@ -132,3 +132,78 @@ fn rotate_refuses_a_configured_key_file() {
     let keyring = std::fs::read_to_string(env.config_dir().join("mock-keyring.json")).unwrap();
     assert!(!keyring.contains(&new));
 }
+
+/// `auth rotate` once stored another account's key, unchecked, when the old key could not be
+/// asked (revoked, or inside 1fichier's 5-minute window on another machine's cache): the store
+/// now records the account of its key, an old account nobody can name counts as a possible
+/// change, and a new key that cannot be checked is stored only with --force (exit 4).
+#[test]
+fn rotate_never_switches_accounts_or_stores_an_unchecked_key_silently() {
+    let env = Env::logged_in();
+    let other = env.second_account_key();
+    let keyring = env.config_dir().join("mock-keyring.json");
+    // The old key revoked: its account comes from the record `auth login` wrote.
+    env.emu.emu.regenerate_key(TEST_EMAIL).unwrap();
+    let out = clean(env.run_stdin(&["auth", "rotate"], &other), &[&other]);
+    out.code(2);
+    assert!(out.stderr.contains("another account"), "{}", out.stderr);
+    assert!(out.stderr.contains(TEST_EMAIL), "{}", out.stderr);
+    assert!(!std::fs::read_to_string(&keyring).unwrap().contains(&other));
+
+    // No record either (a key stored by an older version): unknown is a possible change.
+    std::fs::remove_file(env.config_dir().join("account.toml")).unwrap();
+    let out = clean(env.run_stdin(&["auth", "rotate"], &other), &[&other]);
+    out.code(2);
+    assert!(out.stderr.contains("is unknown"), "{}", out.stderr);
+    assert!(!std::fs::read_to_string(&keyring).unwrap().contains(&other));
+    let out = clean(
+        env.run_stdin(&["auth", "rotate", "--force"], &other),
+        &[&other],
+    );
+    out.ok();
+    assert!(std::fs::read_to_string(&keyring).unwrap().contains(&other));
+    let record = std::fs::read_to_string(env.config_dir().join("account.toml")).unwrap();
+    assert!(record.contains("second@example.com") && !record.contains(&other));
+}
+
+#[test]
+fn rotate_refuses_a_new_key_it_cannot_check_without_force() {
+    let mut env = Env::new();
+    env.env.push(("FICHIER_TEST_PACER".into(), "0".into()));
+    env.login();
+    let other = env.emu.emu.regenerate_key(TEST_EMAIL).unwrap();
+    let key_file = env.root().join("new.key");
+    write_mode(&key_file, &other, 0o600);
+    let file = key_file.to_str().unwrap();
+    // The new key's account query is used up inside the 5 minutes by a command whose answer
+    // was an error (so no answer is cached to show instead).
+    env.emu
+        .emu
+        .set_fault_plan(fichier_emu::FaultPlan::new().rule(
+            "user/info",
+            1,
+            1,
+            fichier_emu::Fault::Ko {
+                message: "Temporary failure".into(),
+                status: None,
+            },
+        ));
+    let out = clean(env.run(&["--api-key-file", file, "account"]), &[&other]);
+    assert_ne!(out.code, 0, "{}", out.stderr);
+    env.emu.emu.set_fault_plan(fichier_emu::FaultPlan::new());
+    let keyring = env.config_dir().join("mock-keyring.json");
+    let out = clean(
+        env.run(&["--api-key-file", file, "auth", "rotate"]),
+        &[&other],
+    );
+    out.code(4);
+    assert!(out.stderr.contains("retry in"), "{}", out.stderr);
+    assert!(out.stderr.contains("Nothing was stored"), "{}", out.stderr);
+    assert!(!std::fs::read_to_string(&keyring).unwrap().contains(&other));
+    let out = clean(
+        env.run(&["--api-key-file", file, "auth", "rotate", "--force"]),
+        &[&other],
+    );
+    out.ok();
+    assert!(std::fs::read_to_string(&keyring).unwrap().contains(&other));
+}

@@ -221,35 +221,23 @@ fn git_history_and_pre_commit_hook() {
     );
 }
 
-/// `--verify`: one `user/info` per distinct key, against the configured API (the emulator),
-/// live and dead reported, with no key configured for fichier itself.
+/// `--verify` once sent every found key to 1fichier: a scanned tree may hold anyone's keys.
+/// Only the finding named as the user's (`--verify=PATH:LINE`, or a yes on a terminal) is
+/// checked, one `user/info` per run, against the configured API (the emulator); the result is
+/// recorded on every finding of that key.
 #[test]
-fn verify_checks_each_key_once() {
+fn verify_checks_only_the_key_named_as_yours() {
     let env = Env::new();
     let live = env.key().to_owned();
     let dead = fichier_testkit::fake_key();
     let tree = env.root().join("tree");
     std::fs::create_dir_all(&tree).unwrap();
-    // The live key leaked twice: it is checked once.
+    // The live key leaked twice: one check covers both findings.
     std::fs::write(tree.join("a.env"), format!("FICHIER_API_KEY={live}\n")).unwrap();
     std::fs::write(tree.join("b.env"), format!("FICHIER_API_KEY={live}\n")).unwrap();
     std::fs::write(tree.join("c.env"), format!("FICHIER_API_KEY={dead}\n")).unwrap();
     let before = env.calls("user/info");
-    let out = run_in(
-        &env,
-        &tree,
-        &["scan", "--verify", "--json"],
-        "",
-        &[&live, &dead],
-    );
-    out.code(1);
-    assert_eq!(
-        env.calls("user/info") - before,
-        2,
-        "one call per distinct key"
-    );
-    let j = out.json();
-    let status = |path: &str| {
+    let status = |j: &serde_json::Value, path: &str| {
         j["findings"]
             .as_array()
             .unwrap()
@@ -258,15 +246,68 @@ fn verify_checks_each_key_once() {
             .map(|f| f["verification"]["status"].clone())
             .unwrap()
     };
-    assert_eq!(status("a.env"), "live");
-    assert_eq!(status("b.env"), "live");
-    assert_eq!(status("c.env"), "dead");
-    let out = run_in(&env, &tree, &["scan", "--verify"], "", &[&live, &dead]);
-    assert!(out.stdout.contains("[live]"), "{}", out.stdout);
+    // Nobody said which key is theirs: nothing is sent.
+    let out = run_in(
+        &env,
+        &tree,
+        &["scan", "--verify", "--json"],
+        "",
+        &[&live, &dead],
+    );
+    out.code(1);
+    assert_eq!(env.calls("user/info"), before);
+    assert!(out.stderr.contains("--verify=PATH:LINE"), "{}", out.stderr);
+    assert_eq!(status(&out.json(), "a.env"), serde_json::Value::Null);
+
+    let out = run_in(
+        &env,
+        &tree,
+        &["scan", "--verify=c.env:1", "--json"],
+        "",
+        &[&live, &dead],
+    );
+    out.code(1);
+    assert_eq!(env.calls("user/info") - before, 1, "one call per run");
+    let j = out.json();
+    assert_eq!(status(&j, "c.env"), "dead");
+    assert_eq!(status(&j, "a.env"), serde_json::Value::Null);
+
+    let out = run_in(
+        &env,
+        &tree,
+        &["scan", "--verify=a.env:1"],
+        "",
+        &[&live, &dead],
+    );
+    assert_eq!(env.calls("user/info") - before, 2);
+    assert_eq!(out.stdout.matches("[live]").count(), 2, "{}", out.stdout);
     assert!(out.stderr.contains("console/params.pl"), "{}", out.stderr);
+
+    // Something that is not a finding there, or a key typed in its place: exit 2, no call,
+    // and the typed key is not echoed.
+    run_in(
+        &env,
+        &tree,
+        &["scan", "--verify=a.env:7"],
+        "",
+        &[&live, &dead],
+    )
+    .code(2);
+    let typed = fichier_testkit::fake_key();
+    let arg = format!("--verify={typed}");
+    run_in(&env, &tree, &["scan", &arg], "", &[&live, &dead, &typed]).code(2);
+    assert_eq!(env.calls("user/info") - before, 2);
+
+    // On a terminal each key is asked about; the first yes is the one checked.
+    let t = tree.to_str().unwrap();
+    let out = env.run_pty(&["scan", "--verify", t], "n\ny\n");
+    assert!(!out.stdout.contains(&dead));
+    assert_eq!(out.stdout.matches("yours?").count(), 2, "{}", out.stdout);
+    assert_eq!(env.calls("user/info") - before, 3);
+    assert!(out.stdout.contains("[dead]"), "{}", out.stdout);
 }
 
-/// With the real pacer, `--verify` keeps 1fichier's 5-minute `user/info` window per key
+/// With the real pacer, `--verify=FINDING` keeps 1fichier's 5-minute `user/info` window per key
 /// across processes: a second run inside it sends nothing, and says why a key is unknown.
 #[test]
 fn verify_respects_the_user_info_window() {
@@ -278,12 +319,11 @@ fn verify_respects_the_user_info_window() {
     std::fs::create_dir_all(&tree).unwrap();
     std::fs::write(tree.join("a.env"), format!("FICHIER_API_KEY={live}\n")).unwrap();
     std::fs::write(tree.join("c.env"), format!("FICHIER_API_KEY={dead}\n")).unwrap();
-    let args = ["scan", "--verify", "--json"];
+    let args = ["scan", "--verify=c.env:1", "--json"];
     let first = run_in(&env, &tree, &args, "", &[&live, &dead]).json();
-    assert_eq!(first["findings"][0]["verification"]["status"], "live");
     assert_eq!(first["findings"][1]["verification"]["status"], "dead");
     let calls = env.calls("user/info");
-    assert_eq!(calls, 2);
+    assert_eq!(calls, 1);
     let out = run_in(&env, &tree, &args, "", &[&live, &dead]);
     assert_eq!(
         env.calls("user/info"),
