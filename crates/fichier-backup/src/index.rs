@@ -74,6 +74,16 @@ impl LocalIndex {
         })
     }
 
+    /// [`Self::err`] as a closure that owns what it needs (for `map_err` inside a
+    /// transaction that borrows the connection).
+    fn err_fn(&self) -> impl Fn(rusqlite::Error) -> IndexError + Clone + use<> {
+        let path = self.path.clone();
+        move |source| IndexError {
+            path: path.clone(),
+            source: Box::new(source),
+        }
+    }
+
     fn err(&self, source: rusqlite::Error) -> IndexError {
         IndexError {
             path: self.path.clone(),
@@ -124,11 +134,7 @@ impl LocalIndex {
         profile: &str,
         files: &[(&SourceFile, &str)],
     ) -> Result<(), IndexError> {
-        let path = self.path.clone();
-        let err = move |source: rusqlite::Error| IndexError {
-            path: path.clone(),
-            source: Box::new(source),
-        };
+        let err = self.err_fn();
         let mut conn = self.db.lock();
         let tx = conn.transaction().map_err(err.clone())?;
         {
@@ -163,11 +169,7 @@ impl LocalIndex {
         profile: &str,
         present: &[SourceFile],
     ) -> Result<usize, IndexError> {
-        let path = self.path.clone();
-        let err = move |source: rusqlite::Error| IndexError {
-            path: path.clone(),
-            source: Box::new(source),
-        };
+        let err = self.err_fn();
         let mut conn = self.db.lock();
         let tx = conn.transaction().map_err(err.clone())?;
         tx.execute_batch(

@@ -20,10 +20,12 @@ pub struct Journal {
     path: String,
 }
 
-/// A run as recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A run as recorded (its JSON is what the dashboard's `/api/backups` lists: the row id is
+/// the journal's own).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RunRecord {
     /// Row id.
+    #[serde(skip)]
     pub id: i64,
     /// Profile name.
     pub profile: String,

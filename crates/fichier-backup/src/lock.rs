@@ -2,7 +2,7 @@
 //! by the kernel when the holder dies, even by `kill -9`), whose holder line is shown to a
 //! second run.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use fichier_state::{PidLock, PidLockError};
 
@@ -25,15 +25,9 @@ pub enum LockError {
         /// What the holder wrote: its pid and start time.
         holder: String,
     },
-    /// The lock file could not be created or locked.
-    #[error("cannot lock {path}: {source}")]
-    Io {
-        /// The lock file.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
+    /// The lock file could not be created or locked (the state layer says why).
+    #[error(transparent)]
+    Lock(PidLockError),
 }
 
 impl ProfileLock {
@@ -46,7 +40,7 @@ impl ProfileLock {
                 profile: profile.to_string(),
                 holder,
             }),
-            Err(PidLockError::Io { path, source }) => Err(LockError::Io { path, source }),
+            Err(e) => Err(LockError::Lock(e)),
         }
     }
 

@@ -65,11 +65,7 @@ impl Runner {
         let inner = &self.inner;
         let store_err = |e: QueueError| TransferError::new(ErrorClass::Local, e.to_string());
         let id = item.id;
-        let password = self
-            .blocking(move |r| r.inner.store.password(id))
-            .await
-            .map_err(store_err)?
-            .map(Password::new);
+        let password = self.password(id).await?.map(Password::new);
         let (link, name, size, whirlpool) = self.resolve(item, password.as_ref()).await?;
         if item.name.as_deref() != Some(name.as_str())
             || item.size != Some(size)
@@ -151,16 +147,20 @@ impl Runner {
         }
     }
 
+    /// The item's download password, kept in the store apart from the item's row.
+    async fn password(&self, id: ItemId) -> Result<Option<String>, TransferError> {
+        self.blocking(move |r| r.inner.store.password(id))
+            .await
+            .map_err(|e| TransferError::new(ErrorClass::Local, e.to_string()))
+    }
+
     /// Replaces a shared-folder item with the items of its files (one transaction), by the
     /// one rule of [`crate::intake`].
     async fn expand_folder(&self, item: &Item) -> Result<(), TransferError> {
         let inner = &self.inner;
         let store_err = |e: QueueError| TransferError::new(ErrorClass::Local, e.to_string());
         let id = item.id;
-        let password = self
-            .blocking(move |r| r.inner.store.password(id))
-            .await
-            .map_err(store_err)?;
+        let password = self.password(id).await?;
         let template = intake::template_of(item, password.clone());
         let files = intake::shared_folder_items(
             inner.engine.client(),

@@ -24,9 +24,7 @@ use crate::error::{Exit, Failure, backup_failure, exit_for_kind, remote_failure}
 use crate::printer::human_size;
 use crate::progress::{Mode, Reporter, Verb};
 use crate::settings::BackupProfile;
-use crate::units::{
-    DailyAt, crontab_line, service_unit, timer_unit, unit_name_part, user_unit_dir, write_units,
-};
+use crate::units::{DailyAt, crontab_line, service_unit, timer_unit, unit_name_part};
 
 /// Runs `fichier backup ...`.
 pub async fn run(ctx: &mut Context, cmd: BackupCommand) -> anyhow::Result<Exit> {
@@ -655,14 +653,7 @@ fn schedule(ctx: &Context, a: BackupScheduleArgs) -> anyhow::Result<Exit> {
         .into());
     }
     let at = DailyAt::parse(&a.daily).map_err(usage)?;
-    let exe = std::env::current_exe()
-        .map_err(|e| Failure::fatal(format!("cannot find the fichier binary: {e}")))?;
-    let mut exec = vec![exe.display().to_string()];
-    if let Some(config) = &ctx.settings.config_path {
-        exec.push("--config".into());
-        let config = std::path::absolute(config).unwrap_or_else(|_| config.clone());
-        exec.push(config.display().to_string());
-    }
+    let mut exec = super::unit_command(ctx)?;
     exec.extend([
         "--quiet".to_string(),
         "backup".to_string(),
@@ -689,25 +680,20 @@ fn schedule(ctx: &Context, a: BackupScheduleArgs) -> anyhow::Result<Exit> {
         }
         return Ok(Exit::Ok);
     }
-    let dir = user_unit_dir(&ctx.settings.dirs.config);
-    let written = write_units(
-        &dir,
+    super::install_units(
+        ctx,
         &[
             (format!("{base}.service"), service),
             (format!("{base}.timer"), timer),
         ],
         a.force,
-    )
-    .map_err(Failure::fatal)?;
-    for w in &written {
-        ctx.printer.line(&format!("wrote {}", w.display()));
-    }
-    ctx.printer.line(&format!(
-        "enable it with: systemctl --user daemon-reload && systemctl --user enable --now {base}.timer"
-    ));
-    ctx.printer.line(&format!(
-        "check it with: systemctl --user list-timers {base}.timer; journalctl --user -u {base}.service"
-    ));
+        &format!(
+            "enable it with: systemctl --user daemon-reload && systemctl --user enable --now {base}.timer"
+        ),
+        &format!(
+            "check it with: systemctl --user list-timers {base}.timer; journalctl --user -u {base}.service"
+        ),
+    )?;
     Ok(Exit::Ok)
 }
 

@@ -18,7 +18,7 @@ use crate::context::Context;
 use crate::error::{Exit, Failure, Via, error_block, queue_stop, transfer_hint};
 use crate::printer::{Printer, Tag, sanitize, tagged};
 use crate::progress::{Reporter, Verb, stderr_line};
-use crate::units::{service_unit, shell_quote, user_unit_dir, write_units};
+use crate::units::{service_unit, shell_quote};
 
 /// The runner name every runner of this data dir uses: the lock makes it unique, so a
 /// restarted runner may take back what a killed one left at once.
@@ -388,14 +388,7 @@ fn watch_once(store: &QueueStore, dir: &Path, to: &Path, printer: &Printer) {
 
 /// `fichier daemon install`: a systemd user unit (or how to start it elsewhere).
 fn install(ctx: &Context, a: DaemonInstallArgs) -> anyhow::Result<Exit> {
-    let exe = std::env::current_exe()
-        .map_err(|e| Failure::fatal(format!("cannot find the fichier binary: {e}")))?;
-    let mut exec = vec![exe.display().to_string()];
-    if let Some(config) = &ctx.settings.config_path {
-        exec.push("--config".into());
-        let config = std::path::absolute(config).unwrap_or_else(|_| config.clone());
-        exec.push(config.display().to_string());
-    }
+    let mut exec = super::unit_command(ctx)?;
     exec.push("daemon".into());
     let w = &a.run.work;
     exec.extend(["--jobs".into(), w.jobs.to_string()]);
@@ -448,17 +441,17 @@ fn install(ctx: &Context, a: DaemonInstallArgs) -> anyhow::Result<Exit> {
         }
         return Ok(Exit::Ok);
     }
-    let dir = user_unit_dir(&ctx.settings.dirs.config);
-    let written = write_units(&dir, &[(name.to_owned(), unit)], a.force).map_err(Failure::fatal)?;
-    for w in &written {
-        ctx.printer.line(&format!("wrote {}", w.display()));
-    }
-    ctx.printer.line(&format!(
-        "start it with: systemctl --user daemon-reload && systemctl --user enable --now {name}"
-    ));
-    ctx.printer.line(&format!(
-        "check it with: systemctl --user status {name}; journalctl --user -u {name} -f; fichier queue ls"
-    ));
+    super::install_units(
+        ctx,
+        &[(name.to_owned(), unit)],
+        a.force,
+        &format!(
+            "start it with: systemctl --user daemon-reload && systemctl --user enable --now {name}"
+        ),
+        &format!(
+            "check it with: systemctl --user status {name}; journalctl --user -u {name} -f; fichier queue ls"
+        ),
+    )?;
     ctx.printer
         .line("to keep it running after you log out: loginctl enable-linger $USER");
     Ok(Exit::Ok)

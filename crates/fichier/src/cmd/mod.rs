@@ -152,6 +152,39 @@ pub fn read_password(
     Ok(Some(Password::new(raw)))
 }
 
+/// The start of a unit's command line: this binary, by absolute path, with the config file
+/// this run uses (a timer or a service starts elsewhere, with another working directory).
+pub fn unit_command(ctx: &Context) -> anyhow::Result<Vec<String>> {
+    let exe = std::env::current_exe()
+        .map_err(|e| Failure::fatal(format!("cannot find the fichier binary: {e}")))?;
+    let mut exec = vec![exe.display().to_string()];
+    if let Some(config) = &ctx.settings.config_path {
+        exec.push("--config".into());
+        let config = std::path::absolute(config).unwrap_or_else(|_| config.clone());
+        exec.push(config.display().to_string());
+    }
+    Ok(exec)
+}
+
+/// Writes systemd user units into the user's unit directory (refusing to replace one unless
+/// `force`), prints each path, then how to enable and how to check them.
+pub fn install_units(
+    ctx: &Context,
+    units: &[(String, String)],
+    force: bool,
+    enable: &str,
+    check: &str,
+) -> anyhow::Result<()> {
+    let dir = crate::units::user_unit_dir(&ctx.settings.dirs.config);
+    let written = crate::units::write_units(&dir, units, force).map_err(Failure::fatal)?;
+    for w in &written {
+        ctx.printer.line(&format!("wrote {}", w.display()));
+    }
+    ctx.printer.line(enable);
+    ctx.printer.line(check);
+    Ok(())
+}
+
 /// Asks a yes/no question on the terminal (stderr), `no` unless the answer is y or yes.
 /// Callers ask only when stdin is a terminal.
 pub fn ask_yes_no(question: &str) -> anyhow::Result<bool> {
