@@ -576,10 +576,28 @@ fn prune_list(retention: &Retention, names: &[String], current: Option<&str>) ->
     if retention.keeps_everything() {
         return Vec::new();
     }
-    let parsed: Vec<(String, jiff::Timestamp)> = names
+    // Retention counts back from the newest version: a folder stamped later than this run
+    // (a clock that was wrong, a folder made by hand) must not become that anchor and have
+    // every later run prune the versions it should keep. Such stamps take no part, are never
+    // pruned, and are reported.
+    let skew = jiff::SignedDuration::from_mins(10);
+    let latest = current
+        .and_then(parse_version_folder_name)
+        .unwrap_or_else(jiff::Timestamp::now)
+        + skew;
+    let mut parsed: Vec<(String, jiff::Timestamp)> = names
         .iter()
         .filter_map(|n| parse_version_folder_name(n).map(|t| (n.clone(), t)))
         .collect();
+    parsed.retain(|(n, t)| {
+        let future = *t > latest;
+        if future {
+            tracing::warn!(
+                "version {n} is stamped after this run; retention leaves it out and keeps it"
+            );
+        }
+        !future
+    });
     let stamps: Vec<jiff::Timestamp> = parsed.iter().map(|p| p.1).collect();
     let verdict = retention.apply(&stamps, &jiff::tz::TimeZone::system());
     let mut out: Vec<String> = parsed
@@ -1208,6 +1226,28 @@ mod tests {
             rels,
             ["doc.txt", "photos/p0.jpg", "photos/p1.jpg", "photos/p2.jpg"],
             "the kept files stay restorable from the newest run"
+        );
+    }
+
+    #[test]
+    fn a_version_stamped_in_the_future_anchors_nothing_and_is_kept() {
+        let r = Retention {
+            within: Some(crate::retention::KeepWithin::parse("30d").unwrap()),
+            ..Default::default()
+        };
+        let names: Vec<String> = [
+            "2099-01-01T000000Z",
+            "2026-11-20T020000Z",
+            "2026-12-01T020000Z",
+            "2026-12-08T020000Z",
+        ]
+        .map(String::from)
+        .to_vec();
+        let pruned = prune_list(&r, &names, Some("2026-12-08T020000Z"));
+        assert_eq!(
+            pruned,
+            Vec::<String>::new(),
+            "all within 30 days of this run"
         );
     }
 
