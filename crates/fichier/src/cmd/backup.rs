@@ -53,6 +53,23 @@ fn target(ctx: &Context, args: &BackupRunArgs) -> anyhow::Result<(String, Backup
                         format!("known profiles: {}; or give SOURCE DEST", known.join(", "))
                     })
             })?;
+            // A relative `source` in the config file means the file's own directory: a timer
+            // or cron job starts elsewhere, and must back up the same tree.
+            let mut profile = profile;
+            let config = ctx
+                .settings
+                .config_path
+                .clone()
+                .unwrap_or_else(|| ctx.settings.dirs.config.join("config.toml"));
+            if let Some(src) = &profile.source
+                && src.is_relative()
+            {
+                let base = std::path::absolute(&config)
+                    .ok()
+                    .and_then(|c| c.parent().map(std::path::Path::to_path_buf))
+                    .unwrap_or_default();
+                profile.source = Some(base.join(src));
+            }
             Ok((name.clone(), profile))
         }
         [source, dest] => {
@@ -181,8 +198,23 @@ fn job(
         dry_run: a.dry_run,
         state_dir: state_dir(ctx),
     };
-    let jobs = usize::from(a.jobs.or(p.jobs).unwrap_or(2));
-    Ok((job, dest, jobs))
+    let jobs = a.jobs.or(p.jobs).unwrap_or(2);
+    if !(1..=30).contains(&jobs) {
+        return Err(usage(format!(
+            "jobs = {jobs} in profile `{}`: files uploaded at once must be 1 to 30",
+            job.profile
+        )));
+    }
+    for list in &job.filter.exclude_from {
+        if let Err(e) = std::fs::metadata(list) {
+            return Err(
+                Failure::usage(format!("exclude_from {}: {e}", list.display()))
+                    .with_hint("name a readable file of patterns, one a line")
+                    .into(),
+            );
+        }
+    }
+    Ok((job, dest, usize::from(jobs)))
 }
 
 async fn run_job(ctx: &mut Context, args: BackupRunArgs) -> anyhow::Result<Exit> {

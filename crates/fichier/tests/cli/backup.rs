@@ -1148,3 +1148,29 @@ fn durations_share_one_grammar_and_a_bare_number_asks_for_a_unit() {
         );
     }
 }
+
+#[test]
+fn profile_values_are_read_as_what_they_are_and_a_relative_source_is_the_config_files() {
+    let env = Env::logged_in();
+    let src = env.config_dir().join("photos");
+    write(&src, "a.jpg", b"alpha");
+    config(
+        &env,
+        "[backup.rel]\nsource = \"photos\"\ndestination = \"/Rel\"\n\
+         [backup.zero]\nsource = \"photos\"\ndestination = \"/Z\"\njobs = 0\n\
+         [backup.list]\nsource = \"photos\"\ndestination = \"/L\"\nexclude_from = [\"/nonexistent/list\"]\n",
+    );
+    // Run from a directory that holds no `photos`: the config file's directory counts.
+    let doc = env.run(&["--json", "backup", "rel"]).json();
+    assert_eq!(doc["uploaded"].as_u64(), Some(1), "{doc}");
+    let out = env.run(&["backup", "zero"]);
+    out.code(2);
+    assert!(out.stderr.contains("jobs = 0"), "{}", out.stderr);
+    let out = env.run(&["backup", "list"]);
+    out.code(2);
+    assert!(
+        out.stderr.contains("exclude_from /nonexistent/list"),
+        "{}",
+        out.stderr
+    );
+}
