@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::account::Account;
-use crate::config::{Running, WebConfig, addr_path, token_path, write_private};
+use crate::config::{Running, WebConfig, addr_path, login_path, token_path, write_private};
 use crate::error::ServeError;
 use crate::inbox::Inbox;
 use crate::log::Log;
@@ -29,6 +29,7 @@ fn app(
     store_path: &Path,
     client: fichier_api::Client,
     stopping: watch::Receiver<bool>,
+    port: u16,
 ) -> Result<Arc<App>, ServeError> {
     let token_path = token_path(&config.data_dir);
     auth::load_or_mint_token(&token_path).map_err(|source| ServeError::File {
@@ -49,6 +50,8 @@ fn app(
         log,
         csrf: auth::random_token(),
         token_path,
+        login_path: login_path(&config.data_dir),
+        port,
         stopping,
         snapshots: std::sync::OnceLock::new(),
         backup_journal: config.backup_journal.clone(),
@@ -144,7 +147,13 @@ impl Bound {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let app = app(&self.config, &store_path, client, stop_rx.clone())?;
+        let app = app(
+            &self.config,
+            &store_path,
+            client,
+            stop_rx.clone(),
+            self.dash_addr.port(),
+        )?;
         let running = Running {
             url: self.url(),
             cnl: self.cnl_addr(),

@@ -1,9 +1,8 @@
 //! The add page's file upload: `.crawljob` and `.txt` lists through `/api/add/file`.
 
 use reqwest::StatusCode;
-use reqwest::header::COOKIE;
 
-use super::{cookie, csrf, http, queue_json, start_dashboard};
+use super::{TOKEN, csrf, http, queue_json, start_dashboard};
 use crate::harness::Env;
 
 #[test]
@@ -22,7 +21,7 @@ fn dashboard_reads_uploaded_crawljob_and_txt_files() {
                 .text("target", "");
             http()
                 .post(format!("{}api/add/file", server.base))
-                .header(COOKIE, cookie(&server))
+                .header(TOKEN, &server.token)
                 .header("x-csrf-token", &token)
                 .multipart(form)
         };
@@ -85,7 +84,7 @@ fn add_errors_answer_with_their_status_as_json_for_the_api_and_escaped_in_the_pa
         let post = |path: &str| {
             http()
                 .post(format!("{}{path}", server.base))
-                .header(COOKIE, cookie(&server))
+                .header(TOKEN, &server.token)
                 .header("x-csrf-token", &token)
         };
         // The caller's mistakes are 4xx with the reason.
