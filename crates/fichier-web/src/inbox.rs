@@ -454,10 +454,11 @@ mod tests {
             .unwrap();
         assert!(queue.list().await.unwrap().is_empty());
         let view = inbox.view();
-        assert_eq!(view.pending.len(), 2);
+        assert_eq!(view.pending.len(), 1, "one entry per origin");
+        assert_eq!(view.pending[0].fichier.len(), 2);
         assert_eq!(view.pending[0].ignored, ["https://x.example/y"]);
 
-        // Approving one approves the origin: both of its requests are queued.
+        // Approving approves the origin: both of its requests are queued.
         let report = inbox.approve(view.pending[0].id).await.unwrap();
         assert_eq!(report.added.len(), 2);
         assert_eq!(inbox.pending_count(), 0);
@@ -498,7 +499,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_pending_list_is_bounded() {
+    async fn a_full_pending_list_pushes_out_the_oldest_instead_of_refusing_new_sites() {
         let dir = tempfile::tempdir().unwrap();
         let (inbox, _) = inbox(dir.path());
         for i in 0..MAX_PENDING {
@@ -510,10 +511,16 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let over = inbox
+        inbox
             .receive(batch("http://late.example", &["https://1fichier.com/?a"]))
-            .await;
-        assert!(matches!(over, Err(WebError::TooManyPending)), "{over:?}");
-        assert_eq!(inbox.pending_count(), MAX_PENDING);
+            .await
+            .unwrap();
+        let view = inbox.view();
+        assert_eq!(view.pending.len(), MAX_PENDING);
+        assert_eq!(view.pending[0].batch.origin, "http://p1.example");
+        assert_eq!(
+            view.pending.last().unwrap().batch.origin,
+            "http://late.example"
+        );
     }
 }
