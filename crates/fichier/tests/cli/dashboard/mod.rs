@@ -8,6 +8,7 @@
 //! (`.ci/run` installs it). With `FICHIER_DASHBOARD_SHOTS=DIR` they save screenshots of the
 //! main pages there (how `docs/img/` is made).
 
+mod account;
 mod add;
 mod backups;
 mod browser;
