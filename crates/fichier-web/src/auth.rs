@@ -66,19 +66,6 @@ pub fn load_or_mint_token(path: &Path) -> std::io::Result<String> {
     }
 }
 
-/// A page's own host name: one label under `localhost`. Browsers and the system resolver
-/// send every `*.localhost` name to loopback without asking DNS, so no rebinding attacker
-/// can make a browser send one, and each name keeps its own cookies.
-fn is_localhost_label(name: &str) -> bool {
-    name.strip_suffix(".localhost").is_some_and(|label| {
-        !label.is_empty()
-            && label.len() <= 63
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    })
-}
-
 /// Whether the `Host` header names this server by a loopback name (`localhost`, a
 /// `*.localhost` name, a loopback address), or the address given with `--listen` (any
 /// address literal for a wildcard `--listen`), so a rebinding DNS name pointing at 127.0.0.1
@@ -93,15 +80,16 @@ pub fn host_allowed(headers: &HeaderMap, port: u16, listen: IpAddr) -> bool {
     if authority.port_u16().is_some_and(|p| p != port) {
         return false;
     }
-    let name = authority.host().to_ascii_lowercase();
-    let bare = name.trim_start_matches('[').trim_end_matches(']');
-    if name == "localhost" || is_localhost_label(&name) {
+    let name = authority.host();
+    // The project's one rule for loopback names (the emulator's admin routes use it too).
+    if fichier_listen::is_loopback_host(name) {
         return true;
     }
+    let bare = name.trim_start_matches('[').trim_end_matches(']');
     match bare.parse::<IpAddr>() {
         // An address literal cannot be a rebinding attack (that needs a DNS name); on a
         // wildcard bind any of the machine's addresses may be used.
-        Ok(ip) => ip.is_loopback() || ip == listen || listen.is_unspecified(),
+        Ok(ip) => ip == listen || listen.is_unspecified(),
         Err(_) => false,
     }
 }

@@ -254,3 +254,45 @@ fn dashboard_refuses_requests_without_the_token_a_foreign_host_or_the_csrf_token
         assert_eq!(mode & 0o777, 0o600);
     }
 }
+
+#[test]
+fn dashboard_and_click_n_load_close_connections_that_trickle_their_headers() {
+    use std::io::{Read as _, Write as _};
+    let env = Env::logged_in();
+    let server = start_dashboard(&env, &env.root().join("dl"));
+    let port = super::port_of(&server);
+    let started = std::time::Instant::now();
+    let mut held = Vec::new();
+    for addr in [format!("127.0.0.1:{port}"), server.cnl.to_string()] {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            .unwrap();
+        held.push((addr, s));
+    }
+    // A header line every 2 s: never a whole request.
+    let mut closed = vec![false; held.len()];
+    for _ in 0..15 {
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        for (i, (_, s)) in held.iter_mut().enumerate() {
+            if closed[i] {
+                continue;
+            }
+            s.set_read_timeout(Some(std::time::Duration::from_millis(10)))
+                .unwrap();
+            let mut buf = [0u8; 256];
+            let gone = matches!(s.read(&mut buf), Ok(0)) || s.write_all(b"X-Slow: 1\r\n").is_err();
+            closed[i] = gone;
+        }
+        if closed.iter().all(|c| *c) {
+            break;
+        }
+    }
+    for ((addr, _), c) in held.iter().zip(&closed) {
+        assert!(c, "{addr} kept a connection trickling headers for 30 s");
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(25));
+    // The dashboard still answers.
+    env.rt.block_on(async {
+        assert_eq!(get(&server, "api/csrf").await.status(), StatusCode::OK);
+    });
+}
