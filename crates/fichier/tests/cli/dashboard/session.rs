@@ -172,3 +172,42 @@ fn browser_page_says_when_the_daemon_is_down_recovers_after_a_restart_and_is_sig
     });
     drop(server);
 }
+
+#[test]
+fn dashboard_serve_stops_promptly_on_sigint_with_a_live_stream_open_and_removes_its_address() {
+    let env = Env::logged_in();
+    let mut server = start_dashboard(&env, &env.root().join("dl"));
+    let addr_file = data_dir(&env).join("dashboard.json");
+    env.rt.block_on(async {
+        // A live page's stream holds a connection open.
+        let stream = super::http()
+            .get(format!("{}api/events", server.base))
+            .header(super::TOKEN, &server.token)
+            .send()
+            .await
+            .unwrap();
+        assert!(stream.status().is_success());
+        let sent = std::process::Command::new("kill")
+            .args(["-INT", &server.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(s) = server.child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "still running 10 s after SIGINT"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
+        let took = started.elapsed();
+        eprintln!("dashboard --serve stopped in {took:?}");
+        assert!(status.success(), "{status}");
+        assert!(took < std::time::Duration::from_secs(3), "{took:?}");
+        drop(stream);
+    });
+    assert!(!addr_file.exists());
+}
