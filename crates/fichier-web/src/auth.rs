@@ -14,6 +14,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
+pub use crate::session::random_token;
+use crate::session::{self, Authorised, same};
 use crate::state::App;
 
 /// Header a script sends the access token in (the page uses the session cookie).
@@ -31,9 +33,6 @@ pub const LOGIN_PATH: &str = "/login";
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
                        connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
                        base-uri 'none'";
-
-pub use crate::session::random_token;
-use crate::session::{self, Authorised, same};
 
 /// Writes a fresh access token to `path` (mode `0600`, replaced atomically) and returns it.
 /// Sessions and scripts holding the previous token stop working.
