@@ -69,13 +69,21 @@ fn mint(ctx: &Context, base: &str) -> anyhow::Result<String> {
     ))
 }
 
-/// The running daemon's address file, when the process that wrote it still runs.
+/// The running daemon's address file, when the process that wrote it still runs and its
+/// dashboard still accepts connections (`kill -9` leaves the file behind).
 fn live_server(data: &Path) -> Option<Running> {
     let r: Running = std::fs::read(fichier_web::addr_path(data))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())?;
-    let alive = !cfg!(target_os = "linux") || Path::new(&format!("/proc/{}", r.pid)).exists();
-    (alive && r.pid != std::process::id()).then_some(r)
+    let process = !cfg!(target_os = "linux") || Path::new(&format!("/proc/{}", r.pid)).exists();
+    let listening = url::Url::parse(&r.url)
+        .ok()
+        .and_then(|u| u.socket_addrs(|| None).ok())
+        .and_then(|a| a.first().copied())
+        .is_some_and(|a| {
+            std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_millis(500)).is_ok()
+        });
+    (process && listening && r.pid != std::process::id()).then_some(r)
 }
 
 /// Runs the command.
