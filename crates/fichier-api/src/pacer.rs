@@ -403,6 +403,21 @@ impl Pacer {
         len
     }
 
+    /// Holds every API call back for `wait` from now: for a caller that decided on a flood
+    /// pause itself (the queue runner waits at least its own flood pause). The cooldown
+    /// becomes the later of the running one and this, so whatever reads the pacer (the
+    /// dashboard's account panel, the other processes) sees the wait the caller obeys.
+    pub async fn hold_for(&self, wait: Duration) {
+        let mut st = self.lock();
+        self.merge_file(&mut st);
+        let until = self.inner.clock.now() + wait;
+        if st.cooldown_until.is_some_and(|u| u >= until) {
+            return;
+        }
+        st.cooldown_until = Some(until);
+        self.write_file(&st);
+    }
+
     /// Records a successful answer: the next flood starts again from the first cooldown.
     pub async fn on_success(&self) {
         let mut st = self.lock();

@@ -6,13 +6,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
 
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit};
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
-use tower::ServiceExt;
 
 use crate::accounts as admin_ops;
 use crate::error::EmuError;
@@ -123,11 +120,21 @@ impl Emulator {
                 tokio::time::sleep(std::time::Duration::from_millis(500)).await;
             }
         });
-        let limits = ConnLimits {
-            header_read_timeout: app.config.header_read_timeout,
+        // The policy every listener of the project follows; the emulator's limits are its own
+        // settings (`--header-timeout`, `--max-connections`).
+        let policy = fichier_listen::Policy {
+            header_timeout: app.config.header_read_timeout,
+            body_window: app.config.header_read_timeout,
             max_connections: app.config.max_connections,
+            ..fichier_listen::Policy::default()
         };
-        let server = tokio::spawn(accept_loop(listener, router(app.clone()), tls, limits));
+        let server = tokio::spawn(fichier_listen::serve(
+            listener,
+            router(app.clone()),
+            policy,
+            tls,
+            std::future::pending(),
+        ));
         Ok(Emulator { app, server })
     }
 
@@ -262,89 +269,5 @@ impl Emulator {
 impl Drop for Emulator {
     fn drop(&mut self) {
         self.stop();
-    }
-}
-
-/// What bounds the connections a client can hold open.
-#[derive(Debug, Clone, Copy)]
-struct ConnLimits {
-    header_read_timeout: std::time::Duration,
-    max_connections: usize,
-}
-
-async fn accept_loop(
-    listener: TcpListener,
-    router: Router,
-    tls: Option<tokio_rustls::TlsAcceptor>,
-    limits: ConnLimits,
-) {
-    // Connections live in this set: aborting the loop's task drops it and closes them all.
-    let mut conns = JoinSet::new();
-    // One permit per open connection: past the cap, clients wait in the listen backlog
-    // instead of each holding a task and a socket here.
-    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
-    loop {
-        let permit = tokio::select! {
-            p = slots.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => return,
-            },
-            Some(_) = conns.join_next(), if !conns.is_empty() => continue,
-        };
-        let (stream, peer) = tokio::select! {
-            r = listener.accept() => match r {
-                Ok(v) => v,
-                Err(e) => {
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            Some(_) = conns.join_next(), if !conns.is_empty() => continue,
-        };
-        let _ = stream.set_nodelay(true);
-        let svc = router.clone().map_request(
-            move |mut req: axum::http::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(peer));
-                req
-            },
-        );
-        let tls = tls.clone();
-        conns.spawn(async move {
-            let _permit = permit;
-            let hyper_svc = TowerToHyperService::new(svc);
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            // The header timeout also ends kept-alive connections left idle that long.
-            builder
-                .keep_alive(true)
-                .max_buf_size(1 << 20)
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_read_timeout);
-            let result = match tls {
-                Some(acceptor) => {
-                    match tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream))
-                        .await
-                    {
-                        Ok(Ok(s)) => builder.serve_connection(TokioIo::new(s), hyper_svc).await,
-                        Ok(Err(e)) => {
-                            tracing::debug!("TLS handshake with {peer} failed: {e}");
-                            return;
-                        }
-                        Err(_) => {
-                            tracing::debug!("TLS handshake with {peer} timed out");
-                            return;
-                        }
-                    }
-                }
-                None => {
-                    builder
-                        .serve_connection(TokioIo::new(stream), hyper_svc)
-                        .await
-                }
-            };
-            if let Err(e) = result {
-                tracing::debug!("connection from {peer} ended: {e}");
-            }
-        });
     }
 }

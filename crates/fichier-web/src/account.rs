@@ -62,10 +62,29 @@ impl Account {
     /// The panel's data: the cached answer when younger than [`REFRESH`] (an error is kept as
     /// long, so a failing call is not repeated by every page load), the cooldown always fresh.
     pub async fn view(&self) -> AccountView {
+        let cooldown = self.client.pacer().cooldown_remaining().await;
         let mut cached = self.cached.lock().await;
         let stale = cached
             .as_ref()
             .is_none_or(|(at, _)| at.elapsed() >= REFRESH);
+        // During a flood cooldown the call would only wait for its end, holding the page:
+        // the panel shows what it last read, and the cooldown.
+        if stale && cooldown.is_some() {
+            let mut view = cached
+                .as_ref()
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| AccountView {
+                    error: Some(
+                        "not asked during the flood cooldown (1fichier would lock the account \
+                         longer)"
+                            .to_owned(),
+                    ),
+                    ..AccountView::default()
+                });
+            view.key_hint.clone_from(&self.key_hint);
+            with_cooldown(&mut view, cooldown);
+            return view;
+        }
         if stale {
             let mut view = match self.client.user_info().await {
                 Ok(info) => AccountView {
@@ -96,13 +115,17 @@ impl Account {
         let mut view = cached.as_ref().map(|(_, v)| v.clone()).unwrap_or_default();
         drop(cached);
         view.key_hint.clone_from(&self.key_hint);
-        if let Some(left) = self.client.pacer().cooldown_remaining().await {
-            view.cooldown_secs = Some(left.as_secs());
-            let until = jiff::Timestamp::now()
-                .checked_add(jiff::SignedDuration::try_from(left).unwrap_or_default())
-                .ok();
-            view.cooldown_until = until.map(|t| t.to_string());
-        }
+        with_cooldown(&mut view, cooldown);
         view
+    }
+}
+
+fn with_cooldown(view: &mut AccountView, cooldown: Option<Duration>) {
+    if let Some(left) = cooldown {
+        view.cooldown_secs = Some(left.as_secs().max(1));
+        let until = jiff::Timestamp::now()
+            .checked_add(jiff::SignedDuration::try_from(left).unwrap_or_default())
+            .ok();
+        view.cooldown_until = until.map(|t| t.to_string());
     }
 }

@@ -99,7 +99,7 @@ pub async fn add_upload(app: &App, mut multipart: Multipart) -> Result<AddReport
     let target_dir = app.queue.target_dir(target.as_deref())?;
     let origin = format!("dashboard:{fname}");
     let report = if fname.to_ascii_lowercase().ends_with(".crawljob") {
-        crate::queue::crawljob_items(&text, &target_dir, package, &origin)
+        crate::queue::crawljob_items(&text, &target_dir, &target_dir, package, &origin)
             .map_err(|e| WebError::BadInput(format!("{fname}: {e}")))
             .map(|items| app.queue.add_items(items))?
             .await?

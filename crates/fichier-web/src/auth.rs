@@ -1,6 +1,7 @@
-//! Who may talk to the dashboard: the access token (a `0600` file in the data dir, then an
-//! `HttpOnly; SameSite=Strict` cookie), the CSRF token on every state change, the `Host` check
-//! against loopback names (DNS rebinding), and the security headers of every answer.
+//! Who may talk to the dashboard: a session cookie for the page's own `*.localhost` name
+//! (signed in with `fichier dashboard`'s one-time code) or the access token in a header, the
+//! CSRF token on every state change, the `Host` check against loopback names (DNS
+//! rebinding), the refusals (JSON for the API), and the security headers of every answer.
 
 use std::io::Write as _;
 use std::net::IpAddr;
@@ -12,14 +13,12 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use rand::Rng as _;
-use subtle::ConstantTimeEq as _;
 
+pub use crate::session::random_token;
+use crate::session::{self, Authorised, same};
 use crate::state::App;
 
-/// Name of the cookie that carries the access token after the first visit.
-pub const COOKIE: &str = "fichier_dashboard";
-/// Header a script sends the access token in (the page uses the cookie).
+/// Header a script sends the access token in (the page uses the session cookie).
 pub const TOKEN_HEADER: &str = "x-dashboard-token";
 /// Header a script (and the page's own JS) sends the CSRF token in.
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -27,20 +26,16 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 pub const CSRF_FIELD: &str = "csrf";
 /// Largest form body the guard reads to find the CSRF field.
 const MAX_FORM: usize = 1024 * 1024;
+/// Where `fichier dashboard`'s one-time link lands.
+pub const LOGIN_PATH: &str = "/login";
 
 /// The policy for every page: scripts and styles only from files this server serves.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
                        connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
                        base-uri 'none'";
 
-/// 32 random bytes, hex: an access or CSRF token.
-pub fn random_token() -> String {
-    let bytes: [u8; 32] = rand::rng().random();
-    hex::encode(bytes)
-}
-
 /// Writes a fresh access token to `path` (mode `0600`, replaced atomically) and returns it.
-/// Links and cookies holding the previous token stop working.
+/// Sessions and scripts holding the previous token stop working.
 pub fn mint_token(path: &Path) -> std::io::Result<String> {
     let token = random_token();
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -70,12 +65,10 @@ pub fn load_or_mint_token(path: &Path) -> std::io::Result<String> {
     }
 }
 
-fn same(a: &str, b: &str) -> bool {
-    !a.is_empty() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
-}
-
-/// Whether the `Host` header names this server by a loopback name (or the address given
-/// with `--listen`; any address literal for a wildcard `--listen`), so a rebinding DNS name pointing at 127.0.0.1 is refused.
+/// Whether the `Host` header names this server by a loopback name (`localhost`, a
+/// `*.localhost` name, a loopback address), or the address given with `--listen` (any
+/// address literal for a wildcard `--listen`), so a rebinding DNS name pointing at 127.0.0.1
+/// is refused.
 pub fn host_allowed(headers: &HeaderMap, port: u16, listen: IpAddr) -> bool {
     let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
         return false;
@@ -86,28 +79,31 @@ pub fn host_allowed(headers: &HeaderMap, port: u16, listen: IpAddr) -> bool {
     if authority.port_u16().is_some_and(|p| p != port) {
         return false;
     }
-    let name = authority.host().to_ascii_lowercase();
-    let bare = name.trim_start_matches('[').trim_end_matches(']');
-    if name == "localhost" {
+    let name = authority.host();
+    // The project's one rule for loopback names (the emulator's admin routes use it too).
+    if fichier_listen::is_loopback_host(name) {
         return true;
     }
+    let bare = name.trim_start_matches('[').trim_end_matches(']');
     match bare.parse::<IpAddr>() {
         // An address literal cannot be a rebinding attack (that needs a DNS name); on a
         // wildcard bind any of the machine's addresses may be used.
-        Ok(ip) => ip.is_loopback() || ip == listen || listen.is_unspecified(),
+        Ok(ip) => ip == listen || listen.is_unspecified(),
         Err(_) => false,
     }
 }
 
-fn cookie_token(headers: &HeaderMap) -> Option<String> {
+/// Every value of our session cookie: another server on the same host name may have set a
+/// look-alike, which must not shadow the real one.
+fn session_cookies(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.to_owned())
+        .filter(|(k, _)| *k == session::COOKIE)
+        .map(|(_, v)| v)
 }
 
 /// Scripts send the access token in their own header, not `Authorization` (which in this
@@ -125,35 +121,55 @@ fn query_param(uri: &Uri, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// The URI without its `token` parameter, for the redirect after a first visit.
-fn without_token(uri: &Uri) -> String {
-    let rest: Vec<(String, String)> = uri
-        .query()
-        .map(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .filter(|(k, _)| k != "token")
-                .collect()
-        })
-        .unwrap_or_default();
-    if rest.is_empty() {
-        uri.path().to_owned()
-    } else {
-        let q = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(rest)
-            .finish();
-        format!("{}?{q}", uri.path())
+/// Why a request was refused, for the page's script: it reacts to `signed-out` (sign in
+/// again) and `csrf` (fetch the token again) without the person's help.
+#[derive(Clone, Copy, Debug)]
+enum Refusal {
+    Host,
+    SignedOut,
+    CrossSite,
+    Csrf,
+    TooLarge,
+}
+
+impl Refusal {
+    fn status(self) -> StatusCode {
+        match self {
+            Refusal::Host => StatusCode::MISDIRECTED_REQUEST,
+            Refusal::SignedOut => StatusCode::UNAUTHORIZED,
+            Refusal::CrossSite | Refusal::Csrf => StatusCode::FORBIDDEN,
+            Refusal::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        }
+    }
+
+    fn reason(self) -> &'static str {
+        match self {
+            Refusal::Host => "host",
+            Refusal::SignedOut => "signed-out",
+            Refusal::CrossSite => "cross-site",
+            Refusal::Csrf => "csrf",
+            Refusal::TooLarge => "too-large",
+        }
     }
 }
 
-fn refuse(status: StatusCode, message: &str) -> Response {
+/// The refusal as the caller reads it: JSON `{"error", "reason"}` for the API (the page's
+/// script shows the message), an escaped page for everything else.
+fn refuse(path: &str, why: Refusal, message: &str) -> Response {
+    if path.starts_with("/api/") {
+        return (
+            why.status(),
+            axum::Json(serde_json::json!({ "error": message, "reason": why.reason() })),
+        )
+            .into_response();
+    }
     let body = format!(
         "<!doctype html><meta charset=utf-8><title>fichier: refused</title>\
          <link rel=stylesheet href=/static/style.css><main><h1>Refused</h1><p>{}</p></main>",
         crate::html::escape(message)
     );
     (
-        status,
+        why.status(),
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         body,
     )
@@ -168,46 +184,94 @@ pub async fn check_host(
 ) -> Response {
     if !host_allowed(req.headers(), port, listen) {
         return refuse(
-            StatusCode::MISDIRECTED_REQUEST,
+            req.uri().path(),
+            Refusal::Host,
             "This server answers only to its loopback address (Host header refused).",
         );
     }
     next.run(req).await
 }
 
-/// The dashboard's gate: token (query once, then cookie or `X-Dashboard-Token`), then the CSRF
-/// token on anything that is not a read.
-pub async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    let current = match std::fs::read_to_string(&app.token_path) {
-        Ok(t) => t.trim().to_owned(),
-        Err(_) => String::new(),
-    };
-    // The style sheet is public so that the refusal page itself is readable.
-    if req.uri().path() == "/static/style.css" {
-        return next.run(req).await;
+const SIGN_IN_AGAIN: &str = "Not signed in, or signed out by a newer `fichier dashboard` link. \
+                             Run `fichier dashboard` to open the dashboard again.";
+
+/// `GET /login?code=…`: trades `fichier dashboard`'s one-time code for a session cookie. On a
+/// plain loopback name it first moves to a fresh secret `*.localhost` name, so the cookie
+/// is kept for that name alone: cookies ignore ports, and every other server on 127.0.0.1
+/// (or `localhost`) would otherwise receive it.
+fn login(app: &App, req: &Request, token: &str) -> Response {
+    let path = req.uri().path();
+    let code = query_param(req.uri(), "code").unwrap_or_default();
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let name = host
+        .parse::<axum::http::uri::Authority>()
+        .map(|a| a.host().to_ascii_lowercase())
+        .unwrap_or_default();
+    let plain_loopback = name == "localhost"
+        || name
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if plain_loopback {
+        let label = &random_token()[..20];
+        let q = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("code", &code)
+            .finish();
+        return Redirect::to(&format!(
+            "http://{label}.localhost:{}{LOGIN_PATH}?{q}",
+            app.port
+        ))
+        .into_response();
     }
-    if let Some(given) = query_param(req.uri(), "token") {
-        if !same(&given, &current) {
-            return refuse(
-                StatusCode::UNAUTHORIZED,
-                "This dashboard link is no longer valid. Run `fichier dashboard` for a fresh one.",
-            );
-        }
-        // Keep the token out of the address bar and history from here on.
-        let mut resp = Redirect::to(&without_token(req.uri())).into_response();
-        let cookie = format!("{COOKIE}={current}; Path=/; HttpOnly; SameSite=Strict");
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            resp.headers_mut().insert(header::SET_COOKIE, v);
-        }
-        return resp;
-    }
-    let presented = cookie_token(req.headers()).or_else(|| header_token(req.headers()));
-    if !presented.is_some_and(|p| same(&p, &current)) {
+    if !session::redeem_code(&app.login_path, &code) {
         return refuse(
-            StatusCode::UNAUTHORIZED,
-            "Access token missing or stale. Run `fichier dashboard` to open the dashboard with a fresh link.",
+            path,
+            Refusal::SignedOut,
+            "This sign-in link was used already or is more than two minutes old. Run \
+             `fichier dashboard` for a fresh one.",
         );
     }
+    let mut resp = Redirect::to("/").into_response();
+    let cookie = format!(
+        "{}={}; Path=/; HttpOnly; SameSite=Strict",
+        session::COOKIE,
+        session::issue(token, &host)
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// The dashboard's gate: a session cookie for this very host name (or the token in
+/// `X-Dashboard-Token`), then the CSRF token on anything that is not a read.
+pub async fn guard(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
+    let current = session::current_token(&app.token_path);
+    let path = req.uri().path().to_owned();
+    // The style sheet is public so that the refusal page itself is readable.
+    if path == "/static/style.css" {
+        return next.run(req).await;
+    }
+    if path == LOGIN_PATH {
+        return login(&app, &req, &current);
+    }
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let by_session = session_cookies(req.headers()).any(|v| session::valid(v, &current, host));
+    let by_header = header_token(req.headers()).is_some_and(|t| same(&t, &current));
+    if !(by_session || by_header) {
+        return refuse(&path, Refusal::SignedOut, SIGN_IN_AGAIN);
+    }
+    req.extensions_mut().insert(Authorised { token: current });
     if req.method() == Method::GET || req.method() == Method::HEAD {
         return next.run(req).await;
     }
@@ -221,7 +285,8 @@ pub async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
                 .to_owned()
         };
         return refuse(
-            StatusCode::FORBIDDEN,
+            &path,
+            Refusal::CrossSite,
             &format!(
                 "Cross-site request refused (Origin {}, Sec-Fetch-Site {}, Host {}).",
                 h("origin"),
@@ -247,7 +312,7 @@ pub async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
     if is_form {
         let (parts, body) = req.into_parts();
         let Ok(bytes) = to_bytes(body, MAX_FORM).await else {
-            return refuse(StatusCode::PAYLOAD_TOO_LARGE, "Form too large.");
+            return refuse(&path, Refusal::TooLarge, "Form too large.");
         };
         let ok = url::form_urlencoded::parse(&bytes)
             .find(|(k, _)| k == CSRF_FIELD)
@@ -259,8 +324,9 @@ pub async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
         }
     }
     refuse(
-        StatusCode::FORBIDDEN,
-        "CSRF token missing or wrong: reload the page and try again.",
+        &path,
+        Refusal::Csrf,
+        "CSRF token missing or stale (the dashboard restarted): reload the page and try again.",
     )
 }
 
@@ -331,6 +397,7 @@ mod tests {
             "localhost:9667",
             "[::1]:9667",
             "LOCALHOST",
+            "a1b2c3.localhost:9667",
         ] {
             assert!(host_allowed(&with_host(ok), 9667, lo), "{ok}");
         }
@@ -339,6 +406,8 @@ mod tests {
             "127.0.0.1:80",
             "localhost.evil.example:9667",
             "127.0.0.1.nip.io:9667",
+            "a.b.localhost:9667",
+            ".localhost:9667",
             "",
         ] {
             assert!(!host_allowed(&with_host(bad), 9667, lo), "{bad}");
@@ -364,14 +433,6 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-    }
-
-    #[test]
-    fn the_token_leaves_the_address_after_the_first_visit() {
-        let uri: Uri = "/add?token=abc&x=1".parse().unwrap();
-        assert_eq!(without_token(&uri), "/add?x=1");
-        let uri: Uri = "/?token=abc".parse().unwrap();
-        assert_eq!(without_token(&uri), "/");
     }
 
     #[test]

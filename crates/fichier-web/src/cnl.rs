@@ -167,7 +167,7 @@ pub fn page_origin(headers: &HeaderMap) -> String {
         .get(header::ORIGIN)
         .and_then(from_url)
         .or_else(|| headers.get(header::REFERER).and_then(from_url))
-        .unwrap_or_else(|| "local (no origin)".to_owned())
+        .unwrap_or_else(|| crate::inbox::LOCAL.to_owned())
 }
 
 /// The receiver's routes; the host check and security headers are layered on by the caller.

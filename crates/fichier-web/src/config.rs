@@ -50,6 +50,11 @@ pub fn token_path(data_dir: &Path) -> PathBuf {
     data_dir.join("dashboard-token")
 }
 
+/// The one-time sign-in code `fichier dashboard` writes for its link.
+pub fn login_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("dashboard-login")
+}
+
 /// The file where a running daemon writes its dashboard address (for `fichier dashboard`).
 pub fn addr_path(data_dir: &Path) -> PathBuf {
     data_dir.join("dashboard.json")

@@ -7,7 +7,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use fichier_queue::{Item, ItemId};
@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::watch;
 
+use crate::session::{Authorised, current_token};
 use crate::state::{App, Snapshot};
 
 /// How often the watcher asks the store whether anything changed.
@@ -117,12 +118,22 @@ pub struct Since {
     pub since: Option<i64>,
 }
 
-/// `GET /api/events`: `queue` events with the changed items.
-pub async fn stream(State(app): State<Arc<App>>, Query(q): Query<Since>) -> Response {
+/// How often an open stream checks that its access token is still the current one.
+const REVOKED_CHECK: Duration = Duration::from_secs(1);
+
+/// `GET /api/events`: `queue` events with the changed items, until the stream's token is
+/// revoked (a newer `fichier dashboard`) or the daemon stops.
+pub async fn stream(
+    State(app): State<Arc<App>>,
+    Extension(authorised): Extension<Authorised>,
+    Query(q): Query<Since>,
+) -> Response {
     let Some(rx) = app.snapshots.get().cloned() else {
         return axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response();
     };
-    Sse::new(updates(rx, q.since))
+    let token_path = app.token_path.clone();
+    let revoked = move || current_token(&token_path) != authorised.token;
+    Sse::new(updates(rx, q.since, revoked))
         .keep_alive(KeepAlive::default())
         .into_response()
 }
@@ -130,6 +141,7 @@ pub async fn stream(State(app): State<Arc<App>>, Query(q): Query<Since>) -> Resp
 fn updates(
     rx: watch::Receiver<Arc<Snapshot>>,
     since: Option<i64>,
+    revoked: impl Fn() -> bool + Send + 'static,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let start = {
         let first = rx.borrow().clone();
@@ -141,11 +153,19 @@ fn updates(
         }
     };
     stream::unfold(
-        (rx, start.0, start.1, start.2),
-        |(mut rx, mut have, mut pending, mut send_now)| async move {
+        (rx, start.0, start.1, start.2, revoked),
+        |(mut rx, mut have, mut pending, mut send_now, revoked)| async move {
             loop {
-                if !send_now && rx.changed().await.is_err() {
-                    return None; // the daemon is stopping
+                if revoked() {
+                    return None;
+                }
+                if !send_now {
+                    tokio::select! {
+                        changed = rx.changed() => if changed.is_err() {
+                            return None; // the daemon is stopping
+                        },
+                        () = tokio::time::sleep(REVOKED_CHECK) => continue,
+                    }
                 }
                 send_now = false;
                 let now = rx.borrow_and_update().clone();
@@ -162,7 +182,7 @@ fn updates(
                     continue;
                 }
                 let event = Event::default().event("queue").data(d.to_string());
-                return Some((Ok(event), (rx, have, pending, false)));
+                return Some((Ok(event), (rx, have, pending, false, revoked)));
             }
         },
     )

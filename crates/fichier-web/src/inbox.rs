@@ -13,8 +13,30 @@ use crate::error::WebError;
 use crate::log::Log;
 use crate::queue::{AddReport, Queue};
 
-/// At most this many batches wait for approval; more are refused until some are handled.
+/// At most this many entries wait for approval; a new one then pushes out the oldest, so
+/// that a page rotating origins cannot lock every other site out.
 pub const MAX_PENDING: usize = 100;
+/// At most this many 1fichier links wait in one origin's entry (further hand-offs from that
+/// origin alone are refused until it is handled).
+pub const MAX_ENTRY_LINKS: usize = 1000;
+/// At most this many ignored (not 1fichier) links are listed per entry.
+pub const MAX_ENTRY_IGNORED: usize = 100;
+/// At most this many separate entries from one anonymous origin (see [`is_anonymous`]).
+pub const MAX_ANONYMOUS_ENTRIES: usize = 10;
+/// The origin of a request that carried neither `Origin` nor `Referer`.
+pub const LOCAL: &str = "local (no origin)";
+
+/// Origins that do not name one site: `null` (sandboxed frames, `file:` pages, redirects; any
+/// site can send it) and [`LOCAL`]. They are never remembered as approved, and their
+/// hand-offs are neither merged nor approved together: each is asked about on its own.
+pub fn is_anonymous(origin: &str) -> bool {
+    origin == "null" || origin == LOCAL
+}
+
+/// Why an anonymous origin's hand-offs are asked about one by one (shown on the page).
+pub const ANONYMOUS_WHY: &str = "Any site can send this origin (a sandboxed frame or a \
+                                 redirect sends \"null\"; programs send none), so approving \
+                                 queues this request alone and is not remembered.";
 
 /// What one Click'n'Load request carried.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -46,9 +68,12 @@ pub struct Pending {
     pub fichier: Vec<String>,
     /// The other links, listed as ignored.
     pub ignored: Vec<String>,
-    /// When it came.
+    /// When it came (the latest hand-off merged into it).
     #[serde(serialize_with = "crate::log::ser_ts")]
     pub received_at: jiff::Timestamp,
+    /// Set for an anonymous origin: why approving it is not remembered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_remembered: Option<&'static str>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -102,10 +127,12 @@ pub fn classify(links: &[String]) -> (Vec<String>, Vec<String>) {
 impl Inbox {
     /// Loads the remembered origins from `path` (a missing or unreadable file means none).
     pub fn new(path: PathBuf, queue: Queue, log: std::sync::Arc<Log>) -> Inbox {
-        let origins = std::fs::read(&path)
+        let mut origins: Origins = std::fs::read(&path)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
+        // An older version could remember `null` as approved: that approved every site.
+        origins.approved.retain(|o| !is_anonymous(o));
         Inbox {
             state: Mutex::new(State {
                 pending: Vec::new(),
@@ -145,10 +172,9 @@ impl Inbox {
             let state = self.lock();
             if state.origins.refused.contains(&batch.origin) {
                 Decision::Drop
-            } else if state.origins.approved.contains(&batch.origin) {
+            } else if state.origins.approved.contains(&batch.origin) && !is_anonymous(&batch.origin)
+            {
                 Decision::Queue
-            } else if state.pending.len() >= MAX_PENDING {
-                return Err(WebError::TooManyPending);
             } else {
                 Decision::Keep
             }
@@ -165,24 +191,106 @@ impl Inbox {
                 ));
                 Ok(())
             }
-            Decision::Keep => {
-                let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-                self.log.push(format!(
-                    "Click'n'Load from {}: {} link(s) wait for approval",
-                    batch.origin,
-                    batch.links.len()
-                ));
-                self.lock().pending.push(Pending {
-                    id,
-                    batch,
-                    fichier,
-                    ignored,
-                    received_at: jiff::Timestamp::now(),
-                });
-                self.bump();
-                Ok(())
-            }
+            Decision::Keep => self.keep(batch, fichier, ignored),
         }
+    }
+
+    /// Holds a hand-off for approval: merged into its origin's entry (one entry per origin,
+    /// at most [`MAX_ENTRY_LINKS`] links), or a new entry, which pushes out the oldest when
+    /// [`MAX_PENDING`] wait. A full entry refuses only its own origin.
+    fn keep(
+        &self,
+        mut batch: Batch,
+        fichier: Vec<String>,
+        mut ignored: Vec<String>,
+    ) -> Result<(), WebError> {
+        let anonymous = is_anonymous(&batch.origin);
+        let mut state = self.lock();
+        if !anonymous
+            && let Some(entry) = state
+                .pending
+                .iter_mut()
+                .find(|p| p.batch.origin == batch.origin)
+        {
+            let new: Vec<String> = fichier
+                .into_iter()
+                .filter(|l| !entry.fichier.contains(l))
+                .collect();
+            if entry.fichier.len() + new.len() > MAX_ENTRY_LINKS {
+                return Err(WebError::TooManyPending);
+            }
+            entry.fichier.extend(new);
+            let room = MAX_ENTRY_IGNORED.saturating_sub(entry.ignored.len());
+            entry.ignored.extend(ignored.into_iter().take(room));
+            let room = MAX_ENTRY_LINKS.saturating_sub(entry.batch.links.len());
+            entry.batch.links.extend(batch.links.into_iter().take(room));
+            entry.batch.has_passwords |= batch.has_passwords;
+            for (field, value) in [
+                (&mut entry.batch.package, batch.package),
+                (&mut entry.batch.source, batch.source),
+                (&mut entry.batch.dir, batch.dir),
+                (&mut entry.batch.comment, batch.comment),
+            ] {
+                if field.is_none() {
+                    *field = value;
+                }
+            }
+            entry.received_at = jiff::Timestamp::now();
+            drop(state);
+            self.bump();
+            return Ok(());
+        }
+        if anonymous
+            && state
+                .pending
+                .iter()
+                .filter(|p| p.batch.origin == batch.origin)
+                .count()
+                >= MAX_ANONYMOUS_ENTRIES
+        {
+            return Err(WebError::TooManyPending);
+        }
+        let evicted = if state.pending.len() >= MAX_PENDING {
+            Some(state.pending.remove(0).batch.origin)
+        } else {
+            None
+        };
+        ignored.truncate(MAX_ENTRY_IGNORED);
+        batch.links.truncate(MAX_ENTRY_LINKS);
+        let message = format!(
+            "Click'n'Load from {}: {} link(s) wait for approval",
+            batch.origin,
+            batch.links.len()
+        );
+        state.pending.push(Pending {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            batch,
+            fichier,
+            ignored,
+            received_at: jiff::Timestamp::now(),
+            not_remembered: anonymous.then_some(ANONYMOUS_WHY),
+        });
+        drop(state);
+        if let Some(origin) = evicted {
+            self.log.push(format!(
+                "Click'n'Load: {MAX_PENDING} origins wait; dropped the oldest (from {origin})"
+            ));
+        }
+        self.log.push(message);
+        self.bump();
+        Ok(())
+    }
+
+    /// Queues one anonymous hand-off, remembering nothing (see [`is_anonymous`]).
+    async fn approve_once(&self, pending: Pending) -> Result<AddReport, WebError> {
+        let report = self.enqueue(&pending.batch, &pending.fichier).await?;
+        self.log.push(format!(
+            "Approved one Click'n'Load request from {} (not remembered): {}",
+            pending.batch.origin,
+            report.summary()
+        ));
+        self.bump();
+        Ok(report)
     }
 
     async fn enqueue(&self, batch: &Batch, fichier: &[String]) -> Result<AddReport, WebError> {
@@ -197,9 +305,13 @@ impl Inbox {
             .await
     }
 
-    /// Queues a pending batch and remembers its origin as approved.
+    /// Queues a pending batch and remembers its origin as approved (an anonymous origin:
+    /// that batch alone, remembered for nothing).
     pub async fn approve(&self, id: u64) -> Result<AddReport, WebError> {
         let pending = self.take(id)?;
+        if is_anonymous(&pending.batch.origin) {
+            return self.approve_once(pending).await;
+        }
         {
             let mut state = self.lock();
             state.origins.refused.remove(&pending.batch.origin);
@@ -342,10 +454,11 @@ mod tests {
             .unwrap();
         assert!(queue.list().await.unwrap().is_empty());
         let view = inbox.view();
-        assert_eq!(view.pending.len(), 2);
+        assert_eq!(view.pending.len(), 1, "one entry per origin");
+        assert_eq!(view.pending[0].fichier.len(), 2);
         assert_eq!(view.pending[0].ignored, ["https://x.example/y"]);
 
-        // Approving one approves the origin: both of its requests are queued.
+        // Approving approves the origin: both of its requests are queued.
         let report = inbox.approve(view.pending[0].id).await.unwrap();
         assert_eq!(report.added.len(), 2);
         assert_eq!(inbox.pending_count(), 0);
@@ -386,7 +499,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_pending_list_is_bounded() {
+    async fn a_full_pending_list_pushes_out_the_oldest_instead_of_refusing_new_sites() {
         let dir = tempfile::tempdir().unwrap();
         let (inbox, _) = inbox(dir.path());
         for i in 0..MAX_PENDING {
@@ -398,10 +511,16 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let over = inbox
+        inbox
             .receive(batch("http://late.example", &["https://1fichier.com/?a"]))
-            .await;
-        assert!(matches!(over, Err(WebError::TooManyPending)), "{over:?}");
-        assert_eq!(inbox.pending_count(), MAX_PENDING);
+            .await
+            .unwrap();
+        let view = inbox.view();
+        assert_eq!(view.pending.len(), MAX_PENDING);
+        assert_eq!(view.pending[0].batch.origin, "http://p1.example");
+        assert_eq!(
+            view.pending.last().unwrap().batch.origin,
+            "http://late.example"
+        );
     }
 }

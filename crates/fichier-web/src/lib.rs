@@ -22,10 +22,16 @@ mod log;
 mod pages;
 mod queue;
 mod server;
+mod session;
 mod state;
 
+pub use auth::LOGIN_PATH;
 pub use auth::mint_token;
 pub use cnl::{MAX_BODY as CNL_MAX_BODY, encrypt_links};
-pub use config::{DEFAULT_CNL_PORT, DEFAULT_PORT, Running, WebConfig, addr_path, token_path};
+pub use config::{
+    DEFAULT_CNL_PORT, DEFAULT_PORT, Running, WebConfig, addr_path, login_path, token_path,
+    write_private,
+};
 pub use error::ServeError;
 pub use server::Bound;
+pub use session::mint_code as mint_login;

@@ -453,12 +453,19 @@ async fn cnl_page(State(app): State<Arc<App>>) -> Response {
                 .map(|v| format!("<dt>{k}</dt><dd>{}</dd>", escape(v)))
         })
         .collect();
+        let (why, approve) = match p.not_remembered {
+            Some(why) => (
+                format!("<p class=why>{}</p>", escape(why)),
+                "Approve and queue this request",
+            ),
+            None => (String::new(), "Approve and queue"),
+        };
         let _ = write!(
             body,
             "<section class=pending id=\"pending-{id}\"><h2>From <span class=origin>{origin}</span></h2>\
-             <dl>{meta}</dl><p>{n} 1fichier link(s):</p><ul>{links}</ul>{ignored}\
+             {why}<dl>{meta}</dl><p>{n} 1fichier link(s):</p><ul>{links}</ul>{ignored}\
              <form method=post action=/cnl/decide class=act>{csrf}<input type=hidden name=id value=\"{id}\">\
-             <button name=decision value=approve class=b-approve>Approve and queue</button>\
+             <button name=decision value=approve class=b-approve>{approve}</button>\
              <button name=decision value=refuse class=b-remove>Refuse this origin</button></form></section>",
             id = p.id,
             origin = escape(&p.batch.origin),

@@ -237,9 +237,15 @@ impl Queue {
 /// Items of a `.crawljob` file (either syntax; qstore's parser), ready to add: the job's
 /// folder (relative ones under `target`), package (the form's wins), password, priority,
 /// file name and comment; a job with `enabled`/`autoStart` false is added paused.
+///
+/// A file handed to the dashboard is only as trusted as whoever handed it over, so an
+/// absolute `downloadFolder` must lie inside `root` (the folder the form names, else the
+/// download folder): a job naming `~/.config/autostart` would otherwise plant a program that
+/// runs at the next login.
 pub fn crawljob_items(
     text: &str,
     target: &Path,
+    root: &Path,
     package: Option<String>,
     origin: &str,
 ) -> Result<Vec<ToAdd>, WebError> {
@@ -249,6 +255,18 @@ pub fn crawljob_items(
     for (n, job) in parsed.jobs.iter().enumerate() {
         let dir = watch::job_target(job, target)
             .map_err(|e| WebError::BadInput(format!("job {}: {e}", n + 1)))?;
+        let inside = dir.starts_with(root)
+            && !dir
+                .components()
+                .any(|c| c == std::path::Component::ParentDir);
+        if !inside {
+            return Err(WebError::BadInput(format!(
+                "job {}: `downloadFolder` {} is outside the download folder {}",
+                n + 1,
+                dir.display(),
+                root.display()
+            )));
+        }
         for link in job.links() {
             let item = fichier_queue::links::normalise_link(link).map(|source| {
                 let mut item = job.item(source, dir.clone(), origin);

@@ -14,13 +14,28 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::account::Account;
-use crate::config::{Running, WebConfig, addr_path, token_path, write_private};
+use crate::config::{Running, WebConfig, addr_path, login_path, token_path, write_private};
 use crate::error::ServeError;
 use crate::inbox::Inbox;
 use crate::log::Log;
 use crate::queue::Queue;
 use crate::state::App;
 use crate::{actions, api, auth, cnl, events, pages};
+
+/// The dashboard's connections: the project's policy, with room for the open pages' live
+/// streams (each holds one connection) well below the usual 1024 file descriptors.
+const DASHBOARD_POLICY: fichier_listen::Policy = fichier_listen::Policy {
+    header_timeout: std::time::Duration::from_secs(10),
+    body_min_rate: 1024,
+    body_window: std::time::Duration::from_secs(10),
+    max_connections: 128,
+};
+
+/// Click'n'Load: short hand-offs from pages, so fewer connections.
+const CNL_POLICY: fichier_listen::Policy = fichier_listen::Policy {
+    max_connections: 32,
+    ..DASHBOARD_POLICY
+};
 
 /// Builds the shared state and starts the queue watcher (no listener); `stopping` ends the
 /// watcher and the live streams. Call inside a Tokio runtime.
@@ -29,6 +44,7 @@ fn app(
     store_path: &Path,
     client: fichier_api::Client,
     stopping: watch::Receiver<bool>,
+    port: u16,
 ) -> Result<Arc<App>, ServeError> {
     let token_path = token_path(&config.data_dir);
     auth::load_or_mint_token(&token_path).map_err(|source| ServeError::File {
@@ -49,6 +65,8 @@ fn app(
         log,
         csrf: auth::random_token(),
         token_path,
+        login_path: login_path(&config.data_dir),
+        port,
         stopping,
         snapshots: std::sync::OnceLock::new(),
         backup_journal: config.backup_journal.clone(),
@@ -144,7 +162,13 @@ impl Bound {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let app = app(&self.config, &store_path, client, stop_rx.clone())?;
+        let app = app(
+            &self.config,
+            &store_path,
+            client,
+            stop_rx.clone(),
+            self.dash_addr.port(),
+        )?;
         let running = Running {
             url: self.url(),
             cnl: self.cnl_addr(),
@@ -168,21 +192,27 @@ impl Bound {
         let stopped = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
-        let dash_server = axum::serve(
+        let dash_server = fichier_listen::serve(
             self.dash,
             dashboard_router(app.clone(), self.dash_addr.port(), self.config.listen),
-        )
-        .with_graceful_shutdown(stopped(stop_rx.clone()));
-        let result = match self.cnl {
+            DASHBOARD_POLICY,
+            None,
+            stopped(stop_rx.clone()),
+        );
+        match self.cnl {
             Some((l, a)) => {
-                let cnl_server = axum::serve(l, cnl_router(app.clone(), a.port()))
-                    .with_graceful_shutdown(stopped(stop_rx.clone()));
-                tokio::try_join!(async { dash_server.await }, async { cnl_server.await })
-                    .map(|_| ())
+                let cnl_server = fichier_listen::serve(
+                    l,
+                    cnl_router(app.clone(), a.port()),
+                    CNL_POLICY,
+                    None,
+                    stopped(stop_rx.clone()),
+                );
+                tokio::join!(dash_server, cnl_server);
             }
             None => dash_server.await,
-        };
+        }
         let _ = std::fs::remove_file(&addr_file);
-        result.map_err(ServeError::Serve)
+        Ok(())
     }
 }

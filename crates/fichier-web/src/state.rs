@@ -30,6 +30,10 @@ pub struct App {
     /// Where the access token is (re-read on each request so a fresh `fichier dashboard`
     /// link works at once and the old one stops).
     pub token_path: PathBuf,
+    /// Where `fichier dashboard` leaves its one-time sign-in code.
+    pub login_path: PathBuf,
+    /// The dashboard's port (for the move to a page's own `*.localhost` name).
+    pub port: u16,
     /// Becomes true at shutdown so live streams end.
     pub stopping: watch::Receiver<bool>,
     /// The queue as the watcher last read it (set once the watcher runs).

@@ -182,6 +182,85 @@ async fn admin_routes_refuse_cross_site_requests() {
 }
 
 #[tokio::test]
+async fn admin_routes_refuse_a_rebinding_host_even_with_a_matching_origin() {
+    let env = common::start().await;
+    let base = env.emu.base_url();
+    let port = env.emu.addr().port();
+    // A page on evil.example whose name now resolves to 127.0.0.1: Origin and Host agree.
+    let evil = format!("evil.example:{port}");
+    let r = env
+        .http
+        .post(format!("{base}/admin/accounts"))
+        .header("Host", &evil)
+        .header("Origin", format!("http://{evil}"))
+        .header("Content-Type", "application/json")
+        .body(r#"{"email":"rebind@example.com"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    assert!(r.text().await.unwrap().contains("loopback Host"));
+    let r = env
+        .http
+        .get(format!("{base}/admin/accounts"))
+        .header("Host", &evil)
+        .header("Origin", format!("http://{evil}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    let list: Value = common::get_json(&env.http, format!("{base}/admin/accounts")).await;
+    assert!(!list.to_string().contains("rebind@example.com"), "{list}");
+    // The loopback names still work, with their own origin.
+    for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}")] {
+        let r = env
+            .http
+            .get(format!("{base}/admin/accounts"))
+            .header("Host", &host)
+            .header("Origin", format!("http://{host}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{host}");
+    }
+}
+
+#[tokio::test]
+async fn a_request_body_trickled_below_the_minimum_rate_is_cut_off() {
+    let env = common::start_with(|c| {
+        c.header_read_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let mut s = TcpStream::connect(env.emu.addr()).await.unwrap();
+    let head = format!(
+        "POST /v1/user/info.cgi HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n",
+        env.acct.api_key
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    // One byte every 300 ms, for at most 20 s: the server must give up long before.
+    let mut closed = false;
+    for _ in 0..66 {
+        if s.write_all(b" ").await.is_err() {
+            closed = true;
+            break;
+        }
+        let mut buf = [0u8; 512];
+        match tokio::time::timeout(Duration::from_millis(300), s.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => {
+                closed = true;
+                break;
+            }
+            Ok(Ok(_)) => {}
+            Err(_) => {}
+        }
+    }
+    assert!(closed, "a body at 3 bytes/s held the connection for 20 s");
+    assert!(started.elapsed() < Duration::from_secs(15));
+    assert_eq!(env.call("user/info", json!({})).await.0, 200);
+}
+
+#[tokio::test]
 async fn admin_serves_ipv4_loopback_on_a_dual_stack_bind() {
     let env = common::start_with(|c| {
         c.bind("[::]:0".parse().unwrap());
@@ -222,7 +301,7 @@ async fn stalled_headers_time_out() {
     );
     // A kept-alive connection left idle is closed the same way.
     let mut s = TcpStream::connect(env.emu.addr()).await.unwrap();
-    s.write_all(b"GET /admin/accounts HTTP/1.1\r\nHost: x\r\n\r\n")
+    s.write_all(b"GET /admin/accounts HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         .await
         .unwrap();
     let got = read_until_closed(&mut s, Duration::from_secs(30)).await;
@@ -241,14 +320,14 @@ async fn open_connections_are_capped() {
     let mut held = Vec::new();
     for _ in 0..2 {
         let mut s = TcpStream::connect(addr).await.unwrap();
-        s.write_all(b"GET /admin/accounts HTTP/1.1\r\nHost: x\r\n")
+        s.write_all(b"GET /admin/accounts HTTP/1.1\r\nHost: 127.0.0.1\r\n")
             .await
             .unwrap();
         held.push(s);
     }
     let mut third = TcpStream::connect(addr).await.unwrap();
     third
-        .write_all(b"GET /admin/accounts HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .write_all(b"GET /admin/accounts HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         .await
         .unwrap();
     // Both slots are taken: the third client waits (a negative check: a slow machine only

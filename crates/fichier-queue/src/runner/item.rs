@@ -215,7 +215,10 @@ impl Runner {
             return Ok((link, name.clone(), size, item.whirlpool.clone()));
         }
         let info = engine.client().file_info(&link, password).await?;
-        Ok((link, info.filename, info.size, info.checksum))
+        // A name the item already has was given when it was added (a crawljob's `filename`)
+        // or learned before: either way it names the local file, not the remote one.
+        let name = item.name.clone().unwrap_or(info.filename);
+        Ok((link, name, info.size, info.checksum))
     }
 }
 

@@ -504,6 +504,16 @@ impl Runner {
         {
             wait = wait.max(d);
         }
+        if kind == PauseKind::Flood {
+            // One cooldown for the process: the pacer holds calls as long as the queue waits,
+            // so the account panel and other commands see the same wait.
+            self.inner.engine.client().pacer().hold_for(wait).await;
+        }
+        if kind == PauseKind::Flood {
+            // One cooldown for the process: the pacer holds calls as long as the queue waits,
+            // so the account panel and other commands see the same wait.
+            self.inner.engine.client().pacer().hold_for(wait).await;
+        }
         let deadline = Instant::now() + wait;
         let until = now_plus(wait);
         let epoch = {

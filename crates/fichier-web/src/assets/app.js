@@ -5,7 +5,9 @@
 
 (function () {
   const meta = document.querySelector('meta[name="csrf-token"]');
-  const csrf = meta ? meta.content : "";
+  // Per daemon process: after a restart the page fetches the new one and tries again.
+  let csrf = meta ? meta.content : "";
+  const UNREACHABLE = "Daemon not reachable: is `fichier daemon` (or `fichier dashboard --serve`) running? This page reconnects by itself.";
 
   function fmtBytes(n) {
     const units = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -82,15 +84,40 @@
     box.textContent = text;
   }
 
-  async function post(url, body) {
-    const resp = await fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: JSON.stringify(body),
-    });
+  // Refusals come as {"error", "reason"}: the message is shown as it is, with the way out.
+  function failure(resp, data) {
+    if (data.reason === "signed-out") {
+      return new Error("Signed out: " + data.error);
+    }
+    return new Error(data.error || (resp.status + " " + resp.statusText));
+  }
+
+  async function send(url, body) {
+    let resp;
+    try {
+      resp = await fetch(url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify(body),
+      });
+    } catch (_) {
+      throw new Error(UNREACHABLE);
+    }
     const data = await resp.json().catch(() => ({}));
-    if (!resp.ok) throw new Error(data.error || resp.statusText);
+    return { resp, data };
+  }
+
+  async function post(url, body) {
+    let { resp, data } = await send(url, body);
+    if (resp.status === 403 && data.reason === "csrf") {
+      const fresh = await fetch("/api/csrf", { credentials: "same-origin" }).catch(() => null);
+      if (fresh && fresh.ok) {
+        csrf = (await fresh.json()).csrf;
+        ({ resp, data } = await send(url, body));
+      }
+    }
+    if (!resp.ok) throw failure(resp, data);
     return data;
   }
 
@@ -123,8 +150,27 @@
   const since = table.dataset.version;
   const source = new EventSource("/api/events?since=" + encodeURIComponent(since));
   const live = document.getElementById("live");
-  source.addEventListener("open", () => { if (live) live.hidden = false; });
-  source.addEventListener("error", () => { if (live) live.hidden = true; });
+  source.addEventListener("open", () => {
+    if (live) live.hidden = false;
+    const box = document.getElementById("notice");
+    if (box && box.dataset.stream) box.remove();
+  });
+  // The stream ended: say why (the daemon is down, or this page was signed out) instead of
+  // leaving the person to find out from a failing button.
+  source.addEventListener("error", async () => {
+    if (live) live.hidden = true;
+    let why = UNREACHABLE;
+    try {
+      const r = await fetch("/api/csrf", { credentials: "same-origin" });
+      if (r.ok) return; // a blip: EventSource reconnects by itself
+      const data = await r.json().catch(() => ({}));
+      why = failure(r, data).message;
+      source.close();
+    } catch (_) { /* unreachable */ }
+    notice(why, true);
+    const box = document.getElementById("notice");
+    if (box) box.dataset.stream = "1";
+  });
   source.addEventListener("queue", (ev) => {
     const d = JSON.parse(ev.data);
     table.dataset.version = String(d.version);

@@ -170,10 +170,29 @@ pub(super) async fn wait_for(b: &Browser, css: &str) -> fantoccini::elements::El
     }
 }
 
+/// Opens `path` of the dashboard, signing in first with the server's one-time link when the
+/// browser is not on the dashboard's own `*.localhost` name yet.
 pub(super) async fn open(b: &Browser, server: &Dashboard, path: &str) {
-    b.goto(&format!("{}{path}?token={}", server.base, server.token))
-        .await
+    let port = server
+        .base
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
         .unwrap();
+    let here = b.current_url().await.unwrap();
+    let signed_in = here.host_str().is_some_and(|h| h.ends_with(".localhost"))
+        && here.port().is_some_and(|p| p.to_string() == port);
+    if !signed_in {
+        b.goto(&server.login).await.unwrap();
+    }
+    let here = b.current_url().await.unwrap();
+    assert!(
+        here.host_str().is_some_and(|h| h.ends_with(".localhost")),
+        "signing in with {} ended on {here}",
+        server.login
+    );
+    let origin = here.origin().ascii_serialization();
+    b.goto(&format!("{origin}/{path}")).await.unwrap();
 }
 
 /// The state a row shows, read from the page.

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, HOST, ORIGIN};
+use reqwest::header::{HOST, ORIGIN};
 
 use super::browser::{browser, driver, open, shot, wait_for};
-use super::{WAIT, cookie, csrf, data_dir, get, http, queue_json, start_dashboard};
+use super::{TOKEN, WAIT, csrf, data_dir, get, http, queue_json, start_dashboard};
 use crate::harness::Env;
 
 #[test]
@@ -114,7 +114,7 @@ fn click_n_load_answers_probes_and_refuses_hostile_keys_foreign_hosts_and_oversi
         let id = pending[0]["id"].as_u64().unwrap();
         let r = c
             .post(format!("{}api/cnl/{id}/refuse", server.base))
-            .header(COOKIE, cookie(&server))
+            .header(TOKEN, &server.token)
             .header("x-csrf-token", csrf(&server).await)
             .send()
             .await
@@ -290,4 +290,132 @@ fn browser_click_n_load_from_another_origin_waits_for_approval_then_queues() {
 
 fn hex(key: &[u8]) -> String {
     key.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Posts `urls` to `/flash/add` as a page of `origin` would; the receiver's answer.
+async fn hand_off(server: &super::Dashboard, origin: &str, urls: &str) -> String {
+    http()
+        .post(format!("http://{}/flash/add", server.cnl))
+        .header(ORIGIN, origin)
+        .form(&[("urls", urls)])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn approving_the_null_origin_queues_that_request_alone_and_is_never_remembered() {
+    let env = Env::logged_in();
+    let server = start_dashboard(&env, &env.root().join("dl"));
+    env.rt.block_on(async {
+        let c = http();
+        // A sandboxed frame on some site: its origin is "null".
+        assert_eq!(
+            hand_off(&server, "null", "https://1fichier.com/?nullfirst1").await,
+            "success"
+        );
+        let v: serde_json::Value = get(&server, "api/cnl").await.json().await.unwrap();
+        let entry = &v["pending"][0];
+        assert!(entry["not_remembered"].as_str().unwrap().contains("null"));
+        let page = get(&server, "cnl").await.text().await.unwrap();
+        assert!(page.contains("Approve and queue this request"), "{page}");
+        let id = entry["id"].as_u64().unwrap();
+        let r = c
+            .post(format!("{}api/cnl/{id}/approve", server.base))
+            .header(TOKEN, &server.token)
+            .header("x-csrf-token", csrf(&server).await)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(
+            queue_json(&server).await["items"].as_array().unwrap().len(),
+            1
+        );
+
+        // Another site's sandboxed frame (or the same one) is asked about again.
+        assert_eq!(
+            hand_off(&server, "null", "https://1fichier.com/?nullsecond").await,
+            "success"
+        );
+        let v: serde_json::Value = get(&server, "api/cnl").await.json().await.unwrap();
+        assert_eq!(v["pending"].as_array().unwrap().len(), 1);
+        assert!(v["approved"].as_array().unwrap().is_empty(), "{v}");
+        assert_eq!(
+            queue_json(&server).await["items"].as_array().unwrap().len(),
+            1
+        );
+    });
+    drop(server);
+    // An approval of `null` an older version saved is not honoured either.
+    let file = data_dir(&env).join("cnl-origins.json");
+    std::fs::write(
+        &file,
+        r#"{"approved":["null","local (no origin)"],"refused":[]}"#,
+    )
+    .unwrap();
+    let server = start_dashboard(&env, &env.root().join("dl"));
+    env.rt.block_on(async {
+        assert_eq!(
+            hand_off(&server, "null", "https://1fichier.com/?nullthird1").await,
+            "success"
+        );
+        let v: serde_json::Value = get(&server, "api/cnl").await.json().await.unwrap();
+        assert_eq!(v["pending"].as_array().unwrap().len(), 1, "{v}");
+        assert!(v["approved"].as_array().unwrap().is_empty(), "{v}");
+    });
+}
+
+#[test]
+fn one_page_flooding_click_n_load_cannot_block_it_for_other_sites() {
+    let env = Env::logged_in();
+    let server = start_dashboard(&env, &env.root().join("dl"));
+    let links = |tag: &str, n: usize| -> String {
+        (0..n)
+            .map(|i| format!("https://1fichier.com/?{tag}{i:06}\n"))
+            .collect()
+    };
+    env.rt.block_on(async {
+        // One origin: its hand-offs merge into one entry, capped at 1000 links.
+        let flood = "http://127.0.0.1:18004";
+        assert_eq!(hand_off(&server, flood, &links("a", 1000)).await, "success");
+        assert_eq!(hand_off(&server, flood, &links("a", 1000)).await, "success");
+        assert!(
+            hand_off(&server, flood, &links("b", 1000))
+                .await
+                .starts_with("failed too many")
+        );
+        let legit = "https://legit-link-site.example";
+        assert_eq!(
+            hand_off(&server, legit, "https://1fichier.com/?legitfile1").await,
+            "success"
+        );
+        let v: serde_json::Value = get(&server, "api/cnl").await.json().await.unwrap();
+        let pending = v["pending"].as_array().unwrap();
+        assert_eq!(pending.len(), 2, "one entry per origin");
+        assert_eq!(pending[0]["fichier"].as_array().unwrap().len(), 1000);
+
+        // Rotating origins: the oldest entries make room, the newest site is never refused.
+        for port in 20000..20150 {
+            let origin = format!("http://127.0.0.1:{port}");
+            assert_eq!(
+                hand_off(&server, &origin, "https://1fichier.com/?rotating01").await,
+                "success"
+            );
+        }
+        assert_eq!(
+            hand_off(&server, legit, "https://1fichier.com/?legitfile2").await,
+            "success"
+        );
+        let v: serde_json::Value = get(&server, "api/cnl").await.json().await.unwrap();
+        let pending = v["pending"].as_array().unwrap();
+        assert!(pending.len() <= 100, "{}", pending.len());
+        let last = pending.last().unwrap();
+        assert_eq!(last["batch"]["origin"], legit);
+    });
 }

@@ -8,19 +8,19 @@
 //! (`.ci/run` installs it). With `FICHIER_DASHBOARD_SHOTS=DIR` they save screenshots of the
 //! main pages there (how `docs/img/` is made).
 
+mod account;
 mod add;
 mod backups;
 mod browser;
 mod cnl;
 mod queue;
 mod security;
+mod session;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-
-use reqwest::header::COOKIE;
 
 use crate::harness::Env;
 
@@ -32,8 +32,10 @@ struct Dashboard {
     child: Child,
     /// `http://127.0.0.1:PORT/`.
     base: String,
-    /// The access token of the last `fichier dashboard` run.
+    /// The access token of the last `fichier dashboard` run (scripts send it as a header).
     token: String,
+    /// That run's one-time sign-in link (for the browser).
+    login: String,
     /// The Click'n'Load listener.
     cnl: SocketAddr,
 }
@@ -70,10 +72,43 @@ fn path_arg(p: &Path) -> &str {
 /// nothing is guessed), reads the ports back from the address file it writes once listening,
 /// then mints a token with `fichier dashboard --no-open`.
 fn start(env: &Env, args: &[&str]) -> Dashboard {
+    let mut server = spawn(env, args, 0);
+    (server.login, server.token) = mint(env, &server);
+    server
+}
+
+/// The dashboard's port.
+fn port_of(server: &Dashboard) -> u16 {
+    server
+        .base
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// `fichier daemon` again on a known dashboard port, as after a restart: no new
+/// `fichier dashboard` link, so open pages keep their session.
+fn daemon_on(env: &Env, dl: &Path, port: u16) -> Dashboard {
+    let mut again = spawn(env, &["daemon", "--to", path_arg(dl)], port);
+    again.token = std::fs::read_to_string(data_dir(env).join("dashboard-token"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    again
+}
+
+/// Starts the binary with `args`, its dashboard on `port` (0: the OS picks) and Click'n'Load
+/// on a port the OS picks, and reads them back from the address file it writes once
+/// listening.
+fn spawn(env: &Env, args: &[&str], port: u16) -> Dashboard {
     let addr_file = data_dir(env).join("dashboard.json");
     let _ = std::fs::remove_file(&addr_file);
+    let port = port.to_string();
     let mut all: Vec<&str> = args.to_vec();
-    all.extend(["--port", "0", "--cnl-port", "0"]);
+    all.extend(["--port", &port, "--cnl-port", "0"]);
     let child = env
         .command(&all)
         .stdin(Stdio::null())
@@ -85,6 +120,7 @@ fn start(env: &Env, args: &[&str]) -> Dashboard {
         child,
         base: String::new(),
         token: String::new(),
+        login: String::new(),
         cnl: "127.0.0.1:0".parse().unwrap(),
     };
     let deadline = Instant::now() + WAIT;
@@ -103,20 +139,25 @@ fn start(env: &Env, args: &[&str]) -> Dashboard {
     };
     server.base = running["url"].as_str().unwrap().to_owned();
     server.cnl = running["cnl"].as_str().unwrap().parse().unwrap();
-    server.token = mint(env, &server);
     server
 }
 
-/// `fichier dashboard --no-open`: the URL of the running server with a fresh token.
-fn mint(env: &Env, server: &Dashboard) -> String {
+/// Header scripts send the access token in.
+const TOKEN: &str = "x-dashboard-token";
+
+/// `fichier dashboard --no-open`: the one-time sign-in link it prints, and the fresh access
+/// token it wrote (what a script reads from the 0600 file).
+fn mint(env: &Env, server: &Dashboard) -> (String, String) {
     let out = env.run(&["dashboard", "--no-open"]);
     let url = out.ok().trim().to_owned();
     assert!(
-        url.starts_with(&format!("{}?token=", server.base)),
-        "{url} is not {}?token=…",
+        url.starts_with(&format!("{}login?code=", server.base)),
+        "{url} is not {}login?code=…",
         server.base
     );
-    url.rsplit_once("token=").unwrap().1.to_owned()
+    assert!(!url.contains("token"), "{url}");
+    let token = std::fs::read_to_string(data_dir(env).join("dashboard-token")).unwrap();
+    (url, token.trim().to_owned())
 }
 
 fn http() -> reqwest::Client {
@@ -126,21 +167,17 @@ fn http() -> reqwest::Client {
         .unwrap()
 }
 
-fn cookie(server: &Dashboard) -> String {
-    format!("fichier_dashboard={}", server.token)
-}
-
-/// The page's CSRF token, read through the API with the cookie.
+/// The page's CSRF token, read through the API with the access token.
 async fn csrf(server: &Dashboard) -> String {
     let v: serde_json::Value = get(server, "api/csrf").await.json().await.unwrap();
     v["csrf"].as_str().unwrap().to_owned()
 }
 
-/// GET `path` (relative to the server's base) with the session cookie.
+/// GET `path` (relative to the server's base) with the access token.
 async fn get(server: &Dashboard, path: &str) -> reqwest::Response {
     http()
         .get(format!("{}{path}", server.base))
-        .header(COOKIE, cookie(server))
+        .header(TOKEN, &server.token)
         .send()
         .await
         .unwrap()

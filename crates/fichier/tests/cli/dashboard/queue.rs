@@ -6,10 +6,9 @@ use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
 use reqwest::StatusCode;
-use reqwest::header::COOKIE;
 
 use super::browser::{browser, driver, open, shot, state_of, wait_for};
-use super::{WAIT, cookie, csrf, data_dir, http, start_daemon, start_dashboard};
+use super::{TOKEN, WAIT, csrf, data_dir, http, start_daemon, start_dashboard};
 use crate::harness::Env;
 
 #[test]
@@ -55,7 +54,7 @@ fn browser_adds_links_pauses_and_resumes_one_then_watches_them_finish_with_the_d
         // open page gets the new row live.
         let r = http()
             .post(format!("{}api/add", server.base))
-            .header(COOKIE, cookie(&server))
+            .header(TOKEN, &server.token)
             .header("x-csrf-token", csrf(&server).await)
             .json(&serde_json::json!({
                 "links": [g.as_str()],
