@@ -161,7 +161,6 @@ mod key;
 mod listing_cache;
 mod node;
 mod pacer;
-mod private_fs;
 mod progress;
 mod range;
 mod remote_path;
@@ -186,6 +185,7 @@ pub use client::{
     is_loopback_url, parse_api_url,
 };
 pub use error::{Attempts, Error, ErrorKind, NotAllowedReason, Result, ServiceMessage, classify};
+pub use fichier_state::private_dir;
 pub use hash::{
     HASH_BUFFER, HashPipe, WhirlpoolHasher, same_whirlpool, whirlpool_file, whirlpool_hex,
     whirlpool_reader,
@@ -193,7 +193,6 @@ pub use hash::{
 pub use key::{ApiKey, KeyError, USUAL_KEY_LEN};
 pub use node::{NodeAnswer, NodeFields, NodeFile, NodePart, NodeUpload};
 pub use pacer::{Clock, Pacer, PacerConfig, TokioClock};
-pub use private_fs::private_dir;
 pub use progress::{NoProgress, PartObserver, Progress};
 pub use range::{ContentRange, RangeAnswer, RangeBody};
 pub use remote_path::{ID_PREFIX, PathError, RemotePath, Segment};

@@ -6,7 +6,6 @@
 //! (a folder with or without its files, a `file/ls` page) without decoding them.
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -492,25 +491,7 @@ pub(crate) fn read(path: &Path) -> SharedListings {
 /// mode `0600`. The caller holds the state file's lock, so writers do not interleave.
 pub(crate) fn write(path: &Path, listings: &SharedListings) -> std::io::Result<()> {
     let bytes = serde_json::to_vec(listings).map_err(std::io::Error::other)?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let result = (|| {
-        let mut f = opts.open(&tmp)?;
-        crate::private_fs::make_private(None, &f)?;
-        f.write_all(&bytes)?;
-        f.sync_data()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    fichier_state::write_private(path, &bytes)
 }
 
 #[cfg(test)]

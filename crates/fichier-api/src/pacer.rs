@@ -22,7 +22,6 @@ use tokio::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::listing_cache::{self, Edit, SharedListings, is_listing_key};
-use crate::private_fs;
 
 /// The longest lock the service is known to impose (reference §1.9: one hour). A wait read
 /// from the state file further ahead than this is damaged state (a clock stepped back, a
@@ -760,18 +759,7 @@ fn with_locked_file<T>(
     path: &Path,
     f: impl FnOnce(&mut std::fs::File) -> std::io::Result<T>,
 ) -> std::io::Result<T> {
-    if let Some(dir) = path.parent() {
-        private_fs::private_dir(dir)?;
-    }
-    let mut opts = std::fs::OpenOptions::new();
-    opts.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut file = opts.open(path)?;
-    private_fs::make_private(path.parent(), &file)?;
+    let mut file = fichier_state::open_private(path, false)?;
     file.lock()?;
     let out = f(&mut file);
     let _ = file.unlock();

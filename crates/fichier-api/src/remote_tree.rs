@@ -641,18 +641,7 @@ impl RemoteTree {
         };
         let p = path.clone();
         let taken = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
-            if let Some(dir) = p.parent() {
-                let mut b = std::fs::DirBuilder::new();
-                b.recursive(true);
-                #[cfg(unix)]
-                std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-                b.create(dir)?;
-            }
-            let mut o = std::fs::OpenOptions::new();
-            o.create(true).truncate(false).read(true).write(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-            let f = o.open(&p)?;
+            let f = fichier_state::open_private(&p, false)?;
             f.lock()?;
             Ok(f)
         })

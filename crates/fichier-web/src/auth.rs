@@ -3,7 +3,6 @@
 //! CSRF token on every state change, the `Host` check against loopback names (DNS
 //! rebinding), the refusals (JSON for the API), and the security headers of every answer.
 
-use std::io::Write as _;
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -38,20 +37,7 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
 /// Sessions and scripts holding the previous token stop working.
 pub fn mint_token(path: &Path) -> std::io::Result<String> {
     let token = random_token();
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".dashboard-token.{}.tmp", std::process::id()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&tmp)?;
-    file.write_all(token.as_bytes())?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)?;
+    fichier_state::write_private(path, token.as_bytes())?;
     Ok(token)
 }
 

@@ -71,25 +71,8 @@ pub struct Running {
     pub pid: u32,
 }
 
-/// Writes `bytes` to `path` with mode `0600`, through a temporary file renamed into place.
+/// Writes `bytes` to `path` with mode `0600` (in a `0700` directory), through a temporary file
+/// renamed into place: the one private-file rule of `fichier-state`.
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
-        std::process::id()
-    ));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let mut f = options.open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
+    fichier_state::write_private(path, bytes)
 }
