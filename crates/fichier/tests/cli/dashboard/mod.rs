@@ -13,6 +13,7 @@ mod add;
 mod backups;
 mod browser;
 mod cnl;
+mod intake;
 mod queue;
 mod security;
 mod session;
