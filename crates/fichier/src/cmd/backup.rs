@@ -242,9 +242,6 @@ async fn run_job(ctx: &mut Context, args: BackupRunArgs) -> anyhow::Result<Exit>
     if let Some(r) = &watch.reporter {
         r.close();
     }
-    if log.is_none() && (job.dry_run || notify.is_empty()) {
-        return result.map(|(exit, _)| exit);
-    }
     let (success, summary) = match &result {
         Ok((exit, summary)) => (*exit == Exit::Ok, summary.clone()),
         Err(e) => {
@@ -263,6 +260,24 @@ async fn run_job(ctx: &mut Context, args: BackupRunArgs) -> anyhow::Result<Exit>
             (false, summary)
         }
     };
+    // A run that ended before its summary still answers `--json` (and `--progress json`)
+    // with a document on stdout, so a script reads why instead of nothing.
+    if result.is_err() {
+        if watch.ndjson {
+            let line = SummaryEvent {
+                event: "summary",
+                summary: &summary,
+            };
+            if let Ok(text) = serde_json::to_string(&line) {
+                ctx.printer.json_text(&text);
+            }
+        } else if ctx.printer.json_mode() {
+            ctx.printer.json(&summary);
+        }
+    }
+    if log.is_none() && (job.dry_run || notify.is_empty()) {
+        return result.map(|(exit, _)| exit);
+    }
     if let Some(log) = &log {
         log.write(&ctx.printer, &Step::Summary(&summary));
     }

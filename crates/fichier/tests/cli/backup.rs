@@ -1174,3 +1174,22 @@ fn profile_values_are_read_as_what_they_are_and_a_relative_source_is_the_config_
         out.stderr
     );
 }
+
+#[test]
+fn a_refused_backup_still_answers_json_on_stdout() {
+    let env = Env::logged_in();
+    let src = env.root().join("src");
+    write(&src, "a.txt", b"alpha");
+    env.run(&["backup", src.to_str().unwrap(), "/RJ"]).ok();
+    let empty = env.root().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = env.run(&["--json", "backup", empty.to_str().unwrap(), "/RJ"]);
+    out.code(6);
+    let doc = out.json();
+    assert_eq!(doc["outcome"], "refused", "{doc}");
+    assert_eq!(doc["exit_code"], 6, "{doc}");
+    assert!(
+        doc["error"].as_str().unwrap().contains("source is empty"),
+        "{doc}"
+    );
+}
