@@ -178,9 +178,6 @@ pub async fn check_host(
     next.run(req).await
 }
 
-const SIGN_IN_AGAIN: &str = "Not signed in, or signed out by a newer `fichier dashboard` link. \
-                             Run `fichier dashboard` to open the dashboard again.";
-
 /// `GET /login?code=…`: trades `fichier dashboard`'s one-time code for a session cookie. On a
 /// plain loopback name it first moves to a fresh secret `*.localhost` name, so the cookie
 /// is kept for that name alone: cookies ignore ports, and every other server on 127.0.0.1
@@ -255,7 +252,12 @@ pub async fn guard(State(app): State<Arc<App>>, mut req: Request, next: Next) ->
     let by_session = session_cookies(req.headers()).any(|v| session::valid(v, &current, host));
     let by_header = header_token(req.headers()).is_some_and(|t| same(&t, &current));
     if !(by_session || by_header) {
-        return refuse(&path, Refusal::SignedOut, SIGN_IN_AGAIN);
+        return refuse(
+            &path,
+            Refusal::SignedOut,
+            "Not signed in, or signed out by a newer `fichier dashboard` link. \
+                             Run `fichier dashboard` to open the dashboard again.",
+        );
     }
     req.extensions_mut().insert(Authorised { token: current });
     if req.method() == Method::GET || req.method() == Method::HEAD {
