@@ -108,6 +108,10 @@ impl Context {
     async fn sandbox_key(&mut self) -> anyhow::Result<(url::Url, ApiKey)> {
         if self.sandbox.is_none() {
             let dir = self.settings.paths.sandbox_emulator();
+            // The emulator keeps its own files; the directories above them are fichier's state
+            // and private like the rest (a first `--sandbox` run creates them). A failure here
+            // surfaces as the sandbox's own "not writable" error just below.
+            let _ = fichier_state::private_dir(&dir);
             let sb = Sandbox::start(dir).await?;
             self.printer.verbose(&format!(
                 "sandbox: emulator at {} with state in {}",
