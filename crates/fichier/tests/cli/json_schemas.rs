@@ -366,7 +366,9 @@ fn backup_restore_and_verify_json_keep_their_documented_keys() {
         log.to_str().unwrap(),
     ]);
     out.code(6);
-    assert_eq!(out.stdout.trim(), "", "errors are never JSON on stdout");
+    // A refused run still answers `--json`: its FailedRun document, as the log has it.
+    let doc: Value = serde_json::from_str(out.stdout.trim()).expect("a JSON document on stdout");
+    assert_eq!(doc["outcome"], "refused", "{doc}");
     let text = std::fs::read_to_string(&log).unwrap();
     let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     check(
