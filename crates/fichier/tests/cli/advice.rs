@@ -9,14 +9,14 @@
 //! hold HTML markup, and the messages of its refusal page (`auth.rs` `refuse(..)`). Everything
 //! else there (errors of its JSON API, its `Result<_, String>`s) follows the rule.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr as _;
 
 use fichier_emu::{Fault, FaultPlan};
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use regex::Regex;
 
-use crate::harness::Env;
+use crate::harness::{Env, rust_files};
 
 /// The crates whose errors the CLI renders: no advice of their own.
 const LIBRARIES: [&str; 6] = [
@@ -27,17 +27,6 @@ const LIBRARIES: [&str; 6] = [
     "fichier-state",
     "fichier-web",
 ];
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let p = entry.unwrap().path();
-        if p.is_dir() {
-            rust_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "rs") {
-            out.push(p);
-        }
-    }
-}
 
 /// What a command or flag looks like inside a message.
 struct Needles {

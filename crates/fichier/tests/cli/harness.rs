@@ -387,3 +387,16 @@ pub fn write_mode(path: &Path, content: &str, mode: u32) {
     }
     let _ = mode;
 }
+
+/// Every `.rs` file under `dir`, for the tests that read the workspace's sources to pin a rule
+/// (the key header, advice only in the CLI, typed JSON outputs).
+pub fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "rs") {
+            out.push(p);
+        }
+    }
+}

@@ -3,26 +3,15 @@
 //! table. This scans the CLI's sources for `json!(` literals, which drift silently, and runs
 //! commands with `--json` to check the documented keys and their JSON types.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
-use crate::harness::Env;
+use crate::harness::{Env, rust_files};
 
 /// What marks a `json!` that builds no output document, on its line or the line above, with
 /// the reason after it.
 const MARKER: &str = "not an output schema:";
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let p = entry.unwrap().path();
-        if p.is_dir() {
-            rust_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "rs") {
-            out.push(p);
-        }
-    }
-}
 
 /// The reason given by a marker on `line`, if any.
 fn reason(line: &str) -> Option<&str> {

@@ -4,7 +4,9 @@
 //! else (the emulator, which reads the header, and the scanner, which looks for leaked
 //! headers, are not clients and are left out).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use crate::harness::rust_files;
 
 /// What building the header by hand looks like.
 const NEEDLES: [&str; 4] = [
@@ -13,17 +15,6 @@ const NEEDLES: [&str; 4] = [
     "\"authorization\"",
     "bearer_header",
 ];
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let p = entry.unwrap().path();
-        if p.is_dir() {
-            rust_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "rs") {
-            out.push(p);
-        }
-    }
-}
 
 /// The line span of the function `signature` (e.g. `fn authorize(`): from it to its closing
 /// brace.
