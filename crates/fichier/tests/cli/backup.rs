@@ -1193,3 +1193,40 @@ fn a_refused_backup_still_answers_json_on_stdout() {
         "{doc}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn restore_and_download_r_never_write_through_a_link_inside_the_target() {
+    let env = Env::logged_in();
+    let src = env.root().join("src");
+    write(&src, "sub/two.txt", b"two");
+    write(&src, "top.txt", b"top");
+    env.run(&["backup", src.to_str().unwrap(), "/RS"]).ok();
+    let outside = env.root().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+
+    let t = env.root().join("t");
+    std::fs::create_dir_all(&t).unwrap();
+    std::os::unix::fs::symlink(&outside, t.join("sub")).unwrap();
+    let out = env.run(&["restore", "/RS", t.to_str().unwrap()]);
+    out.code(1);
+    assert!(out.stderr.contains("symbolic link"), "{}", out.stderr);
+    assert_eq!(std::fs::read(t.join("top.txt")).unwrap(), b"top");
+    assert!(
+        !outside.join("two.txt").exists(),
+        "restore wrote outside its target"
+    );
+
+    // `download -r /RS -o o` fills `o/RS/`: the link sits where `sub` goes.
+    let o = env.root().join("o");
+    std::fs::create_dir_all(o.join("RS")).unwrap();
+    std::os::unix::fs::symlink(&outside, o.join("RS/sub")).unwrap();
+    let out = env.run(&["download", "-r", "/RS", "-o", o.to_str().unwrap()]);
+    assert_ne!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("symbolic link"), "{}", out.stderr);
+    assert!(
+        !outside.join("two.txt").exists(),
+        "download -r wrote outside its target"
+    );
+    assert_eq!(std::fs::read(o.join("RS/top.txt")).unwrap(), b"top");
+}
