@@ -204,10 +204,12 @@ fn a_sandbox_backup_writes_no_real_backup_state() {
 
 #[test]
 fn a_reader_beside_the_running_daemon_leaves_it_working_the_one_queue() {
-    assert!(
-        Path::new("/usr/bin/sqlite3").exists(),
-        "this test needs the sqlite3 command (Debian package sqlite3; .ci/run installs it)"
-    );
+    if !Path::new("/usr/bin/sqlite3").exists() {
+        fichier_testkit::cannot_run(
+            "the sqlite3 command is missing (Debian package sqlite3; .ci/run installs it)",
+        );
+        return;
+    }
     let env = Env::logged_in();
     let dl = env.root().join("dl");
     std::fs::create_dir_all(&dl).unwrap();
