@@ -57,12 +57,19 @@ const SAVE_EVERY: Duration = Duration::from_millis(500);
 /// [`Engine::fetch_file`].
 #[derive(Debug, Clone)]
 pub struct FileJob {
+    /// The id its events carry.
     pub id: FileId,
+    /// What the user knows it by, in events.
     pub display: String,
+    /// The file's link.
     pub link: FileLink,
+    /// Its download password, if it has one.
     pub password: Option<Password>,
+    /// Its size in bytes.
     pub size: u64,
+    /// Its whirlpool (hex), checked before the file is named when known.
     pub checksum: Option<String>,
+    /// Where it goes (through `NAME.part`).
     pub dest: PathBuf,
     /// The directory the user named (`-o`, the queue item's target, the restore target):
     /// nothing below it is reached through a symbolic link.
@@ -72,16 +79,25 @@ pub struct FileJob {
 /// Download settings one file needs.
 #[derive(Debug, Clone)]
 pub struct FetchOpts {
+    /// Ranged connections for the file; `None` picks by size.
     pub segments: Option<u32>,
+    /// Check the whirlpool before naming the file.
     pub verify: bool,
+    /// Replace a different local file of the same name.
     pub overwrite: bool,
+    /// How old a download token may be before a new one is asked for.
     pub token_max_age: Duration,
 }
 
 /// How a file ended.
 #[derive(Debug)]
 pub enum Fetched {
-    Done { whirlpool: Option<String> },
+    /// Downloaded (and verified when asked); the whirlpool computed, if any.
+    Done {
+        /// The whirlpool of the bytes written.
+        whirlpool: Option<String>,
+    },
+    /// Not downloaded, and why (the same file is already there).
     Skipped(String),
 }
 
